@@ -1,0 +1,27 @@
+//===- InitAllWeft.h - register weft dialects and passes --------*- C++ -*-===//
+//
+// One entry point per kind of registration, so tools and tests set up weft
+// the same way.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef WEFT_INITALLWEFT_H
+#define WEFT_INITALLWEFT_H
+
+#include "weft/Dialect/Weft/IR/WeftDialect.h"
+
+#include "mlir/IR/DialectRegistry.h"
+
+namespace mlir::weft {
+
+/// Adds the weft dialect to `registry`.
+inline void registerAllWeftDialects(DialectRegistry &registry) {
+  registry.insert<WeftDialect>();
+}
+
+/// Registers weft's passes and pass pipelines with the global registry.
+inline void registerAllWeftPasses() {}
+
+} // namespace mlir::weft
+
+#endif // WEFT_INITALLWEFT_H
