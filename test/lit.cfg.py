@@ -22,10 +22,9 @@ config.substitutions.append(("%python", config.python_executable))
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
-# Sanitized builds report leaks from static registries of libMLIR.so, which
-# is not ours; UBSan and ASan errors still fail the tests.
+# Sanitized builds: any ASan/LSan/UBSan report fails the test.
 if config.weft_sanitizers:
-    config.environment["ASAN_OPTIONS"] = "detect_leaks=0"
+    config.environment["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0"
     config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
 
 tool_dirs = [config.weft_tools_dir, config.llvm_tools_dir]

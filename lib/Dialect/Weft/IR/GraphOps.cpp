@@ -13,6 +13,9 @@
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallBitVector.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::weft;
@@ -395,10 +398,9 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
       if (static_cast<int64_t>(d) != axis)
         shape[d] = mergeDims(shape[d], other[d]);
       else if (ShapedType::isDynamic(shape[d]) ||
-               ShapedType::isDynamic(other[d]))
+               ShapedType::isDynamic(other[d]) ||
+               llvm::AddOverflow(shape[d], other[d], shape[d]))
         shape[d] = ShapedType::kDynamic;
-      else
-        shape[d] += other[d];
     }
   }
   results.push_back(
@@ -414,11 +416,19 @@ LogicalResult ConcatOp::verify() {
   if (failed(verifyAxis(*this, axis, rank)))
     return failure();
   ArrayRef<int64_t> first = getShape(getInputs().front());
+  // Sum of the static sizes along `axis`; it must not overflow.
+  int64_t axisSize = ShapedType::isDynamic(first[axis]) ? 0 : first[axis];
   for (auto [i, input] : llvm::enumerate(getInputs().drop_front())) {
     ArrayRef<int64_t> shape = getShape(input);
     if (static_cast<int64_t>(shape.size()) != rank)
       return emitOpError("expects all inputs to have rank ")
              << rank << ", got " << shape.size() << " for input " << i + 1;
+    if (!ShapedType::isDynamic(shape[axis]) &&
+        llvm::AddOverflow(axisSize, shape[axis], axisSize))
+      return emitOpError("expects the static sizes of dim ")
+             << axis << " to sum to at most "
+             << std::numeric_limits<int64_t>::max() << ", got an overflow at "
+             << "input " << i + 1;
     for (int64_t d = 0; d < rank; ++d)
       if (d != axis &&
           failed(verifyCompatibleDims(*this, first[d], shape[d],
@@ -445,12 +455,14 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
                                         SmallVectorImpl<Type> &results) {
   SmallVector<int64_t> shape(getShape(adaptor.getInput()));
   int64_t axis = adaptor.getAxis();
-  int64_t step = adaptor.getStep();
-  if (axis >= 0 && axis < static_cast<int64_t>(shape.size())) {
-    int64_t extent = adaptor.getEnd() - adaptor.getStart();
-    shape[axis] = (extent > 0 && step > 0) ? (extent + step - 1) / step
-                                           : ShapedType::kDynamic;
-  }
+  int64_t start = adaptor.getStart(), end = adaptor.getEnd(),
+          step = adaptor.getStep();
+  // 1 + (end - start - 1) / step is ceil((end - start) / step) without
+  // overflow; invalid bounds give a dynamic dim (the verifier reports them).
+  if (axis >= 0 && axis < static_cast<int64_t>(shape.size()))
+    shape[axis] = (start >= 0 && end > start && step > 0)
+                      ? 1 + (end - start - 1) / step
+                      : ShapedType::kDynamic;
   results.push_back(
       RankedTensorType::get(shape, getElementType(adaptor.getInput())));
   return success();

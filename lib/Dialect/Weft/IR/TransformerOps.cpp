@@ -134,7 +134,7 @@ LogicalResult AttentionOp::verify() {
       failed(verifyCompatibleDims(op, ks[2], vs[2],
                                   "k and v to have the same number of heads")))
     return failure();
-  if (qs[2] % ks[2] != 0)
+  if (ks[2] == 0 || qs[2] % ks[2] != 0)
     return emitOpError("expects the number of query heads (")
            << qs[2] << ") to be a multiple of the number of kv heads ("
            << ks[2] << ")";

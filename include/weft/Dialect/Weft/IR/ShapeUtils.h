@@ -30,7 +30,8 @@ int64_t mergeDims(int64_t lhs, int64_t rhs);
 FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> lhs,
                                                 ArrayRef<int64_t> rhs);
 
-/// Like broadcastShapes, but a conflict yields a dynamic dim instead of failure.
+/// Like broadcastShapes, but a conflict yields a dynamic dim instead of
+/// failure.
 SmallVector<int64_t> broadcastShapesOrDynamic(ArrayRef<int64_t> lhs,
                                               ArrayRef<int64_t> rhs);
 
