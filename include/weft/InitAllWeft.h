@@ -8,6 +8,7 @@
 #ifndef WEFT_INITALLWEFT_H
 #define WEFT_INITALLWEFT_H
 
+#include "weft/Conversion/Passes.h"
 #include "weft/Dialect/Weft/IR/WeftDialect.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -20,7 +21,7 @@ inline void registerAllWeftDialects(DialectRegistry &registry) {
 }
 
 /// Registers weft's passes and pass pipelines with the global registry.
-inline void registerAllWeftPasses() {}
+inline void registerAllWeftPasses() { registerWeftConversionPasses(); }
 
 } // namespace mlir::weft
 

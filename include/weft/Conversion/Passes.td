@@ -1,0 +1,29 @@
+//===- Passes.td - weft conversion passes ------------------*- tablegen -*-===//
+
+#ifndef WEFT_CONVERSION_PASSES_TD
+#define WEFT_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertWeftToLinalgPass
+    : InterfacePass<"convert-weft-to-linalg", "mlir::FunctionOpInterface"> {
+  let summary = "lowers weft ops to linalg, tensor, scf, arith and math";
+  let description = [{
+    Rewrites every weft op of a function into upstream tensor-level dialects:
+    structured ops (`linalg.generic` and named ops) for elementwise, contraction
+    and reduction ops, `tensor` ops for shape manipulation, and `scf` loops
+    where the computation is sequential. f16/bf16 ops compute in f32. An op
+    without a lowering is an error (nothing is silently left behind).
+    `weft.param` must have been bound to function arguments before (weft-compile
+    does this), so it is reported as an error too.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+#endif // WEFT_CONVERSION_PASSES_TD

@@ -1,0 +1,33 @@
+//===- WeftToLinalg.h - weft to linalg patterns -----------------*- C++ -*-===//
+//
+// Pattern sets of convert-weft-to-linalg, one per op family, so that other
+// passes and pipelines can reuse them.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef WEFT_CONVERSION_WEFTTOLINALG_WEFTTOLINALG_H
+#define WEFT_CONVERSION_WEFTTOLINALG_WEFTTOLINALG_H
+
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::weft {
+
+/// Elementwise binary (with broadcasting) and unary ops.
+void populateElementwiseToLinalgPatterns(RewritePatternSet &patterns);
+/// linear, qlinear, lora, matmul.
+void populateContractionToLinalgPatterns(RewritePatternSet &patterns);
+/// rms_norm, layer_norm, softmax, reduce, argmax.
+void populateNormalizationToLinalgPatterns(RewritePatternSet &patterns);
+/// embedding, reshape, transpose, concat, slice, cast.
+void populateShapeToLinalgPatterns(RewritePatternSet &patterns);
+/// attention, rope.
+void populateAttentionToLinalgPatterns(RewritePatternSet &patterns);
+/// ssm_scan, causal_conv1d.
+void populateSequenceToLinalgPatterns(RewritePatternSet &patterns);
+
+/// All of the above.
+void populateWeftToLinalgPatterns(RewritePatternSet &patterns);
+
+} // namespace mlir::weft
+
+#endif // WEFT_CONVERSION_WEFTTOLINALG_WEFTTOLINALG_H

@@ -1,0 +1,45 @@
+//===- ConvertWeftToLinalg.cpp - the convert-weft-to-linalg pass ----------===//
+
+#include "weft/Conversion/Passes.h"
+#include "weft/Conversion/WeftToLinalg/WeftToLinalg.h"
+#include "weft/Dialect/Weft/IR/WeftDialect.h"
+
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::weft {
+#define GEN_PASS_DEF_CONVERTWEFTTOLINALGPASS
+#include "weft/Conversion/Passes.h.inc"
+} // namespace mlir::weft
+
+using namespace mlir;
+using namespace mlir::weft;
+
+void weft::populateWeftToLinalgPatterns(RewritePatternSet &patterns) {
+  populateElementwiseToLinalgPatterns(patterns);
+  populateContractionToLinalgPatterns(patterns);
+  populateNormalizationToLinalgPatterns(patterns);
+  populateShapeToLinalgPatterns(patterns);
+  populateAttentionToLinalgPatterns(patterns);
+  populateSequenceToLinalgPatterns(patterns);
+}
+
+namespace {
+struct ConvertWeftToLinalgPass
+    : weft::impl::ConvertWeftToLinalgPassBase<ConvertWeftToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *context = &getContext();
+    ConversionTarget target(*context);
+    target.addIllegalDialect<WeftDialect>();
+    target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
+                           math::MathDialect, scf::SCFDialect,
+                           tensor::TensorDialect>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+
+    RewritePatternSet patterns(context);
+    populateWeftToLinalgPatterns(patterns);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace
