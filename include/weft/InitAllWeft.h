@@ -10,6 +10,7 @@
 
 #include "weft/Conversion/Passes.h"
 #include "weft/Dialect/Weft/IR/WeftDialect.h"
+#include "weft/Pipelines/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
@@ -21,7 +22,10 @@ inline void registerAllWeftDialects(DialectRegistry &registry) {
 }
 
 /// Registers weft's passes and pass pipelines with the global registry.
-inline void registerAllWeftPasses() { registerWeftConversionPasses(); }
+inline void registerAllWeftPasses() {
+  registerWeftConversionPasses();
+  registerCpuPipeline();
+}
 
 } // namespace mlir::weft
 
