@@ -64,8 +64,15 @@ static bool isSplatOf(Attribute attr, double value) {
 LogicalResult ParamOp::verify() {
   if (getName().empty())
     return emitOpError("expects a non-empty parameter name");
-  if (!getType().hasStaticShape())
-    return emitOpError("expects a static shape, got ") << getType();
+  RankedTensorType type = getType();
+  if (!type.hasStaticShape())
+    return emitOpError("expects a static shape, got ") << type;
+  // int4 archives pack two values per byte along the last dim.
+  if (type.getElementType().isInteger(4) &&
+      (type.getRank() == 0 || type.getShape().back() % 2 != 0))
+    return emitOpError("expects an i4 parameter to have an even last dim, "
+                       "got ")
+           << type;
   return success();
 }
 

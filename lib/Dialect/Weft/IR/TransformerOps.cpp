@@ -329,6 +329,10 @@ LogicalResult QLinearOp::verify() {
     return emitOpError("expects qweight to have a static shape, got ")
            << qweightType;
   int64_t n = qweightType.getDimSize(0), k = qweightType.getDimSize(1);
+  if (getBits() == 4 && k % 2 != 0)
+    return emitOpError("expects an even K for an i4 qweight (two values are "
+                       "packed per byte), got ")
+           << k;
   if (failed(verifyCompatibleDims(op, lastDimOf(x), k,
                                   "the last dim of x to match the in-features "
                                   "(dim 1) of qweight")))
