@@ -1,0 +1,105 @@
+//===- EntryPoints.cpp - preparing public functions as entry points -------===//
+
+#include "weft/Dialect/Weft/IR/WeftOps.h"
+#include "weft/Target/Artifact.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringMap.h"
+
+using namespace mlir;
+using namespace mlir::weft;
+
+/// Describes `type` for the manifest, or emits an error naming `what`.
+static FailureOr<TensorSignature> describe(func::FuncOp func, Type type,
+                                           const Twine &what) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  FailureOr<std::string> dtype = failure();
+  if (tensor)
+    dtype = getManifestDtype(tensor.getElementType());
+  if (failed(dtype))
+    return func.emitError("entry function @")
+           << func.getSymName() << ": " << what
+           << " must be a ranked tensor of f64, f32, f16, bf16, i64, i32, "
+              "i16, i8 or i1, got "
+           << type;
+  TensorSignature signature;
+  signature.dtype = *dtype;
+  for (int64_t dim : tensor.getShape())
+    signature.shape.push_back(ShapedType::isDynamic(dim) ? -1 : dim);
+  return signature;
+}
+
+/// Replaces the `weft.param` ops of `func` by trailing arguments, one per
+/// distinct name, and records them in `signature`.
+static LogicalResult bindParams(func::FuncOp func,
+                                FunctionSignature &signature) {
+  SmallVector<ParamOp> params;
+  func.walk([&](ParamOp op) { params.push_back(op); });
+  llvm::StringMap<BlockArgument> arguments;
+  for (ParamOp param : params) {
+    auto [it, inserted] = arguments.try_emplace(param.getName());
+    if (inserted) {
+      unsigned index = func.getNumArguments();
+      if (failed(
+              func.insertArgument(index, param.getType(), {}, param.getLoc())))
+        return failure();
+      it->second = func.getArgument(index);
+      TensorSignature tensor;
+      tensor.name = param.getName().str();
+      tensor.dtype = *getManifestDtype(param.getType().getElementType());
+      tensor.shape = llvm::to_vector(param.getType().getShape());
+      signature.params.push_back(std::move(tensor));
+    } else if (it->second.getType() != param.getType()) {
+      return param.emitOpError("parameter '")
+             << param.getName() << "' is used with two types, "
+             << it->second.getType() << " and " << param.getType();
+    }
+    param.replaceAllUsesWith(it->second);
+    param.erase();
+  }
+  return success();
+}
+
+FailureOr<Manifest> weft::prepareEntryPoints(ModuleOp module,
+                                             StringRef target) {
+  Manifest manifest;
+  manifest.target = target.str();
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isPrivate() || func.isExternal())
+      continue;
+    FunctionSignature signature;
+    signature.name = func.getSymName().str();
+    signature.symbol = "_weft_entry_" + signature.name;
+    for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {
+      FailureOr<TensorSignature> input =
+          describe(func, type, "argument " + Twine(i));
+      if (failed(input))
+        return failure();
+      if (input->dtype == "i4")
+        return func.emitError("entry function @")
+               << func.getSymName() << ": argument " << i
+               << " is i4; only parameters may be i4";
+      signature.inputs.push_back(*input);
+    }
+    for (auto [i, type] : llvm::enumerate(func.getResultTypes())) {
+      FailureOr<TensorSignature> result =
+          describe(func, type, "result " + Twine(i));
+      if (failed(result))
+        return failure();
+      signature.results.push_back(*result);
+    }
+    if (failed(bindParams(func, signature)))
+      return failure();
+    func->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
+    manifest.functions.push_back(std::move(signature));
+  }
+  WalkResult leftover = module.walk([](ParamOp op) {
+    op.emitOpError("is only supported inside public (entry) functions");
+    return WalkResult::interrupt();
+  });
+  if (leftover.wasInterrupted())
+    return failure();
+  if (manifest.functions.empty())
+    return module.emitError("no public function to compile");
+  return manifest;
+}

@@ -1,0 +1,70 @@
+//===- Manifest.cpp - the artifact manifest -------------------------------===//
+
+#include "weft/Target/Artifact.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::weft;
+
+FailureOr<std::string> weft::getManifestDtype(Type type) {
+  if (type.isF64())
+    return std::string("f64");
+  if (type.isF32())
+    return std::string("f32");
+  if (type.isF16())
+    return std::string("f16");
+  if (type.isBF16())
+    return std::string("bf16");
+  if (auto integer = dyn_cast<IntegerType>(type)) {
+    switch (integer.getWidth()) {
+    case 1:
+    case 4:
+    case 8:
+    case 16:
+    case 32:
+    case 64:
+      return "i" + std::to_string(integer.getWidth());
+    default:
+      break;
+    }
+  }
+  return failure();
+}
+
+static llvm::json::Array toJson(ArrayRef<TensorSignature> tensors,
+                                bool withNames) {
+  llvm::json::Array array;
+  for (const TensorSignature &tensor : tensors) {
+    llvm::json::Object object{
+        {"dtype", tensor.dtype},
+        {"shape", llvm::json::Array(tensor.shape)},
+    };
+    if (withNames)
+      object["name"] = tensor.name;
+    array.push_back(std::move(object));
+  }
+  return array;
+}
+
+std::string Manifest::toJson() const {
+  llvm::json::Array functionArray;
+  for (const FunctionSignature &function : functions)
+    functionArray.push_back(llvm::json::Object{
+        {"name", function.name},
+        {"symbol", function.symbol},
+        {"inputs", ::toJson(function.inputs, /*withNames=*/false)},
+        {"params", ::toJson(function.params, /*withNames=*/true)},
+        {"results", ::toJson(function.results, /*withNames=*/false)},
+    });
+  llvm::json::Object root{{"format", "weft-artifact"},
+                          {"version", 1},
+                          {"target", target},
+                          {"functions", std::move(functionArray)}};
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::json::Value(std::move(root));
+  return text;
+}

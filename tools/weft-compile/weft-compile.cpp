@@ -1,0 +1,136 @@
+//===- weft-compile.cpp - ahead-of-time compiler for weft modules ---------===//
+//
+//   weft-compile IN.mlir --target=cpu [--params P.safetensors] -o OUT
+//
+// Parses and verifies IN.mlir, binds weft.param ops to entry function
+// arguments, lowers with weft-cpu-pipeline, translates to LLVM IR, optimizes,
+// emits an object and links it in-process into the shared object OUT, which
+// carries its manifest (see docs/Runtime.md).
+//
+//===----------------------------------------------------------------------===//
+
+#include "weft/InitAllWeft.h"
+#include "weft/Pipelines/Pipelines.h"
+#include "weft/Target/Artifact.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Target/TargetMachine.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::opt<std::string>
+    inputFilename(cl::Positional, cl::desc("<input .mlir>"), cl::Required);
+static cl::opt<std::string> outputFilename("o", cl::desc("Output artifact"),
+                                           cl::value_desc("path"),
+                                           cl::Required);
+static cl::opt<std::string> target("target", cl::desc("Target: cpu"),
+                                   cl::init("cpu"));
+static cl::opt<std::string>
+    paramsFile("params",
+               cl::desc("Parameter archive (safetensors) to check the "
+                        "parameters against"),
+               cl::value_desc("path"));
+static cl::opt<std::string> cpu("cpu",
+                                cl::desc("Target CPU (default: the host)"));
+static cl::opt<std::string>
+    features("features", cl::desc("Target features, e.g. +avx512f (default: "
+                                  "the host's)"));
+static cl::opt<std::string>
+    emit("emit",
+         cl::desc("What to write: artifact (default), mlir (the "
+                  "lowered LLVM dialect) or llvm (LLVM IR)"),
+         cl::init("artifact"));
+
+static int fail(const Twine &message) {
+  llvm::errs() << "weft-compile: error: " << message << "\n";
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  weft::registerAllWeftPasses();
+  cl::ParseCommandLineOptions(argc, argv, "weft ahead-of-time compiler\n");
+
+  if (target != "cpu")
+    return fail("unsupported target '" + target + "' (supported: cpu)");
+  if (emit != "artifact" && emit != "mlir" && emit != "llvm")
+    return fail("unsupported --emit=" + emit +
+                " (supported: artifact, mlir, llvm)");
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  weft::registerAllWeftDialects(registry);
+  MLIRContext context(registry);
+
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module =
+      parseSourceFile<ModuleOp>(inputFilename, sourceMgr, &context);
+  if (!module)
+    return 1;
+
+  FailureOr<weft::Manifest> manifest =
+      weft::prepareEntryPoints(*module, target);
+  if (failed(manifest))
+    return 1;
+  if (!paramsFile.empty() &&
+      failed(weft::checkParamArchive(*manifest, paramsFile, llvm::errs())))
+    return 1;
+
+  PassManager pm(&context);
+  weft::CpuPipelineOptions options;
+  weft::buildCpuPipeline(pm, options);
+  if (failed(pm.run(*module)))
+    return 1;
+
+  std::string error;
+  auto output = openOutputFile(outputFilename, &error);
+  if (!output)
+    return fail(error);
+  if (emit == "mlir") {
+    module->print(output->os());
+    output->keep();
+    return 0;
+  }
+
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(*module, llvmContext);
+  if (!llvmModule)
+    return fail("translation to LLVM IR failed");
+  if (failed(weft::addArtifactSymbols(*llvmModule, *manifest, error)))
+    return fail(error);
+  if (emit == "llvm") {
+    llvmModule->print(output->os(), nullptr);
+    output->keep();
+    return 0;
+  }
+
+  std::unique_ptr<llvm::TargetMachine> machine =
+      weft::createCpuTargetMachine(cpu, features, error);
+  if (!machine)
+    return fail(error);
+  output->os().close();
+  if (failed(
+          weft::emitSharedObject(*llvmModule, *machine, outputFilename, error)))
+    return fail(error);
+  output->keep();
+  return 0;
+}
