@@ -11,6 +11,7 @@
 #include "weft/Conversion/Passes.h"
 #include "weft/Dialect/Weft/IR/WeftDialect.h"
 #include "weft/Pipelines/Pipelines.h"
+#include "weft/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
@@ -24,6 +25,7 @@ inline void registerAllWeftDialects(DialectRegistry &registry) {
 /// Registers weft's passes and pass pipelines with the global registry.
 inline void registerAllWeftPasses() {
   registerWeftConversionPasses();
+  registerWeftTransformsPasses();
   registerCpuPipeline();
 }
 

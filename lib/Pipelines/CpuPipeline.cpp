@@ -2,6 +2,7 @@
 
 #include "weft/Conversion/Passes.h"
 #include "weft/Pipelines/Pipelines.h"
+#include "weft/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -40,6 +41,9 @@ void weft::buildCpuPipeline(OpPassManager &pm,
   } else {
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   }
+
+  // Quantized weights arrive packed (two i4 per byte).
+  pm.addPass(createWeftPackInt4BuffersPass());
 
   // -> LLVM.
   pm.addPass(createSCFToControlFlowPass());

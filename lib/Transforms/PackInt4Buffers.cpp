@@ -1,0 +1,99 @@
+//===- PackInt4Buffers.cpp - packed storage for i4 arguments --------------===//
+
+#include "weft/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::weft {
+#define GEN_PASS_DEF_WEFTPACKINT4BUFFERSPASS
+#include "weft/Transforms/Passes.h.inc"
+} // namespace mlir::weft
+
+using namespace mlir;
+
+/// The packed byte type of an i4 argument, or null when `type` is not one.
+static MemRefType getPackedType(Type type) {
+  auto memref = dyn_cast<MemRefType>(type);
+  if (!memref || !memref.getElementType().isInteger(4))
+    return nullptr;
+  SmallVector<int64_t> shape(memref.getShape());
+  shape.back() /= 2;
+  return MemRefType::get(shape, IntegerType::get(type.getContext(), 8));
+}
+
+/// Replaces `load` from a packed argument by byte load + shift + truncation.
+static void rewriteLoad(memref::LoadOp load, Value packed) {
+  OpBuilder b(load);
+  Location loc = load.getLoc();
+  SmallVector<Value> indices(load.getIndices());
+  Value k = indices.back();
+  Value two = arith::ConstantIndexOp::create(b, loc, 2);
+  indices.back() = arith::DivUIOp::create(b, loc, k, two);
+  Value byte = memref::LoadOp::create(b, loc, packed, indices);
+  // Even k: low nibble (shift 0); odd k: high nibble (shift 4).
+  Value parity = arith::RemUIOp::create(b, loc, k, two);
+  Value shiftIndex = arith::MulIOp::create(
+      b, loc, parity, arith::ConstantIndexOp::create(b, loc, 4));
+  Value shift = arith::IndexCastUIOp::create(b, loc, b.getI8Type(), shiftIndex);
+  Value shifted = arith::ShRUIOp::create(b, loc, byte, shift);
+  Value nibble = arith::TruncIOp::create(b, loc, b.getIntegerType(4), shifted);
+  load.replaceAllUsesWith(nibble);
+  load.erase();
+}
+
+namespace {
+struct WeftPackInt4BuffersPass
+    : weft::impl::WeftPackInt4BuffersPassBase<WeftPackInt4BuffersPass> {
+  void runOnOperation() override {
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      if (func.isExternal())
+        continue;
+      if (failed(packArguments(func)))
+        return signalPassFailure();
+    }
+    // i4 buffers anywhere else (allocations, globals) have no packed form.
+    WalkResult result = getOperation().walk([](Operation *op) {
+      for (Type type : op->getResultTypes())
+        if (auto memref = dyn_cast<MemRefType>(type);
+            memref && memref.getElementType().isInteger(4)) {
+          op->emitOpError("creates an i4 buffer; i4 tensors are supported "
+                          "only as parameters");
+          return WalkResult::interrupt();
+        }
+      return WalkResult::advance();
+    });
+    if (result.wasInterrupted())
+      signalPassFailure();
+  }
+
+  LogicalResult packArguments(func::FuncOp func) {
+    SmallVector<Type> inputs(func.getArgumentTypes());
+    for (BlockArgument arg : func.getArguments()) {
+      MemRefType packed = getPackedType(arg.getType());
+      if (!packed)
+        continue;
+      auto type = cast<MemRefType>(arg.getType());
+      if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
+          type.getRank() == 0 || type.getShape().back() % 2 != 0)
+        return func.emitError("i4 argument ")
+               << arg.getArgNumber()
+               << " must have a static, row-major shape with an even last "
+                  "dim, got "
+               << type;
+      for (Operation *user : arg.getUsers())
+        if (!isa<memref::LoadOp>(user))
+          return user->emitOpError("uses i4 argument ")
+                 << arg.getArgNumber()
+                 << " in a way that has no packed form (only loads do)";
+      arg.setType(packed);
+      inputs[arg.getArgNumber()] = packed;
+      for (Operation *user : llvm::make_early_inc_range(arg.getUsers()))
+        rewriteLoad(cast<memref::LoadOp>(user), arg);
+    }
+    func.setFunctionType(
+        FunctionType::get(func.getContext(), inputs, func.getResultTypes()));
+    return success();
+  }
+};
+} // namespace

@@ -1,0 +1,51 @@
+// RUN: weft-opt %s -split-input-file -weft-pack-int4-buffers -verify-diagnostics | FileCheck %s
+
+// CHECK-LABEL: func @load_nibble
+// CHECK-SAME: (%[[W:.+]]: memref<4x8xi8>, %[[N:.+]]: index, %[[K:.+]]: index) -> i4
+// CHECK:       %[[C2:.+]] = arith.constant 2 : index
+// CHECK:       %[[KB:.+]] = arith.divui %[[K]], %[[C2]] : index
+// CHECK:       %[[BYTE:.+]] = memref.load %[[W]][%[[N]], %[[KB]]] : memref<4x8xi8>
+// CHECK:       %[[ODD:.+]] = arith.remui %[[K]], %[[C2]] : index
+// CHECK:       %[[C4:.+]] = arith.constant 4 : index
+// CHECK:       %[[SH:.+]] = arith.muli %[[ODD]], %[[C4]] : index
+// CHECK:       %[[SH8:.+]] = arith.index_castui %[[SH]] : index to i8
+// CHECK:       %[[V:.+]] = arith.shrui %[[BYTE]], %[[SH8]] : i8
+// CHECK:       %[[NIB:.+]] = arith.trunci %[[V]] : i8 to i4
+// CHECK:       return %[[NIB]]
+func.func @load_nibble(%w: memref<4x16xi4>, %n: index, %k: index) -> i4 {
+  %v = memref.load %w[%n, %k] : memref<4x16xi4>
+  return %v : i4
+}
+
+// -----
+
+// Other arguments are untouched.
+// CHECK-LABEL: func @other_args
+// CHECK-SAME: (%{{.+}}: memref<4xf32>, %{{.+}}: memref<2x2xi8>)
+func.func @other_args(%a: memref<4xf32>, %b: memref<2x2xi8>) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{i4 argument 0 must have a static, row-major shape with an even last dim, got 'memref<4x3xi4>'}}
+func.func @odd_last_dim(%w: memref<4x3xi4>) {
+  return
+}
+
+// -----
+
+func.func @store(%w: memref<4x4xi4>, %v: i4) {
+  %c0 = arith.constant 0 : index
+  // expected-error @+1 {{'memref.store' op uses i4 argument 0 in a way that has no packed form (only loads do)}}
+  memref.store %v, %w[%c0, %c0] : memref<4x4xi4>
+  return
+}
+
+// -----
+
+func.func @alloc() {
+  // expected-error @+1 {{'memref.alloc' op creates an i4 buffer; i4 tensors are supported only as parameters}}
+  %0 = memref.alloc() : memref<4xi4>
+  return
+}
