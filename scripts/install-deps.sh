@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build ccache g++
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools clang-22 lld-22
+  liblld-22-dev zlib1g-dev libzstd-dev
   libomp-22-dev libgtest-dev
   python3 python3-numpy python3-pytest
 )
