@@ -1,8 +1,8 @@
 //===- GraphOps.cpp - weft graph ops --------------------------------------===//
 //
 // Verifiers, result type inference and folders of the graph ops. Inference is
-// total on ranked tensors (conflicts become dynamic dims) so that the verifier,
-// which runs after it, can name the exact problem.
+// total on ranked tensors (conflicts become dynamic dims): builders call it on
+// operands nobody has verified yet, and the verifier names the exact problem.
 //
 //===----------------------------------------------------------------------===//
 
