@@ -90,6 +90,11 @@ FailureOr<Manifest> weft::prepareEntryPoints(ModuleOp module,
     }
     if (failed(bindParams(func, signature)))
       return failure();
+    // Inputs belong to the caller and parameters are mapped read-only:
+    // bufferization must never write into them.
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+      func.setArgAttr(i, "bufferization.writable",
+                      BoolAttr::get(module.getContext(), false));
     func->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
     manifest.functions.push_back(std::move(signature));
   }
