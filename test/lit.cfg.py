@@ -18,6 +18,8 @@ config.test_exec_root = os.path.join(config.weft_obj_root, "test")
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%weft_src_root", config.weft_src_root))
 config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%weft_tools_dir", config.weft_tools_dir))
+config.substitutions.append(("%fake_artifact", config.weft_fake_artifact))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
@@ -28,5 +30,8 @@ if config.weft_sanitizers:
     config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
 
 tool_dirs = [config.weft_tools_dir, config.llvm_tools_dir]
-tools = [ToolSubst("weft-opt", unresolved="fatal")]
+tools = [
+    ToolSubst("weft-opt", unresolved="fatal"),
+    ToolSubst("weft-run", unresolved="fatal"),
+]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -9,8 +9,6 @@
 #include "mlir/Transforms/DialectConversion.h"
 #include "llvm/ADT/TypeSwitch.h"
 
-#include <cmath>
-
 using namespace mlir;
 using namespace mlir::weft;
 
@@ -78,23 +76,12 @@ template <typename OpTy> struct BinaryOpLowering : OpConversionPattern<OpTy> {
 
 /// Builds f32 scalar code for a unary op.
 Value buildUnary(OpBuilder &b, Location loc, Operation *op, Value x) {
-  auto constant = [&](double value) -> Value {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
-  };
-  auto sigmoid = [&](Value v) -> Value {
-    Value negExp =
-        math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, v));
-    return arith::DivFOp::create(
-        b, loc, constant(1.0),
-        arith::AddFOp::create(b, loc, constant(1.0), negExp));
-  };
   return TypeSwitch<Operation *, Value>(op)
       .Case(
-          [&](SiluOp) { return arith::MulFOp::create(b, loc, x, sigmoid(x)); })
-      .Case([&](SigmoidOp) { return sigmoid(x); })
-      .Case([&](ReluOp) {
-        return arith::MaximumFOp::create(b, loc, x, constant(0.0));
-      })
+          [&](SiluOp) { return buildActivation(b, loc, Activation::silu, x); })
+      .Case([&](SigmoidOp) { return buildSigmoid(b, loc, x); })
+      .Case(
+          [&](ReluOp) { return buildActivation(b, loc, Activation::relu, x); })
       .Case([&](TanhOp) { return math::TanhOp::create(b, loc, x); })
       .Case([&](ExpOp) { return math::ExpOp::create(b, loc, x); })
       .Case([&](NegOp) { return arith::NegFOp::create(b, loc, x); })
@@ -103,29 +90,18 @@ Value buildUnary(OpBuilder &b, Location loc, Operation *op, Value x) {
         // log1p(exp(x)) overflows for large x, where softplus(x) == x in f32.
         Value soft =
             math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, x));
+        Value threshold =
+            arith::ConstantOp::create(b, loc, b.getF32FloatAttr(20.0));
         Value large = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                            x, constant(20.0));
+                                            x, threshold);
         return arith::SelectOp::create(b, loc, large, x, soft);
       })
-      .Case([&](GeluOp gelu) -> Value {
-        Value half = arith::MulFOp::create(b, loc, constant(0.5), x);
-        Value inner;
-        if (gelu.getTanhApproximation()) {
-          Value cube = arith::MulFOp::create(
-              b, loc, x, arith::MulFOp::create(b, loc, x, x));
-          Value poly = arith::AddFOp::create(
-              b, loc, x,
-              arith::MulFOp::create(b, loc, constant(0.044715), cube));
-          inner = math::TanhOp::create(
-              b, loc,
-              arith::MulFOp::create(b, loc, constant(std::sqrt(2.0 / M_PI)),
-                                    poly));
-        } else {
-          inner = math::ErfOp::create(
-              b, loc, arith::MulFOp::create(b, loc, x, constant(M_SQRT1_2)));
-        }
-        return arith::MulFOp::create(
-            b, loc, half, arith::AddFOp::create(b, loc, constant(1.0), inner));
+      .Case([&](GeluOp gelu) {
+        return buildActivation(b, loc,
+                               gelu.getTanhApproximation()
+                                   ? Activation::gelu_tanh
+                                   : Activation::gelu,
+                               x);
       });
 }
 

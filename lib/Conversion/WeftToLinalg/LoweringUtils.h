@@ -3,6 +3,8 @@
 #ifndef WEFT_LIB_CONVERSION_WEFTTOLINALG_LOWERINGUTILS_H
 #define WEFT_LIB_CONVERSION_WEFTTOLINALG_LOWERINGUTILS_H
 
+#include "weft/Dialect/Weft/IR/WeftOps.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
@@ -40,6 +42,56 @@ RankedTensorType withF32Elements(RankedTensorType type);
 
 /// `n` parallel iterator types.
 SmallVector<utils::IteratorType> parallelIterators(int64_t n);
+
+/// f32 scalar `1 / (1 + exp(-x))`.
+Value buildSigmoid(OpBuilder &b, Location loc, Value x);
+
+/// f32 scalar code applying `activation` to `x` (docs/Spec.md, scalar
+/// functions); `none` returns `x`.
+Value buildActivation(OpBuilder &b, Location loc, Activation activation,
+                      Value x);
+
+/// A tensor.empty of `type` whose dynamic dim `d` has the run-time size
+/// `dynamicSize(d)`; static dims of `type` are used as they are.
+Value createEmptyTensorWithSizes(OpBuilder &b, Location loc,
+                                 RankedTensorType type,
+                                 function_ref<Value(int64_t)> dynamicSize);
+
+/// An f32 tensor of `type`'s shape filled with `value`; dynamic sizes as in
+/// createEmptyTensorWithSizes. Used as the accumulator of reductions.
+Value createF32AccumulatorWithSizes(OpBuilder &b, Location loc,
+                                    RankedTensorType type, double value,
+                                    function_ref<Value(int64_t)> dynamicSize);
+
+/// The run-time size of dim `dim` of `tensor` as an f32 scalar (a constant
+/// when the dim is static).
+Value createDimAsF32(OpBuilder &b, Location loc, Value tensor, int64_t dim);
+
+/// The size of a dim that several operands share (equal at run time): the
+/// static size if any source or `staticHints` entry knows it, else the
+/// run-time size of the first source.
+OpFoldResult getSharedSize(OpBuilder &b, Location loc,
+                           ArrayRef<std::pair<Value, int64_t>> sources,
+                           ArrayRef<int64_t> staticHints = {});
+
+/// `size` as an index value (a constant when it is static).
+Value getIndexValue(OpBuilder &b, Location loc, OpFoldResult size);
+
+/// An f32 tensor of `sizes` filled with `value`.
+Value createFilledF32Tensor(OpBuilder &b, Location loc,
+                            ArrayRef<OpFoldResult> sizes, double value);
+
+/// `value` as type `type`: a tensor.cast when only the static information
+/// differs (an op's result type may be more static than its operands).
+Value castToType(OpBuilder &b, Location loc, Value value, Type type);
+
+/// A linalg.generic with one init `init` (its type is the result type) whose
+/// body yields `body(args)`, args being the input elements, then the init
+/// element.
+Value buildGenericOp(
+    OpBuilder &b, Location loc, ValueRange inputs, Value init,
+    ArrayRef<AffineMap> maps, ArrayRef<utils::IteratorType> iterators,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body);
 
 } // namespace mlir::weft
 

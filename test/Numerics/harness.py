@@ -1,0 +1,94 @@
+"""Compiles weft IR with weft-compile and runs it with weft-run.
+
+Tests call run() with the program text, the inputs (numpy arrays) and the
+parameters (name -> numpy array); the outputs come back as numpy arrays.
+bf16 tensors travel as uint16 words (see to_bf16 / from_bf16).
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(_HERE, os.pardir, os.pardir, "python"))
+
+from weft import safetensors  # noqa: E402
+
+BIN_DIR = os.environ.get("WEFT_BIN_DIR", "")
+
+
+def _tool(name):
+    path = os.path.join(BIN_DIR, name) if BIN_DIR else name
+    return path
+
+
+def to_bf16(x):
+    """float32 -> bf16 words (uint16), round to nearest even."""
+    bits = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    rounding = ((bits >> 16) & 1) + 0x7FFF
+    return ((bits + rounding) >> 16).astype(np.uint16)
+
+
+def from_bf16(words):
+    """bf16 words (uint16) -> float32."""
+    return (np.asarray(words, dtype=np.uint32) << 16).view(np.float32)
+
+
+def compile_program(mlir, directory, params=None):
+    source = os.path.join(directory, "program.mlir")
+    artifact = os.path.join(directory, "program.weft")
+    with open(source, "w") as f:
+        f.write(mlir)
+    command = [_tool("weft-compile"), source, "-o", artifact]
+    archive = None
+    if params:
+        archive = os.path.join(directory, "params.safetensors")
+        safetensors.save(archive, params)
+        command += ["--params", archive]
+    subprocess.run(command, check=True)
+    return artifact, archive
+
+
+def run(mlir, inputs, params=None, function=None):
+    """Compiles `mlir` and runs `function` on `inputs`; returns the outputs."""
+    with tempfile.TemporaryDirectory(prefix="weft-test-") as directory:
+        artifact, archive = compile_program(mlir, directory, params)
+        command = [_tool("weft-run"), artifact]
+        if function:
+            command += ["--function", function]
+        if archive:
+            command += ["--params", archive]
+        for i, value in enumerate(inputs):
+            path = os.path.join(directory, f"in{i}.npy")
+            np.save(path, value)
+            command += ["--input", path]
+        out_dir = os.path.join(directory, "out")
+        command += ["--output-dir", out_dir]
+        subprocess.run(command, check=True)
+        outputs = []
+        while os.path.exists(os.path.join(out_dir, f"out{len(outputs)}.npy")):
+            outputs.append(np.load(os.path.join(out_dir, f"out{len(outputs)}.npy")))
+        return outputs
+
+
+def assert_close(actual, expected, rtol, atol, what="output"):
+    """Checks every element: |actual - expected| <= atol + rtol * |expected|."""
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    assert actual.shape == expected.shape, (
+        f"{what}: shape {actual.shape} != expected {expected.shape}")
+    error = np.abs(actual - expected)
+    bound = atol + rtol * np.abs(expected)
+    bad = error > bound
+    assert not bad.any(), (
+        f"{what}: {bad.sum()} of {bad.size} elements out of tolerance "
+        f"(rtol={rtol}, atol={atol}); max error {error.max():.3e} at "
+        f"{np.unravel_index(np.argmax(error - bound), error.shape)}")
+
+
+def mlir_type(shape, dtype):
+    dims = "x".join("?" if d is None else str(d) for d in shape)
+    return f"tensor<{dims}x{dtype}>" if dims else f"tensor<{dtype}>"
