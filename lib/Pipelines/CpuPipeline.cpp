@@ -34,7 +34,8 @@ void weft::buildCpuPipeline(OpPassManager &pm,
   bufferization::buildBufferDeallocationPipeline(pm, deallocation);
   pm.addPass(createConvertBufferizationToMemRefPass());
 
-  // Loops.
+  // Loops. Strided copies become loops too (no runtime copy helper).
+  pm.addNestedPass<func::FuncOp>(createWeftLowerStridedCopiesPass());
   if (options.parallel) {
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
     pm.addPass(createConvertSCFToOpenMPPass());

@@ -63,10 +63,11 @@ LogicalResult weft::checkParamArchive(const Manifest &manifest, StringRef path,
       SmallVector<int64_t> shape;
       for (const llvm::json::Value &dim : *shapeArray)
         shape.push_back(dim.getAsInteger().value_or(-1));
-      // i4 is stored packed: two values per byte along the last dim.
+      // i4 is stored packed: two values per byte along the last dim, an odd
+      // last dim padded to whole bytes.
       SmallVector<int64_t> expected(param.shape);
       if (param.dtype == "i4")
-        expected.back() /= 2;
+        expected.back() = (expected.back() + 1) / 2;
       if (!isStorableAs(param.dtype, *dtype) || shape != expected)
         return fail("parameter '" + param.name + "' is " + *dtype +
                     formatShape(shape) + ", expected " + param.dtype +

@@ -12,27 +12,33 @@ namespace mlir::weft {
 
 using namespace mlir;
 
-/// The packed byte type of an i4 argument, or null when `type` is not one.
-static MemRefType getPackedType(Type type) {
-  auto memref = dyn_cast<MemRefType>(type);
-  if (!memref || !memref.getElementType().isInteger(4))
-    return nullptr;
-  SmallVector<int64_t> shape(memref.getShape());
-  shape.back() /= 2;
-  return MemRefType::get(shape, IntegerType::get(type.getContext(), 8));
+/// The packed bytes of a static i4 argument: the flat row-major elements two
+/// per byte, `ceil(numel / 2)` bytes (docs/Runtime.md, element storage).
+static MemRefType getPackedType(MemRefType type) {
+  return MemRefType::get({(type.getNumElements() + 1) / 2},
+                         IntegerType::get(type.getContext(), 8));
 }
 
 /// Replaces `load` from a packed argument by byte load + shift + truncation.
 static void rewriteLoad(memref::LoadOp load, Value packed) {
   OpBuilder b(load);
   Location loc = load.getLoc();
-  SmallVector<Value> indices(load.getIndices());
-  Value k = indices.back();
+  // Row-major linear index e of the element.
+  ArrayRef<int64_t> shape = load.getMemRefType().getShape();
+  ValueRange indices = load.getIndices();
+  Value e = indices.empty() ? arith::ConstantIndexOp::create(b, loc, 0)
+                            : indices.front();
+  for (auto [index, size] :
+       llvm::drop_begin(llvm::zip_equal(indices, shape))) {
+    Value scaled = arith::MulIOp::create(
+        b, loc, e, arith::ConstantIndexOp::create(b, loc, size));
+    e = arith::AddIOp::create(b, loc, scaled, index);
+  }
   Value two = arith::ConstantIndexOp::create(b, loc, 2);
-  indices.back() = arith::DivUIOp::create(b, loc, k, two);
-  Value byte = memref::LoadOp::create(b, loc, packed, indices);
-  // Even k: low nibble (shift 0); odd k: high nibble (shift 4).
-  Value parity = arith::RemUIOp::create(b, loc, k, two);
+  Value byteIndex = arith::DivUIOp::create(b, loc, e, two);
+  Value byte = memref::LoadOp::create(b, loc, packed, byteIndex);
+  // Even e: low nibble (shift 0); odd e: high nibble (shift 4).
+  Value parity = arith::RemUIOp::create(b, loc, e, two);
   Value shiftIndex = arith::MulIOp::create(
       b, loc, parity, arith::ConstantIndexOp::create(b, loc, 4));
   Value shift = arith::IndexCastUIOp::create(b, loc, b.getI8Type(), shiftIndex);
@@ -70,22 +76,19 @@ struct WeftPackInt4BuffersPass
   LogicalResult packArguments(func::FuncOp func) {
     SmallVector<Type> inputs(func.getArgumentTypes());
     for (BlockArgument arg : func.getArguments()) {
-      MemRefType packed = getPackedType(arg.getType());
-      if (!packed)
+      auto type = dyn_cast<MemRefType>(arg.getType());
+      if (!type || !type.getElementType().isInteger(4))
         continue;
-      auto type = cast<MemRefType>(arg.getType());
-      if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
-          type.getRank() == 0 || type.getShape().back() % 2 != 0)
+      if (!type.hasStaticShape() || !type.getLayout().isIdentity())
         return func.emitError("i4 argument ")
                << arg.getArgNumber()
-               << " must have a static, row-major shape with an even last "
-                  "dim, got "
-               << type;
+               << " must have a static, row-major shape, got " << type;
       for (Operation *user : arg.getUsers())
         if (!isa<memref::LoadOp>(user))
           return user->emitOpError("uses i4 argument ")
                  << arg.getArgNumber()
                  << " in a way that has no packed form (only loads do)";
+      MemRefType packed = getPackedType(type);
       arg.setType(packed);
       inputs[arg.getArgNumber()] = packed;
       for (Operation *user : llvm::make_early_inc_range(arg.getUsers()))

@@ -49,3 +49,157 @@ ACTIVATION = {
     "gelu_tanh": gelu_tanh,
     "relu": lambda x: np.maximum(x, 0.0),
 }
+
+
+# --- Contractions -----------------------------------------------------------
+
+
+def matmul(lhs, rhs, transpose_lhs=False, transpose_rhs=False):
+    """weft.matmul: swap the last two dims where asked, then a batched product
+    with numpy broadcasting of the batch dims."""
+    if transpose_lhs:
+        lhs = np.swapaxes(lhs, -1, -2)
+    if transpose_rhs:
+        rhs = np.swapaxes(rhs, -1, -2)
+    batch = np.broadcast_shapes(lhs.shape[:-2], rhs.shape[:-2])
+    lhs = np.broadcast_to(lhs, batch + lhs.shape[-2:])
+    rhs = np.broadcast_to(rhs, batch + rhs.shape[-2:])
+    return np.einsum("...mk,...kn->...mn", lhs, rhs)
+
+
+def linear(x, weight, bias=None, activation="none", residual=None):
+    """weft.linear: x W^T, then bias, activation, residual (in that order)."""
+    t = np.einsum("...k,nk->...n", x, weight)
+    if bias is not None:
+        t = t + bias
+    t = ACTIVATION[activation](t)
+    if residual is not None:
+        t = t + residual
+    return t
+
+
+def dequantize(qweight, scales, group_size, zeros=None):
+    """The weight of weft.qlinear. `qweight` and `zeros` hold the logical
+    integer values (signed without zeros, unsigned with them)."""
+    _, k = qweight.shape
+    g = k if group_size == -1 else group_size
+    group = np.arange(k) // g  # column k belongs to group k / g
+    q = qweight.astype(np.float64)
+    if zeros is not None:
+        q = q - zeros.astype(np.float64)[:, group]
+    return scales.astype(np.float64)[:, group] * q
+
+
+def qlinear(x, qweight, scales, group_size, zeros=None, bias=None,
+            activation="none", residual=None):
+    """weft.qlinear: weft.linear on the dequantized weight."""
+    weight = dequantize(qweight, scales, group_size, zeros)
+    return linear(x, weight, bias, activation, residual)
+
+
+def lora(x, lora_a, lora_b, scale=1.0, ids=None):
+    """weft.lora: scale * (x A^T) B^T; with rank-3 tables the adapter of each
+    token is ids[row] (ids of rank 1) or ids[token] (x's leading shape), and
+    id -1 gives a zero delta."""
+    if ids is None:
+        return scale * np.einsum("...j,nj->...n",
+                                 np.einsum("...k,jk->...j", x, lora_a), lora_b)
+    lead = x.shape[:-1]
+    if ids.ndim == 1 and len(lead) > 1:  # one id per batch row
+        ids = ids.reshape(ids.shape + (1,) * (len(lead) - 1))
+    ids = np.broadcast_to(ids, lead)
+    result = np.zeros(lead + (lora_b.shape[1],))
+    for index in np.ndindex(*lead):
+        a = int(ids[index])
+        if a == -1:
+            continue
+        t = lora_a[a] @ x[index]
+        result[index] = scale * (lora_b[a] @ t)
+    return result
+
+
+# --- Normalization and reductions ---------------------------------------------
+
+
+def rms_norm(x, weight, eps=1e-5):
+    ms = np.mean(x * x, axis=-1, keepdims=True)
+    return x / np.sqrt(ms + eps) * weight
+
+
+def layer_norm(x, weight=None, bias=None, eps=1e-5):
+    mean = np.mean(x, axis=-1, keepdims=True)
+    var = np.mean((x - mean) ** 2, axis=-1, keepdims=True)  # biased
+    y = (x - mean) / np.sqrt(var + eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def softmax(x, axis):
+    m = np.max(x, axis=axis, keepdims=True)
+    e = np.exp(x - m)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def reduce(x, kind, axes, keep_dims=False):
+    axes = tuple(axes)
+    if kind == "sum":
+        return np.sum(x, axis=axes, keepdims=keep_dims)
+    if kind == "max":
+        return np.max(x, axis=axes, keepdims=keep_dims)
+    if kind == "mean":
+        count = np.prod([x.shape[a] for a in axes])
+        return np.sum(x, axis=axes, keepdims=keep_dims) / count
+    raise ValueError(kind)
+
+
+def argmax(x, axis, keep_dims=False):
+    """The smallest index holding the maximum along `axis`, as int64."""
+    x = np.moveaxis(x, axis, -1)
+    is_max = x == np.max(x, axis=-1, keepdims=True)
+    n = x.shape[-1]
+    # Smallest index whose element equals the maximum.
+    index = np.min(np.where(is_max, np.arange(n), n), axis=-1).astype(np.int64)
+    if keep_dims:
+        index = np.expand_dims(index, axis)
+    return index
+
+
+# --- Shape ops ----------------------------------------------------------------
+
+
+def embedding(table, ids):
+    """result[i..., d] = table[ids[i...], d]."""
+    out = np.empty(ids.shape + (table.shape[1],), dtype=table.dtype)
+    for index in np.ndindex(*ids.shape):
+        out[index] = table[int(ids[index])]
+    return out
+
+
+def transpose(x, permutation):
+    """result.shape[k] = x.shape[permutation[k]]."""
+    out = np.empty(tuple(x.shape[p] for p in permutation), dtype=x.dtype)
+    for j in np.ndindex(*out.shape):
+        i = [0] * x.ndim
+        for k, p in enumerate(permutation):
+            i[p] = j[k]
+        out[j] = x[tuple(i)]
+    return out
+
+
+def concat(inputs, axis):
+    return np.concatenate(inputs, axis=axis)
+
+
+def slice_(x, axis, start, end, step=1):
+    """result[..., i, ...] = x[..., start + i * step, ...] for
+    i in [0, ceil((end - start) / step))."""
+    count = -(-(end - start) // step)
+    return np.take(x, [start + i * step for i in range(count)], axis=axis)
+
+
+def float_to_int(x):
+    """Float to integer cast: truncation toward zero (as float64 integers)."""
+    return np.trunc(np.asarray(x, dtype=np.float64))

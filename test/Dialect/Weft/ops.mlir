@@ -4,12 +4,15 @@
 // RUN: weft-opt %s -mlir-print-op-generic | weft-opt | FileCheck %s
 
 // CHECK-LABEL: func @param
-func.func @param() -> (tensor<64x32xf32>, tensor<64x32xi4>) {
+func.func @param() -> (tensor<64x32xf32>, tensor<64x32xi4>, tensor<64x3xi4>) {
   // CHECK: weft.param "model.embed_tokens.weight" : tensor<64x32xf32>
   %0 = weft.param "model.embed_tokens.weight" : tensor<64x32xf32>
   // CHECK: weft.param "layers.0.q_proj.qweight" : tensor<64x32xi4>
   %1 = weft.param "layers.0.q_proj.qweight" : tensor<64x32xi4>
-  return %0, %1 : tensor<64x32xf32>, tensor<64x32xi4>
+  // An odd last dim (int4 zero points with an odd group count).
+  // CHECK: weft.param "layers.0.q_proj.zeros" : tensor<64x3xi4>
+  %2 = weft.param "layers.0.q_proj.zeros" : tensor<64x3xi4>
+  return %0, %1, %2 : tensor<64x32xf32>, tensor<64x32xi4>, tensor<64x3xi4>
 }
 
 // CHECK-LABEL: func @embedding

@@ -20,8 +20,9 @@ def Weft_ParamOp : Weft_Op<"param", [Pure]> {
     Names a tensor stored in the parameter archive (safetensors) that is bound to
     the compiled program at load time. The result type must be static; the archive
     entry of that name must have the same shape and dtype (checked when the archive
-    is bound). Quantized weights are `i4`/`i8` tensors; an `i4` parameter has an
-    even last dim and is stored packed two per byte (docs/Quantization.md).
+    is bound). Quantized weights are `i4`/`i8` tensors; an `i4` parameter has
+    rank >= 1 and is stored packed two per byte along its last dim
+    (docs/Quantization.md).
 
     Example:
 

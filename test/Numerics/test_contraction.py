@@ -1,0 +1,383 @@
+# RUN: env WEFT_BIN_DIR=%weft_tools_dir PYTHONDONTWRITEBYTECODE=1 %python -m pytest -q -p no:cacheprovider %s
+"""Contractions: matmul, linear, qlinear and lora across f32/f16/bf16, static
+and dynamic dims, weights from the parameter archive and as inputs; the errors
+weft-compile reports for a bad archive."""
+
+import os
+import subprocess
+import tempfile
+
+import numpy as np
+import pytest
+
+import harness
+import reference
+from harness import mlir_type as t
+from weft import safetensors
+from weft.params import pack_int4
+
+RNG = np.random.default_rng()
+DTYPES = ["f32", "f16", "bf16"]
+ACTIVATIONS = ["none", "silu", "gelu", "gelu_tanh", "relu"]
+
+EPS32 = 2.0**-24  # unit roundoff of f32
+# Rounding an f32 value v once to the result type is within
+# max(UNIT * |v|, HALF_SUBNORMAL): the unit roundoff, and half the spacing of
+# the type's subnormals.
+UNIT = {"f32": 2.0**-24, "f16": 2.0**-11, "bf16": 2.0**-8}
+HALF_SUBNORMAL = {"f32": 2.0**-150, "f16": 2.0**-25, "bf16": 2.0**-134}
+
+
+def tolerance(dtype, terms, magnitude):
+    """(rtol, atol) for an f32 sum of `terms` products rounded once to `dtype`.
+
+    rtol: one rounding to the result type, plus 8 f32 ulps for the f32
+    epilogue (scale, bias add, activation, residual add).
+    atol: the worst-case error of a recursive f32 dot product of length n,
+    n * 2^-24 * sum_k |x_k w_k| (`magnitude`: the largest such sum over the
+    result, |bias| and |residual| included; + 2 terms for those), doubled for
+    the epilogue that follows the sum (activation slopes are below 1.2), plus
+    the subnormal rounding of the result type.
+    """
+    rtol = UNIT[dtype] + 8 * EPS32
+    atol = 2 * (terms + 2) * EPS32 * float(np.max(magnitude)) + HALF_SUBNORMAL[dtype]
+    return rtol, atol
+
+
+def given(x, dtype):
+    """(array passed to weft, its exact float64 value) for float `x` rounded
+    to `dtype`; bf16 travels as uint16 words."""
+    x = np.asarray(x, dtype=np.float32)
+    if dtype == "bf16":
+        words = harness.to_bf16(x)
+        return words, harness.from_bf16(words).astype(np.float64)
+    value = x.astype(np.float16 if dtype == "f16" else np.float32)
+    return value, value.astype(np.float64)
+
+
+def entry(value, dtype):
+    """The archive entry of a value made by given()."""
+    return safetensors.Tensor("BF16", value) if dtype == "bf16" else value
+
+
+def result(out, dtype):
+    return harness.from_bf16(out) if dtype == "bf16" else out
+
+
+def normal(*shape, scale=1.0):
+    return (RNG.standard_normal(shape) * scale).astype(np.float32)
+
+
+# --- weft.matmul ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_matmul(dtype):
+    # 0: dynamic batch, M and K against a shared rank-2 rhs.
+    # 1: transpose_lhs and transpose_rhs, dynamic batch on both sides.
+    # 2: static 1 batch dims broadcasting both ways (rank 4 against rank 4).
+    # 3: dynamic batch dims that are 1 at run time broadcast: lhs dim 0 (1 vs 2,
+    #    dynamic result dim) and rhs dim 1 (1 vs the static result dim 4).
+    a0, b0 = normal(3, 7, 33), normal(33, 129, scale=33**-0.5)
+    a1, b1 = normal(2, 33, 7), normal(2, 5, 33, scale=33**-0.5)
+    a2, b2 = normal(2, 1, 5, 9), normal(1, 3, 9, 6, scale=9**-0.5)
+    a3, b3 = normal(1, 4, 5, 9), normal(2, 1, 9, 6, scale=9**-0.5)
+    ta0, tb0, tr0 = t((None, None, None), dtype), t((33, 129), dtype), t((None, None, 129), dtype)
+    ta1, tb1, tr1 = t((None, 33, 7), dtype), t((None, 5, 33), dtype), t((None, 7, 5), dtype)
+    ta2, tb2, tr2 = t((2, 1, 5, 9), dtype), t((1, 3, 9, 6), dtype), t((2, 3, 5, 6), dtype)
+    ta3, tb3, tr3 = t((None, 4, 5, 9), dtype), t((None, None, 9, 6), dtype), t((None, 4, 5, 6), dtype)
+    program = f"""
+func.func @main(%a0: {ta0}, %b0: {tb0}, %a1: {ta1}, %b1: {tb1}, %a2: {ta2}, %b2: {tb2}, %a3: {ta3}, %b3: {tb3}) -> ({tr0}, {tr1}, {tr2}, {tr3}) {{
+  %0 = weft.matmul %a0, %b0 : ({ta0}, {tb0}) -> {tr0}
+  %1 = weft.matmul %a1, %b1 {{transpose_lhs, transpose_rhs}} : ({ta1}, {tb1}) -> {tr1}
+  %2 = weft.matmul %a2, %b2 : ({ta2}, {tb2}) -> {tr2}
+  %3 = weft.matmul %a3, %b3 : ({ta3}, {tb3}) -> {tr3}
+  return %0, %1, %2, %3 : {tr0}, {tr1}, {tr2}, {tr3}
+}}"""
+    pairs = [given(v, dtype) for v in (a0, b0, a1, b1, a2, b2, a3, b3)]
+    outs = harness.run(program, [p[0] for p in pairs])
+    exact = [p[1] for p in pairs]
+    cases = [(False, False, 33), (True, True, 33), (False, False, 9), (False, False, 9)]
+    for i, (out, (tl, tr, k)) in enumerate(zip(outs, cases)):
+        lhs, rhs = exact[2 * i], exact[2 * i + 1]
+        expected = reference.matmul(lhs, rhs, tl, tr)
+        rtol, atol = tolerance(dtype, k, reference.matmul(np.abs(lhs), np.abs(rhs), tl, tr))
+        harness.assert_close(result(out, dtype), expected, rtol, atol, what=f"matmul {i} {dtype}")
+
+
+# --- weft.linear ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_linear(dtype):
+    # Every activation, with and without bias and residual; the weight and bias
+    # come from the archive (%wp, %bp) or are function inputs (%w, %b). The
+    # last result has static shapes and a rank-1 x.
+    k, n = 33, 129
+    x, w, b = normal(2, 7, k), normal(n, k, scale=k**-0.5), normal(n, scale=0.5)
+    wp, bp = normal(n, k, scale=k**-0.5), normal(n, scale=0.5)
+    r, x1 = normal(2, 7, n), normal(k)
+    tx, tw, tb, tr = t((None, None, k), dtype), t((n, k), dtype), t((n,), dtype), t((None, None, n), dtype)
+    tx1 = t((k,), dtype)
+    program = f"""
+func.func @main(%x: {tx}, %w: {tw}, %b: {tb}, %r: {tr}, %x1: {tx1}) -> ({tr}, {tr}, {tr}, {tr}, {tr}, {tb}) {{
+  %wp = weft.param "layer.weight" : {tw}
+  %bp = weft.param "layer.bias" : {tb}
+  %0 = weft.linear %x, %w : ({tx}, {tw}) -> {tr}
+  %1 = weft.linear %x, %wp bias %bp {{activation = #weft.activation<silu>}} : ({tx}, {tw}, {tb}) -> {tr}
+  %2 = weft.linear %x, %w bias %b residual %r {{activation = #weft.activation<gelu>}} : ({tx}, {tw}, {tb}, {tr}) -> {tr}
+  %3 = weft.linear %x, %wp residual %r {{activation = #weft.activation<gelu_tanh>}} : ({tx}, {tw}, {tr}) -> {tr}
+  %4 = weft.linear %x, %w bias %bp residual %r {{activation = #weft.activation<relu>}} : ({tx}, {tw}, {tb}, {tr}) -> {tr}
+  %5 = weft.linear %x1, %wp bias %b {{activation = #weft.activation<silu>}} : ({tx1}, {tw}, {tb}) -> {tb}
+  return %0, %1, %2, %3, %4, %5 : {tr}, {tr}, {tr}, {tr}, {tr}, {tb}
+}}"""
+    (x_in, x64), (w_in, w64), (b_in, b64), (r_in, r64), (x1_in, x164) = (
+        given(v, dtype) for v in (x, w, b, r, x1))
+    (wp_in, wp64), (bp_in, bp64) = given(wp, dtype), given(bp, dtype)
+    params = {"layer.weight": entry(wp_in, dtype), "layer.bias": entry(bp_in, dtype)}
+    outs = harness.run(program, [x_in, w_in, b_in, r_in, x1_in], params)
+    cases = [
+        (x64, w64, None, "none", None),
+        (x64, wp64, bp64, "silu", None),
+        (x64, w64, b64, "gelu", r64),
+        (x64, wp64, None, "gelu_tanh", r64),
+        (x64, w64, bp64, "relu", r64),
+        (x164, wp64, b64, "silu", None),
+    ]
+    for i, (out, (xx, ww, bb, act, rr)) in enumerate(zip(outs, cases)):
+        expected = reference.linear(xx, ww, bb, act, rr)
+        magnitude = reference.linear(np.abs(xx), np.abs(ww),
+                                     None if bb is None else np.abs(bb), "none",
+                                     None if rr is None else np.abs(rr))
+        rtol, atol = tolerance(dtype, k, magnitude)
+        harness.assert_close(result(out, dtype), expected, rtol, atol, what=f"linear {i} ({act}) {dtype}")
+
+
+# --- weft.qlinear ---------------------------------------------------------------
+
+
+def quantized(bits, symmetric, n, k, groups):
+    """Random logical qweight [n, k] and zeros [n, groups] (None if symmetric)."""
+    if symmetric:
+        low, high = -(2 ** (bits - 1)), 2 ** (bits - 1)
+        return RNG.integers(low, high, size=(n, k)), None
+    high = 2**bits
+    return RNG.integers(0, high, size=(n, k)), RNG.integers(0, high, size=(n, groups))
+
+
+def int_entry(values, bits, signed):
+    """Archive storage of logical integers (docs/Quantization.md): i8 one per
+    byte (I8 signed, U8 unsigned), i4 packed two per byte along the last dim
+    with a zero padding nibble when that dim is odd."""
+    if bits == 8:
+        return values.astype(np.int8 if signed else np.uint8)
+    if values.shape[-1] % 2:
+        values = np.concatenate([values, np.zeros(values.shape[:-1] + (1,), values.dtype)], axis=-1)
+    return pack_int4(values)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("symmetric", [True, False], ids=["symmetric", "asymmetric"])
+@pytest.mark.parametrize("bits", [8, 4], ids=["int8", "int4"])
+def test_qlinear(bits, symmetric, dtype):
+    # K = 384 and N = 33: per channel (G = 1) and groups of 32, 64 and 128
+    # (G = 12, 6, 3; odd G exercises the padded int4 zero points). Scales are
+    # f32 for two layers and f16 for the other two; qweight, zeros and scales
+    # come from the archive. The epilogue varies across layers; the last
+    # layer has a static x.
+    k, n = 384, 33
+    layers = [  # (group_size, scales dtype, bias, activation, residual)
+        (-1, "f32", False, "none", False),
+        (32, "f16", True, "silu", False),
+        (64, "f32", False, "gelu", True),
+        (128, "f16", True, "relu", True),
+    ]
+    qtype = f"i{bits}"
+    x, xs = normal(2, 3, k), normal(5, k)
+    b, r, rs = normal(n, scale=0.5), normal(2, 3, n), normal(5, n)
+    tx, txs = t((None, None, k), dtype), t((5, k), dtype)
+    tb, tr, trs = t((n,), dtype), t((None, None, n), dtype), t((5, n), dtype)
+    tq = t((n, k), qtype)
+    lines, params, refs = [], {}, []
+    for i, (group, stype, has_bias, act, has_res) in enumerate(layers):
+        groups = 1 if group == -1 else k // group
+        q, z = quantized(bits, symmetric, n, k, groups)
+        qmax = 2 ** (bits - 1)
+        # Scales keep the dequantized weight near N(0, 1/K).
+        s = RNG.uniform(0.5, 1.5, size=(n, groups)) / (qmax * np.sqrt(k / 3))
+        s_in, s64 = given(s, stype)
+        ts, tz = t((n, groups), stype), t((n, groups), qtype)
+        params[f"l{i}.qweight"] = int_entry(q, bits, symmetric)
+        params[f"l{i}.scales"] = entry(s_in, stype)
+        lines.append(f'  %q{i} = weft.param "l{i}.qweight" : {tq}')
+        lines.append(f'  %s{i} = weft.param "l{i}.scales" : {ts}')
+        operands, types = f"%q{i}, %s{i}", f"{tq}, {ts}"
+        if z is not None:
+            params[f"l{i}.zeros"] = int_entry(z, bits, False)
+            lines.append(f'  %z{i} = weft.param "l{i}.zeros" : {tz}')
+            operands, types = operands + f" zeros %z{i}", types + f", {tz}"
+        if has_bias:
+            operands, types = operands + " bias %b", types + f", {tb}"
+        static = i == len(layers) - 1
+        xin, rin, txi, tri = ("%xs", "%rs", txs, trs) if static else ("%x", "%r", tx, tr)
+        if has_res:
+            operands, types = operands + f" residual {rin}", types + f", {tri}"
+        lines.append(
+            f"  %y{i} = weft.qlinear {xin}, {operands} {{group_size = {group} : i64, "
+            f"activation = #weft.activation<{act}>}} : ({txi}, {types}) -> {tri}")
+        refs.append((static, q, s64, group, z, has_bias, act, has_res, tri))
+    results = [ref[-1] for ref in refs]
+    program = (
+        f"func.func @main(%x: {tx}, %xs: {txs}, %b: {tb}, %r: {tr}, %rs: {trs}) -> ({', '.join(results)}) {{\n"
+        + "\n".join(lines)
+        + f"\n  return {', '.join(f'%y{i}' for i in range(len(layers)))} : {', '.join(results)}\n}}")
+    (x_in, x64), (xs_in, xs64), (b_in, b64), (r_in, r64), (rs_in, rs64) = (
+        given(v, dtype) for v in (x, xs, b, r, rs))
+    outs = harness.run(program, [x_in, xs_in, b_in, r_in, rs_in], params)
+    for i, (out, (static, q, s64, group, z, has_bias, act, has_res, _)) in enumerate(zip(outs, refs)):
+        xx, rr = (xs64, rs64) if static else (x64, r64)
+        bb = b64 if has_bias else None
+        rr = rr if has_res else None
+        expected = reference.qlinear(xx, q, s64, group, z, bb, act, rr)
+        weight = reference.dequantize(q, s64, group, z)
+        magnitude = reference.linear(np.abs(xx), np.abs(weight),
+                                     None if bb is None else np.abs(bb), "none",
+                                     None if rr is None else np.abs(rr))
+        # One more f32 rounding per term: the dequantized weight.
+        rtol, atol = tolerance(dtype, k + 1, magnitude)
+        harness.assert_close(result(out, dtype), expected, rtol, atol,
+                             what=f"qlinear layer {i} (group {group}) {dtype}")
+
+
+# --- weft.lora ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lora(dtype):
+    # 0: single adapter, scale 0.5, dynamic x.
+    # 1: single adapter, default scale 1, static rank-2 x.
+    # 2: three adapters, one i32 id per batch row ([B]) incl. -1, tables from
+    #    the archive, scale 2.
+    # 3: three adapters, one i64 id per token ([B, S]) incl. -1, tables as
+    #    inputs with a dynamic adapter count, scale -0.25.
+    # 4: rank-2 x with one id per row.
+    k, rank, n, ads = 33, 5, 17, 3
+    x, xs = normal(3, 7, k), normal(4, k)
+    a, b = normal(rank, k, scale=k**-0.5), normal(n, rank, scale=rank**-0.5)
+    am, bm = normal(ads, rank, k, scale=k**-0.5), normal(ads, n, rank, scale=rank**-0.5)
+    ids_row = np.array([2, -1, 0], dtype=np.int32)
+    ids_tok = RNG.integers(-1, ads, size=(3, 7)).astype(np.int64)
+    ids_tok[0, :4] = [-1, 0, 1, 2]  # every adapter and -1 at least once
+    ids_rank2 = np.array([1, -1, 2, 0], dtype=np.int32)
+    tx, txs = t((None, None, k), dtype), t((4, k), dtype)
+    ta, tb = t((rank, k), dtype), t((n, rank), dtype)
+    tam, tbm = t((ads, rank, k), dtype), t((ads, n, rank), dtype)
+    tamd, tbmd = t((None, rank, k), dtype), t((None, n, rank), dtype)
+    tr, trs = t((None, None, n), dtype), t((4, n), dtype)
+    tir, tit, tis = t((None,), "i32"), t((None, None), "i64"), t((4,), "i32")
+    program = f"""
+func.func @main(%x: {tx}, %xs: {txs}, %a: {ta}, %b: {tb}, %am: {tamd}, %bm: {tbmd}, %ir: {tir}, %it: {tit}, %is: {tis}) -> ({tr}, {trs}, {tr}, {tr}, {trs}) {{
+  %ap = weft.param "lora.a" : {tam}
+  %bp = weft.param "lora.b" : {tbm}
+  %0 = weft.lora %x, %a, %b {{scale = 0.5 : f32}} : ({tx}, {ta}, {tb}) -> {tr}
+  %1 = weft.lora %xs, %a, %b : ({txs}, {ta}, {tb}) -> {trs}
+  %2 = weft.lora %x, %ap, %bp ids %ir {{scale = 2.0 : f32}} : ({tx}, {tam}, {tbm}, {tir}) -> {tr}
+  %3 = weft.lora %x, %am, %bm ids %it {{scale = -0.25 : f32}} : ({tx}, {tamd}, {tbmd}, {tit}) -> {tr}
+  %4 = weft.lora %xs, %ap, %bp ids %is : ({txs}, {tam}, {tbm}, {tis}) -> {trs}
+  return %0, %1, %2, %3, %4 : {tr}, {trs}, {tr}, {tr}, {trs}
+}}"""
+    (x_in, x64), (xs_in, xs64), (a_in, a64), (b_in, b64) = (given(v, dtype) for v in (x, xs, a, b))
+    (am_in, am64), (bm_in, bm64) = given(am, dtype), given(bm, dtype)
+    # The archive tables differ from the input ones.
+    (ap_in, ap64), (bp_in, bp64) = given(normal(ads, rank, k, scale=k**-0.5), dtype), given(
+        normal(ads, n, rank, scale=rank**-0.5), dtype)
+    params = {"lora.a": entry(ap_in, dtype), "lora.b": entry(bp_in, dtype)}
+    outs = harness.run(program, [x_in, xs_in, a_in, b_in, am_in, bm_in, ids_row, ids_tok, ids_rank2], params)
+    cases = [
+        (x64, a64, b64, 0.5, None),
+        (xs64, a64, b64, 1.0, None),
+        (x64, ap64, bp64, 2.0, ids_row),
+        (x64, am64, bm64, -0.25, ids_tok),
+        (xs64, ap64, bp64, 1.0, ids_rank2),
+    ]
+    for i, (out, (xx, aa, bb, scale, ids)) in enumerate(zip(outs, cases)):
+        expected = reference.lora(xx, aa, bb, scale, ids)
+        # Two chained f32 contractions (K, then r terms); the magnitude
+        # sum_j sum_k |x a b| bounds both.
+        magnitude = reference.lora(np.abs(xx), np.abs(aa), np.abs(bb), abs(scale), ids)
+        rtol, atol = tolerance(dtype, k + rank, magnitude)
+        out = result(out, dtype)
+        harness.assert_close(out, expected, rtol, atol, what=f"lora {i} {dtype}")
+        if ids is not None:
+            # id -1: exactly zero.
+            lead = xx.shape[:-1]
+            full = np.broadcast_to(ids.reshape(ids.shape + (1,) * (len(lead) - ids.ndim)), lead)
+            harness.assert_close(out[full == -1], 0.0, rtol=0, atol=0, what=f"lora {i} id -1")
+
+
+# --- Parameter archive errors ---------------------------------------------------
+
+
+def _compile(directory, program, params):
+    source = os.path.join(directory, "program.mlir")
+    with open(source, "w") as f:
+        f.write(program)
+    archive = os.path.join(directory, "params.safetensors")
+    safetensors.save(archive, params)
+    return subprocess.run(
+        [harness._tool("weft-compile"), source, "-o", os.path.join(directory, "program.weft"),
+         "--params", archive],
+        capture_output=True, text=True)
+
+
+_PARAM_PROGRAM = f"""
+func.func @main(%x: {t((None, 16), "f32")}) -> {t((None, 8), "f32")} {{
+  %w = weft.param "proj.weight" : {t((8, 16), "f32")}
+  %b = weft.param "proj.bias" : {t((8,), "f32")}
+  %y = weft.linear %x, %w bias %b : ({t((None, 16), "f32")}, {t((8, 16), "f32")}, {t((8,), "f32")}) -> {t((None, 8), "f32")}
+  return %y : {t((None, 8), "f32")}
+}}"""
+
+
+@pytest.mark.parametrize("problem", ["missing", "shape", "dtype"])
+def test_compile_bad_param_archive(problem):
+    params = {"proj.weight": normal(8, 16), "proj.bias": normal(8)}
+    if problem == "missing":
+        del params["proj.bias"]
+        name = "proj.bias"
+    elif problem == "shape":
+        params["proj.weight"] = normal(16, 8)
+        name = "proj.weight"
+    else:
+        params["proj.bias"] = params["proj.bias"].astype(np.float16)
+        name = "proj.bias"
+    with tempfile.TemporaryDirectory(prefix="weft-test-") as directory:
+        proc = _compile(directory, _PARAM_PROGRAM, params)
+        assert proc.returncode != 0, f"weft-compile accepted a {problem} parameter"
+        assert f"'{name}'" in proc.stderr, proc.stderr
+        assert not os.path.exists(os.path.join(directory, "program.weft"))
+
+
+def test_compile_int4_param_shapes():
+    # An i4 [N, G] parameter is stored as U8 [N, ceil(G / 2)] (odd G is padded);
+    # the unpacked shape is rejected with the parameter's name.
+    program = f"""
+func.func @main(%x: {t((None, 64), "f32")}) -> {t((None, 4), "f32")} {{
+  %q = weft.param "l.qweight" : {t((4, 64), "i4")}
+  %s = weft.param "l.scales" : {t((4, 1), "f32")}
+  %z = weft.param "l.zeros" : {t((4, 1), "i4")}
+  %y = weft.qlinear %x, %q, %s zeros %z {{group_size = -1 : i64}} : ({t((None, 64), "f32")}, {t((4, 64), "i4")}, {t((4, 1), "f32")}, {t((4, 1), "i4")}) -> {t((None, 4), "f32")}
+  return %y : {t((None, 4), "f32")}
+}}"""
+    q = RNG.integers(0, 16, size=(4, 64))
+    z = RNG.integers(0, 16, size=(4, 1))
+    good = {"l.qweight": pack_int4(q), "l.scales": np.full((4, 1), 0.5, np.float32),
+            "l.zeros": int_entry(z, 4, False)}
+    with tempfile.TemporaryDirectory(prefix="weft-test-") as directory:
+        proc = _compile(directory, program, good)
+        assert proc.returncode == 0, proc.stderr
+    bad = dict(good, **{"l.qweight": q.astype(np.uint8)})
+    with tempfile.TemporaryDirectory(prefix="weft-test-") as directory:
+        proc = _compile(directory, program, bad)
+        assert proc.returncode != 0
+        assert "'l.qweight'" in proc.stderr, proc.stderr
