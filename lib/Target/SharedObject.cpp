@@ -5,6 +5,8 @@
 #include "lld/Common/Driver.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/InstIterator.h"
+#include "llvm/IR/Operator.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -60,6 +62,19 @@ LogicalResult weft::addArtifactSymbols(llvm::Module &module,
   return success();
 }
 
+/// Lets LLVM reassociate floating-point arithmetic and contract it into FMAs:
+/// this is what allows it to vectorize the reductions of contractions, norms
+/// and softmax. NaN and infinity semantics are kept (attention masks rely on
+/// -inf), so only the order of roundings changes.
+static void allowReassociation(llvm::Module &module) {
+  for (llvm::Function &function : module)
+    for (llvm::Instruction &instruction : llvm::instructions(function))
+      if (isa<llvm::FPMathOperator>(instruction)) {
+        instruction.setHasAllowReassoc(true);
+        instruction.setHasAllowContract(true);
+      }
+}
+
 std::unique_ptr<llvm::TargetMachine>
 weft::createCpuTargetMachine(StringRef cpu, StringRef features,
                              std::string &error) {
@@ -93,6 +108,7 @@ LogicalResult weft::emitSharedObject(llvm::Module &module,
                                      StringRef outputPath, std::string &error) {
   module.setDataLayout(machine.createDataLayout());
   module.setTargetTriple(machine.getTargetTriple());
+  allowReassociation(module);
   if (llvm::Error err = makeOptimizingTransformer(
           /*optLevel=*/3, /*sizeLevel=*/0, &machine)(&module)) {
     error = "LLVM optimization failed: " + llvm::toString(std::move(err));
