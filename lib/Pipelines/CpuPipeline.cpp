@@ -38,7 +38,12 @@ void weft::buildCpuPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createWeftLowerStridedCopiesPass());
   if (options.parallel) {
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+    pm.addNestedPass<func::FuncOp>(
+        createWeftSerializeNestedParallelLoopsPass());
     pm.addPass(createConvertSCFToOpenMPPass());
+    // Inlines the memref.alloca_scope that wraps each parallel body (it holds
+    // no alloca) before scf-to-cf splits the body into blocks.
+    pm.addPass(createCanonicalizerPass());
   } else {
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   }

@@ -6,9 +6,9 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/InstIterator.h"
-#include "llvm/IR/Operator.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/IR/Operator.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
@@ -105,7 +105,9 @@ weft::createCpuTargetMachine(StringRef cpu, StringRef features,
 
 LogicalResult weft::emitSharedObject(llvm::Module &module,
                                      llvm::TargetMachine &machine,
-                                     StringRef outputPath, std::string &error) {
+                                     StringRef outputPath,
+                                     ArrayRef<std::string> libraries,
+                                     std::string &error) {
   module.setDataLayout(machine.createDataLayout());
   module.setTargetTriple(machine.getTargetTriple());
   allowReassociation(module);
@@ -138,25 +140,33 @@ LogicalResult weft::emitSharedObject(llvm::Module &module,
     passes.run(module);
   }
 
-  // Link in-process; the libraries the generated code calls (libm for
-  // math-to-libm, libc for malloc/free) are recorded as dependencies.
-  std::string output = outputPath.str(), object = objectPath.str().str();
-  SmallVector<const char *> args = {"ld.lld",
-                                    "-shared",
-                                    "--no-undefined-version",
-                                    "-o",
-                                    output.c_str(),
-                                    object.c_str(),
-                                    "-L/lib/x86_64-linux-gnu",
-                                    "-L/usr/lib/x86_64-linux-gnu",
-                                    "-lm",
-                                    "-lc"};
+  // Link in-process. The generated code calls libm (math-to-libm), libc
+  // (malloc/free) and, when parallel, libomp from LLVM's lib directory, which
+  // is recorded as the run path.
+  std::string llvmLibDir = WEFT_LLVM_LIBRARY_DIR;
+  std::vector<std::string> storage = {"ld.lld",
+                                      "-shared",
+                                      "-o",
+                                      outputPath.str(),
+                                      objectPath.str().str(),
+                                      "-L" + llvmLibDir,
+                                      "-L/lib/x86_64-linux-gnu",
+                                      "-L/usr/lib/x86_64-linux-gnu"};
+  if (!libraries.empty())
+    storage.push_back("-rpath=" + llvmLibDir);
+  for (const std::string &library : libraries)
+    storage.push_back("-l" + library);
+  storage.push_back("-lm");
+  storage.push_back("-lc");
+  SmallVector<const char *> args;
+  for (const std::string &arg : storage)
+    args.push_back(arg.c_str());
   std::string linkerOutput;
   llvm::raw_string_ostream linkerStream(linkerOutput);
   lld::Result result = lld::lldMain(args, linkerStream, linkerStream,
                                     {{lld::Gnu, &lld::elf::link}});
   if (result.retCode != 0) {
-    error = "linking " + output + " failed: " + linkerOutput;
+    error = "linking " + outputPath.str() + " failed: " + linkerOutput;
     return failure();
   }
   return success();

@@ -19,17 +19,17 @@ static MemRefType getPackedType(MemRefType type) {
                          IntegerType::get(type.getContext(), 8));
 }
 
-/// Replaces `load` from a packed argument by byte load + shift + truncation.
-static void rewriteLoad(memref::LoadOp load, Value packed) {
+/// Replaces `load` from a packed argument, whose i4 type was `type`, by byte
+/// load + shift + truncation.
+static void rewriteLoad(memref::LoadOp load, Value packed, MemRefType type) {
   OpBuilder b(load);
   Location loc = load.getLoc();
   // Row-major linear index e of the element.
-  ArrayRef<int64_t> shape = load.getMemRefType().getShape();
+  ArrayRef<int64_t> shape = type.getShape();
   ValueRange indices = load.getIndices();
   Value e = indices.empty() ? arith::ConstantIndexOp::create(b, loc, 0)
                             : indices.front();
-  for (auto [index, size] :
-       llvm::drop_begin(llvm::zip_equal(indices, shape))) {
+  for (auto [index, size] : llvm::drop_begin(llvm::zip_equal(indices, shape))) {
     Value scaled = arith::MulIOp::create(
         b, loc, e, arith::ConstantIndexOp::create(b, loc, size));
     e = arith::AddIOp::create(b, loc, scaled, index);
@@ -92,7 +92,7 @@ struct WeftPackInt4BuffersPass
       arg.setType(packed);
       inputs[arg.getArgNumber()] = packed;
       for (Operation *user : llvm::make_early_inc_range(arg.getUsers()))
-        rewriteLoad(cast<memref::LoadOp>(user), arg);
+        rewriteLoad(cast<memref::LoadOp>(user), arg, type);
     }
     func.setFunctionType(
         FunctionType::get(func.getContext(), inputs, func.getResultTypes()));

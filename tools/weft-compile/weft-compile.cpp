@@ -50,6 +50,10 @@ static cl::opt<std::string> cpu("cpu",
 static cl::opt<std::string>
     features("features", cl::desc("Target features, e.g. +avx512f (default: "
                                   "the host's)"));
+static cl::opt<bool> parallel(
+    "parallel",
+    cl::desc("Run parallel loops on all cores through OpenMP (libomp)"),
+    cl::init(true));
 static cl::opt<std::string>
     emit("emit",
          cl::desc("What to write: artifact (default), mlir (the "
@@ -96,6 +100,7 @@ int main(int argc, char **argv) {
 
   PassManager pm(&context);
   weft::CpuPipelineOptions options;
+  options.parallel = parallel;
   weft::buildCpuPipeline(pm, options);
   if (failed(pm.run(*module)))
     return 1;
@@ -128,8 +133,11 @@ int main(int argc, char **argv) {
   if (!machine)
     return fail(error);
   output->os().close();
-  if (failed(
-          weft::emitSharedObject(*llvmModule, *machine, outputFilename, error)))
+  SmallVector<std::string> libraries;
+  if (parallel)
+    libraries.push_back("omp");
+  if (failed(weft::emitSharedObject(*llvmModule, *machine, outputFilename,
+                                    libraries, error)))
     return fail(error);
   output->keep();
   return 0;

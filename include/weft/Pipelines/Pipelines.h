@@ -13,7 +13,7 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   PassOptions::Option<bool> parallel{
       *this, "parallel",
       llvm::cl::desc("Run parallel loops on several threads (OpenMP)"),
-      llvm::cl::init(false)};
+      llvm::cl::init(true)};
 };
 
 /// Lowers a module of weft functions (parameters already bound to function

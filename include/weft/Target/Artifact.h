@@ -72,10 +72,13 @@ std::unique_ptr<llvm::TargetMachine>
 createCpuTargetMachine(StringRef cpu, StringRef features, std::string &error);
 
 /// Optimizes `llvmModule` at -O3, emits an object and links it in-process
-/// (lld) into the shared object `outputPath`.
+/// (lld) into the shared object `outputPath`, with `libraries` (e.g. "omp",
+/// searched in LLVM's and the system's library directories) as dependencies.
 LogicalResult emitSharedObject(llvm::Module &llvmModule,
                                llvm::TargetMachine &targetMachine,
-                               StringRef outputPath, std::string &error);
+                               StringRef outputPath,
+                               ArrayRef<std::string> libraries,
+                               std::string &error);
 
 } // namespace mlir::weft
 
