@@ -294,6 +294,32 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
           return arith::AddFOp::create(b, loc, args[1], args[0]);
         });
 
+    // The padding of a KV cache past kv_len[b] may hold anything (NaN or inf
+    // in uninitialised memory) and p = 0 does not cancel it (0 * NaN = NaN):
+    // read zeros there instead.
+    if (kvLen) {
+      Type vElementType = vType.getElementType();
+      vBlock = buildGenericOp(
+          rewriter, loc, {kvLen, vBlock},
+          tensor::EmptyOp::create(
+              rewriter, loc,
+              {batch, block, hkv, rewriter.getIndexAttr(valueDim)},
+              vElementType),
+          {AffineMap::get(4, 0, {d0}, context), blockMap, blockMap},
+          parallelIterators(4),
+          [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+            Value j = arith::AddIOp::create(
+                b, loc, linalg::IndexOp::create(b, loc, 1), j0);
+            Value validLen =
+                arith::IndexCastOp::create(b, loc, b.getIndexType(), args[0]);
+            Value valid = arith::CmpIOp::create(
+                b, loc, arith::CmpIPredicate::slt, j, validLen);
+            Value zeroValue =
+                arith::ConstantOp::create(b, loc, b.getZeroAttr(vElementType));
+            return arith::SelectOp::create(b, loc, valid, args[1], zeroValue);
+          });
+    }
+
     // acc_new = acc * alpha + sum_j p[b, h, i, j] * v[b, j0 + j, h / G, :].
     AffineMap accMap = rewriter.getMultiDimIdentityMap(4);
     Value accScaled = buildGenericOp(

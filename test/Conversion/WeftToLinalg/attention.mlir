@@ -46,8 +46,15 @@
 // CHECK: math.exp
 // CHECK: %[[LSCALED:.+]] = linalg.generic {{.*}} ins(%[[ALPHA]] : {{.*}}) outs(%[[L]] : {{.*}})
 // CHECK: %[[LNEW:.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[P]] : {{.*}}) outs(%[[LSCALED]] : {{.*}})
+// Values past kv_len[b] are read as zeros (the cache padding may hold NaN).
+// CHECK: %[[VVALID:.+]] = linalg.generic {indexing_maps = [#[[LENMAP]], #[[ID4]], #[[ID4]]], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%[[LEN]], %[[VB]] : tensor<2xi32>, tensor<2x37x2x6xf32>) outs(%{{.+}} : tensor<2x37x2x6xf32>)
+// CHECK: linalg.index 1
+// CHECK: arith.addi %{{.+}}, %[[J0]]
+// CHECK: arith.index_cast
+// CHECK: arith.cmpi slt
+// CHECK: arith.select
 // CHECK: %[[ACCSCALED:.+]] = linalg.generic {indexing_maps = [#[[ACCROW]], #[[ID4]]], {{.*}} ins(%[[ALPHA]] : {{.*}}) outs(%[[ACC]] : {{.*}})
-// CHECK: %[[ACCNEW:.+]] = linalg.generic {indexing_maps = [#[[QMAP]], #[[VMAP]], #[[SMAP5]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[P]], %[[VB]] : {{.*}}) outs(%[[ACCSCALED]] : {{.*}})
+// CHECK: %[[ACCNEW:.+]] = linalg.generic {indexing_maps = [#[[QMAP]], #[[VMAP]], #[[SMAP5]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[P]], %[[VVALID]] : {{.*}}) outs(%[[ACCSCALED]] : {{.*}})
 // CHECK: scf.yield %[[MNEW]], %[[LNEW]], %[[ACCNEW]]
 // CHECK: %[[OUT:.+]] = linalg.generic {indexing_maps = [#[[ID4]], #[[ACCROW]], #[[ID4]]], {{.*}} ins(%[[LOOP]]#2, %[[LOOP]]#1 : {{.*}}) outs(%{{.+}} : tensor<2x5x4x6xf32>)
 // CHECK: arith.cmpf oeq

@@ -1,0 +1,212 @@
+# RUN: env WEFT_BIN_DIR=%weft_tools_dir PYTHONDONTWRITEBYTECODE=1 %python -m pytest -q -p no:cacheprovider %s
+"""weft.attention: causal (bottom-right), window, softcap, additive masks,
+kv_len (decode and prefill), GQA/MQA, Dv != D, scale, lse, f32/f16/bf16.
+
+The lowering walks the keys in blocks of 64, so the key lengths are chosen to
+cover one partial block (37), whole blocks (128) and a partial last block after
+full ones (150, 200), with static and dynamic sizes.
+"""
+
+import numpy as np
+import pytest
+
+import harness
+import reference
+from harness import mlir_type as t
+
+RNG = np.random.default_rng()
+
+# output: the f32 evaluation (dot products of <= 16 terms, exp, online-softmax
+# rescaling; a few ulp of values of magnitude <= ~4) plus one rounding to the
+# element type: 2^-11 (f16) or 2^-8 (bf16) relative, with margin.
+OUTPUT_TOL = {"f32": (1e-5, 1e-5), "f16": (1.5e-3, 1e-4), "bf16": (1e-2, 1e-3)}
+# lse is f32 for every element type: m + log(Z) in f32, |lse| <~ 20.
+LSE_TOL = (1e-5, 1e-5)
+
+
+def _given(x, dtype):
+    """x rounded to `dtype`: (the array passed to weft-run, its exact values)."""
+    if dtype == "bf16":
+        words = harness.to_bf16(x)
+        return words, harness.from_bf16(words).astype(np.float64)
+    given = x.astype(np.float32 if dtype == "f32" else np.float16)
+    return given, given.astype(np.float64)
+
+
+def _float(out, dtype):
+    return harness.from_bf16(out) if dtype == "bf16" else out
+
+
+def _check(out, lse, expected, dtype, what):
+    rtol, atol = OUTPUT_TOL[dtype]
+    harness.assert_close(_float(out, dtype), expected[0], rtol, atol, f"{what} output")
+    if lse is not None:
+        # -inf where no key is visible: compare the pattern, then the values.
+        np.testing.assert_array_equal(np.isneginf(lse), np.isneginf(expected[1]),
+                                      err_msg=f"{what} lse -inf pattern")
+        finite = np.isfinite(expected[1])
+        harness.assert_close(lse[finite], expected[1][finite], *LSE_TOL, f"{what} lse")
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f16", "bf16"])
+def test_causal_gqa(dtype):
+    # Bottom-right causal with Sq < Sk (7 vs 150) and Sq == Sk, GQA Hq = 4 Hkv,
+    # every batch and sequence dim dynamic (so the last key block is partial).
+    b, sq, sk, hq, hkv, d = 2, 7, 150, 8, 2, 16
+    q1, q1x = _given(1.5 * RNG.standard_normal((b, sq, hq, d)), dtype)
+    q2, q2x = _given(1.5 * RNG.standard_normal((b, sk, hq, d)), dtype)
+    k, kx = _given(RNG.standard_normal((b, sk, hkv, d)), dtype)
+    v, vx = _given(RNG.standard_normal((b, sk, hkv, d)), dtype)
+    tq, tk = t((None, None, hq, d), dtype), t((None, None, hkv, d), dtype)
+    tl = t((None, hq, None), "f32")
+    program = f"""
+func.func @main(%q1: {tq}, %q2: {tq}, %k: {tk}, %v: {tk}) -> ({tq}, {tl}, {tq}, {tl}) {{
+  %o1, %l1 = weft.attention %q1, %k, %v {{causal, return_lse}} : ({tq}, {tk}, {tk}) -> ({tq}, {tl})
+  %o2, %l2 = weft.attention %q2, %k, %v {{causal, return_lse}} : ({tq}, {tk}, {tk}) -> ({tq}, {tl})
+  return %o1, %l1, %o2, %l2 : {tq}, {tl}, {tq}, {tl}
+}}"""
+    o1, l1, o2, l2 = harness.run(program, [q1, q2, k, v])
+    _check(o1, l1, reference.attention(q1x, kx, vx, causal=True), dtype, "Sq < Sk")
+    _check(o2, l2, reference.attention(q2x, kx, vx, causal=True), dtype, "Sq == Sk")
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f16"])
+def test_window_softcap_mqa(dtype):
+    # Static shapes, Sk = 128 (two whole key blocks), MQA (Hkv = 1), Dv != D,
+    # explicit scale and a softcap that the scores (|s| up to ~10) exceed.
+    # window = 17 on Sq == Sk crosses the block boundary; window = 1 keeps only
+    # the aligned diagonal (j = i + Sk - Sq).
+    b, sq, sk, hq, d, dv = 2, 9, 128, 3, 8, 5
+    scale, softcap = 0.3, 5.0
+    q1, q1x = _given(2.0 * RNG.standard_normal((b, sq, hq, d)), dtype)
+    q2, q2x = _given(2.0 * RNG.standard_normal((b, sk, hq, d)), dtype)
+    k, kx = _given(2.0 * RNG.standard_normal((b, sk, 1, d)), dtype)
+    v, vx = _given(RNG.standard_normal((b, sk, 1, dv)), dtype)
+    tq1, tq2 = t((b, sq, hq, d), dtype), t((b, sk, hq, d), dtype)
+    tk, tv = t((b, sk, 1, d), dtype), t((b, sk, 1, dv), dtype)
+    to1, to2 = t((b, sq, hq, dv), dtype), t((b, sk, hq, dv), dtype)
+    tl1, tl2 = t((b, hq, sq), "f32"), t((b, hq, sk), "f32")
+    attrs = f"scale = {scale} : f32, softcap = {softcap} : f32"
+    program = f"""
+func.func @main(%q1: {tq1}, %q2: {tq2}, %k: {tk}, %v: {tv}) -> ({to1}, {tl1}, {to2}, {tl2}, {to1}) {{
+  %o1, %l1 = weft.attention %q1, %k, %v {{causal, window = 1 : i64, return_lse, {attrs}}} : ({tq1}, {tk}, {tv}) -> ({to1}, {tl1})
+  %o2, %l2 = weft.attention %q2, %k, %v {{causal, window = 17 : i64, return_lse, {attrs}}} : ({tq2}, {tk}, {tv}) -> ({to2}, {tl2})
+  %o3 = weft.attention %q1, %k, %v {{{attrs}}} : ({tq1}, {tk}, {tv}) -> {to1}
+  return %o1, %l1, %o2, %l2, %o3 : {to1}, {tl1}, {to2}, {tl2}, {to1}
+}}"""
+    o1, l1, o2, l2, o3 = harness.run(program, [q1, q2, k, v])
+    # The attributes are f32: the reference uses their f32 values.
+    options = dict(scale=float(np.float32(scale)), softcap=float(np.float32(softcap)))
+    _check(o1, l1, reference.attention(q1x, kx, vx, causal=True, window=1, **options),
+           dtype, "window 1")
+    _check(o2, l2, reference.attention(q2x, kx, vx, causal=True, window=17, **options),
+           dtype, "window 17")
+    _check(o3, None, reference.attention(q1x, kx, vx, **options), dtype, "softcap")
+
+
+def test_masks():
+    # Additive masks broadcasting over batch ([1, Hq, ...]), over heads
+    # ([B, 1, ...]) and over both, static and dynamic mask dims, Sk = 150.
+    b, sq, sk, hq, hkv, d = 2, 6, 150, 4, 2, 8
+    q = RNG.standard_normal((b, sq, hq, d)).astype(np.float32)
+    k = RNG.standard_normal((b, sk, hkv, d)).astype(np.float32)
+    v = RNG.standard_normal((b, sk, hkv, d)).astype(np.float32)
+    # -inf at random keys and at the whole first key block of query row 0, so
+    # that a row sees only -inf in its first block (column 100 stays finite).
+    mask_h = RNG.standard_normal((1, hq, sq, sk)).astype(np.float32)
+    mask_h[RNG.random(mask_h.shape) < 0.2] = -np.inf
+    mask_h[:, :, 0, :64] = -np.inf
+    mask_h[:, :, :, 100] = 0.0
+    # With kv_len and causal: mask values at keys that are not visible are
+    # ignored, so NaN there must not reach the result.
+    kv_len = np.array([150, 97], dtype=np.int32)
+    mask_b = RNG.standard_normal((b, 1, sq, sk)).astype(np.float32)
+    for i in range(b):
+        rows = np.arange(sq)[:, None] + kv_len[i] - sq
+        mask_b[i, 0][(np.arange(sk)[None, :] > rows) | (np.arange(sk) >= kv_len[i])] = np.nan
+    mask_1 = 3.0 * RNG.standard_normal((1, 1, sq, sk)).astype(np.float32)
+    tq, tk = t((None, None, hq, d), "f32"), t((None, None, hkv, d), "f32")
+    tmh, tmb = t((1, hq, None, None), "f32"), t((None, 1, None, sk), "f32")
+    tm1, tlen = t((1, 1, sq, sk), "f32"), t((None,), "i32")
+    tl = t((None, hq, None), "f32")
+    program = f"""
+func.func @main(%q: {tq}, %k: {tk}, %v: {tk}, %mh: {tmh}, %mb: {tmb}, %m1: {tm1}, %len: {tlen}) -> ({tq}, {tl}, {tq}, {tl}, {tq}) {{
+  %o1, %l1 = weft.attention %q, %k, %v mask %mh {{return_lse}} : ({tq}, {tk}, {tk}, {tmh}) -> ({tq}, {tl})
+  %o2, %l2 = weft.attention %q, %k, %v mask %mb kv_len %len {{causal, return_lse}} : ({tq}, {tk}, {tk}, {tmb}, {tlen}) -> ({tq}, {tl})
+  %o3 = weft.attention %q, %k, %v mask %m1 {{scale = 0.5 : f32, softcap = 2.0 : f32}} : ({tq}, {tk}, {tk}, {tm1}) -> {tq}
+  return %o1, %l1, %o2, %l2, %o3 : {tq}, {tl}, {tq}, {tl}, {tq}
+}}"""
+    o1, l1, o2, l2, o3 = harness.run(program, [q, k, v, mask_h, mask_b, mask_1, kv_len])
+    qx, kx, vx = (a.astype(np.float64) for a in (q, k, v))
+    _check(o1, l1, reference.attention(qx, kx, vx, mask=mask_h.astype(np.float64)),
+           "f32", "mask [1, Hq]")
+    _check(o2, l2, reference.attention(qx, kx, vx, mask=mask_b.astype(np.float64),
+                                       kv_len=kv_len, causal=True), "f32", "mask [B, 1]")
+    # Order: scale, softcap, then the mask (which is not capped).
+    _check(o3, None, reference.attention(qx, kx, vx, mask=mask_1.astype(np.float64),
+                                         scale=0.5, softcap=2.0), "f32", "mask [1, 1]")
+
+
+@pytest.mark.parametrize("len_dtype", ["i32", "i64"])
+def test_kv_len(len_dtype):
+    # A KV cache padded to Sk = 200 (static; the last key block is partial).
+    # Decode: Sq = 1 per row against kv_len = [200, 1, 77, 0]. Prefill: causal
+    # with a window of 50, Sq = 5 and kv_len = [200, 131, 3, 0], so row 2 has
+    # two query rows that see no key (Sq > L) and row 3 none at all: zeros and
+    # lse = -inf.
+    b, sk, hq, hkv, d, dv = 4, 200, 4, 2, 16, 8
+    index = {"i32": np.int32, "i64": np.int64}[len_dtype]
+    decode_len = np.array([200, 1, 77, 0], dtype=index)
+    prefill_len = np.array([200, 131, 3, 0], dtype=index)
+    q1 = RNG.standard_normal((b, 1, hq, d)).astype(np.float32)
+    q5 = RNG.standard_normal((b, 5, hq, d)).astype(np.float32)
+    k = RNG.standard_normal((b, sk, hkv, d)).astype(np.float32)
+    v = RNG.standard_normal((b, sk, hkv, dv)).astype(np.float32)
+    # The padding past kv_len is never read into the result: fill it with what
+    # an uninitialised cache may hold (NaN, inf).
+    k1, v1, k5, v5 = k.copy(), v.copy(), k.copy(), v.copy()
+    for i in range(b):
+        k1[i, decode_len[i]:] = np.nan
+        v1[i, decode_len[i]:] = np.inf
+        k5[i, prefill_len[i]:] = -np.inf
+        v5[i, prefill_len[i]:] = np.nan
+    tq1, tq5 = t((None, 1, hq, d), "f32"), t((None, None, hq, d), "f32")
+    tk, tv = t((None, sk, hkv, d), "f32"), t((None, sk, hkv, dv), "f32")
+    to1, to5 = t((None, 1, hq, dv), "f32"), t((None, None, hq, dv), "f32")
+    tl1, tl5 = t((None, hq, 1), "f32"), t((None, hq, None), "f32")
+    tlen = t((None,), len_dtype)
+    program = f"""
+func.func @main(%q1: {tq1}, %k1: {tk}, %v1: {tv}, %len1: {tlen}, %q5: {tq5}, %k5: {tk}, %v5: {tv}, %len5: {tlen}) -> ({to1}, {tl1}, {to5}, {tl5}) {{
+  %o1, %l1 = weft.attention %q1, %k1, %v1 kv_len %len1 {{return_lse}} : ({tq1}, {tk}, {tv}, {tlen}) -> ({to1}, {tl1})
+  %o5, %l5 = weft.attention %q5, %k5, %v5 kv_len %len5 {{causal, window = 50 : i64, return_lse}} : ({tq5}, {tk}, {tv}, {tlen}) -> ({to5}, {tl5})
+  return %o1, %l1, %o5, %l5 : {to1}, {tl1}, {to5}, {tl5}
+}}"""
+    o1, l1, o5, l5 = harness.run(program, [q1, k1, v1, decode_len, q5, k5, v5, prefill_len])
+    kx, vx = k.astype(np.float64), v.astype(np.float64)
+    _check(o1, l1, reference.attention(q1.astype(np.float64), kx, vx, kv_len=decode_len),
+           "f32", "decode")
+    _check(o5, l5, reference.attention(q5.astype(np.float64), kx, vx, kv_len=prefill_len,
+                                       causal=True, window=50), "f32", "prefill")
+    assert not o5[3].any() and not o5[2, :2].any() and not o1[3].any()
+
+
+def test_single_block():
+    # Static Sk = 37 (one partial key block), plain multi-head attention with
+    # the default scale, without and with causal (Sq == Sk, lower-triangular).
+    b, sq, sk, h, d = 3, 5, 37, 3, 8
+    q = RNG.standard_normal((b, sq, h, d)).astype(np.float32)
+    qs = RNG.standard_normal((b, sk, h, d)).astype(np.float32)
+    k = RNG.standard_normal((b, sk, h, d)).astype(np.float32)
+    v = RNG.standard_normal((b, sk, h, d)).astype(np.float32)
+    tq, tqs = t((b, sq, h, d), "f32"), t((b, sk, h, d), "f32")
+    tl = t((b, h, sk), "f32")
+    program = f"""
+func.func @main(%q: {tq}, %qs: {tqs}, %k: {tqs}, %v: {tqs}) -> ({tq}, {tqs}, {tl}) {{
+  %o1 = weft.attention %q, %k, %v : ({tq}, {tqs}, {tqs}) -> {tq}
+  %o2, %l2 = weft.attention %qs, %k, %v {{causal, return_lse}} : ({tqs}, {tqs}, {tqs}) -> ({tqs}, {tl})
+  return %o1, %o2, %l2 : {tq}, {tqs}, {tl}
+}}"""
+    o1, o2, l2 = harness.run(program, [q, qs, k, v])
+    qx, qsx, kx, vx = (a.astype(np.float64) for a in (q, qs, k, v))
+    _check(o1, None, reference.attention(qx, kx, vx), "f32", "plain")
+    _check(o2, l2, reference.attention(qsx, kx, vx, causal=True), "f32", "causal")

@@ -1,0 +1,377 @@
+# RUN: env WEFT_BIN_DIR=%weft_tools_dir PYTHONDONTWRITEBYTECODE=1 %python -m pytest -q -p no:cacheprovider %s
+"""weft.ssm_scan (Mamba-1 and Mamba-2 forms) and weft.causal_conv1d: every
+optional operand and attribute, f32/f16/bf16, static and dynamic dims, and
+decode consistency (one call over a sequence == several calls carrying the
+returned state), checked together with the inputs being left unchanged."""
+
+import ctypes
+import os
+import tempfile
+
+import numpy as np
+import pytest
+
+import harness
+import reference
+from harness import mlir_type as t
+
+RNG = np.random.default_rng()
+
+# y of ssm_scan: the recurrence in f32 over <= 13 steps (state entries of
+# magnitude <~ 5, readouts summing N = 5 products), a few ulp of the largest
+# terms; plus one rounding of y to the element type (2^-11 f16, 2^-8 bf16
+# relative) with margin. final_state is f32 whatever x's type.
+SCAN_TOL = {"f32": (2e-5, 1e-5), "f16": (1.5e-3, 1e-4), "bf16": (1e-2, 1e-3)}
+STATE_TOL = (2e-5, 1e-5)
+# causal_conv1d: K <= 4 products, bias, silu in f32 (a few ulp), then one
+# rounding to the element type. new_state is a copy of inputs: exact.
+CONV_TOL = {"f32": (1e-5, 1e-6), "f16": (1.5e-3, 1e-5), "bf16": (1e-2, 1e-5)}
+# Decode consistency: the same f32 recurrence split at other points; only the
+# evaluation order may differ (a chunked scan is allowed by the spec).
+SPLIT_TOL = (1e-5, 1e-6)
+
+
+def _given(x, dtype):
+    """x rounded to `dtype`: (the array passed to weft, its exact values)."""
+    if dtype == "bf16":
+        words = harness.to_bf16(x)
+        return words, harness.from_bf16(words).astype(np.float64)
+    given = x.astype({"f32": np.float32, "f16": np.float16}[dtype])
+    return given, given.astype(np.float64)
+
+
+def _float(out, dtype):
+    return harness.from_bf16(out) if dtype == "bf16" else out
+
+
+# --- Calling an artifact through the runtime C API ---------------------------
+#
+# weft-run reads its inputs from .npy files, so a function writing into an input
+# buffer would go unnoticed there. The C API wraps caller memory
+# (weftTensorWrap): the tests below pass numpy arrays that way and check that
+# they are unchanged after each call (the runtime contract says compiled code
+# treats inputs as read-only; initial_state / state feed in-place updates).
+
+_DTYPES = {np.dtype(np.float32): 1, np.dtype(np.float16): 2, np.dtype(np.uint16): 3,
+           np.dtype(np.int64): 4, np.dtype(np.int32): 5}
+_NUMPY = {1: np.float32, 2: np.float16, 3: np.uint16, 4: np.int64, 5: np.int32}
+
+
+def _runtime():
+    path = os.path.join(harness.BIN_DIR, os.pardir, "lib", "libweft_runtime.so")
+    if not harness.BIN_DIR or not os.path.exists(path):
+        pytest.skip(f"libweft_runtime.so not found next to WEFT_BIN_DIR ({path})")
+    lib = ctypes.CDLL(path)
+    handle, out = ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)
+    for name, args, result in [
+            ("weftArtifactOpen", [ctypes.c_char_p, out], handle),
+            ("weftArtifactRelease", [handle], None),
+            ("weftArtifactFindFunction", [handle, ctypes.c_char_p, out], handle),
+            ("weftFunctionGetNumResults", [handle], ctypes.c_size_t),
+            ("weftTensorWrap", [ctypes.c_int, ctypes.POINTER(ctypes.c_int64), ctypes.c_size_t,
+                                handle, out], handle),
+            ("weftTensorRelease", [handle], None),
+            ("weftTensorGetDType", [handle], ctypes.c_int),
+            ("weftTensorGetRank", [handle], ctypes.c_size_t),
+            ("weftTensorGetShape", [handle], ctypes.POINTER(ctypes.c_int64)),
+            ("weftTensorGetByteSize", [handle], ctypes.c_size_t),
+            ("weftTensorGetData", [handle], handle),
+            ("weftCall", [handle, out, ctypes.c_size_t, out, ctypes.c_size_t], handle),
+            ("weftStatusGetMessage", [handle], ctypes.c_char_p),
+            ("weftStatusRelease", [handle], None)]:
+        function = getattr(lib, name)
+        function.argtypes, function.restype = args, result
+    return lib
+
+
+class _Artifact:
+    """`program` compiled once; call() runs a function on numpy inputs."""
+
+    def __init__(self, program):
+        self.lib = _runtime()
+        self.directory = tempfile.TemporaryDirectory(prefix="weft-test-")
+        path, _ = harness.compile_program(program, self.directory.name)
+        self.handle = ctypes.c_void_p()
+        self._check(self.lib.weftArtifactOpen(path.encode(), ctypes.byref(self.handle)))
+
+    def close(self):
+        self.lib.weftArtifactRelease(self.handle)
+        self.directory.cleanup()
+
+    def _check(self, status):
+        if status:
+            message = self.lib.weftStatusGetMessage(status).decode()
+            self.lib.weftStatusRelease(status)
+            raise RuntimeError(message)
+
+    def call(self, name, inputs):
+        """Runs `name`; asserts that no input was written; returns the results."""
+        lib = self.lib
+        function = ctypes.c_void_p()
+        self._check(lib.weftArtifactFindFunction(self.handle, name.encode(),
+                                                 ctypes.byref(function)))
+        inputs = [np.ascontiguousarray(x) for x in inputs]
+        before = [x.copy() for x in inputs]
+        tensors = (ctypes.c_void_p * len(inputs))()
+        count = lib.weftFunctionGetNumResults(function)
+        outputs = (ctypes.c_void_p * count)()
+        try:
+            for i, x in enumerate(inputs):
+                shape = (ctypes.c_int64 * max(x.ndim, 1))(*x.shape)
+                tensor = ctypes.c_void_p()
+                self._check(lib.weftTensorWrap(_DTYPES[x.dtype], shape, x.ndim,
+                                               x.ctypes.data, ctypes.byref(tensor)))
+                tensors[i] = tensor.value
+            self._check(lib.weftCall(function, tensors, len(inputs), outputs, count))
+        finally:
+            for tensor in tensors:
+                lib.weftTensorRelease(tensor)
+        results = []
+        for tensor in outputs:
+            shape = tuple(lib.weftTensorGetShape(tensor)[i]
+                          for i in range(lib.weftTensorGetRank(tensor)))
+            size = lib.weftTensorGetByteSize(tensor)
+            data = ctypes.string_at(lib.weftTensorGetData(tensor), size) if size else b""
+            dtype = _NUMPY[lib.weftTensorGetDType(tensor)]
+            results.append(np.frombuffer(data, dtype=dtype).reshape(shape).copy())
+            lib.weftTensorRelease(tensor)
+        for i, (x, original) in enumerate(zip(inputs, before)):
+            np.testing.assert_array_equal(x.view(np.uint8), original.view(np.uint8),
+                                          err_msg=f"{name}: input {i} was modified")
+        return results
+
+
+# --- ssm_scan ---------------------------------------------------------------
+
+
+def _scan_data(b, length, h, p, g, n, dtype, scalar_a, param_dtype="f32"):
+    """Random operands: x, dt, A, B, C, D[H], D[H, P], z, dt_bias, state, each
+    as (given, exact)."""
+    data = dict(
+        x=_given(RNG.standard_normal((b, length, h, p)), dtype),
+        # Around the softplus knee (dt + dt_bias in [-3, 1.5]).
+        dt=_given(RNG.uniform(-2.5, 1.0, (b, length, h)), dtype),
+        # A = -exp(A_log), as the importer passes it.
+        a=_given(-np.exp(0.5 * RNG.standard_normal((h,) if scalar_a else (h, n))),
+                 param_dtype),
+        bm=_given(RNG.standard_normal((b, length, g, n)), dtype),
+        cm=_given(RNG.standard_normal((b, length, g, n)), dtype),
+        d=_given(RNG.standard_normal((h,)), param_dtype),
+        dhp=_given(RNG.standard_normal((h, p)), param_dtype),
+        z=_given(RNG.standard_normal((b, length, h, p)), dtype),
+        dt_bias=_given(RNG.uniform(-0.5, 0.5, (h,)), param_dtype),
+        state=_given(RNG.standard_normal((b, h, p, n)), "f32"))
+    return data
+
+
+@pytest.mark.parametrize("dtype", ["f32", "bf16"])
+def test_ssm_scan_mamba1(dtype):
+    # Mamba-1 (selective_scan): H = 6 channels, P = 1, G = 1, A[H, N], D[H],
+    # z, dt_bias and dt_softplus; dynamic B and L; with and without
+    # initial_state. A, D and dt_bias stay f32 while x is bf16.
+    b, length, h, n = 2, 13, 6, 5
+    s = _scan_data(b, length, h, 1, 1, n, dtype, scalar_a=False)
+    tx, tdt = t((None, None, h, 1), dtype), t((None, None, h), dtype)
+    tbc, ta = t((None, None, 1, n), dtype), t((h, n), "f32")
+    th, ts = t((h,), "f32"), t((None, h, 1, n), "f32")
+    types = f"{tx}, {tdt}, {ta}, {tbc}, {tbc}, {th}, {tx}, {th}"
+    program = f"""
+func.func @main(%x: {tx}, %dt: {tdt}, %A: {ta}, %B: {tbc}, %C: {tbc}, %D: {th}, %z: {tx}, %db: {th}, %s0: {ts}) -> ({tx}, {ts}, {tx}, {ts}) {{
+  %y1, %s1 = weft.ssm_scan %x, %dt, %A, %B, %C D %D z %z dt_bias %db initial_state %s0 {{dt_softplus}} : ({types}, {ts}) -> ({tx}, {ts})
+  %y2, %s2 = weft.ssm_scan %x, %dt, %A, %B, %C D %D z %z dt_bias %db {{dt_softplus}} : ({types}) -> ({tx}, {ts})
+  return %y1, %s1, %y2, %s2 : {tx}, {ts}, {tx}, {ts}
+}}"""
+    names = ["x", "dt", "a", "bm", "cm", "d", "z", "dt_bias", "state"]
+    y1, s1, y2, s2 = harness.run(program, [s[k][0] for k in names])
+    exact = {k: s[k][1] for k in names}
+    common = dict(d=exact["d"], z=exact["z"], dt_bias=exact["dt_bias"], dt_softplus=True)
+    args = [exact[k] for k in ("x", "dt", "a", "bm", "cm")]
+    ry1, rs1 = reference.ssm_scan(*args, initial_state=exact["state"], **common)
+    ry2, rs2 = reference.ssm_scan(*args, **common)
+    harness.assert_close(_float(y1, dtype), ry1, *SCAN_TOL[dtype], "y with initial_state")
+    harness.assert_close(s1, rs1, *STATE_TOL, "final_state with initial_state")
+    harness.assert_close(_float(y2, dtype), ry2, *SCAN_TOL[dtype], "y")
+    harness.assert_close(s2, rs2, *STATE_TOL, "final_state")
+
+
+@pytest.mark.parametrize("dtype,dynamic", [("f32", True), ("f16", False)],
+                         ids=["f32-dynamic", "f16-static"])
+def test_ssm_scan_mamba2(dtype, dynamic):
+    # Mamba-2 (SSD): scalar A[H], H = 4 heads of P = 3 in G = 2 groups, N = 5.
+    # y1: D[H], z, dt_bias, dt_softplus, dt_limit, initial_state. y2: D[H, P],
+    # no z, no bias, no softplus (dt > 0 is used as is), dt_limit clamping.
+    # Dynamic: B, L and H are all '?' (so the head -> group map is computed at
+    # run time). The f16 variant has f16 A, D and dt_bias too.
+    b, length, h, p, g, n = 2, 11, 4, 3, 2, 5
+    s = _scan_data(b, length, h, p, g, n, dtype, scalar_a=True,
+                   param_dtype="f32" if dtype == "f32" else dtype)
+    positive_dt = _given(RNG.uniform(0.01, 0.6, (b, length, h)), dtype)
+    pdtype = "f32" if dtype == "f32" else dtype
+    hd = None if dynamic else h
+    bd, ld = (None, None) if dynamic else (b, length)
+    tx, tdt = t((bd, ld, hd, p), dtype), t((bd, ld, hd), dtype)
+    tbc, th = t((bd, ld, g, n), dtype), t((hd,), pdtype)
+    thp, ts = t((hd, p), pdtype), t((bd, hd, p, n), "f32")
+    program = f"""
+func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %D: {th}, %z: {tx}, %db: {th}, %s0: {ts}, %dt2: {tdt}, %Dhp: {thp}) -> ({tx}, {ts}, {tx}, {ts}) {{
+  %y1, %s1 = weft.ssm_scan %x, %dt, %A, %B, %C D %D z %z dt_bias %db initial_state %s0 {{dt_softplus, dt_limit = array<f64: 0.05, 1.2>}} : ({tx}, {tdt}, {th}, {tbc}, {tbc}, {th}, {tx}, {th}, {ts}) -> ({tx}, {ts})
+  %y2, %s2 = weft.ssm_scan %x, %dt2, %A, %B, %C D %Dhp initial_state %s0 {{dt_limit = array<f64: 0.1, 0.4>}} : ({tx}, {tdt}, {th}, {tbc}, {tbc}, {thp}, {ts}) -> ({tx}, {ts})
+  return %y1, %s1, %y2, %s2 : {tx}, {ts}, {tx}, {ts}
+}}"""
+    names = ["x", "dt", "a", "bm", "cm", "d", "z", "dt_bias", "state"]
+    inputs = [s[k][0] for k in names] + [positive_dt[0], s["dhp"][0]]
+    y1, s1, y2, s2 = harness.run(program, inputs)
+    exact = {k: s[k][1] for k in s}
+    args = [exact[k] for k in ("x", "dt", "a", "bm", "cm")]
+    ry1, rs1 = reference.ssm_scan(*args, d=exact["d"], z=exact["z"], dt_bias=exact["dt_bias"],
+                                  initial_state=exact["state"], dt_softplus=True,
+                                  dt_limit=(0.05, 1.2))
+    args[1] = positive_dt[1]
+    ry2, rs2 = reference.ssm_scan(*args, d=exact["dhp"], initial_state=exact["state"],
+                                  dt_limit=(0.1, 0.4))
+    harness.assert_close(_float(y1, dtype), ry1, *SCAN_TOL[dtype], "y, D[H], z")
+    harness.assert_close(s1, rs1, *STATE_TOL, "final_state, D[H], z")
+    harness.assert_close(_float(y2, dtype), ry2, *SCAN_TOL[dtype], "y, D[H, P]")
+    harness.assert_close(s2, rs2, *STATE_TOL, "final_state, D[H, P]")
+
+
+def test_ssm_scan_decode_consistency():
+    # One call over L = 12 tokens == calls over 5, 4, 1 and 2 tokens, each
+    # starting from the final_state of the previous one (Mamba-2 with every
+    # option, dynamic B and L); L = 0 returns initial_state. No call writes
+    # into its inputs (initial_state included).
+    b, length, h, p, g, n = 2, 12, 4, 3, 2, 5
+    s = _scan_data(b, length, h, p, g, n, "f32", scalar_a=True)
+    tx, tdt = t((None, None, h, p), "f32"), t((None, None, h), "f32")
+    tbc, th, ts = t((None, None, g, n), "f32"), t((h,), "f32"), t((None, h, p, n), "f32")
+    program = f"""
+func.func @scan(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %D: {th}, %z: {tx}, %db: {th}, %s0: {ts}) -> ({tx}, {ts}) {{
+  %y, %s = weft.ssm_scan %x, %dt, %A, %B, %C D %D z %z dt_bias %db initial_state %s0 {{dt_softplus, dt_limit = array<f64: 0.0, 1.5>}} : ({tx}, {tdt}, {th}, {tbc}, {tbc}, {th}, {tx}, {th}, {ts}) -> ({tx}, {ts})
+  return %y, %s : {tx}, {ts}
+}}"""
+    given = {k: v[0] for k, v in s.items()}
+    sequence = ["x", "dt", "bm", "cm", "z"]  # operands with a length dim
+
+    def inputs(start, stop, state):
+        part = {k: given[k][:, start:stop] if k in sequence else given[k] for k in given}
+        return [part[k] for k in ("x", "dt", "a", "bm", "cm", "d", "z", "dt_bias")] + [state]
+
+    artifact = _Artifact(program)
+    try:
+        y_full, state_full = artifact.call("scan", inputs(0, length, given["state"]))
+        parts, state = [], given["state"]
+        for start, stop in [(0, 5), (5, 9), (9, 10), (10, 12)]:
+            y, state = artifact.call("scan", inputs(start, stop, state))
+            parts.append(y)
+        y_empty, state_empty = artifact.call("scan", inputs(0, 0, given["state"]))
+    finally:
+        artifact.close()
+    exact = {k: v[1] for k, v in s.items()}
+    ry, rs = reference.ssm_scan(*[exact[k] for k in ("x", "dt", "a", "bm", "cm")],
+                                d=exact["d"], z=exact["z"], dt_bias=exact["dt_bias"],
+                                initial_state=exact["state"], dt_softplus=True,
+                                dt_limit=(0.0, 1.5))
+    harness.assert_close(y_full, ry, *SCAN_TOL["f32"], "y")
+    harness.assert_close(state_full, rs, *STATE_TOL, "final_state")
+    harness.assert_close(np.concatenate(parts, axis=1), y_full, *SPLIT_TOL, "y in parts")
+    harness.assert_close(state, state_full, *SPLIT_TOL, "final_state after the parts")
+    assert y_empty.shape == (b, 0, h, p)
+    np.testing.assert_array_equal(state_empty, given["state"])
+
+
+# --- causal_conv1d ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f16", "bf16"])
+def test_causal_conv1d(dtype):
+    # K = 4, C = 5, dynamic B and L. y1: state, bias, silu. y2: no state (zero
+    # history), no bias, no activation.
+    b, length, c, k = 2, 9, 5, 4
+    x, xx = _given(RNG.standard_normal((b, length, c)), dtype)
+    w, wx = _given(0.5 * RNG.standard_normal((c, k)), dtype)
+    bias, biasx = _given(RNG.standard_normal((c,)), dtype)
+    state, statex = _given(RNG.standard_normal((b, k - 1, c)), dtype)
+    tx, tw, tb = t((None, None, c), dtype), t((c, k), dtype), t((c,), dtype)
+    ts = t((None, k - 1, c), dtype)
+    program = f"""
+func.func @main(%x: {tx}, %w: {tw}, %b: {tb}, %s: {ts}) -> ({tx}, {ts}, {tx}, {ts}) {{
+  %y1, %s1 = weft.causal_conv1d %x, %w bias %b state %s {{activation = #weft.activation<silu>}} : ({tx}, {tw}, {tb}, {ts}) -> ({tx}, {ts})
+  %y2, %s2 = weft.causal_conv1d %x, %w : ({tx}, {tw}) -> ({tx}, {ts})
+  return %y1, %s1, %y2, %s2 : {tx}, {ts}, {tx}, {ts}
+}}"""
+    y1, s1, y2, s2 = harness.run(program, [x, w, bias, state])
+    ry1, rs1 = reference.causal_conv1d(xx, wx, biasx, statex, activation="silu")
+    ry2, rs2 = reference.causal_conv1d(xx, wx)
+    harness.assert_close(_float(y1, dtype), ry1, *CONV_TOL[dtype], "y with state, bias, silu")
+    harness.assert_close(_float(y2, dtype), ry2, *CONV_TOL[dtype], "y")
+    # new_state is the last K - 1 rows of [state; x]: copied, so exact.
+    np.testing.assert_array_equal(_float(s1, dtype), rs1)
+    np.testing.assert_array_equal(_float(s2, dtype), rs2)
+
+
+def test_causal_conv1d_short_sequence_and_k1():
+    # Static shapes. L = 2 < K - 1 = 3: new_state keeps the last old state row.
+    # K = 1: a pointwise scale (with bias and silu, with and without an empty
+    # state), new_state of size [B, 0, C].
+    b, c = 3, 7
+    x = RNG.standard_normal((b, 2, c)).astype(np.float32)
+    w4 = RNG.standard_normal((c, 4)).astype(np.float32)
+    state = RNG.standard_normal((b, 3, c)).astype(np.float32)
+    w1 = RNG.standard_normal((c, 1)).astype(np.float32)
+    bias = RNG.standard_normal((c,)).astype(np.float32)
+    empty = np.zeros((b, 0, c), dtype=np.float32)
+    tx, tw4, ts = t((b, 2, c), "f32"), t((c, 4), "f32"), t((b, 3, c), "f32")
+    tw1, tb, t0 = t((c, 1), "f32"), t((c,), "f32"), t((b, 0, c), "f32")
+    program = f"""
+func.func @main(%x: {tx}, %w4: {tw4}, %s: {ts}, %w1: {tw1}, %b: {tb}, %e: {t0}) -> ({tx}, {ts}, {tx}, {t0}, {tx}, {t0}) {{
+  %y1, %s1 = weft.causal_conv1d %x, %w4 state %s : ({tx}, {tw4}, {ts}) -> ({tx}, {ts})
+  %y2, %s2 = weft.causal_conv1d %x, %w1 bias %b {{activation = #weft.activation<silu>}} : ({tx}, {tw1}, {tb}) -> ({tx}, {t0})
+  %y3, %s3 = weft.causal_conv1d %x, %w1 state %e : ({tx}, {tw1}, {t0}) -> ({tx}, {t0})
+  return %y1, %s1, %y2, %s2, %y3, %s3 : {tx}, {ts}, {tx}, {t0}, {tx}, {t0}
+}}"""
+    y1, s1, y2, s2, y3, s3 = harness.run(program, [x, w4, state, w1, bias, empty])
+    x64 = x.astype(np.float64)
+    ry1, rs1 = reference.causal_conv1d(x64, w4.astype(np.float64), state=state.astype(np.float64))
+    ry2, _ = reference.causal_conv1d(x64, w1.astype(np.float64), bias.astype(np.float64),
+                                     activation="silu")
+    ry3, _ = reference.causal_conv1d(x64, w1.astype(np.float64))
+    harness.assert_close(y1, ry1, *CONV_TOL["f32"], "L < K - 1")
+    np.testing.assert_array_equal(s1, rs1)
+    np.testing.assert_array_equal(s1[:, 0], state[:, 2])
+    harness.assert_close(y2, ry2, *CONV_TOL["f32"], "K = 1, bias, silu")
+    harness.assert_close(y3, ry3, *CONV_TOL["f32"], "K = 1, empty state")
+    assert s2.shape == (b, 0, c) and s3.shape == (b, 0, c)
+
+
+def test_causal_conv1d_decode_consistency():
+    # One call over L = 10 == calls over 6, 1, 1 and 2 tokens carrying
+    # new_state (L = 1 and 2 are shorter than K - 1 = 3), dynamic B and L; no
+    # call writes into its inputs (state included).
+    b, length, c, k = 2, 10, 6, 4
+    x = RNG.standard_normal((b, length, c)).astype(np.float32)
+    w = RNG.standard_normal((c, k)).astype(np.float32)
+    bias = RNG.standard_normal((c,)).astype(np.float32)
+    state = RNG.standard_normal((b, k - 1, c)).astype(np.float32)
+    tx, tw, tb, ts = t((None, None, c), "f32"), t((c, k), "f32"), t((c,), "f32"), \
+        t((None, k - 1, c), "f32")
+    program = f"""
+func.func @conv(%x: {tx}, %w: {tw}, %b: {tb}, %s: {ts}) -> ({tx}, {ts}) {{
+  %y, %s1 = weft.causal_conv1d %x, %w bias %b state %s {{activation = #weft.activation<silu>}} : ({tx}, {tw}, {tb}, {ts}) -> ({tx}, {ts})
+  return %y, %s1 : {tx}, {ts}
+}}"""
+    artifact = _Artifact(program)
+    try:
+        y_full, state_full = artifact.call("conv", [x, w, bias, state])
+        parts, carried = [], state
+        for start, stop in [(0, 6), (6, 7), (7, 8), (8, 10)]:
+            y, carried = artifact.call("conv", [x[:, start:stop], w, bias, carried])
+            parts.append(y)
+    finally:
+        artifact.close()
+    ry, rs = reference.causal_conv1d(x.astype(np.float64), w.astype(np.float64),
+                                     bias.astype(np.float64), state.astype(np.float64),
+                                     activation="silu")
+    harness.assert_close(y_full, ry, *CONV_TOL["f32"], "y")
+    np.testing.assert_array_equal(state_full, rs)
+    harness.assert_close(np.concatenate(parts, axis=1), y_full, *SPLIT_TOL, "y in parts")
+    np.testing.assert_array_equal(carried, state_full)
