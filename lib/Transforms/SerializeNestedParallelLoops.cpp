@@ -38,8 +38,9 @@ struct WeftSerializeNestedParallelLoopsPass
            loop->getParentOfType<scf::WhileOp>()))
         nested.push_back(loop);
     });
-    // Innermost first, so that cloned bodies never hold a loop still listed.
-    for (scf::ParallelOp loop : llvm::reverse(nested))
+    // Innermost first (the walk is post-order), so that cloned bodies never
+    // hold a loop still listed.
+    for (scf::ParallelOp loop : nested)
       serialize(loop);
   }
 };

@@ -34,7 +34,9 @@ def to_bf16(x):
 
 def from_bf16(words):
     """bf16 words (uint16) -> float32."""
-    return (np.asarray(words, dtype=np.uint32) << 16).view(np.float32)
+    words = np.asarray(words, dtype=np.uint32)
+    # view() needs at least one dim: 0-d results go through a 1-element array.
+    return (words.reshape(-1) << 16).view(np.float32).reshape(words.shape)
 
 
 def compile_program(mlir, directory, params=None):

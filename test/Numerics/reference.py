@@ -203,3 +203,135 @@ def slice_(x, axis, start, end, step=1):
 def float_to_int(x):
     """Float to integer cast: truncation toward zero (as float64 integers)."""
     return np.trunc(np.asarray(x, dtype=np.float64))
+
+
+# --- attention, rope, ssm_scan, causal_conv1d ---------------------------------
+
+
+def attention(q, k, v, mask=None, kv_len=None, scale=None, causal=False,
+              window=None, softcap=None):
+    """weft.attention: (output [B, Sq, Hq, Dv], lse [B, Hq, Sq]).
+
+    Query head h reads kv head h / (Hq / Hkv); causal visibility is bottom-right
+    aligned to the kv_len[b] valid keys. A row without a visible key gives zeros
+    and lse = -inf. Mask values at keys that are not visible are never read."""
+    batch, sq, hq, d = q.shape
+    sk, hkv, dv = k.shape[1], k.shape[2], v.shape[3]
+    group = hq // hkv
+    if scale is None:
+        scale = 1.0 / math.sqrt(d)
+    output = np.zeros((batch, sq, hq, dv))
+    lse = np.full((batch, hq, sq), -np.inf)
+    j = np.arange(sk)
+    for b in range(batch):
+        valid = sk if kv_len is None else int(kv_len[b])
+        offset = valid - sq
+        for h in range(hq):
+            hk = h // group
+            for i in range(sq):
+                visible = j < valid
+                if causal:
+                    visible &= j <= i + offset
+                if window is not None:
+                    visible &= i + offset - j < window
+                if not visible.any():
+                    continue
+                s = scale * (k[b, visible, hk, :] @ q[b, i, h, :])
+                if softcap is not None:
+                    s = softcap * np.tanh(s / softcap)
+                if mask is not None:
+                    mb = 0 if mask.shape[0] == 1 else b
+                    mh = 0 if mask.shape[1] == 1 else h
+                    s = s + mask[mb, mh, i, visible]
+                m = np.max(s)
+                e = np.exp(s - m)
+                z = np.sum(e)
+                output[b, i, h, :] = (e / z) @ v[b, visible, hk, :]
+                lse[b, h, i] = m + np.log(z)
+    return output, lse
+
+
+def rope_angles(positions, half, rotary_dim, theta=10000.0, inv_freq=None):
+    """The rotation angles [B, S, half] of weft.rope. The spec computes the
+    angle in f32: f32(position) * f32(inv_freq[i]), one f32 rounding (the
+    frequency table is an f32 tensor, theta^(-2i/R) rounded once)."""
+    if inv_freq is None:
+        inv_freq = theta ** (-2.0 * np.arange(half) / rotary_dim)
+    freq = np.asarray(inv_freq, dtype=np.float64).astype(np.float32)
+    angle = positions.astype(np.float32)[..., None] * freq
+    return angle.astype(np.float64)
+
+
+def rope(x, positions, theta=10000.0, rotary_dim=None, interleaved=False,
+         inv_freq=None):
+    """weft.rope on x [B, S, H, D] with positions [B, S]: rotates the leading
+    rotary_dim channels (pairs (i, i + R/2), or (2i, 2i + 1) interleaved), the
+    rest pass through. The angle is the f32 angle of rope_angles."""
+    r = x.shape[-1] if rotary_dim is None else rotary_dim
+    half = r // 2
+    angle = rope_angles(positions, half, r, theta, inv_freq)[:, :, None, :]
+    c, s = np.cos(angle), np.sin(angle)
+    if interleaved:
+        first, second = np.arange(0, r, 2), np.arange(1, r, 2)
+    else:
+        first, second = np.arange(half), np.arange(half, r)
+    result = np.array(x, dtype=np.float64)
+    a, b = x[..., first], x[..., second]
+    result[..., first] = a * c - b * s
+    result[..., second] = b * c + a * s
+    return result
+
+
+def ssm_scan(x, dt, a, bm, cm, d=None, z=None, dt_bias=None,
+             initial_state=None, dt_softplus=False, dt_limit=None):
+    """weft.ssm_scan: (y [B, L, H, P], final_state [B, H, P, N]), the
+    recurrence evaluated step by step. `a` is [H, N] or [H] (scalar per head),
+    `d` is [H] or [H, P]; head h reads group h / (H / G)."""
+    batch, length, heads, p = x.shape
+    groups, n = bm.shape[2], bm.shape[3]
+    group_of = np.arange(heads) // (heads // groups)
+    decay_rate = a if a.ndim == 2 else a[:, None]  # [H, N] or [H, 1]
+    if initial_state is None:
+        state = np.zeros((batch, heads, p, n))
+    else:
+        state = np.array(initial_state, dtype=np.float64)
+    y = np.zeros((batch, length, heads, p))
+    for t in range(length):
+        step = dt[:, t, :]  # [B, H]
+        if dt_bias is not None:
+            step = step + dt_bias
+        if dt_softplus:
+            step = softplus(step)
+        if dt_limit is not None:
+            step = np.minimum(np.maximum(step, dt_limit[0]), dt_limit[1])
+        step = step[:, :, None, None]  # [B, H, 1, 1]
+        decay = np.exp(step * decay_rate[None, :, None, :])
+        b_t = bm[:, t][:, group_of][:, :, None, :]  # [B, H, 1, N]
+        c_t = cm[:, t][:, group_of][:, :, None, :]
+        x_t = x[:, t][..., None]  # [B, H, P, 1]
+        state = decay * state + step * x_t * b_t
+        out = np.sum(state * c_t, axis=-1)  # [B, H, P]
+        if d is not None:
+            out = out + (d[:, None] if d.ndim == 1 else d) * x[:, t]
+        if z is not None:
+            out = out * silu(z[:, t])
+        y[:, t] = out
+    return y, state
+
+
+def causal_conv1d(x, weight, bias=None, state=None, activation="none"):
+    """weft.causal_conv1d: (y [B, L, C], new_state [B, K-1, C]) over
+    xp = concat(state or zeros, x) along the sequence."""
+    batch, length, channels = x.shape
+    kernel = weight.shape[1]
+    if state is None:
+        state = np.zeros((batch, kernel - 1, channels))
+    xp = np.concatenate([np.asarray(state, dtype=np.float64),
+                         np.asarray(x, dtype=np.float64)], axis=1)
+    y = np.zeros((batch, length, channels))
+    for t in range(length):
+        for tap in range(kernel):
+            y[:, t] += weight[:, tap] * xp[:, t + tap]
+    if bias is not None:
+        y = y + bias
+    return ACTIVATION[activation](y), xp[:, length:length + kernel - 1]

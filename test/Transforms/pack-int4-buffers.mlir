@@ -1,11 +1,16 @@
 // RUN: weft-opt %s -split-input-file -weft-pack-int4-buffers -verify-diagnostics | FileCheck %s
 
+// The argument becomes the flat packed bytes; the element at row-major index
+// e = n * 16 + k is nibble e % 2 of byte e / 2.
 // CHECK-LABEL: func @load_nibble
-// CHECK-SAME: (%[[W:.+]]: memref<4x8xi8>, %[[N:.+]]: index, %[[K:.+]]: index) -> i4
+// CHECK-SAME: (%[[W:.+]]: memref<32xi8>, %[[N:.+]]: index, %[[K:.+]]: index) -> i4
+// CHECK:       %[[C16:.+]] = arith.constant 16 : index
+// CHECK:       %[[ROW:.+]] = arith.muli %[[N]], %[[C16]] : index
+// CHECK:       %[[E:.+]] = arith.addi %[[ROW]], %[[K]] : index
 // CHECK:       %[[C2:.+]] = arith.constant 2 : index
-// CHECK:       %[[KB:.+]] = arith.divui %[[K]], %[[C2]] : index
-// CHECK:       %[[BYTE:.+]] = memref.load %[[W]][%[[N]], %[[KB]]] : memref<4x8xi8>
-// CHECK:       %[[ODD:.+]] = arith.remui %[[K]], %[[C2]] : index
+// CHECK:       %[[EB:.+]] = arith.divui %[[E]], %[[C2]] : index
+// CHECK:       %[[BYTE:.+]] = memref.load %[[W]][%[[EB]]] : memref<32xi8>
+// CHECK:       %[[ODD:.+]] = arith.remui %[[E]], %[[C2]] : index
 // CHECK:       %[[C4:.+]] = arith.constant 4 : index
 // CHECK:       %[[SH:.+]] = arith.muli %[[ODD]], %[[C4]] : index
 // CHECK:       %[[SH8:.+]] = arith.index_castui %[[SH]] : index to i8
@@ -14,6 +19,22 @@
 // CHECK:       return %[[NIB]]
 func.func @load_nibble(%w: memref<4x16xi4>, %n: index, %k: index) -> i4 {
   %v = memref.load %w[%n, %k] : memref<4x16xi4>
+  return %v : i4
+}
+
+// -----
+
+// An odd last dim has no per-row byte boundary: the flat form holds
+// ceil(4 * 3 / 2) = 6 bytes and rows share bytes.
+// CHECK-LABEL: func @odd_last_dim
+// CHECK-SAME: (%[[W:.+]]: memref<6xi8>, %[[N:.+]]: index, %[[K:.+]]: index) -> i4
+// CHECK:       %[[C3:.+]] = arith.constant 3 : index
+// CHECK:       %[[ROW:.+]] = arith.muli %[[N]], %[[C3]] : index
+// CHECK:       %[[E:.+]] = arith.addi %[[ROW]], %[[K]] : index
+// CHECK:       arith.divui %[[E]]
+// CHECK:       memref.load %[[W]][%{{.+}}] : memref<6xi8>
+func.func @odd_last_dim(%w: memref<4x3xi4>, %n: index, %k: index) -> i4 {
+  %v = memref.load %w[%n, %k] : memref<4x3xi4>
   return %v : i4
 }
 
@@ -28,8 +49,8 @@ func.func @other_args(%a: memref<4xf32>, %b: memref<2x2xi8>) {
 
 // -----
 
-// expected-error @+1 {{i4 argument 0 must have a static, row-major shape with an even last dim, got 'memref<4x3xi4>'}}
-func.func @odd_last_dim(%w: memref<4x3xi4>) {
+// expected-error @+1 {{i4 argument 0 must have a static, row-major shape, got 'memref<?x4xi4>'}}
+func.func @dynamic_shape(%w: memref<?x4xi4>) {
   return
 }
 
