@@ -48,5 +48,12 @@ def test_int4_pack_layout_and_round_trip():
     unsigned = rng.integers(0, 16, size=(3, 8))
     np.testing.assert_array_equal(
         params.unpack_int4(params.pack_int4(unsigned), signed=False), unsigned)
-    with pytest.raises(ValueError, match="even"):
-        params.pack_int4(np.zeros((2, 3)))
+    # An odd last dim is padded with a zero nibble per row.
+    odd = rng.integers(0, 16, size=(2, 3))
+    packed_odd = params.pack_int4(odd)
+    assert packed_odd.shape == (2, 2)
+    assert ((packed_odd[:, 1] >> 4) == 0).all()
+    np.testing.assert_array_equal(
+        params.unpack_int4(packed_odd, signed=False, length=3), odd)
+    with pytest.raises(ValueError, match="rank"):
+        params.pack_int4(np.int64(3))

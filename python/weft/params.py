@@ -35,20 +35,27 @@ def parse_params(mlir_text):
 
 
 def pack_int4(values):
-    """Packs int4 values (int array in [-8, 15], last dim even) two per byte:
-    element k in byte k // 2, even k in the low nibble."""
+    """Packs int4 values (ints in [-8, 15]) two per byte along the last dim:
+    element k in byte k // 2, even k in the low nibble; an odd last dim is
+    padded with a zero nibble (docs/Quantization.md)."""
     values = np.asarray(values)
-    if values.shape[-1] % 2:
-        raise ValueError("int4 tensors need an even last dim")
+    if values.ndim == 0:
+        raise ValueError("int4 tensors need rank >= 1")
     nibbles = (values.astype(np.int64) & 0xF).astype(np.uint8)
+    if nibbles.shape[-1] % 2:
+        pad = np.zeros(nibbles.shape[:-1] + (1,), np.uint8)
+        nibbles = np.concatenate([nibbles, pad], axis=-1)
     return nibbles[..., 0::2] | (nibbles[..., 1::2] << 4)
 
 
-def unpack_int4(packed, signed):
-    """Inverse of pack_int4: returns int8 values, signed or unsigned."""
+def unpack_int4(packed, signed, length=None):
+    """Inverse of pack_int4: returns int8 values, signed or unsigned, with a
+    last dim of `length` (default: twice the packed last dim)."""
     packed = np.asarray(packed, dtype=np.uint8)
     low, high = packed & 0xF, packed >> 4
     values = np.stack([low, high], axis=-1).reshape(*packed.shape[:-1], -1)
+    if length is not None:
+        values = values[..., :length]
     values = values.astype(np.int8)
     if signed:
         values = np.where(values >= 8, values - 16, values).astype(np.int8)
