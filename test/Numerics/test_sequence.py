@@ -58,6 +58,9 @@ _NUMPY = {1: np.float32, 2: np.float16, 3: np.uint16, 4: np.int64, 5: np.int32}
 
 
 def _runtime():
+    if os.environ.get("WEFT_SANITIZERS") == "1":
+        pytest.skip("the runtime is built with ASan, which cannot be loaded "
+                    "into an uninstrumented Python")
     path = os.path.join(harness.BIN_DIR, os.pardir, "lib", "libweft_runtime.so")
     if not harness.BIN_DIR or not os.path.exists(path):
         pytest.skip(f"libweft_runtime.so not found next to WEFT_BIN_DIR ({path})")
