@@ -29,9 +29,13 @@ namespace {
 Value buildContraction(
     OpBuilder &b, Location loc, ValueRange inputs, ArrayRef<AffineMap> maps,
     Value init, function_ref<Value(OpBuilder &, Location, ValueRange)> term) {
-  int64_t numLoops = maps.back().getNumDims();
-  SmallVector<utils::IteratorType> iterators = parallelIterators(numLoops);
-  iterators.back() = utils::IteratorType::reduction;
+  // Loops the accumulator (last map) does not index are reductions.
+  AffineMap outputMap = maps.back();
+  SmallVector<utils::IteratorType> iterators =
+      parallelIterators(outputMap.getNumDims());
+  for (auto [d, iterator] : llvm::enumerate(iterators))
+    if (!outputMap.isFunctionOfDim(d))
+      iterator = utils::IteratorType::reduction;
   auto generic = linalg::GenericOp::create(
       b, loc, init.getType(), inputs, init, maps, iterators,
       [&](OpBuilder &nb, Location nloc, ValueRange args) {
@@ -65,6 +69,27 @@ SmallVector<int64_t> leadingDimsAnd(int64_t count, ArrayRef<int64_t> extra) {
   SmallVector<int64_t> dims = llvm::to_vector(llvm::seq<int64_t>(0, count));
   llvm::append_range(dims, extra);
   return dims;
+}
+
+/// Views x[..., K] as x[..., parts...] where the product of `parts` is K
+/// (static: it is qweight's K, even when x's type leaves it dynamic).
+Value expandLastDim(OpBuilder &b, Location loc, Value x,
+                    ArrayRef<int64_t> parts) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> staticShape(type.getShape());
+  staticShape.back() = ShapedType::getNumElements(parts);
+  if (type.isDynamicDim(rank - 1))
+    x = tensor::CastOp::create(b, loc, type.clone(staticShape), x);
+  SmallVector<int64_t> shape(staticShape.begin(), staticShape.end() - 1);
+  llvm::append_range(shape, parts);
+  SmallVector<ReassociationIndices> reassociation;
+  for (int64_t d = 0; d < rank - 1; ++d)
+    reassociation.push_back({d});
+  reassociation.push_back(
+      llvm::to_vector(llvm::seq<int64_t>(rank - 1, rank - 1 + parts.size())));
+  return tensor::ExpandShapeOp::create(b, loc, type.clone(shape), x,
+                                       reassociation);
 }
 
 /// What follows the f32 sum of a linear-like op, in the order of docs/Spec.md.
@@ -343,17 +368,37 @@ struct QLinearOpLowering : OpConversionPattern<QLinearOp> {
     auto resultType = cast<RankedTensorType>(op.getType());
     int64_t rank = resultType.getRank();
     MLIRContext *context = op.getContext();
-    // Loops (leading..., n, k).
-    int64_t numLoops = rank + 1, n = rank - 1, k = rank;
-    AffineExpr group = getAffineConstantExpr(0, context);
-    if (op.getNumGroups() != 1)
-      group = getAffineDimExpr(k, context).floorDiv(op.getGroupSize());
-    AffineMap groupMap = AffineMap::get(
-        numLoops, 0, {getAffineDimExpr(n, context), group}, context);
-    SmallVector<Value> inputs = {x, qweight, adaptor.getScales()};
-    SmallVector<AffineMap> maps = {
-        getDimsMap(numLoops, leadingDimsAnd(rank - 1, k), context),
-        getDimsMap(numLoops, {n, k}, context), groupMap};
+    // Loops (leading..., n, g, kb): group g, and within it `kb` indexes runs
+    // of `pairs` consecutive k (two for int4, whose two nibbles share a byte;
+    // one for int8): k = g * gs + pairs * kb + p. The scale is invariant in
+    // the innermost loop, which stays a plain dot product that vectorizes,
+    // and each packed byte is read once. Per-channel weights are one group.
+    int64_t pairs = op.getBits() == 4 ? 2 : 1;
+    int64_t groups = op.getNumGroups();
+    int64_t groupSize = op.getQweight().getType().getDimSize(1) / groups;
+    int64_t numLoops = rank + 2, n = rank - 1, g = rank, kb = rank + 1;
+    AffineExpr nExpr = getAffineDimExpr(n, context);
+    AffineExpr gExpr = getAffineDimExpr(g, context);
+    AffineExpr kbExpr = getAffineDimExpr(kb, context);
+    // x is viewed as x[..., G, gs / pairs, pairs] so that every loop is a
+    // plain dim of some map (linalg derives the loop ranges from them).
+    Value xView =
+        expandLastDim(rewriter, loc, x, {groups, groupSize / pairs, pairs});
+    AffineMap groupMap = AffineMap::get(numLoops, 0, {nExpr, gExpr}, context);
+    SmallVector<Value> inputs;
+    SmallVector<AffineMap> maps;
+    for (int64_t p = 0; p < pairs; ++p) {
+      SmallVector<AffineExpr> xExprs;
+      for (int64_t d = 0; d < rank - 1; ++d)
+        xExprs.push_back(getAffineDimExpr(d, context));
+      xExprs.append({gExpr, kbExpr, getAffineConstantExpr(p, context)});
+      AffineExpr kExpr = gExpr * groupSize + kbExpr * pairs + p;
+      inputs.append({xView, qweight});
+      maps.push_back(AffineMap::get(numLoops, 0, xExprs, context));
+      maps.push_back(AffineMap::get(numLoops, 0, {nExpr, kExpr}, context));
+    }
+    inputs.push_back(adaptor.getScales());
+    maps.push_back(groupMap);
     if (zeros) {
       inputs.push_back(zeros);
       maps.push_back(groupMap);
@@ -368,21 +413,28 @@ struct QLinearOpLowering : OpConversionPattern<QLinearOp> {
         rewriter, loc, inputs, maps, acc,
         [&](OpBuilder &b, Location loc, ValueRange args) {
           Type i32 = b.getI32Type();
-          Value q;
-          if (symmetric) {
-            // Signed two's complement values.
-            q = arith::ExtSIOp::create(b, loc, i32, args[1]);
-          } else {
-            // Unsigned values and zero points; the difference is exact in
-            // i32.
-            Value qu = arith::ExtUIOp::create(b, loc, i32, args[1]);
-            Value zu = arith::ExtUIOp::create(b, loc, i32, args[3]);
-            q = arith::SubIOp::create(b, loc, qu, zu);
+          Value scale = extendToF32(b, loc, args[2 * pairs]);
+          Value sum;
+          for (int64_t p = 0; p < pairs; ++p) {
+            Value q;
+            if (symmetric) {
+              // Signed two's complement values.
+              q = arith::ExtSIOp::create(b, loc, i32, args[2 * p + 1]);
+            } else {
+              // Unsigned values and zero points; the difference is exact in
+              // i32.
+              Value qu = arith::ExtUIOp::create(b, loc, i32, args[2 * p + 1]);
+              Value zu =
+                  arith::ExtUIOp::create(b, loc, i32, args[2 * pairs + 1]);
+              q = arith::SubIOp::create(b, loc, qu, zu);
+            }
+            Value qf = arith::SIToFPOp::create(b, loc, b.getF32Type(), q);
+            Value term = arith::MulFOp::create(
+                b, loc, extendToF32(b, loc, args[2 * p]), qf);
+            sum = sum ? arith::AddFOp::create(b, loc, sum, term).getResult()
+                      : term;
           }
-          Value qf = arith::SIToFPOp::create(b, loc, b.getF32Type(), q);
-          Value scale = extendToF32(b, loc, args[2]);
-          Value w = arith::MulFOp::create(b, loc, qf, scale);
-          return arith::MulFOp::create(b, loc, extendToF32(b, loc, args[0]), w);
+          return arith::MulFOp::create(b, loc, sum, scale);
         });
     Epilogue epilogue;
     epilogue.bias = adaptor.getBias();
