@@ -8,38 +8,10 @@ import pytest
 import harness
 import reference
 from harness import mlir_type as t
-from weft import safetensors
+from harness import EPS32, UNIT, HALF_SUBNORMAL, given, entry, result
 
 RNG = np.random.default_rng()
 DTYPES = ["f32", "f16", "bf16"]
-
-EPS32 = 2.0**-24  # unit roundoff of f32
-# Rounding an f32 value v once to the result type is within
-# max(UNIT * |v|, HALF_SUBNORMAL): the unit roundoff, and half the spacing of
-# the type's subnormals.
-UNIT = {"f32": 2.0**-24, "f16": 2.0**-11, "bf16": 2.0**-8}
-HALF_SUBNORMAL = {"f32": 2.0**-150, "f16": 2.0**-25, "bf16": 2.0**-134}
-
-
-def given(x, dtype):
-    """(array passed to weft, its exact float64 value) for float `x` rounded
-    to `dtype`; bf16 travels as uint16 words."""
-    x = np.asarray(x, dtype=np.float32)
-    if dtype == "bf16":
-        words = harness.to_bf16(x)
-        return words, harness.from_bf16(words).astype(np.float64)
-    value = x.astype(np.float16 if dtype == "f16" else np.float32)
-    return value, value.astype(np.float64)
-
-
-def entry(value, dtype):
-    """The archive entry of a value made by given()."""
-    return safetensors.Tensor("BF16", value) if dtype == "bf16" else value
-
-
-def result(out, dtype):
-    return harness.from_bf16(out) if dtype == "bf16" else out
-
 
 def normal(*shape, scale=1.0, offset=0.0):
     return (RNG.standard_normal(shape) * scale + offset).astype(np.float32)

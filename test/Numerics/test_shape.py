@@ -12,25 +12,11 @@ import pytest
 import harness
 import reference
 from harness import mlir_type as t
+from harness import given, result
 from weft import safetensors
 
 RNG = np.random.default_rng()
 DTYPES = ["f32", "f16", "bf16"]
-
-
-def given(x, dtype):
-    """(array passed to weft, its exact float64 value) for float `x` rounded
-    to `dtype`; bf16 travels as uint16 words."""
-    x = np.asarray(x, dtype=np.float32)
-    if dtype == "bf16":
-        words = harness.to_bf16(x)
-        return words, harness.from_bf16(words).astype(np.float64)
-    value = x.astype(np.float16 if dtype == "f16" else np.float32)
-    return value, value.astype(np.float64)
-
-
-def result(out, dtype):
-    return harness.from_bf16(out) if dtype == "bf16" else out
 
 
 def normal(*shape):

@@ -79,7 +79,8 @@ LogicalResult ParamOp::verify() {
 // EmbeddingOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location>,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &results) {
   RankedTensorType table = getTensorType(adaptor.getTable());
@@ -141,8 +142,8 @@ LogicalResult MatmulOp::verify() {
     return emitOpError("expects lhs and rhs to have rank >= 2, got ")
            << getLhs().getType().getRank() << " and "
            << getRhs().getType().getRank();
-  if (failed(verifyElementType(*this, getRhs(), "rhs",
-                               getElementType(getLhs()), "lhs")))
+  if (failed(verifyElementType(*this, getRhs(), "rhs", getElementType(getLhs()),
+                               "lhs")))
     return failure();
   MatmulDims dims =
       getMatmulDims(getLhs(), getRhs(), getTransposeLhs(), getTransposeRhs());
@@ -311,10 +312,10 @@ LogicalResult ReshapeOp::verify() {
                        "of input and result, got ")
            << formatShape(inputType.getShape()) << " and "
            << formatShape(resultType.getShape());
-  int64_t inElements = ShapedType::getNumElements(
-      inputType.getShape().drop_front(*inPrefix));
-  int64_t outElements = ShapedType::getNumElements(
-      resultType.getShape().drop_front(*outPrefix));
+  int64_t inElements =
+      ShapedType::getNumElements(inputType.getShape().drop_front(*inPrefix));
+  int64_t outElements =
+      ShapedType::getNumElements(resultType.getShape().drop_front(*outPrefix));
   if (inElements != outElements)
     return emitOpError("expects the static dims of input and result to hold "
                        "the same number of elements, got ")
@@ -436,11 +437,10 @@ LogicalResult ConcatOp::verify() {
              << std::numeric_limits<int64_t>::max() << ", got an overflow at "
              << "input " << i + 1;
     for (int64_t d = 0; d < rank; ++d)
-      if (d != axis &&
-          failed(verifyCompatibleDims(*this, first[d], shape[d],
-                                      "input " + Twine(i + 1) +
-                                          " to match input 0 in dim " +
-                                          Twine(d))))
+      if (d != axis && failed(verifyCompatibleDims(
+                           *this, first[d], shape[d],
+                           "input " + Twine(i + 1) +
+                               " to match input 0 in dim " + Twine(d))))
         return failure();
   }
   return success();

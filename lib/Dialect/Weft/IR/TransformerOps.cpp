@@ -102,8 +102,8 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *context,
   Value q = adaptor.getQ(), k = adaptor.getK(), v = adaptor.getV();
   int64_t batch = mergeDims(mergeDims(dimOf(q, 0), dimOf(k, 0)), dimOf(v, 0));
   int64_t sq = dimOf(q, 1), hq = dimOf(q, 2);
-  results.push_back(RankedTensorType::get({batch, sq, hq, dimOf(v, 3)},
-                                          getElementType(q)));
+  results.push_back(
+      RankedTensorType::get({batch, sq, hq, dimOf(v, 3)}, getElementType(q)));
   if (adaptor.getReturnLse())
     results.push_back(
         RankedTensorType::get({batch, hq, sq}, Float32Type::get(context)));
@@ -129,15 +129,15 @@ LogicalResult AttentionOp::verify() {
                                   "k and v to have the same batch size")) ||
       failed(verifyCompatibleDims(op, qs[3], ks[3],
                                   "q and k to have the same head dim")) ||
-      failed(verifyCompatibleDims(op, ks[1], vs[1],
-                                  "k and v to have the same sequence length")) ||
+      failed(verifyCompatibleDims(
+          op, ks[1], vs[1], "k and v to have the same sequence length")) ||
       failed(verifyCompatibleDims(op, ks[2], vs[2],
                                   "k and v to have the same number of heads")))
     return failure();
   if (ks[2] == 0 || qs[2] % ks[2] != 0)
     return emitOpError("expects the number of query heads (")
-           << qs[2] << ") to be a multiple of the number of kv heads ("
-           << ks[2] << ")";
+           << qs[2] << ") to be a multiple of the number of kv heads (" << ks[2]
+           << ")";
   int64_t batch = mergeDims(qs[0], ks[0]);
   if (Value mask = getMask()) {
     if (failed(verifyElementType(op, mask, "mask", elementType, "q")))
@@ -472,8 +472,9 @@ LogicalResult SsmScanOp::verify() {
   }
   if (Value d = getD()) {
     int64_t rankD = getD().getType().getRank();
-    if (rankD == 1 ? failed(verifyShape(op, d, "D", "[H]", {heads}))
-                   : failed(verifyShape(op, d, "D", "[H, P]", {heads, headDim})))
+    if (rankD == 1
+            ? failed(verifyShape(op, d, "D", "[H]", {heads}))
+            : failed(verifyShape(op, d, "D", "[H, P]", {heads, headDim})))
       return failure();
   }
   if (Value z = getZ())
@@ -498,15 +499,16 @@ LogicalResult SsmScanOp::verify() {
 // CausalConv1dOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult CausalConv1dOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location>, Adaptor adaptor,
-    SmallVectorImpl<Type> &results) {
+LogicalResult CausalConv1dOp::inferReturnTypes(MLIRContext *,
+                                               std::optional<Location>,
+                                               Adaptor adaptor,
+                                               SmallVectorImpl<Type> &results) {
   Value x = adaptor.getX();
   int64_t kernel = dimOf(adaptor.getWeight(), 1);
   int64_t stateLen = kernel >= 1 ? kernel - 1 : ShapedType::kDynamic;
   results.push_back(x.getType());
-  results.push_back(RankedTensorType::get(
-      {dimOf(x, 0), stateLen, dimOf(x, 2)}, getElementType(x)));
+  results.push_back(RankedTensorType::get({dimOf(x, 0), stateLen, dimOf(x, 2)},
+                                          getElementType(x)));
   return success();
 }
 
