@@ -32,6 +32,8 @@ if config.weft_sanitizers:
 tool_dirs = [config.weft_tools_dir, config.llvm_tools_dir]
 tools = [
     ToolSubst("weft-opt", unresolved="fatal"),
+    ToolSubst("weft-compile", unresolved="fatal"),
     ToolSubst("weft-run", unresolved="fatal"),
+    ToolSubst("not", unresolved="fatal"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

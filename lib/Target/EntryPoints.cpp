@@ -29,6 +29,24 @@ static FailureOr<TensorSignature> describe(func::FuncOp func, Type type,
   return signature;
 }
 
+/// The values an input must hold when the program uses it to index memory:
+/// ids of weft.embedding lie in [0, V). Out-of-range ids would read outside
+/// the table, so the runtime rejects them before the call.
+static std::optional<std::pair<int64_t, int64_t>>
+getIndexRange(BlockArgument input) {
+  std::optional<std::pair<int64_t, int64_t>> range;
+  for (Operation *user : input.getUsers()) {
+    auto embedding = dyn_cast<EmbeddingOp>(user);
+    if (!embedding || embedding.getIds() != input)
+      continue;
+    int64_t rows = embedding.getTable().getType().getDimSize(0);
+    if (ShapedType::isDynamic(rows))
+      continue;
+    range = {0, range ? std::min(range->second, rows) : rows};
+  }
+  return range;
+}
+
 /// Replaces the `weft.param` ops of `func` by trailing arguments, one per
 /// distinct name, and records them in `signature`.
 static LogicalResult bindParams(func::FuncOp func,
@@ -79,6 +97,7 @@ FailureOr<Manifest> weft::prepareEntryPoints(ModuleOp module,
         return func.emitError("entry function @")
                << func.getSymName() << ": argument " << i
                << " is i4; only parameters may be i4";
+      input->range = getIndexRange(func.getArgument(i));
       signature.inputs.push_back(*input);
     }
     for (auto [i, type] : llvm::enumerate(func.getResultTypes())) {

@@ -44,6 +44,9 @@ static llvm::json::Array toJson(ArrayRef<TensorSignature> tensors,
     };
     if (withNames)
       object["name"] = tensor.name;
+    if (tensor.range)
+      object["range"] =
+          llvm::json::Array({tensor.range->first, tensor.range->second});
     array.push_back(std::move(object));
   }
   return array;

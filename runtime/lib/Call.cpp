@@ -151,6 +151,37 @@ weftStatus collectResults(const weftFunctionImpl &function,
   return status;
 }
 
+/// Element `i` of an integer tensor, widened to int64_t.
+int64_t loadInteger(weftTensor tensor, int64_t i) {
+  const void *data = tensor->data;
+  switch (tensor->dtype) {
+  case WEFT_DTYPE_I64:
+    return static_cast<const int64_t *>(data)[i];
+  case WEFT_DTYPE_I32:
+    return static_cast<const int32_t *>(data)[i];
+  case WEFT_DTYPE_I16:
+    return static_cast<const int16_t *>(data)[i];
+  case WEFT_DTYPE_I8:
+    return static_cast<const int8_t *>(data)[i];
+  default:
+    return static_cast<const uint8_t *>(data)[i];
+  }
+}
+
+/// Index inputs (e.g. token ids of an embedding) must stay inside the range
+/// the manifest gives: compiled code does not bounds-check the memory they
+/// address.
+weftStatus checkRange(const TensorSig &sig, weftTensor tensor) {
+  for (int64_t i = 0; i < tensor->numElements; ++i) {
+    int64_t value = loadInteger(tensor, i);
+    if (value < sig.rangeBegin || value >= sig.rangeEnd)
+      return makeError(WEFT_STATUS_INVALID_ARGUMENT, "value ", value,
+                       " at flat index ", i, " is outside the valid range [",
+                       sig.rangeBegin, ", ", sig.rangeEnd, ")");
+  }
+  return nullptr;
+}
+
 weftStatus checkInput(const weftFunctionImpl &function, size_t index,
                       weftTensor tensor) {
   const TensorSig &sig = function.sig->inputs[index];
@@ -158,11 +189,11 @@ weftStatus checkInput(const weftFunctionImpl &function, size_t index,
       tensor->dtype == sig.dtype && tensor->shape.size() == sig.shape.size();
   for (size_t i = 0; matches && i < sig.shape.size(); ++i)
     matches = sig.shape[i] == kDynamicDim || sig.shape[i] == tensor->shape[i];
-  if (matches)
-    return nullptr;
-  return makeError(WEFT_STATUS_INVALID_ARGUMENT, "expected ",
-                   formatType(sig.dtype, sig.shape), ", got ",
-                   formatType(tensor->dtype, tensor->shape));
+  if (!matches)
+    return makeError(WEFT_STATUS_INVALID_ARGUMENT, "expected ",
+                     formatType(sig.dtype, sig.shape), ", got ",
+                     formatType(tensor->dtype, tensor->shape));
+  return sig.hasRange ? checkRange(sig, tensor) : nullptr;
 }
 
 } // namespace

@@ -84,6 +84,20 @@ weftStatus parseTensorSig(const JsonValue &json, Role role,
       return invalid(concat(where, "shape dims must be integers >= 0 or -1"));
     sig.shape.push_back(dim.getInteger());
   }
+  if (const JsonValue *range = json.find("range")) {
+    bool integer = sig.dtype == WEFT_DTYPE_I64 || sig.dtype == WEFT_DTYPE_I32 ||
+                   sig.dtype == WEFT_DTYPE_I16 || sig.dtype == WEFT_DTYPE_I8 ||
+                   sig.dtype == WEFT_DTYPE_U8;
+    if (role != Role::Input || !integer || !range->isArray() ||
+        range->getArray().size() != 2 || !range->getArray()[0].isInteger() ||
+        !range->getArray()[1].isInteger() ||
+        range->getArray()[0].getInteger() > range->getArray()[1].getInteger())
+      return invalid(concat(where, "\"range\" must be [begin, end] with "
+                                   "begin <= end, on an integer input"));
+    sig.hasRange = true;
+    sig.rangeBegin = range->getArray()[0].getInteger();
+    sig.rangeEnd = range->getArray()[1].getInteger();
+  }
   if (role != Role::Param)
     return nullptr;
   for (int64_t dim : sig.shape)

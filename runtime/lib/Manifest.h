@@ -25,6 +25,10 @@ struct TensorSig {
   std::string name;
   weftDType dtype = WEFT_DTYPE_F32;
   std::vector<int64_t> shape;
+  /// Integer inputs used as indices: values must lie in [rangeBegin,
+  /// rangeEnd) (optional "range" key; checked before a call).
+  bool hasRange = false;
+  int64_t rangeBegin = 0, rangeEnd = 0;
 };
 
 struct FunctionSig {

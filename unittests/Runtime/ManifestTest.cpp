@@ -136,6 +136,16 @@ TEST(ManifestTest, RejectsInvalidManifests) {
                        "shape": [2]}]})"),
        "invalid manifest: function 'f': result 0: i4 is only allowed for "
        "params"},
+      {oneFunction(R"({"name": "f", "symbol": "s", "params": [],
+                       "results": [], "inputs": [{"dtype": "f32",
+                       "shape": [2], "range": [0, 4]}]})"),
+       "invalid manifest: function 'f': input 0: \"range\" must be [begin, "
+       "end] with begin <= end, on an integer input"},
+      {oneFunction(R"({"name": "f", "symbol": "s", "params": [],
+                       "results": [], "inputs": [{"dtype": "i64",
+                       "shape": [2], "range": [4, 0]}]})"),
+       "invalid manifest: function 'f': input 0: \"range\" must be [begin, "
+       "end] with begin <= end, on an integer input"},
       {oneFunction(R"({"name": "f", "symbol": "s", "inputs": [],
                        "results": [], "params": [{"dtype": "f32",
                        "shape": [2]}]})"),

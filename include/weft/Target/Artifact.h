@@ -12,6 +12,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ struct TensorSignature {
   std::string name; // parameter name; empty for inputs and results
   std::string dtype;
   SmallVector<int64_t> shape; // -1 for dynamic dims
+  /// For integer inputs used as indices: every value must lie in
+  /// [range->first, range->second), which the runtime checks before a call.
+  std::optional<std::pair<int64_t, int64_t>> range;
 };
 
 /// One entry function of an artifact.
