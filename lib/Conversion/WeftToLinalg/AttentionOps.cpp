@@ -328,13 +328,16 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
         parallelIterators(4), [](OpBuilder &b, Location loc, ValueRange args) {
           return arith::MulFOp::create(b, loc, args[1], args[0]);
         });
+    // Loops (b, i, h, j, e): the key j is the reduction, and the value dim e
+    // is innermost so each step is an axpy over a contiguous row of v and acc
+    // (vectorizes) instead of a strided dot product down a column of v.
     Value accNew = buildGenericOp(
         rewriter, loc, {probs, vBlock}, accScaled,
-        {AffineMap::get(5, 0, {d0, d2, d1, d4}, context),
-         AffineMap::get(5, 0, {d0, d4, d2.floorDiv(group), d3}, context),
-         AffineMap::get(5, 0, {d0, d1, d2, d3}, context)},
+        {AffineMap::get(5, 0, {d0, d2, d1, d3}, context),
+         AffineMap::get(5, 0, {d0, d3, d2.floorDiv(group), d4}, context),
+         AffineMap::get(5, 0, {d0, d1, d2, d4}, context)},
         {IteratorType::parallel, IteratorType::parallel, IteratorType::parallel,
-         IteratorType::parallel, IteratorType::reduction},
+         IteratorType::reduction, IteratorType::parallel},
         [](OpBuilder &b, Location loc, ValueRange args) {
           Value prod = arith::MulFOp::create(b, loc, args[0],
                                              extendToF32(b, loc, args[1]));

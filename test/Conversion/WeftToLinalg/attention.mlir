@@ -13,7 +13,9 @@
 // CHECK-DAG: #[[ROWMAP:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
 // CHECK-DAG: #[[ID3:.+]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 // CHECK-DAG: #[[ACCROW:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d1)>
-// CHECK-DAG: #[[VMAP:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d4, d2 floordiv 2, d3)>
+// CHECK-DAG: #[[PMAP:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d2, d1, d3)>
+// CHECK-DAG: #[[VMAP:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d3, d2 floordiv 2, d4)>
+// CHECK-DAG: #[[ACCMAP5:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
 // CHECK-LABEL: func.func @attention_gqa_features(
 // CHECK-SAME: %[[Q:[a-zA-Z0-9]+]]: tensor<2x5x4x8xf32>, %[[K:[a-zA-Z0-9]+]]: tensor<2x37x2x8xf32>, %[[V:[a-zA-Z0-9]+]]: tensor<2x37x2x6xf32>, %[[MASK:[a-zA-Z0-9]+]]: tensor<1x4x5x37xf32>, %[[LEN:[a-zA-Z0-9]+]]: tensor<2xi32>)
 // CHECK-DAG: %[[SK:.+]] = arith.constant 37 : index
@@ -54,7 +56,7 @@
 // CHECK: arith.cmpi slt
 // CHECK: arith.select
 // CHECK: %[[ACCSCALED:.+]] = linalg.generic {indexing_maps = [#[[ACCROW]], #[[ID4]]], {{.*}} ins(%[[ALPHA]] : {{.*}}) outs(%[[ACC]] : {{.*}})
-// CHECK: %[[ACCNEW:.+]] = linalg.generic {indexing_maps = [#[[QMAP]], #[[VMAP]], #[[SMAP5]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[P]], %[[VVALID]] : {{.*}}) outs(%[[ACCSCALED]] : {{.*}})
+// CHECK: %[[ACCNEW:.+]] = linalg.generic {indexing_maps = [#[[PMAP]], #[[VMAP]], #[[ACCMAP5]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]} ins(%[[P]], %[[VVALID]] : {{.*}}) outs(%[[ACCSCALED]] : {{.*}})
 // CHECK: scf.yield %[[MNEW]], %[[LNEW]], %[[ACCNEW]]
 // CHECK: %[[OUT:.+]] = linalg.generic {indexing_maps = [#[[ID4]], #[[ACCROW]], #[[ID4]]], {{.*}} ins(%[[LOOP]]#2, %[[LOOP]]#1 : {{.*}}) outs(%{{.+}} : tensor<2x5x4x6xf32>)
 // CHECK: arith.cmpf oeq
