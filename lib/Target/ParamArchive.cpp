@@ -2,6 +2,8 @@
 
 #include "weft/Target/Artifact.h"
 
+#include "weft/Dialect/Weft/IR/ShapeUtils.h"
+
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -18,13 +20,6 @@ static bool isStorableAs(StringRef dtype, StringRef archiveDtype) {
   if (dtype == "i1")
     return archiveDtype == "BOOL";
   return dtype.upper() == archiveDtype;
-}
-
-static std::string formatShape(ArrayRef<int64_t> shape) {
-  std::string text = "[";
-  llvm::raw_string_ostream os(text);
-  llvm::interleaveComma(shape, os);
-  return text + "]";
 }
 
 LogicalResult weft::checkParamArchive(const Manifest &manifest, StringRef path,
