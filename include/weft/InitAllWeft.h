@@ -10,6 +10,7 @@
 
 #include "weft/Conversion/Passes.h"
 #include "weft/Dialect/Weft/IR/WeftDialect.h"
+#include "weft/Dialect/Weft/Transforms/Passes.h"
 #include "weft/Pipelines/Pipelines.h"
 #include "weft/Transforms/Passes.h"
 
@@ -25,6 +26,7 @@ inline void registerAllWeftDialects(DialectRegistry &registry) {
 /// Registers weft's passes and pass pipelines with the global registry.
 inline void registerAllWeftPasses() {
   registerWeftConversionPasses();
+  registerWeftDialectPasses();
   registerWeftTransformsPasses();
   registerCpuPipeline();
 }

@@ -67,6 +67,13 @@ def result(out, dtype):
     return from_bf16(out) if dtype == "bf16" else out
 
 
+def optimize(mlir, *passes):
+    """Runs weft-opt with `passes` (e.g. "-weft-fuse-epilogues") on `mlir`."""
+    result = subprocess.run([_tool("weft-opt"), "-", *passes], input=mlir,
+                            capture_output=True, text=True, check=True)
+    return result.stdout
+
+
 def compile_program(mlir, directory, params=None):
     source = os.path.join(directory, "program.mlir")
     artifact = os.path.join(directory, "program.weft")

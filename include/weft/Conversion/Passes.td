@@ -6,7 +6,7 @@
 include "mlir/Pass/PassBase.td"
 
 def ConvertWeftToLinalgPass
-    : InterfacePass<"convert-weft-to-linalg", "mlir::FunctionOpInterface"> {
+    : Pass<"convert-weft-to-linalg"> {
   let summary = "lowers weft ops to linalg, tensor, scf, arith and math";
   let description = [{
     Rewrites every weft op of a function into upstream tensor-level dialects:

@@ -3,6 +3,7 @@
 #include "weft/Conversion/Passes.h"
 #include "weft/Conversion/WeftToLinalg/WeftToLinalg.h"
 #include "weft/Dialect/Weft/IR/WeftDialect.h"
+#include "weft/Dialect/Weft/IR/WeftOps.h"
 
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -27,6 +28,16 @@ namespace {
 struct ConvertWeftToLinalgPass
     : weft::impl::ConvertWeftToLinalgPassBase<ConvertWeftToLinalgPass> {
   void runOnOperation() override {
+    // Parameters have no tensor-level meaning: weft-compile binds them to
+    // function arguments first.
+    WalkResult params = getOperation()->walk([](ParamOp param) {
+      param.emitOpError("must be bound to a function argument before "
+                        "lowering; weft-compile does this (see "
+                        "`weft-compile --emit=mlir`)");
+      return WalkResult::interrupt();
+    });
+    if (params.wasInterrupted())
+      return signalPassFailure();
     MLIRContext *context = &getContext();
     ConversionTarget target(*context);
     target.addIllegalDialect<WeftDialect>();

@@ -1,0 +1,20 @@
+//===- Transforms.h - weft rewrite pattern sets -----------------*- C++ -*-===//
+//
+// The pattern sets behind weft's passes, for reuse in other passes and
+// pipelines.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef WEFT_DIALECT_WEFT_TRANSFORMS_TRANSFORMS_H
+#define WEFT_DIALECT_WEFT_TRANSFORMS_TRANSFORMS_H
+
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::weft {
+
+/// Bias, activation and residual ops into weft.linear / weft.qlinear.
+void populateFuseEpiloguePatterns(RewritePatternSet &patterns);
+
+} // namespace mlir::weft
+
+#endif // WEFT_DIALECT_WEFT_TRANSFORMS_TRANSFORMS_H
