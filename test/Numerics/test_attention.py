@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import harness
+from harness import given, result
 import reference
 from harness import mlir_type as t
 
@@ -24,22 +25,9 @@ OUTPUT_TOL = {"f32": (1e-5, 1e-5), "f16": (1.5e-3, 1e-4), "bf16": (1e-2, 1e-3)}
 LSE_TOL = (1e-5, 1e-5)
 
 
-def _given(x, dtype):
-    """x rounded to `dtype`: (the array passed to weft-run, its exact values)."""
-    if dtype == "bf16":
-        words = harness.to_bf16(x)
-        return words, harness.from_bf16(words).astype(np.float64)
-    given = x.astype(np.float32 if dtype == "f32" else np.float16)
-    return given, given.astype(np.float64)
-
-
-def _float(out, dtype):
-    return harness.from_bf16(out) if dtype == "bf16" else out
-
-
 def _check(out, lse, expected, dtype, what):
     rtol, atol = OUTPUT_TOL[dtype]
-    harness.assert_close(_float(out, dtype), expected[0], rtol, atol, f"{what} output")
+    harness.assert_close(result(out, dtype), expected[0], rtol, atol, f"{what} output")
     if lse is not None:
         # -inf where no key is visible: compare the pattern, then the values.
         np.testing.assert_array_equal(np.isneginf(lse), np.isneginf(expected[1]),
@@ -53,10 +41,10 @@ def test_causal_gqa(dtype):
     # Bottom-right causal with Sq < Sk (7 vs 150) and Sq == Sk, GQA Hq = 4 Hkv,
     # every batch and sequence dim dynamic (so the last key block is partial).
     b, sq, sk, hq, hkv, d = 2, 7, 150, 8, 2, 16
-    q1, q1x = _given(1.5 * RNG.standard_normal((b, sq, hq, d)), dtype)
-    q2, q2x = _given(1.5 * RNG.standard_normal((b, sk, hq, d)), dtype)
-    k, kx = _given(RNG.standard_normal((b, sk, hkv, d)), dtype)
-    v, vx = _given(RNG.standard_normal((b, sk, hkv, d)), dtype)
+    q1, q1x = given(1.5 * RNG.standard_normal((b, sq, hq, d)), dtype)
+    q2, q2x = given(1.5 * RNG.standard_normal((b, sk, hq, d)), dtype)
+    k, kx = given(RNG.standard_normal((b, sk, hkv, d)), dtype)
+    v, vx = given(RNG.standard_normal((b, sk, hkv, d)), dtype)
     tq, tk = t((None, None, hq, d), dtype), t((None, None, hkv, d), dtype)
     tl = t((None, hq, None), "f32")
     program = f"""
@@ -78,10 +66,10 @@ def test_window_softcap_mqa(dtype):
     # the aligned diagonal (j = i + Sk - Sq).
     b, sq, sk, hq, d, dv = 2, 9, 128, 3, 8, 5
     scale, softcap = 0.3, 5.0
-    q1, q1x = _given(2.0 * RNG.standard_normal((b, sq, hq, d)), dtype)
-    q2, q2x = _given(2.0 * RNG.standard_normal((b, sk, hq, d)), dtype)
-    k, kx = _given(2.0 * RNG.standard_normal((b, sk, 1, d)), dtype)
-    v, vx = _given(RNG.standard_normal((b, sk, 1, dv)), dtype)
+    q1, q1x = given(2.0 * RNG.standard_normal((b, sq, hq, d)), dtype)
+    q2, q2x = given(2.0 * RNG.standard_normal((b, sk, hq, d)), dtype)
+    k, kx = given(2.0 * RNG.standard_normal((b, sk, 1, d)), dtype)
+    v, vx = given(RNG.standard_normal((b, sk, 1, dv)), dtype)
     tq1, tq2 = t((b, sq, hq, d), dtype), t((b, sk, hq, d), dtype)
     tk, tv = t((b, sk, 1, d), dtype), t((b, sk, 1, dv), dtype)
     to1, to2 = t((b, sq, hq, dv), dtype), t((b, sk, hq, dv), dtype)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import harness
+from harness import given, result
 import reference
 from harness import mlir_type as t
 
@@ -16,19 +17,6 @@ RNG = np.random.default_rng()
 # and the sum in f32: a few ulp of |x| <~ 5, plus one rounding of the result to
 # the element type (2^-11 f16, 2^-8 bf16 relative) with margin.
 TOL = {"f32": (1e-5, 2e-6), "f16": (1.5e-3, 1e-5), "bf16": (1e-2, 1e-5)}
-
-
-def _given(x, dtype):
-    """x rounded to `dtype`: (the array passed to weft-run, its exact values)."""
-    if dtype == "bf16":
-        words = harness.to_bf16(x)
-        return words, harness.from_bf16(words).astype(np.float64)
-    given = x.astype(np.float32 if dtype == "f32" else np.float16)
-    return given, given.astype(np.float64)
-
-
-def _float(out, dtype):
-    return harness.from_bf16(out) if dtype == "bf16" else out
 
 
 def _positions(b, s, dtype, start=4000, gap=50):
@@ -45,7 +33,7 @@ def test_rope(dtype, interleaved):
     # last 6 channels pass through), theta = 500000, i32 positions; r3: the
     # inv_freq operand (theta unused), rotary_dim = 10.
     b, s, h, d, r = 2, 7, 3, 16, 10
-    x, xx = _given(2.0 * RNG.standard_normal((b, s, h, d)), dtype)
+    x, xx = given(2.0 * RNG.standard_normal((b, s, h, d)), dtype)
     pos64 = _positions(b, s, np.int64)
     pos32 = _positions(b, s, np.int32)
     inv_freq = RNG.uniform(1e-3, 1.0, size=(r // 2,)).astype(np.float32)
@@ -61,13 +49,13 @@ func.func @main(%x: {tx}, %p64: {tp64}, %p32: {tp32}, %f: {tf}) -> ({tx}, {tx}, 
 }}"""
     r1, r2, r3 = harness.run(program, [x, pos64, pos32, inv_freq])
     rtol, atol = TOL[dtype]
-    harness.assert_close(_float(r1, dtype), reference.rope(xx, pos64, interleaved=interleaved),
+    harness.assert_close(result(r1, dtype), reference.rope(xx, pos64, interleaved=interleaved),
                          rtol, atol, "full rotary")
     expected = reference.rope(xx, pos32, theta=500000.0, rotary_dim=r, interleaved=interleaved)
-    harness.assert_close(_float(r2, dtype), expected, rtol, atol, "rotary_dim, theta")
+    harness.assert_close(result(r2, dtype), expected, rtol, atol, "rotary_dim, theta")
     expected = reference.rope(xx, pos64, rotary_dim=r, interleaved=interleaved,
                               inv_freq=inv_freq.astype(np.float64))
-    harness.assert_close(_float(r3, dtype), expected, rtol, atol, "inv_freq")
+    harness.assert_close(result(r3, dtype), expected, rtol, atol, "inv_freq")
     # The pass-through channels are copied exactly.
     np.testing.assert_array_equal(r2[..., r:], x[..., r:])
 

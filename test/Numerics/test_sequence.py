@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import harness
+from harness import given, result
 import reference
 from harness import mlir_type as t
 
@@ -29,19 +30,6 @@ CONV_TOL = {"f32": (1e-5, 1e-6), "f16": (1.5e-3, 1e-5), "bf16": (1e-2, 1e-5)}
 # Decode consistency: the same f32 recurrence split at other points; only the
 # evaluation order may differ (a chunked scan is allowed by the spec).
 SPLIT_TOL = (1e-5, 1e-6)
-
-
-def _given(x, dtype):
-    """x rounded to `dtype`: (the array passed to weft, its exact values)."""
-    if dtype == "bf16":
-        words = harness.to_bf16(x)
-        return words, harness.from_bf16(words).astype(np.float64)
-    given = x.astype({"f32": np.float32, "f16": np.float16}[dtype])
-    return given, given.astype(np.float64)
-
-
-def _float(out, dtype):
-    return harness.from_bf16(out) if dtype == "bf16" else out
 
 
 # --- Calling an artifact through the runtime C API ---------------------------
@@ -151,19 +139,19 @@ def _scan_data(b, length, h, p, g, n, dtype, scalar_a, param_dtype="f32"):
     """Random operands: x, dt, A, B, C, D[H], D[H, P], z, dt_bias, state, each
     as (given, exact)."""
     data = dict(
-        x=_given(RNG.standard_normal((b, length, h, p)), dtype),
+        x=given(RNG.standard_normal((b, length, h, p)), dtype),
         # Around the softplus knee (dt + dt_bias in [-3, 1.5]).
-        dt=_given(RNG.uniform(-2.5, 1.0, (b, length, h)), dtype),
+        dt=given(RNG.uniform(-2.5, 1.0, (b, length, h)), dtype),
         # A = -exp(A_log), as the importer passes it.
-        a=_given(-np.exp(0.5 * RNG.standard_normal((h,) if scalar_a else (h, n))),
+        a=given(-np.exp(0.5 * RNG.standard_normal((h,) if scalar_a else (h, n))),
                  param_dtype),
-        bm=_given(RNG.standard_normal((b, length, g, n)), dtype),
-        cm=_given(RNG.standard_normal((b, length, g, n)), dtype),
-        d=_given(RNG.standard_normal((h,)), param_dtype),
-        dhp=_given(RNG.standard_normal((h, p)), param_dtype),
-        z=_given(RNG.standard_normal((b, length, h, p)), dtype),
-        dt_bias=_given(RNG.uniform(-0.5, 0.5, (h,)), param_dtype),
-        state=_given(RNG.standard_normal((b, h, p, n)), "f32"))
+        bm=given(RNG.standard_normal((b, length, g, n)), dtype),
+        cm=given(RNG.standard_normal((b, length, g, n)), dtype),
+        d=given(RNG.standard_normal((h,)), param_dtype),
+        dhp=given(RNG.standard_normal((h, p)), param_dtype),
+        z=given(RNG.standard_normal((b, length, h, p)), dtype),
+        dt_bias=given(RNG.uniform(-0.5, 0.5, (h,)), param_dtype),
+        state=given(RNG.standard_normal((b, h, p, n)), "f32"))
     return data
 
 
@@ -191,9 +179,9 @@ func.func @main(%x: {tx}, %dt: {tdt}, %A: {ta}, %B: {tbc}, %C: {tbc}, %D: {th}, 
     args = [exact[k] for k in ("x", "dt", "a", "bm", "cm")]
     ry1, rs1 = reference.ssm_scan(*args, initial_state=exact["state"], **common)
     ry2, rs2 = reference.ssm_scan(*args, **common)
-    harness.assert_close(_float(y1, dtype), ry1, *SCAN_TOL[dtype], "y with initial_state")
+    harness.assert_close(result(y1, dtype), ry1, *SCAN_TOL[dtype], "y with initial_state")
     harness.assert_close(s1, rs1, *STATE_TOL, "final_state with initial_state")
-    harness.assert_close(_float(y2, dtype), ry2, *SCAN_TOL[dtype], "y")
+    harness.assert_close(result(y2, dtype), ry2, *SCAN_TOL[dtype], "y")
     harness.assert_close(s2, rs2, *STATE_TOL, "final_state")
 
 
@@ -208,7 +196,7 @@ def test_ssm_scan_mamba2(dtype, dynamic):
     b, length, h, p, g, n = 2, 11, 4, 3, 2, 5
     s = _scan_data(b, length, h, p, g, n, dtype, scalar_a=True,
                    param_dtype="f32" if dtype == "f32" else dtype)
-    positive_dt = _given(RNG.uniform(0.01, 0.6, (b, length, h)), dtype)
+    positive_dt = given(RNG.uniform(0.01, 0.6, (b, length, h)), dtype)
     pdtype = "f32" if dtype == "f32" else dtype
     hd = None if dynamic else h
     bd, ld = (None, None) if dynamic else (b, length)
@@ -232,9 +220,9 @@ func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %D: {th}, 
     args[1] = positive_dt[1]
     ry2, rs2 = reference.ssm_scan(*args, d=exact["dhp"], initial_state=exact["state"],
                                   dt_limit=(0.1, 0.4))
-    harness.assert_close(_float(y1, dtype), ry1, *SCAN_TOL[dtype], "y, D[H], z")
+    harness.assert_close(result(y1, dtype), ry1, *SCAN_TOL[dtype], "y, D[H], z")
     harness.assert_close(s1, rs1, *STATE_TOL, "final_state, D[H], z")
-    harness.assert_close(_float(y2, dtype), ry2, *SCAN_TOL[dtype], "y, D[H, P]")
+    harness.assert_close(result(y2, dtype), ry2, *SCAN_TOL[dtype], "y, D[H, P]")
     harness.assert_close(s2, rs2, *STATE_TOL, "final_state, D[H, P]")
 
 
@@ -252,21 +240,21 @@ func.func @scan(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %D: {th}, 
   %y, %s = weft.ssm_scan %x, %dt, %A, %B, %C D %D z %z dt_bias %db initial_state %s0 {{dt_softplus, dt_limit = array<f64: 0.0, 1.5>}} : ({tx}, {tdt}, {th}, {tbc}, {tbc}, {th}, {tx}, {th}, {ts}) -> ({tx}, {ts})
   return %y, %s : {tx}, {ts}
 }}"""
-    given = {k: v[0] for k, v in s.items()}
+    arrays = {k: v[0] for k, v in s.items()}
     sequence = ["x", "dt", "bm", "cm", "z"]  # operands with a length dim
 
     def inputs(start, stop, state):
-        part = {k: given[k][:, start:stop] if k in sequence else given[k] for k in given}
+        part = {k: arrays[k][:, start:stop] if k in sequence else arrays[k] for k in arrays}
         return [part[k] for k in ("x", "dt", "a", "bm", "cm", "d", "z", "dt_bias")] + [state]
 
     artifact = _Artifact(program)
     try:
-        y_full, state_full = artifact.call("scan", inputs(0, length, given["state"]))
-        parts, state = [], given["state"]
+        y_full, state_full = artifact.call("scan", inputs(0, length, arrays["state"]))
+        parts, state = [], arrays["state"]
         for start, stop in [(0, 5), (5, 9), (9, 10), (10, 12)]:
             y, state = artifact.call("scan", inputs(start, stop, state))
             parts.append(y)
-        y_empty, state_empty = artifact.call("scan", inputs(0, 0, given["state"]))
+        y_empty, state_empty = artifact.call("scan", inputs(0, 0, arrays["state"]))
     finally:
         artifact.close()
     exact = {k: v[1] for k, v in s.items()}
@@ -279,7 +267,7 @@ func.func @scan(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %D: {th}, 
     harness.assert_close(np.concatenate(parts, axis=1), y_full, *SPLIT_TOL, "y in parts")
     harness.assert_close(state, state_full, *SPLIT_TOL, "final_state after the parts")
     assert y_empty.shape == (b, 0, h, p)
-    np.testing.assert_array_equal(state_empty, given["state"])
+    np.testing.assert_array_equal(state_empty, arrays["state"])
 
 
 # --- causal_conv1d ------------------------------------------------------------
@@ -290,10 +278,10 @@ def test_causal_conv1d(dtype):
     # K = 4, C = 5, dynamic B and L. y1: state, bias, silu. y2: no state (zero
     # history), no bias, no activation.
     b, length, c, k = 2, 9, 5, 4
-    x, xx = _given(RNG.standard_normal((b, length, c)), dtype)
-    w, wx = _given(0.5 * RNG.standard_normal((c, k)), dtype)
-    bias, biasx = _given(RNG.standard_normal((c,)), dtype)
-    state, statex = _given(RNG.standard_normal((b, k - 1, c)), dtype)
+    x, xx = given(RNG.standard_normal((b, length, c)), dtype)
+    w, wx = given(0.5 * RNG.standard_normal((c, k)), dtype)
+    bias, biasx = given(RNG.standard_normal((c,)), dtype)
+    state, statex = given(RNG.standard_normal((b, k - 1, c)), dtype)
     tx, tw, tb = t((None, None, c), dtype), t((c, k), dtype), t((c,), dtype)
     ts = t((None, k - 1, c), dtype)
     program = f"""
@@ -305,11 +293,11 @@ func.func @main(%x: {tx}, %w: {tw}, %b: {tb}, %s: {ts}) -> ({tx}, {ts}, {tx}, {t
     y1, s1, y2, s2 = harness.run(program, [x, w, bias, state])
     ry1, rs1 = reference.causal_conv1d(xx, wx, biasx, statex, activation="silu")
     ry2, rs2 = reference.causal_conv1d(xx, wx)
-    harness.assert_close(_float(y1, dtype), ry1, *CONV_TOL[dtype], "y with state, bias, silu")
-    harness.assert_close(_float(y2, dtype), ry2, *CONV_TOL[dtype], "y")
+    harness.assert_close(result(y1, dtype), ry1, *CONV_TOL[dtype], "y with state, bias, silu")
+    harness.assert_close(result(y2, dtype), ry2, *CONV_TOL[dtype], "y")
     # new_state is the last K - 1 rows of [state; x]: copied, so exact.
-    np.testing.assert_array_equal(_float(s1, dtype), rs1)
-    np.testing.assert_array_equal(_float(s2, dtype), rs2)
+    np.testing.assert_array_equal(result(s1, dtype), rs1)
+    np.testing.assert_array_equal(result(s2, dtype), rs2)
 
 
 def test_causal_conv1d_short_sequence_and_k1():
