@@ -20,25 +20,6 @@
 using namespace mlir;
 using namespace mlir::weft;
 
-#define WEFT_COMPATIBLE_RETURN_TYPES(OP)                                       \
-  bool OP::isCompatibleReturnTypes(TypeRange lhs, TypeRange rhs) {             \
-    return areCompatibleTensorTypes(lhs, rhs);                                 \
-  }
-
-WEFT_COMPATIBLE_RETURN_TYPES(EmbeddingOp)
-WEFT_COMPATIBLE_RETURN_TYPES(MatmulOp)
-WEFT_COMPATIBLE_RETURN_TYPES(AddOp)
-WEFT_COMPATIBLE_RETURN_TYPES(SubOp)
-WEFT_COMPATIBLE_RETURN_TYPES(MulOp)
-WEFT_COMPATIBLE_RETURN_TYPES(DivOp)
-WEFT_COMPATIBLE_RETURN_TYPES(ReduceOp)
-WEFT_COMPATIBLE_RETURN_TYPES(ArgmaxOp)
-WEFT_COMPATIBLE_RETURN_TYPES(TransposeOp)
-WEFT_COMPATIBLE_RETURN_TYPES(ConcatOp)
-WEFT_COMPATIBLE_RETURN_TYPES(SliceOp)
-
-#undef WEFT_COMPATIBLE_RETURN_TYPES
-
 static RankedTensorType getTensorType(Value value) {
   return cast<RankedTensorType>(value.getType());
 }

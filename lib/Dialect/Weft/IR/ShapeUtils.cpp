@@ -9,8 +9,7 @@
 using namespace mlir;
 
 bool weft::areDimsCompatible(int64_t lhs, int64_t rhs) {
-  return ShapedType::isDynamic(lhs) || ShapedType::isDynamic(rhs) ||
-         lhs == rhs;
+  return ShapedType::isDynamic(lhs) || ShapedType::isDynamic(rhs) || lhs == rhs;
 }
 
 int64_t weft::mergeDims(int64_t lhs, int64_t rhs) {

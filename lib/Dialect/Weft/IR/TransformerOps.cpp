@@ -18,23 +18,6 @@
 using namespace mlir;
 using namespace mlir::weft;
 
-#define WEFT_COMPATIBLE_RETURN_TYPES(OP)                                       \
-  bool OP::isCompatibleReturnTypes(TypeRange lhs, TypeRange rhs) {             \
-    return areCompatibleTensorTypes(lhs, rhs);                                 \
-  }
-
-WEFT_COMPATIBLE_RETURN_TYPES(AttentionOp)
-WEFT_COMPATIBLE_RETURN_TYPES(RopeOp)
-WEFT_COMPATIBLE_RETURN_TYPES(RmsNormOp)
-WEFT_COMPATIBLE_RETURN_TYPES(LayerNormOp)
-WEFT_COMPATIBLE_RETURN_TYPES(LinearOp)
-WEFT_COMPATIBLE_RETURN_TYPES(QLinearOp)
-WEFT_COMPATIBLE_RETURN_TYPES(LoraOp)
-WEFT_COMPATIBLE_RETURN_TYPES(SsmScanOp)
-WEFT_COMPATIBLE_RETURN_TYPES(CausalConv1dOp)
-
-#undef WEFT_COMPATIBLE_RETURN_TYPES
-
 /// Dim `i` of `value`'s shape, or dynamic when the rank is too small (the
 /// verifier reports wrong ranks; inference must stay total).
 static int64_t dimOf(Value value, int64_t i) {

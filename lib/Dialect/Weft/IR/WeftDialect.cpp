@@ -1,6 +1,7 @@
 //===- WeftDialect.cpp - weft dialect registration ------------------------===//
 
 #include "weft/Dialect/Weft/IR/WeftDialect.h"
+#include "weft/Dialect/Weft/IR/ShapeUtils.h"
 #include "weft/Dialect/Weft/IR/WeftOps.h"
 
 #include "mlir/IR/Builders.h"

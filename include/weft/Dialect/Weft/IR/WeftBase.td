@@ -104,6 +104,12 @@ class Weft_Op<string mnemonic, list<Trait> traits = []>
 class Weft_InferredOp<string mnemonic, list<Trait> traits = []>
     : Weft_Op<mnemonic, !listconcat(traits, [Pure, InferTypeOpAdaptorWithIsCompatible])> {
   let hasVerifier = 1;
+  let extraClassDefinition = [{
+    bool $cppClass::isCompatibleReturnTypes(::mlir::TypeRange lhs,
+                                            ::mlir::TypeRange rhs) {
+      return ::mlir::weft::areCompatibleTensorTypes(lhs, rhs);
+    }
+  }];
 }
 
 #endif // WEFT_DIALECT_WEFT_IR_WEFTBASE_TD
