@@ -29,6 +29,7 @@ inline void registerAllWeftPasses() {
   registerWeftDialectPasses();
   registerWeftTransformsPasses();
   registerCpuPipeline();
+  registerGpuPipeline();
 }
 
 } // namespace mlir::weft

@@ -17,22 +17,7 @@ using namespace mlir;
 
 void weft::buildCpuPipeline(OpPassManager &pm,
                             const CpuPipelineOptions &options) {
-  // weft -> tensor-level linalg/scf.
-  pm.addNestedPass<func::FuncOp>(createConvertWeftToLinalgPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
-  pm.addPass(createCSEPass());
-
-  // Tensors -> buffers. Function boundaries use plain row-major memrefs so
-  // that the runtime's descriptors match.
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  bufferization::BufferDeallocationPipelineOptions deallocation;
-  bufferization::buildBufferDeallocationPipeline(pm, deallocation);
-  pm.addPass(createConvertBufferizationToMemRefPass());
+  buildBufferizationPipeline(pm);
 
   // Loops. Strided copies become loops too (no runtime copy helper).
   pm.addNestedPass<func::FuncOp>(createWeftLowerStridedCopiesPass());

@@ -22,9 +22,11 @@ static bool isContiguous(Type type) {
 namespace {
 struct WeftLowerStridedCopiesPass
     : weft::impl::WeftLowerStridedCopiesPassBase<WeftLowerStridedCopiesPass> {
+  using Base::Base;
+
   void runOnOperation() override {
-    getOperation().walk([](memref::CopyOp copy) {
-      if (isContiguous(copy.getSource().getType()) &&
+    getOperation().walk([&](memref::CopyOp copy) {
+      if (!all && isContiguous(copy.getSource().getType()) &&
           isContiguous(copy.getTarget().getType()))
         return;
       OpBuilder builder(copy);

@@ -1,5 +1,6 @@
 //===- SerializeNestedParallelLoops.cpp - serial inner parallel loops -----===//
 
+#include "weft/Transforms/LoopUtils.h"
 #include "weft/Transforms/Passes.h"
 
 #include "mlir/Dialect/SCF/Utils/Utils.h"
@@ -12,8 +13,7 @@ namespace mlir::weft {
 
 using namespace mlir;
 
-/// Replaces `loop` (without reductions) by a nest of scf.for loops.
-static void serialize(scf::ParallelOp loop) {
+void weft::serializeParallelLoop(scf::ParallelOp loop) {
   OpBuilder builder(loop);
   scf::buildLoopNest(
       builder, loop.getLoc(), loop.getLowerBound(), loop.getUpperBound(),
@@ -41,7 +41,7 @@ struct WeftSerializeNestedParallelLoopsPass
     // Innermost first (the walk is post-order), so that cloned bodies never
     // hold a loop still listed.
     for (scf::ParallelOp loop : nested)
-      serialize(loop);
+      weft::serializeParallelLoop(loop);
   }
 };
 } // namespace

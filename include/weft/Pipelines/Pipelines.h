@@ -8,6 +8,11 @@
 
 namespace mlir::weft {
 
+/// The front half every target shares: weft -> linalg on tensors (with
+/// elementwise fusion) -> buffers with ownership-based deallocation. Function
+/// boundaries become identity-layout memrefs (the runtime's descriptors).
+void buildBufferizationPipeline(OpPassManager &pm);
+
 /// Options of weft-cpu-pipeline.
 struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   PassOptions::Option<bool> parallel{
@@ -22,6 +27,39 @@ void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
 
 /// Registers weft-cpu-pipeline with the global pipeline registry.
 void registerCpuPipeline();
+
+/// Options of weft-gpu-pipeline.
+struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("NVIDIA GPU architecture (sm_80, sm_90a)"),
+      llvm::cl::init("sm_90a")};
+  PassOptions::Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("PTX features (the PTX ISA version, e.g. +ptx80)"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("What to embed: isa (PTX text, JIT-compiled by the "
+                     "driver), bin (cubin) or fatbin; bin and fatbin run "
+                     "ptxas from the CUDA toolkit"),
+      llvm::cl::init("isa")};
+  PassOptions::Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit directory (libdevice, ptxas)"),
+      llvm::cl::init("/usr/local/cuda")};
+  PassOptions::Option<int64_t> threads{
+      *this, "threads", llvm::cl::desc("Threads per block"),
+      llvm::cl::init(256)};
+};
+
+/// Lowers a module of weft functions (parameters already bound to function
+/// arguments) for NVIDIA GPUs: every loop nest that touches memory becomes a
+/// kernel compiled to PTX/cubin and embedded in the module; the host code
+/// launches them through the mgpu* runtime ABI and allocates unified memory.
+void buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options);
+
+/// Registers weft-gpu-pipeline with the global pipeline registry.
+void registerGpuPipeline();
 
 } // namespace mlir::weft
 

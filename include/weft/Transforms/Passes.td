@@ -34,8 +34,14 @@ def WeftLowerStridedCopiesPass
     not both contiguous into a call to `memrefCopy` from MLIR's C runner
     utilities, which artifacts do not link. This pass rewrites such copies
     into `linalg.copy`, which the loop lowering turns into plain (and
-    vectorizable) loops. Contiguous copies stay `memref.copy` (`memcpy`).
+    vectorizable) loops. Contiguous copies stay `memref.copy` (`memcpy`)
+    unless `all` is set (the GPU pipeline sets it: a host `memcpy` would run
+    on the CPU).
   }];
+  let options = [
+    Option<"all", "all", "bool", /*default=*/"false",
+           "Rewrite contiguous copies too">,
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
@@ -50,6 +56,37 @@ def WeftSerializeNestedParallelLoopsPass
     at every iteration, which costs more than it gains on small steps.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
+def WeftMapParallelLoopsToGpuPass
+    : Pass<"weft-map-parallel-loops-to-gpu", "::mlir::func::FuncOp"> {
+  let summary = "maps loop nests of a bufferized function onto GPU blocks and threads";
+  let description = [{
+    Prepares the loops that `convert-linalg-to-parallel-loops` produced for
+    `convert-parallel-loops-to-gpu`, so that every loop nest that touches
+    memory runs on the GPU:
+
+    - an `scf.parallel` nested in another `scf.parallel` becomes sequential
+      `scf.for` loops (one level of parallelism is mapped);
+    - each outermost `scf.parallel` (one not nested in another) has its
+      innermost dimension tiled by `threads`; the tile loop goes to thread x,
+      the last three dimensions of the outer loop go to block x, y and z, and
+      any further dimensions run sequentially inside the kernel;
+    - an outermost `scf.for` / `scf.while` nest that contains no
+      `scf.parallel` (a full reduction, a scan) is wrapped in a one-block,
+      one-thread parallel loop. Sequential loops that contain parallel loops
+      stay on the host: they only compute bounds and launch kernels.
+
+    The result carries `mapping` attributes for `convert-parallel-loops-to-gpu`.
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"256",
+           "Threads per block (tile size of the innermost parallel dimension)">,
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::gpu::GPUDialect",
+    "::mlir::scf::SCFDialect"
+  ];
 }
 
 #endif // WEFT_TRANSFORMS_PASSES_TD

@@ -1,0 +1,90 @@
+//===- GpuPipeline.cpp - weft-gpu-pipeline --------------------------------===//
+//
+// Buffers and loops as on the CPU, then every loop nest that touches memory
+// becomes a kernel (weft-map-parallel-loops-to-gpu decides the grid), kernels
+// go to NVVM and PTX/cubin, and the host code goes to LLVM. Host allocations
+// use the runtime's unified-memory allocator (generic allocation functions),
+// so buffers are valid on both sides.
+//
+//===----------------------------------------------------------------------===//
+
+#include "weft/Pipelines/Pipelines.h"
+#include "weft/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void weft::buildGpuPipeline(OpPassManager &pm,
+                            const GpuPipelineOptions &options) {
+  buildBufferizationPipeline(pm);
+
+  // Loops, then kernels. Every copy becomes a loop: a memcpy would run on
+  // the host.
+  WeftLowerStridedCopiesPassOptions copies;
+  copies.all = true;
+  pm.addNestedPass<func::FuncOp>(createWeftLowerStridedCopiesPass(copies));
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  WeftMapParallelLoopsToGpuPassOptions mapping;
+  mapping.threads = options.threads;
+  pm.addNestedPass<func::FuncOp>(createWeftMapParallelLoopsToGpuPass(mapping));
+  pm.addPass(createConvertParallelLoopToGpuPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createWeftPackInt4BuffersPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+
+  // Kernels -> NVVM.
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.features = options.features;
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  pm.addNestedPass<gpu::GPUModuleOp>(createStripDebugInfoPass());
+  ConvertGpuOpsToNVVMOpsOptions nvvm;
+  nvvm.indexBitwidth = 64;
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps(nvvm));
+  pm.addNestedPass<gpu::GPUModuleOp>(LLVM::createNVVMOptimizeForTargetPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCSEPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
+
+  // Host -> LLVM. Allocations call the runtime's generic allocation
+  // functions (unified memory); math without an intrinsic goes to libm.
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
+  memrefToLLVM.useGenericFunctions = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
+  ConvertMathToLLVMPassOptions mathToLLVM;
+  mathToLLVM.approximateLog1p = false;
+  pm.addPass(createConvertMathToLLVMPass(mathToLLVM));
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createGpuToLLVMConversionPass());
+
+  // Kernels -> PTX / cubin, embedded as gpu.binary.
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format;
+  binary.toolkitPath = options.toolkit;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void weft::registerGpuPipeline() {
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "weft-gpu-pipeline",
+      "Lowers weft functions to GPU kernels (NVVM, embedded PTX/cubin) and "
+      "LLVM host code",
+      buildGpuPipeline);
+}
