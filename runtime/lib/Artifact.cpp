@@ -2,6 +2,7 @@
 
 #include "Artifact.h"
 
+#include "Cuda.h"
 #include "DType.h"
 #include "Int4.h"
 #include "Status.h"
@@ -80,7 +81,7 @@ std::vector<std::string_view> getArchiveDTypes(weftDType dtype) {
 /// Binds one param from `entry` into `binding`.
 weftStatus bindParam(const TensorSig &sig, const ArchiveEntry &entry,
                      const std::string &where, const std::string &path,
-                     ParamBinding &binding) {
+                     bool cuda, ParamBinding &binding) {
   // An i4 [..., M] param is stored as bytes [..., ceil(M / 2)].
   bool isInt4 = sig.dtype == WEFT_DTYPE_I4;
   std::vector<int64_t> archiveShape = sig.shape;
@@ -108,14 +109,22 @@ weftStatus bindParam(const TensorSig &sig, const ArchiveEntry &entry,
   const uint8_t *data = entry.data;
   size_t alignment = isInt4 ? 1 : dtypeByteSize(sig.dtype);
   bool repack = isInt4 && sig.shape.back() % 2 != 0;
-  if (repack || reinterpret_cast<uintptr_t>(data) % alignment) {
+  if (cuda || repack || reinterpret_cast<uintptr_t>(data) % alignment) {
     // Compiled code loads elements with their natural alignment and reads
-    // i4 flat, so such params get a private copy.
-    void *copy = std::malloc(storage ? storage : 1);
-    if (!copy)
-      return makeError(WEFT_STATUS_OUT_OF_MEMORY, where, ": cannot allocate ",
-                       storage, " bytes");
-    binding.copies.emplace_back(copy);
+    // i4 flat, so such params get a private copy; GPU code reads unified
+    // memory.
+    void *copy = nullptr;
+    if (cuda) {
+      if (weftStatus status = cuda::allocate(storage, copy))
+        return prependContext(status, where);
+      binding.copies.emplace_back(copy, BufferDeleter{cuda::release});
+    } else {
+      copy = std::malloc(storage ? storage : 1);
+      if (!copy)
+        return makeError(WEFT_STATUS_OUT_OF_MEMORY, where,
+                         ": cannot allocate ", storage, " bytes");
+      binding.copies.emplace_back(copy, BufferDeleter{});
+    }
     if (repack)
       repackInt4RowsToFlat(data, numElements / sig.shape.back(),
                            sig.shape.back(), static_cast<uint8_t *>(copy));
@@ -152,7 +161,8 @@ weftStatus bindFunction(const weftFunctionImpl &function,
       return makeError(WEFT_STATUS_NOT_FOUND, where, " not found in ",
                        archive->getPath());
     if (weftStatus status =
-            bindParam(param, *entry, where, archive->getPath(), *result))
+            bindParam(param, *entry, where, archive->getPath(),
+                      function.cuda, *result))
       return status;
   }
   binding = std::move(result);
@@ -203,6 +213,18 @@ weftStatus weftArtifactOpen(const char *path, weftArtifact *artifact) {
                      ": not a weft artifact (no weft_manifest symbol)");
   if (weftStatus status = parseManifest(manifestText, result->manifest))
     return prependContext(status, file);
+  // Loading ran the artifact's constructors, which load its GPU modules.
+  bool cuda = result->manifest.target == "cuda";
+  if (cuda) {
+    weftStatus ready = cuda::ensureReady();
+    weftStatus loading = cuda::takeError("loading its GPU kernels");
+    if (ready) {
+      weftStatusRelease(loading);
+      return prependContext(ready, file);
+    }
+    if (loading)
+      return prependContext(loading, file);
+  }
 
   for (const FunctionSig &sig : result->manifest.functions) {
     void *symbol = dlsym(result->handle, sig.symbol.c_str());
@@ -213,6 +235,7 @@ weftStatus weftArtifactOpen(const char *path, weftArtifact *artifact) {
     auto function = std::make_unique<weftFunctionImpl>();
     function->sig = &sig;
     function->entry = reinterpret_cast<EntryFn>(symbol);
+    function->cuda = cuda;
     function->inputSpecs = makeSpecs(sig.inputs);
     function->paramSpecs = makeSpecs(sig.params);
     function->resultSpecs = makeSpecs(sig.results);

@@ -35,9 +35,12 @@ inline void *wordToPointer(int64_t word) {
   return reinterpret_cast<void *>(static_cast<intptr_t>(word));
 }
 
-struct FreeDeleter {
-  void operator()(void *pointer) const { std::free(pointer); }
+/// Frees host memory (std::free) or unified memory (cuda::release).
+struct BufferDeleter {
+  void (*release)(void *) = std::free;
+  void operator()(void *pointer) const { release(pointer); }
 };
+using Buffer = std::unique_ptr<void, BufferDeleter>;
 
 /// The params of one function bound from an archive.
 struct ParamBinding {
@@ -45,8 +48,9 @@ struct ParamBinding {
   std::shared_ptr<const ParamArchive> archive;
   std::vector<Descriptor> descriptors;
   /// Storage the runtime made for params it could not use in place
-  /// (misaligned data, odd-length i4 rows).
-  std::vector<std::unique_ptr<void, FreeDeleter>> copies;
+  /// (misaligned data, odd-length i4 rows, and every param of a cuda
+  /// artifact, which lives in unified memory).
+  std::vector<Buffer> copies;
 };
 
 } // namespace weft::runtime
@@ -54,6 +58,8 @@ struct ParamBinding {
 struct weftFunctionImpl {
   const weft::runtime::FunctionSig *sig;
   weft::runtime::EntryFn entry;
+  /// A cuda artifact: buffers crossing the call live in unified memory.
+  bool cuda = false;
   std::vector<weftTensorSpec> inputSpecs, paramSpecs, resultSpecs;
   /// Null until params are bound (or when there are none to bind).
   std::shared_ptr<const weft::runtime::ParamBinding> binding;

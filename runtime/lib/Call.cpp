@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Artifact.h"
+#include "Cuda.h"
 #include "DType.h"
 #include "Status.h"
 #include "Tensor.h"
@@ -83,11 +84,13 @@ weftStatus checkResult(const ResultView &view, const TensorSig &sig,
 }
 
 /// Wraps the result descriptors in `storage` as owned tensors. Frees every
-/// allocation of the compiled code that no tensor adopts, also on errors.
+/// allocation of the compiled code that no tensor adopts, also on errors and
+/// when `failure` (an error of the call itself) is set, which is returned.
+/// Results of cuda artifacts (unified memory) are copied to host tensors.
 weftStatus collectResults(const weftFunctionImpl &function,
                           const std::vector<int64_t> &storage,
                           const std::set<const void *> &argumentAllocations,
-                          weftTensor *outputs) {
+                          weftStatus failure, weftTensor *outputs) {
   const FunctionSig &sig = *function.sig;
   std::vector<ResultView> views;
   size_t word = 0;
@@ -108,7 +111,7 @@ weftStatus collectResults(const weftFunctionImpl &function,
         !argumentAllocations.count(view.allocated))
       owned.insert(view.allocated);
 
-  weftStatus status = nullptr;
+  weftStatus status = failure;
   for (size_t i = 0; i < views.size() && !status; ++i)
     status = checkResult(views[i], sig.results[i], sig, i);
 
@@ -120,8 +123,8 @@ weftStatus collectResults(const weftFunctionImpl &function,
     char *data = view.aligned + view.offset * static_cast<int64_t>(elementSize);
     // A contiguous result is adopted as is, unless another tensor already
     // owns its allocation.
-    if (owned.count(view.allocated) && !adopted.count(view.allocated) &&
-        isContiguous(view)) {
+    if (!function.cuda && owned.count(view.allocated) &&
+        !adopted.count(view.allocated) && isContiguous(view)) {
       adopted.insert(view.allocated);
       outputs[i] =
           adoptTensor(dtype, view.sizes, view.rank, data, view.allocated);
@@ -138,7 +141,7 @@ weftStatus collectResults(const weftFunctionImpl &function,
 
   for (void *allocation : owned)
     if (!adopted.count(allocation) || status)
-      std::free(allocation);
+      function.cuda ? cuda::release(allocation) : std::free(allocation);
   if (status) {
     // Adopted allocations were just freed: drop them from the tensors first.
     for (size_t i = 0; i < views.size(); ++i) {
@@ -233,17 +236,31 @@ weftStatus weftCall(weftFunction function, const weftTensor *inputs,
                      sig.params.size(),
                      " params are not bound (bind a parameter archive)");
 
+  if (function->cuda)
+    if (weftStatus status = cuda::ensureReady())
+      return prependContext(status, where);
+
   std::vector<Descriptor> inputDescriptors;
   std::set<const void *> argumentAllocations;
+  // GPU code reads inputs from unified memory.
+  std::vector<Buffer> deviceInputs;
   for (size_t i = 0; i < numInputs; ++i) {
     if (!inputs[i])
       return makeError(WEFT_STATUS_INVALID_ARGUMENT, where, ": input ", i,
                        " is null");
     if (weftStatus status = checkInput(*function, i, inputs[i]))
       return prependContext(status, concat(where, ": input ", i));
-    inputDescriptors.push_back(makeDescriptor(
-        inputs[i]->data, inputs[i]->shape.data(), inputs[i]->shape.size()));
-    argumentAllocations.insert(inputs[i]->data);
+    void *data = inputs[i]->data;
+    if (function->cuda) {
+      size_t bytes = weftTensorGetByteSize(inputs[i]);
+      if (weftStatus status = cuda::allocate(bytes, data))
+        return prependContext(status, concat(where, ": input ", i));
+      deviceInputs.emplace_back(data, BufferDeleter{cuda::release});
+      std::memcpy(data, inputs[i]->data, bytes);
+    }
+    inputDescriptors.push_back(makeDescriptor(data, inputs[i]->shape.data(),
+                                              inputs[i]->shape.size()));
+    argumentAllocations.insert(data);
   }
 
   size_t storageWords = 0;
@@ -265,9 +282,13 @@ weftStatus weftCall(weftFunction function, const weftTensor *inputs,
   }
 
   function->entry(args.data());
+  // Kernels run asynchronously; their errors (and those of the host ABI
+  // calls) surface here.
+  weftStatus failure = function->cuda ? cuda::synchronize(where) : nullptr;
   if (sig.results.empty())
-    return nullptr;
-  return collectResults(*function, storage, argumentAllocations, outputs);
+    return failure;
+  return collectResults(*function, storage, argumentAllocations, failure,
+                        outputs);
 }
 
 } // extern "C"

@@ -191,9 +191,9 @@ weftStatus weft::runtime::parseManifest(std::string_view text,
   if (weftStatus s =
           getMember(root, "target", JsonValue::Kind::String, "", member))
     return s;
-  if (member->getString() != "cpu")
+  if (member->getString() != "cpu" && member->getString() != "cuda")
     return invalid(concat("unsupported target ", quoted(member->getString()),
-                          " (this runtime runs 'cpu')"));
+                          " (this runtime runs 'cpu' and 'cuda')"));
   Manifest result;
   result.target = member->getString();
 

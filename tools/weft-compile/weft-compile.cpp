@@ -1,11 +1,12 @@
 //===- weft-compile.cpp - ahead-of-time compiler for weft modules ---------===//
 //
-//   weft-compile IN.mlir --target=cpu [--params P.safetensors] -o OUT
+//   weft-compile IN.mlir --target=cpu|cuda [--params P.safetensors] -o OUT
 //
 // Parses and verifies IN.mlir, binds weft.param ops to entry function
-// arguments, lowers with weft-cpu-pipeline, translates to LLVM IR, optimizes,
-// emits an object and links it in-process into the shared object OUT, which
-// carries its manifest (see docs/Runtime.md).
+// arguments, lowers with weft-cpu-pipeline or weft-gpu-pipeline (kernels
+// embedded as PTX/cubin), translates to LLVM IR, optimizes, emits an object
+// and links it in-process into the shared object OUT, which carries its
+// manifest (see docs/Runtime.md).
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,8 +39,20 @@ static cl::opt<std::string>
 static cl::opt<std::string> outputFilename("o", cl::desc("Output artifact"),
                                            cl::value_desc("path"),
                                            cl::Required);
-static cl::opt<std::string> target("target", cl::desc("Target: cpu"),
+static cl::opt<std::string> target("target", cl::desc("Target: cpu or cuda"),
                                    cl::init("cpu"));
+static cl::opt<std::string>
+    sm("sm", cl::desc("cuda: GPU architecture, 80 or 90a (default 90a)"),
+       cl::init("90a"));
+static cl::opt<std::string>
+    cudaFormat("cuda-format",
+               cl::desc("cuda: embed isa (PTX, default), bin (cubin) or "
+                        "fatbin; bin and fatbin need ptxas"),
+               cl::init("isa"));
+static cl::opt<std::string>
+    cudaToolkit("cuda-toolkit",
+                cl::desc("cuda: CUDA toolkit directory (libdevice, ptxas)"),
+                cl::init("/usr/local/cuda"));
 static cl::opt<std::string>
     paramsFile("params",
                cl::desc("Parameter archive (safetensors) to check the "
@@ -70,8 +83,14 @@ int main(int argc, char **argv) {
   weft::registerAllWeftPasses();
   cl::ParseCommandLineOptions(argc, argv, "weft ahead-of-time compiler\n");
 
-  if (target != "cpu")
-    return fail("unsupported target '" + target + "' (supported: cpu)");
+  if (target != "cpu" && target != "cuda")
+    return fail("unsupported target '" + target + "' (supported: cpu, cuda)");
+  if (target == "cuda" && sm != "80" && sm != "90a")
+    return fail("unsupported --sm=" + sm + " (supported: 80, 90a)");
+  if (target == "cuda" && cudaFormat != "isa" && cudaFormat != "bin" &&
+      cudaFormat != "fatbin")
+    return fail("unsupported --cuda-format=" + cudaFormat +
+                " (supported: isa, bin, fatbin)");
   if (emit != "artifact" && emit != "mlir" && emit != "llvm")
     return fail("unsupported --emit=" + emit +
                 " (supported: artifact, mlir, llvm)");
@@ -80,6 +99,7 @@ int main(int argc, char **argv) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registerAllToLLVMIRTranslations(registry);
+  registerAllGPUToLLVMIRTranslations(registry);
   weft::registerAllWeftDialects(registry);
   MLIRContext context(registry);
 
@@ -99,9 +119,17 @@ int main(int argc, char **argv) {
     return 1;
 
   PassManager pm(&context);
-  weft::CpuPipelineOptions options;
-  options.parallel = parallel;
-  weft::buildCpuPipeline(pm, options);
+  if (target == "cuda") {
+    weft::GpuPipelineOptions options;
+    options.chip = "sm_" + sm;
+    options.format = cudaFormat;
+    options.toolkit = cudaToolkit;
+    weft::buildGpuPipeline(pm, options);
+  } else {
+    weft::CpuPipelineOptions options;
+    options.parallel = parallel;
+    weft::buildCpuPipeline(pm, options);
+  }
   if (failed(pm.run(*module)))
     return 1;
 
@@ -134,7 +162,9 @@ int main(int argc, char **argv) {
     return fail(error);
   output->os().close();
   SmallVector<std::string> libraries;
-  if (parallel)
+  // cuda artifacts resolve the mgpu* and allocation functions from the
+  // runtime that loads them.
+  if (parallel && target == "cpu")
     libraries.push_back("omp");
   if (failed(weft::emitSharedObject(*llvmModule, *machine, outputFilename,
                                     libraries, error)))

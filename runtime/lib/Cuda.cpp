@@ -1,0 +1,336 @@
+//===- Cuda.cpp - MLIR's GPU host ABI on the CUDA driver API --------------===//
+
+#include "Cuda.h"
+
+#include "Status.h"
+
+#include <cstdint>
+#include <cstdlib>
+#include <mutex>
+#include <set>
+
+#include <dlfcn.h>
+
+using namespace weft::runtime;
+
+namespace {
+
+// The few driver API types and constants used here, as cuda.h declares them
+// (the runtime does not need the toolkit's headers to build).
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+struct CUctx_st;
+struct CUmod_st;
+struct CUfunc_st;
+struct CUstream_st;
+using CUcontext = CUctx_st *;
+using CUmodule = CUmod_st *;
+using CUfunction = CUfunc_st *;
+using CUstream = CUstream_st *;
+using CUjit_option = int;
+constexpr CUresult CUDA_SUCCESS = 0;
+constexpr unsigned CU_MEM_ATTACH_GLOBAL = 1;
+constexpr unsigned CU_STREAM_NON_BLOCKING = 1;
+constexpr CUjit_option CU_JIT_OPTIMIZATION_LEVEL = 7;
+
+/// Driver entry points, resolved from libcuda.so.1.
+struct Driver {
+  CUresult (*cuInit)(unsigned);
+  CUresult (*cuDeviceGet)(CUdevice *, int);
+  CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*cuCtxSetCurrent)(CUcontext);
+  CUresult (*cuCtxSynchronize)();
+  CUresult (*cuModuleLoadData)(CUmodule *, const void *);
+  CUresult (*cuModuleLoadDataEx)(CUmodule *, const void *, unsigned,
+                                 CUjit_option *, void **);
+  CUresult (*cuModuleUnload)(CUmodule);
+  CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, unsigned, unsigned, CUstream,
+                             void **, void **);
+  CUresult (*cuStreamCreate)(CUstream *, unsigned);
+  CUresult (*cuStreamDestroy)(CUstream);
+  CUresult (*cuStreamSynchronize)(CUstream);
+  CUresult (*cuMemAllocManaged)(CUdeviceptr *, size_t, unsigned);
+  CUresult (*cuMemFree)(CUdeviceptr);
+  CUresult (*cuGetErrorName)(CUresult, const char **);
+
+  CUcontext context = nullptr;
+  /// Why the driver is unusable; empty when it is ready.
+  std::string failure;
+};
+
+std::mutex mutex;
+std::string firstError; // guarded by mutex
+std::set<void *> managedPointers; // guarded by mutex
+
+void recordError(const std::string &message) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (firstError.empty())
+    firstError = message;
+}
+
+template <typename Fn> bool resolve(void *library, const char *name, Fn &fn) {
+  fn = reinterpret_cast<Fn>(dlsym(library, name));
+  return fn != nullptr;
+}
+
+Driver loadDriver() {
+  Driver driver{};
+  void *library = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!library) {
+    const char *error = dlerror();
+    driver.failure = concat("CUDA driver not available (",
+                            error ? error : "libcuda.so.1 not found", ")");
+    return driver;
+  }
+  // Versioned names where the plain one is a legacy ABI.
+  bool ok = resolve(library, "cuInit", driver.cuInit) &&
+            resolve(library, "cuDeviceGet", driver.cuDeviceGet) &&
+            resolve(library, "cuDevicePrimaryCtxRetain",
+                    driver.cuDevicePrimaryCtxRetain) &&
+            resolve(library, "cuCtxSetCurrent", driver.cuCtxSetCurrent) &&
+            resolve(library, "cuCtxSynchronize", driver.cuCtxSynchronize) &&
+            resolve(library, "cuModuleLoadData", driver.cuModuleLoadData) &&
+            resolve(library, "cuModuleLoadDataEx", driver.cuModuleLoadDataEx) &&
+            resolve(library, "cuModuleUnload", driver.cuModuleUnload) &&
+            resolve(library, "cuModuleGetFunction",
+                    driver.cuModuleGetFunction) &&
+            resolve(library, "cuLaunchKernel", driver.cuLaunchKernel) &&
+            resolve(library, "cuStreamCreate", driver.cuStreamCreate) &&
+            resolve(library, "cuStreamDestroy_v2", driver.cuStreamDestroy) &&
+            resolve(library, "cuStreamSynchronize",
+                    driver.cuStreamSynchronize) &&
+            resolve(library, "cuMemAllocManaged", driver.cuMemAllocManaged) &&
+            resolve(library, "cuMemFree_v2", driver.cuMemFree) &&
+            resolve(library, "cuGetErrorName", driver.cuGetErrorName);
+  if (!ok) {
+    driver.failure = "CUDA driver libcuda.so.1 lacks a required function";
+    return driver;
+  }
+  CUdevice device = 0;
+  CUresult result = driver.cuInit(0);
+  if (result == CUDA_SUCCESS)
+    result = driver.cuDeviceGet(&device, 0);
+  if (result == CUDA_SUCCESS)
+    result = driver.cuDevicePrimaryCtxRetain(&driver.context, device);
+  if (result != CUDA_SUCCESS) {
+    const char *name = nullptr;
+    driver.cuGetErrorName(result, &name);
+    driver.failure = concat("no usable CUDA device (",
+                            name ? name : "unknown error", ")");
+  }
+  return driver;
+}
+
+Driver &getDriverInstance() {
+  static Driver driver = loadDriver();
+  return driver;
+}
+
+/// The driver, loaded once; its context is made current on the calling
+/// thread. Null when unusable (the reason is recorded).
+Driver *getDriver() {
+  Driver &driver = getDriverInstance();
+  if (!driver.failure.empty()) {
+    recordError(driver.failure);
+    return nullptr;
+  }
+  driver.cuCtxSetCurrent(driver.context);
+  return &driver;
+}
+
+/// Records a failed driver call; true when `result` is a success.
+bool check(Driver &driver, CUresult result, const char *call) {
+  if (result == CUDA_SUCCESS)
+    return true;
+  const char *name = nullptr;
+  driver.cuGetErrorName(result, &name);
+  recordError(concat(call, " failed: ", name ? name : "unknown error"));
+  return false;
+}
+
+weftStatus popError(const std::string &where) {
+  std::string message;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    message.swap(firstError);
+  }
+  if (message.empty())
+    return nullptr;
+  return makeError(WEFT_STATUS_INTERNAL, where, ": ", message);
+}
+
+} // namespace
+
+weftStatus cuda::ensureReady() {
+  Driver &driver = getDriverInstance();
+  if (!driver.failure.empty())
+    return makeError(WEFT_STATUS_FAILED_PRECONDITION,
+                     "target cuda: ", driver.failure);
+  driver.cuCtxSetCurrent(driver.context);
+  return nullptr;
+}
+
+weftStatus cuda::allocate(size_t bytes, void *&pointer) {
+  pointer = nullptr;
+  Driver *driver = getDriver();
+  CUdeviceptr address = 0;
+  if (!driver || !check(*driver,
+                        driver->cuMemAllocManaged(&address, bytes ? bytes : 1,
+                                                  CU_MEM_ATTACH_GLOBAL),
+                        "cuMemAllocManaged"))
+    return popError(concat("allocating ", bytes, " bytes of unified memory"));
+  pointer = reinterpret_cast<void *>(static_cast<uintptr_t>(address));
+  std::lock_guard<std::mutex> lock(mutex);
+  managedPointers.insert(pointer);
+  return nullptr;
+}
+
+void cuda::release(void *pointer) {
+  if (!pointer)
+    return;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!managedPointers.erase(pointer)) {
+      // A host fallback of _mlir_memref_to_llvm_alloc.
+      std::free(pointer);
+      return;
+    }
+  }
+  if (Driver *driver = getDriver())
+    check(*driver,
+          driver->cuMemFree(static_cast<CUdeviceptr>(
+              reinterpret_cast<uintptr_t>(pointer))),
+          "cuMemFree");
+}
+
+weftStatus cuda::synchronize(const std::string &where) {
+  if (Driver *driver = getDriver())
+    check(*driver, driver->cuCtxSynchronize(), "cuCtxSynchronize");
+  return popError(where);
+}
+
+weftStatus cuda::takeError(const std::string &where) { return popError(where); }
+
+//===----------------------------------------------------------------------===//
+// The ABI compiled code calls (signatures as MLIR's gpu-to-llvm emits them).
+//===----------------------------------------------------------------------===//
+
+extern "C" {
+
+__attribute__((visibility("default"))) void *mgpuModuleLoad(void *data,
+                                                            size_t) {
+  Driver *driver = getDriver();
+  CUmodule module = nullptr;
+  if (driver)
+    check(*driver, driver->cuModuleLoadData(&module, data), "cuModuleLoadData");
+  return module;
+}
+
+__attribute__((visibility("default"))) void *mgpuModuleLoadJIT(void *data,
+                                                               int optLevel) {
+  Driver *driver = getDriver();
+  CUmodule module = nullptr;
+  if (!driver)
+    return nullptr;
+  CUjit_option options[] = {CU_JIT_OPTIMIZATION_LEVEL};
+  void *values[] = {reinterpret_cast<void *>(static_cast<intptr_t>(optLevel))};
+  check(*driver,
+        driver->cuModuleLoadDataEx(&module, data, 1, options, values),
+        "cuModuleLoadDataEx (PTX JIT)");
+  return module;
+}
+
+__attribute__((visibility("default"))) void mgpuModuleUnload(void *module) {
+  Driver *driver = getDriver();
+  if (driver && module)
+    check(*driver, driver->cuModuleUnload(static_cast<CUmodule>(module)),
+          "cuModuleUnload");
+}
+
+__attribute__((visibility("default"))) void *
+mgpuModuleGetFunction(void *module, const char *name) {
+  Driver *driver = getDriver();
+  CUfunction function = nullptr;
+  if (driver && module)
+    check(*driver,
+          driver->cuModuleGetFunction(&function, static_cast<CUmodule>(module),
+                                      name),
+          "cuModuleGetFunction");
+  return function;
+}
+
+__attribute__((visibility("default"))) void
+mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
+                 intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                 intptr_t blockZ, int32_t sharedMemory, void *stream,
+                 void **params, void **extra, size_t /*paramsCount*/) {
+  Driver *driver = getDriver();
+  if (!driver || !function)
+    return; // the failure that left no function is already recorded
+  // An empty grid (a loop with no iterations) launches nothing.
+  if (gridX <= 0 || gridY <= 0 || gridZ <= 0)
+    return;
+  check(*driver,
+        driver->cuLaunchKernel(static_cast<CUfunction>(function), gridX, gridY,
+                               gridZ, blockX, blockY, blockZ, sharedMemory,
+                               static_cast<CUstream>(stream), params, extra),
+        "cuLaunchKernel");
+}
+
+__attribute__((visibility("default"))) void *mgpuStreamCreate() {
+  Driver *driver = getDriver();
+  CUstream stream = nullptr;
+  if (driver)
+    check(*driver, driver->cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING),
+          "cuStreamCreate");
+  return stream;
+}
+
+__attribute__((visibility("default"))) void mgpuStreamDestroy(void *stream) {
+  Driver *driver = getDriver();
+  if (driver && stream)
+    check(*driver, driver->cuStreamDestroy(static_cast<CUstream>(stream)),
+          "cuStreamDestroy");
+}
+
+__attribute__((visibility("default"))) void
+mgpuStreamSynchronize(void *stream) {
+  Driver *driver = getDriver();
+  if (driver && stream)
+    check(*driver, driver->cuStreamSynchronize(static_cast<CUstream>(stream)),
+          "cuStreamSynchronize (a kernel failed)");
+}
+
+/// Buffers of compiled code: unified memory. When that fails the error is
+/// recorded and host memory keeps the host side from crashing; the call then
+/// fails with the recorded error.
+__attribute__((visibility("default"))) void *
+_mlir_memref_to_llvm_alloc(size_t bytes) {
+  void *pointer = nullptr;
+  if (weftStatus status = cuda::allocate(bytes, pointer)) {
+    recordError(weftStatusGetMessage(status));
+    weftStatusRelease(status);
+    return std::malloc(bytes ? bytes : 1);
+  }
+  return pointer;
+}
+
+__attribute__((visibility("default"))) void *
+_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t bytes) {
+  // Unified memory is aligned to at least 256 bytes.
+  if (alignment > 256) {
+    recordError(concat("unsupported buffer alignment ", alignment));
+    return std::malloc(bytes ? bytes : 1);
+  }
+  return _mlir_memref_to_llvm_alloc(bytes);
+}
+
+__attribute__((visibility("default"))) void
+_mlir_memref_to_llvm_free(void *pointer) {
+  cuda::release(pointer);
+}
+
+} // extern "C"

@@ -1,0 +1,46 @@
+//===- Cuda.h - the CUDA backend of the runtime -----------------*- C++ -*-===//
+//
+// cuda artifacts call MLIR's GPU host ABI (mgpuModuleLoad, mgpuLaunchKernel,
+// ...) and allocate buffers through the generic allocation functions
+// (_mlir_memref_to_llvm_alloc, ...). The runtime implements both on the CUDA
+// driver API, which it loads with dlopen at first use: the runtime builds and
+// runs without the CUDA toolkit, and a machine without a driver gets an error
+// status instead of a crash. Buffers are unified (managed) memory, valid on
+// the host and on the device.
+//
+// The ABI functions cannot return errors, so they record the first failure;
+// the runtime reports it as the status of the call that caused it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef WEFT_RUNTIME_LIB_CUDA_H
+#define WEFT_RUNTIME_LIB_CUDA_H
+
+#include "weft-runtime/Base.h"
+
+#include <cstddef>
+#include <string>
+
+namespace weft::runtime::cuda {
+
+/// Loads the driver and makes the primary context of device 0 current.
+/// Returns an error naming what is missing.
+weftStatus ensureReady();
+
+/// Unified memory of `bytes` bytes (at least 256-byte aligned); nullptr with
+/// an error status when the allocation fails.
+weftStatus allocate(size_t bytes, void *&pointer);
+
+/// Frees memory from allocate() or from compiled code.
+void release(void *pointer);
+
+/// Waits for all launched work, then returns the first error recorded since
+/// the last call (clearing it), with `where` as context.
+weftStatus synchronize(const std::string &where);
+
+/// Returns and clears the first recorded error without waiting.
+weftStatus takeError(const std::string &where);
+
+} // namespace weft::runtime::cuda
+
+#endif // WEFT_RUNTIME_LIB_CUDA_H
