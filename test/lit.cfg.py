@@ -37,3 +37,30 @@ tools = [
     ToolSubst("not", unresolved="fatal"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# GPU features. cuda-toolkit: ptxas (cubin builds, which also validate the
+# PTX). cuda-gpu: a CUDA driver with a device, for GPU execution tests; without
+# one those tests report UNSUPPORTED and the reason is printed.
+cuda_root = os.environ.get("CUDA_HOME", "/usr/local/cuda")
+if os.path.exists(os.path.join(cuda_root, "bin", "ptxas")):
+    config.available_features.add("cuda-toolkit")
+config.substitutions.append(("%cuda_toolkit", cuda_root))
+
+
+def _cuda_device_count():
+    import ctypes
+    try:
+        driver = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return 0, "no CUDA driver (libcuda.so.1 not found)"
+    count = ctypes.c_int(0)
+    if driver.cuInit(0) != 0 or driver.cuDeviceGetCount(ctypes.byref(count)) != 0:
+        return 0, "the CUDA driver found no usable device"
+    return count.value, ""
+
+
+_devices, _why = _cuda_device_count()
+if _devices > 0:
+    config.available_features.add("cuda-gpu")
+else:
+    lit_config.note(f"GPU execution tests are skipped: {_why}")

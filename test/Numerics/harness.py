@@ -18,6 +18,9 @@ sys.path.insert(0, os.path.join(_HERE, os.pardir, os.pardir, "python"))
 from weft import safetensors  # noqa: E402
 
 BIN_DIR = os.environ.get("WEFT_BIN_DIR", "")
+# The target programs are compiled for: cpu, or cuda (test/GPU runs this
+# suite on a GPU machine with WEFT_TARGET=cuda).
+TARGET = os.environ.get("WEFT_TARGET", "cpu")
 
 
 def _tool(name):
@@ -79,7 +82,8 @@ def compile_program(mlir, directory, params=None):
     artifact = os.path.join(directory, "program.weft")
     with open(source, "w") as f:
         f.write(mlir)
-    command = [_tool("weft-compile"), source, "-o", artifact]
+    command = [_tool("weft-compile"), source, f"--target={TARGET}", "-o",
+               artifact]
     archive = None
     if params:
         archive = os.path.join(directory, "params.safetensors")

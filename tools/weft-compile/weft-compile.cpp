@@ -15,6 +15,7 @@
 #include "weft/Target/Artifact.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -70,7 +71,8 @@ static cl::opt<bool> parallel(
 static cl::opt<std::string>
     emit("emit",
          cl::desc("What to write: artifact (default), mlir (the "
-                  "lowered LLVM dialect) or llvm (LLVM IR)"),
+                  "lowered LLVM dialect), llvm (LLVM IR) or ptx (the "
+                  "kernels of --target=cuda)"),
          cl::init("artifact"));
 
 static int fail(const Twine &message) {
@@ -91,9 +93,12 @@ int main(int argc, char **argv) {
       cudaFormat != "fatbin")
     return fail("unsupported --cuda-format=" + cudaFormat +
                 " (supported: isa, bin, fatbin)");
-  if (emit != "artifact" && emit != "mlir" && emit != "llvm")
+  if (emit != "artifact" && emit != "mlir" && emit != "llvm" &&
+      emit != "ptx")
     return fail("unsupported --emit=" + emit +
-                " (supported: artifact, mlir, llvm)");
+                " (supported: artifact, mlir, llvm, ptx)");
+  if (emit == "ptx" && (target != "cuda" || cudaFormat != "isa"))
+    return fail("--emit=ptx needs --target=cuda and --cuda-format=isa");
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -139,6 +144,16 @@ int main(int argc, char **argv) {
     return fail(error);
   if (emit == "mlir") {
     module->print(output->os());
+    output->keep();
+    return 0;
+  }
+  if (emit == "ptx") {
+    module->walk([&](gpu::BinaryOp binary) {
+      for (Attribute object : binary.getObjects())
+        output->os() << "// kernel module " << binary.getSymName() << "\n"
+                     << cast<gpu::ObjectAttr>(object).getObject().getValue()
+                     << "\n";
+    });
     output->keep();
     return 0;
   }
