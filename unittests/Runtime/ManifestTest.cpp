@@ -94,9 +94,9 @@ TEST(ManifestTest, RejectsInvalidManifests) {
        "1)"},
       {R"({"format": "weft-artifact", "version": "1"})",
        "invalid manifest: 'version' must be an integer, got a string"},
-      {R"({"format": "weft-artifact", "version": 1, "target": "cuda"})",
-       "invalid manifest: unsupported target 'cuda' (this runtime runs "
-       "'cpu')"},
+      {R"({"format": "weft-artifact", "version": 1, "target": "rocm"})",
+       "invalid manifest: unsupported target 'rocm' (this runtime runs "
+       "'cpu' and 'cuda')"},
       {R"({"format": "weft-artifact", "version": 1, "target": "cpu",
            "functions": []})",
        "invalid manifest: no functions"},
