@@ -47,6 +47,14 @@ static llvm::json::Array toJson(ArrayRef<TensorSignature> tensors,
     if (tensor.range)
       object["range"] =
           llvm::json::Array({tensor.range->first, tensor.range->second});
+    if (llvm::any_of(tensor.dimSymbols,
+                     [](const std::string &s) { return !s.empty(); })) {
+      llvm::json::Array symbols;
+      for (const std::string &symbol : tensor.dimSymbols)
+        symbols.push_back(symbol.empty() ? llvm::json::Value(nullptr)
+                                         : llvm::json::Value(symbol));
+      object["dim_symbols"] = std::move(symbols);
+    }
     array.push_back(std::move(object));
   }
   return array;

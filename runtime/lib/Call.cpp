@@ -12,6 +12,7 @@
 #include "Tensor.h"
 
 #include <cstring>
+#include <map>
 #include <set>
 
 using namespace weft::runtime;
@@ -199,6 +200,32 @@ weftStatus checkInput(const weftFunctionImpl &function, size_t index,
   return sig.hasRange ? checkRange(sig, tensor) : nullptr;
 }
 
+/// Dynamic dims that share a symbol in the manifest must agree: the compiled
+/// code indexes them with one loop.
+weftStatus checkSharedDims(const FunctionSig &sig, const weftTensor *inputs) {
+  struct FirstUse {
+    size_t input, dim;
+    int64_t size;
+  };
+  std::map<std::string, FirstUse> seen;
+  for (size_t i = 0; i < sig.inputs.size(); ++i) {
+    const std::vector<std::string> &symbols = sig.inputs[i].dimSymbols;
+    for (size_t d = 0; d < symbols.size(); ++d) {
+      if (symbols[d].empty())
+        continue;
+      int64_t size = inputs[i]->shape[d];
+      auto [it, inserted] = seen.try_emplace(symbols[d], FirstUse{i, d, size});
+      if (!inserted && it->second.size != size)
+        return makeError(WEFT_STATUS_INVALID_ARGUMENT, "input ", i, " has ",
+                         formatType(inputs[i]->dtype, inputs[i]->shape),
+                         ", but its dim ", d, " must equal dim ",
+                         it->second.dim, " of input ", it->second.input, " (",
+                         it->second.size, ")");
+    }
+  }
+  return nullptr;
+}
+
 } // namespace
 
 extern "C" {
@@ -236,6 +263,15 @@ weftStatus weftCall(weftFunction function, const weftTensor *inputs,
                      sig.params.size(),
                      " params are not bound (bind a parameter archive)");
 
+  for (size_t i = 0; i < numInputs; ++i) {
+    if (!inputs[i])
+      return makeError(WEFT_STATUS_INVALID_ARGUMENT, where, ": input ", i,
+                       " is null");
+    if (weftStatus status = checkInput(*function, i, inputs[i]))
+      return prependContext(status, concat(where, ": input ", i));
+  }
+  if (weftStatus status = checkSharedDims(sig, inputs))
+    return prependContext(status, where);
   if (function->cuda)
     if (weftStatus status = cuda::ensureReady())
       return prependContext(status, where);
@@ -245,11 +281,6 @@ weftStatus weftCall(weftFunction function, const weftTensor *inputs,
   // GPU code reads inputs from unified memory.
   std::vector<Buffer> deviceInputs;
   for (size_t i = 0; i < numInputs; ++i) {
-    if (!inputs[i])
-      return makeError(WEFT_STATUS_INVALID_ARGUMENT, where, ": input ", i,
-                       " is null");
-    if (weftStatus status = checkInput(*function, i, inputs[i]))
-      return prependContext(status, concat(where, ": input ", i));
     void *data = inputs[i]->data;
     if (function->cuda) {
       size_t bytes = weftTensorGetByteSize(inputs[i]);

@@ -98,6 +98,21 @@ weftStatus parseTensorSig(const JsonValue &json, Role role,
     sig.rangeBegin = range->getArray()[0].getInteger();
     sig.rangeEnd = range->getArray()[1].getInteger();
   }
+  if (const JsonValue *symbols = json.find("dim_symbols")) {
+    bool valid = role == Role::Input && symbols->isArray() &&
+                 symbols->getArray().size() == sig.shape.size();
+    for (size_t i = 0; valid && i < sig.shape.size(); ++i) {
+      const JsonValue &symbol = symbols->getArray()[i];
+      valid = symbol.isNull() ||
+              (symbol.isString() && !symbol.getString().empty() &&
+               sig.shape[i] == kDynamicDim);
+      sig.dimSymbols.push_back(symbol.isString() ? symbol.getString() : "");
+    }
+    if (!valid)
+      return invalid(concat(where, "\"dim_symbols\" must give, on an input, "
+                                   "a name or null per dim, names only for "
+                                   "dynamic dims"));
+  }
   if (role != Role::Param)
     return nullptr;
   for (int64_t dim : sig.shape)

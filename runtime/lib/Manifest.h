@@ -29,6 +29,9 @@ struct TensorSig {
   /// rangeEnd) (optional "range" key; checked before a call).
   bool hasRange = false;
   int64_t rangeBegin = 0, rangeEnd = 0;
+  /// Inputs: per dim, empty or a symbol; dims with the same symbol (across
+  /// the inputs of a function) must have the same size.
+  std::vector<std::string> dimSymbols;
 };
 
 struct FunctionSig {

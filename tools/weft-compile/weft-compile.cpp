@@ -117,7 +117,7 @@ int main(int argc, char **argv) {
 
   FailureOr<weft::Manifest> manifest =
       weft::prepareEntryPoints(*module, target);
-  if (failed(manifest))
+  if (failed(manifest) || failed(weft::inferInputShapes(*module, *manifest)))
     return 1;
   if (!paramsFile.empty() &&
       failed(weft::checkParamArchive(*manifest, paramsFile, llvm::errs())))

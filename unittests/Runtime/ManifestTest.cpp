@@ -67,6 +67,21 @@ TEST(ManifestTest, AcceptsEveryDType) {
   }
 }
 
+TEST(ManifestTest, ReadsSharedDimSymbols) {
+  Manifest manifest;
+  ASSERT_WEFT_OK(parseManifest(
+      R"({"format": "weft-artifact", "version": 1, "target": "cpu",
+          "functions": [{"name": "f", "symbol": "s", "params": [],
+          "results": [], "inputs": [
+            {"dtype": "f32", "shape": [-1, 4], "dim_symbols": ["s0", null]},
+            {"dtype": "i64", "shape": [-1]}]}]})",
+      manifest));
+  const FunctionSig &function = manifest.functions.at(0);
+  EXPECT_EQ(function.inputs[0].dimSymbols,
+            (std::vector<std::string>{"s0", ""}));
+  EXPECT_TRUE(function.inputs[1].dimSymbols.empty());
+}
+
 /// A manifest with one function whose parts are spliced in.
 std::string oneFunction(const std::string &function) {
   return R"({"format": "weft-artifact", "version": 1, "target": "cpu",
@@ -174,6 +189,16 @@ TEST(ManifestTest, RejectsInvalidManifests) {
            "functions": [{"name": "f", "symbol": "a", )" +
            ok + R"(}, {"name": "f", "symbol": "b", )" + ok + "}]}",
        "invalid manifest: duplicate function 'f'"},
+      {oneFunction(R"({"name": "f", "symbol": "s", "params": [],
+                       "results": [], "inputs": [{"dtype": "f32",
+                       "shape": [-1, 4], "dim_symbols": ["s0", "s1"]}]})"),
+       "invalid manifest: function 'f': input 0: \"dim_symbols\" must give, "
+       "on an input, a name or null per dim, names only for dynamic dims"},
+      {oneFunction(R"({"name": "f", "symbol": "s", "params": [],
+                       "results": [], "inputs": [{"dtype": "f32",
+                       "shape": [-1, 4], "dim_symbols": ["s0"]}]})"),
+       "invalid manifest: function 'f': input 0: \"dim_symbols\" must give, "
+       "on an input, a name or null per dim, names only for dynamic dims"},
   };
   for (const InvalidCase &c : cases) {
     Manifest manifest;

@@ -32,6 +32,9 @@ struct TensorSignature {
   /// For integer inputs used as indices: every value must lie in
   /// [range->first, range->second), which the runtime checks before a call.
   std::optional<std::pair<int64_t, int64_t>> range;
+  /// For inputs: per dim, empty or a symbol shared with dims of other inputs
+  /// that must have the same size (see inferInputShapes).
+  SmallVector<std::string> dimSymbols;
 };
 
 /// One entry function of an artifact.
@@ -48,6 +51,13 @@ struct Manifest {
   /// The JSON document stored in the artifact.
   std::string toJson() const;
 };
+
+/// Refines the input signatures of `manifest` with what the compiled code
+/// assumes about their dynamic dims: a dim tied to a static size (of a
+/// parameter, say) becomes static, and dims of different inputs tied to each
+/// other share a symbol, which the runtime checks before a call. `module` is
+/// the result of prepareEntryPoints; it is not modified.
+LogicalResult inferInputShapes(ModuleOp module, Manifest &manifest);
 
 /// The manifest dtype of a tensor element type ("f32", "i4", ...), or failure
 /// when the type cannot cross the artifact boundary.

@@ -1,0 +1,175 @@
+//===- InputShapes.cpp - what compiled code assumes about dynamic dims ----===//
+//
+// A dynamic dim of an input may not be free: the lowered code indexes two
+// inputs with the same loop (the dynamic batch of x and of ids), or an input
+// with a loop sized by a parameter. Called with sizes that break such a tie,
+// the code reads out of bounds. This analysis finds the ties on the linalg
+// form of the module, so the manifest can state them and the runtime can
+// reject such inputs before the call.
+//
+// Every tie comes from a construct whose semantics require it: an operand of
+// a linalg op indexed by a loop dim has that loop's extent, a result has its
+// init's shape, a tensor.empty sized by tensor.dim has that size, and loop-
+// carried tensors keep their shape. Constructs the analysis does not know tie
+// nothing, so it may miss requirements but never invents one.
+//
+//===----------------------------------------------------------------------===//
+
+#include "weft/Conversion/Passes.h"
+#include "weft/Target/Artifact.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/EquivalenceClasses.h"
+
+using namespace mlir;
+using namespace mlir::weft;
+
+namespace {
+
+/// Union-find over tensor dims, loop dims and constant sizes.
+class DimTies {
+public:
+  /// Dim `dim` of tensor `value`; a static dim is tied to its size.
+  int tensorDim(Value value, int64_t dim) {
+    int id = getId({value.getAsOpaquePointer(), dim});
+    auto type = cast<RankedTensorType>(value.getType());
+    if (!type.isDynamicDim(dim))
+      tie(id, constant(type.getDimSize(dim)));
+    return id;
+  }
+  int loopDim(Operation *op, int64_t dim) { return getId({op, dim}); }
+  int constant(int64_t size) { return getId({&constantTag, size}); }
+
+  void tie(int a, int b) { classes.unionSets(a, b); }
+  void tieShapes(Value a, Value b) {
+    auto typeA = dyn_cast<RankedTensorType>(a.getType());
+    auto typeB = dyn_cast<RankedTensorType>(b.getType());
+    if (!typeA || !typeB || typeA.getRank() != typeB.getRank())
+      return;
+    for (int64_t d = 0; d < typeA.getRank(); ++d)
+      tie(tensorDim(a, d), tensorDim(b, d));
+  }
+
+  int leader(int id) { return classes.getLeaderValue(id); }
+  /// The constant size in `id`'s class, if any.
+  std::optional<int64_t> getConstant(int id) {
+    int root = leader(id);
+    for (auto &[key, other] : ids)
+      if (key.first == &constantTag && leader(other) == root)
+        return key.second;
+    return std::nullopt;
+  }
+
+private:
+  using Key = std::pair<const void *, int64_t>;
+  int getId(Key key) {
+    auto [it, inserted] = ids.try_emplace(key, ids.size());
+    if (inserted)
+      classes.insert(it->second);
+    return it->second;
+  }
+
+  char constantTag = 0;
+  std::map<Key, int> ids;
+  llvm::EquivalenceClasses<int> classes;
+};
+
+void collectTies(func::FuncOp func, DimTies &ties) {
+  func.walk([&](Operation *op) {
+    if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
+      if (!linalgOp.hasPureTensorSemantics())
+        return;
+      for (OpOperand &operand : op->getOpOperands()) {
+        if (!isa<RankedTensorType>(operand.get().getType()))
+          continue;
+        AffineMap map = linalgOp.getMatchingIndexingMap(&operand);
+        for (auto [dim, expr] : llvm::enumerate(map.getResults()))
+          if (auto loop = dyn_cast<AffineDimExpr>(expr))
+            ties.tie(ties.tensorDim(operand.get(), dim),
+                     ties.loopDim(op, loop.getPosition()));
+      }
+      for (auto [result, init] :
+           llvm::zip(op->getResults(), linalgOp.getDpsInits()))
+        ties.tieShapes(result, init);
+      return;
+    }
+    if (auto empty = dyn_cast<tensor::EmptyOp>(op)) {
+      unsigned next = 0;
+      for (int64_t d = 0; d < empty.getType().getRank(); ++d) {
+        if (!empty.getType().isDynamicDim(d))
+          continue;
+        Value size = empty.getDynamicSizes()[next++];
+        auto dimOp = size.getDefiningOp<tensor::DimOp>();
+        std::optional<int64_t> index =
+            dimOp ? dimOp.getConstantIndex() : std::nullopt;
+        if (index && isa<RankedTensorType>(dimOp.getSource().getType()))
+          ties.tie(ties.tensorDim(empty, d),
+                   ties.tensorDim(dimOp.getSource(), *index));
+      }
+      return;
+    }
+    if (auto cast = dyn_cast<tensor::CastOp>(op)) {
+      ties.tieShapes(cast.getSource(), cast.getResult());
+      return;
+    }
+    if (auto loop = dyn_cast<scf::ForOp>(op)) {
+      auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+      for (auto [init, arg, yielded, result] :
+           llvm::zip(loop.getInitArgs(), loop.getRegionIterArgs(),
+                     yield.getOperands(), loop.getResults())) {
+        ties.tieShapes(init, arg);
+        ties.tieShapes(init, yielded);
+        ties.tieShapes(init, result);
+      }
+    }
+  });
+}
+
+} // namespace
+
+LogicalResult weft::inferInputShapes(ModuleOp module, Manifest &manifest) {
+  OwningOpRef<ModuleOp> lowered = module.clone();
+  PassManager pm(module.getContext());
+  pm.addNestedPass<func::FuncOp>(createConvertWeftToLinalgPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  if (failed(pm.run(*lowered)))
+    return failure();
+
+  for (FunctionSignature &signature : manifest.functions) {
+    auto func = lowered->lookupSymbol<func::FuncOp>(signature.name);
+    if (!func)
+      continue;
+    DimTies ties;
+    collectTies(func, ties);
+    // Dims of distinct inputs in one class share a symbol.
+    std::map<int, std::vector<std::pair<size_t, size_t>>> members;
+    for (auto [i, input] : llvm::enumerate(signature.inputs)) {
+      input.dimSymbols.assign(input.shape.size(), "");
+      for (auto [d, size] : llvm::enumerate(input.shape)) {
+        if (size != ShapedType::kDynamic && size != -1)
+          continue;
+        int id = ties.tensorDim(func.getArgument(i), d);
+        if (std::optional<int64_t> constant = ties.getConstant(id)) {
+          input.shape[d] = *constant;
+          continue;
+        }
+        members[ties.leader(id)].push_back({i, d});
+      }
+    }
+    int next = 0;
+    for (auto &[leader, dims] : members) {
+      if (dims.size() < 2)
+        continue;
+      std::string symbol = "s" + std::to_string(next++);
+      for (auto [i, d] : dims)
+        signature.inputs[i].dimSymbols[d] = symbol;
+    }
+  }
+  return success();
+}
