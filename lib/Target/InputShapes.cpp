@@ -79,6 +79,33 @@ private:
   llvm::EquivalenceClasses<int> classes;
 };
 
+/// A loop that runs over dim `e` of U (its bound is tensor.dim U, e) and
+/// slices another tensor at its induction variable on dim `d` walks both
+/// along the same axis: the lowering of a sequence (a scan's steps, the key
+/// blocks of attention) reads every tensor of that sequence this way.
+void tieSlicedByLoop(scf::ForOp loop, DimTies &ties) {
+  auto bound = loop.getUpperBound().getDefiningOp<tensor::DimOp>();
+  std::optional<int64_t> boundDim =
+      bound ? bound.getConstantIndex() : std::nullopt;
+  if (!boundDim || !isa<RankedTensorType>(bound.getSource().getType()))
+    return;
+  int axis = ties.tensorDim(bound.getSource(), *boundDim);
+  Value iv = loop.getInductionVar();
+  auto tieAt = [&](Value sliced, ArrayRef<OpFoldResult> offsets) {
+    if (!isa<RankedTensorType>(sliced.getType()))
+      return;
+    for (auto [d, offset] : llvm::enumerate(offsets))
+      if (dyn_cast_if_present<Value>(offset) == iv)
+        ties.tie(ties.tensorDim(sliced, d), axis);
+  };
+  loop.getBody()->walk([&](Operation *op) {
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
+      tieAt(slice.getSource(), slice.getMixedOffsets());
+    else if (auto insert = dyn_cast<tensor::InsertSliceOp>(op))
+      tieAt(insert.getDest(), insert.getMixedOffsets());
+  });
+}
+
 void collectTies(func::FuncOp func, DimTies &ties) {
   func.walk([&](Operation *op) {
     if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
@@ -118,6 +145,7 @@ void collectTies(func::FuncOp func, DimTies &ties) {
       return;
     }
     if (auto loop = dyn_cast<scf::ForOp>(op)) {
+      tieSlicedByLoop(loop, ties);
       auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
       for (auto [init, arg, yielded, result] :
            llvm::zip(loop.getInitArgs(), loop.getRegionIterArgs(),
