@@ -33,13 +33,24 @@ class Sources:
     """Where every parameter's value comes from, shared by the functions."""
 
     def __init__(self):
-        self.values = {}  # name -> (shape, callable returning float32 array)
+        self.values = {}   # name -> (shape, callable returning float32 array)
+        self.origins = {}  # name -> (file, dtype) for tensors used as stored
 
-    def add(self, name, shape, load):
+    def add(self, name, shape, load, origin=None):
         if name in self.values and self.values[name][0] != tuple(shape):
             raise HFError(f"parameter '{name}' used with shapes {self.values[name][0]} "
                           f"and {tuple(shape)}")
         self.values[name] = (tuple(shape), load)
+        self.origins[name] = origin
+
+    def single_file(self):
+        """The one file holding every parameter as stored in f32, if there is
+        one: then it can be bound as is, without writing an archive."""
+        files = {o for o in self.origins.values()}
+        if len(files) != 1:
+            return None
+        (origin,) = files
+        return origin[0] if origin is not None and origin[1] == "F32" else None
 
 
 class FunctionBuilder:
@@ -65,7 +76,8 @@ class FunctionBuilder:
         if shape is not None and tuple(actual) != tuple(shape):
             raise HFError(f"{self.ckpt.directory}: tensor '{name}' has shape {list(actual)}, "
                           f"the config implies {list(shape)}")
-        self.sources.add(name, actual, lambda: tensors.get(name))
+        self.sources.add(name, actual, lambda: tensors.get(name),
+                         (tensors.path(name), tensors.dtype(name)))
         return self.f.param(name, actual)
 
     def has_weight(self, name):
@@ -104,5 +116,6 @@ class FunctionBuilder:
     def tensor_param(self, files, name):
         """A parameter read as is from other safetensors files (adapters)."""
         shape = files.shape(name)
-        self.sources.add(name, shape, lambda: files.get(name))
+        self.sources.add(name, shape, lambda: files.get(name),
+                         (files.path(name), files.dtype(name)))
         return self.f.param(name, shape)

@@ -66,6 +66,10 @@ class TensorFiles:
     def path(self, name):
         return self._where[name][0]
 
+    def dtype(self, name):
+        """The safetensors dtype name ("F32", "BF16", ...)."""
+        return self._where[name][1]["dtype"]
+
     def get(self, name):
         """The tensor as float32."""
         path = self._where[name][0]

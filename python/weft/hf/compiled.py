@@ -49,8 +49,13 @@ class CompiledModel:
         source = os.path.join(workdir, "model.mlir")
         with open(source, "w") as f:
             f.write(model.mlir_for(functions))
-        params = os.path.join(workdir, "model.safetensors")
-        model.write_params(params)
+        # A single f32 checkpoint file is bound as is (parameters keep their
+        # Hugging Face names); otherwise (shards, bf16/f16, adapters) the used
+        # parameters are written to one f32 archive.
+        params = model.sources.single_file()
+        if params is None:
+            params = os.path.join(workdir, "model.safetensors")
+            model.write_params(params)
         if passes:
             optimized = os.path.join(workdir, "model.opt.mlir")
             tools.optimize(source, optimized, passes)
@@ -97,8 +102,13 @@ class CompiledModel:
 
     def generate(self, prompt, max_new_tokens, adapter_ids=None):
         """Greedy generation: prefill the prompt, then decode one token at a
-        time on the cached state. Returns (tokens [B, max_new_tokens], stats)."""
+        time on the cached state. Returns (tokens [B, max_new_tokens], stats)
+        with the prefill and decode wall times (after a one-token warm-up)."""
         prompt = np.ascontiguousarray(prompt, dtype=np.int64)
+        # Untimed warm-up on one token: the first call of an artifact starts
+        # its worker threads and maps the parameters.
+        _, warm = self.prefill(prompt[:, :1], adapter_ids)
+        self.decode(prompt[:, :1], 1, warm, adapter_ids)
         t0 = time.perf_counter()
         logits, state = self.prefill(prompt, adapter_ids)
         t1 = time.perf_counter()

@@ -228,3 +228,38 @@ def write_adapter(directory, weights, modules, rng, r=4, alpha=8, rslora=False,
                   task_type="CAUSAL_LM", base_model_name_or_path="test")
     save_adapter(directory, config, tensors)
     return out
+
+
+def main(argv=None):
+    """python3 -m weft.testing.checkpoints ARCH OUT_DIR [--seed N]
+    [--set FIELD=JSON]... [--shards N] [--dtype f32|bf16]: writes a random
+    checkpoint of the small config of ARCH, with config fields overridden."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python3 -m weft.testing.checkpoints")
+    parser.add_argument("arch")
+    parser.add_argument("output")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=JSON")
+    parser.add_argument("--shards", type=int, default=1)
+    parser.add_argument("--dtype", choices=["f32", "bf16"], default="f32")
+    args = parser.parse_args(argv)
+    overrides = {}
+    for item in args.set:
+        field, _, value = item.partition("=")
+        try:
+            overrides[field] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[field] = value
+    try:
+        config = small_config(args.arch, **overrides)
+    except ValueError as e:
+        parser.error(str(e))
+    tensors = write_checkpoint(args.output, config, np.random.default_rng(args.seed),
+                               shards=args.shards, dtype=args.dtype)
+    count = sum(v.size for v in tensors.values())
+    print(f"{args.arch}: {len(tensors)} tensors, {count} parameters in {args.output}")
+
+
+if __name__ == "__main__":
+    main()
