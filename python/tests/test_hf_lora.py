@@ -143,3 +143,36 @@ def test_rank_and_alpha_patterns(tmp_path):
     adapter = Adapter(path)
     assert adapter.modules[modules[0]][2] == 2.0     # 8 / 4
     assert adapter.modules[modules[1]][2] == 0.5     # 2 / 4
+
+
+def test_several_adapters_through_the_cli(tmp_path):
+    require_runtime()
+    config, tensors = _base(tmp_path, "MambaForCausalLM")
+    # Mamba projections as targets: in_proj and out_proj in one adapter,
+    # x_proj and dt_proj (whose bias the scan adds) in the other.
+    first = checkpoints.write_adapter(
+        str(tmp_path / "a"), tensors,
+        [f"backbone.layers.{i}.mixer.{m}" for i in range(2) for m in ("in_proj", "out_proj")],
+        RNG, r=4, alpha=8)
+    second = checkpoints.write_adapter(
+        str(tmp_path / "b"), tensors,
+        [f"backbone.layers.{i}.mixer.{m}" for i in range(2) for m in ("x_proj", "dt_proj")],
+        RNG, r=2, alpha=2)
+    ids = RNG.integers(0, config["vocab_size"], (3, 6))
+    adapter_ids = np.array([-1, 1, 0])
+    np.save(tmp_path / "ids.npy", ids)
+    np.save(tmp_path / "adapters.npy", adapter_ids)
+    command = [sys.executable, "-m", "weft", "hf-logits", str(tmp_path / "hf"), "--input-ids",
+               str(tmp_path / "ids.npy"), "--adapter", str(tmp_path / "a"), "--adapter",
+               str(tmp_path / "b"), "-o", str(tmp_path / "logits.npy")]
+    env = dict(os.environ, PYTHONPATH=PYTHON_DIR)
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("weft: error: several --adapter given: pass --adapter-ids "
+                                     "(one id per row)")
+    result = subprocess.run(command + ["--adapter-ids", str(tmp_path / "adapters.npy")],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    expected = reference.forward(config, tensors, ids, adapters=[first, second],
+                                 adapter_ids=adapter_ids)
+    check_logits(np.load(tmp_path / "logits.npy"), expected, "two adapters on Mamba")

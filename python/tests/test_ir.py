@@ -1,6 +1,8 @@
 """weft.ir: the text it writes parses and verifies with weft-opt, result types
 are inferred as docs/Spec.md states, and bad operands are rejected."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -110,6 +112,12 @@ def test_float_attributes_round_trip_exactly():
     f = m.function("f")
     x = f.arg("x", (2, 4))
     eps = 1.2345678901234567e-07
-    f.ret(f.rms_norm(x, f.param("w", (4,)), eps))
-    out = tools.run_tool("weft-opt", ["-", "--mlir-print-op-generic"], input=m.text())
-    assert repr(eps).replace("e-07", "") in out or "1.2345678901234567E-7" in out
+    y = f.rms_norm(x, f.param("w", (4,)), eps)
+    f.ret(f.ssm_scan(f.reshape(y, (1, 2, 4, 1)), f.arg("dt", (1, 2, 4)), f.arg("a", (4, 3)),
+                     f.arg("b", (1, 2, 1, 3)), f.arg("c", (1, 2, 1, 3)),
+                     dt_limit=(0.001, float("inf")))[0])
+    out = tools.run_tool("weft-opt", ["-"], input=m.text())
+    printed = re.search(r"eps = ([-+0-9.eE]+) : f64", out).group(1)
+    assert float(printed) == eps
+    limit = re.search(r"dt_limit = array<f64: ([-+0-9.eE]+), 0x7FF0000000000000>", out)
+    assert float(limit.group(1)) == 0.001, out
