@@ -123,7 +123,8 @@ def test_mismatched_adapters_are_rejected(tmp_path):
     with pytest.raises(HFError, match="do not have rank r=8"):
         import_model(hf, adapters=[str(tmp_path / "rank")])
     # Variants that change the math and are not implemented.
-    for field, value in (("use_dora", True), ("peft_type", "IA3"), ("bias", "all")):
+    for field, value in (("use_dora", True), ("peft_type", "IA3"), ("bias", "all"),
+                         ("lora_bias", True)):
         checkpoints.write_adapter(str(tmp_path / field), tensors,
                                   ["model.layers.0.self_attn.q_proj"], RNG)
         _rewrite_config(str(tmp_path / field), **{field: value})

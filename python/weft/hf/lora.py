@@ -44,7 +44,9 @@ class Adapter:
                           ("bias", lambda v: v in (None, "none")),
                           ("modules_to_save", lambda v: not v),
                           ("layers_to_transform", lambda v: v is None),
-                          ("use_qalora", lambda v: not v)):
+                          ("use_qalora", lambda v: not v),
+                          ("lora_bias", lambda v: not v),
+                          ("target_parameters", lambda v: not v)):
             if field in config and not ok(config[field]):
                 raise HFError(f"{where}: {field}={config[field]!r} is not supported")
         try:

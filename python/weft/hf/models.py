@@ -341,6 +341,9 @@ class Mamba2:
         self.tied = cfg.bool("tie_word_embeddings", False)
         if not cfg.bool("rms_norm", True):
             cfg.fail("rms_norm", "false is not supported")
+        if cfg.bool("norm_before_gate", False):
+            cfg.fail("norm_before_gate", "true is not supported (transformers gates before "
+                                         "the norm)")
         limit = cfg.get("time_step_limit", [0.0, float("inf")])
         if not isinstance(limit, (list, tuple)) or len(limit) != 2:
             cfg.fail("time_step_limit", f"expected [min, max], got {limit!r}")
