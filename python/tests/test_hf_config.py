@@ -43,6 +43,8 @@ def test_rope_tables_match_the_reference(config):
 def test_unsupported_rope_types_name_the_field():
     with pytest.raises(HFError, match="rope_parameters: rope type 'yarn' is not supported"):
         _table(dict(rope_parameters=dict(rope_type="yarn", factor=2.0)))
+    with pytest.raises(HFError, match="rope_scaling: linear scaling needs a positive factor"):
+        _table(dict(rope_scaling=dict(type="linear")))
     with pytest.raises(HFError, match="rope_scaling: llama3 scaling needs"):
         _table(dict(rope_scaling=dict(rope_type="llama3", factor=2.0)))
 

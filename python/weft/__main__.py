@@ -25,7 +25,7 @@ import tempfile
 
 import numpy as np
 
-from weft import params, runtime, safetensors, tools
+from weft import ir, params, runtime, safetensors, tools
 from weft.hf.checkpoint import HFError
 
 
@@ -188,7 +188,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         args.run(args)
-    except (HFError, tools.ToolError, runtime.WeftError, safetensors.SafetensorsError) as e:
+    except (HFError, ir.IRError, tools.ToolError, runtime.WeftError,
+            safetensors.SafetensorsError) as e:
         print(f"weft: error: {e}", file=sys.stderr)
         return 1
     except OSError as e:

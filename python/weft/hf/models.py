@@ -39,7 +39,10 @@ def rope_inv_freq(cfg, head_dim):
     if rope_type == "default":
         return rotary_dim, None, theta
     if rope_type == "linear":
-        return rotary_dim, inv_freq / float(merged["factor"]), theta
+        factor = merged.get("factor")
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor <= 0:
+            cfg.fail(field, f"linear scaling needs a positive factor, got {factor!r}")
+        return rotary_dim, inv_freq / float(factor), theta
     if rope_type == "llama3":
         try:
             factor = float(merged["factor"])
