@@ -195,6 +195,11 @@ def main(argv=None):
     except OSError as e:
         print(f"weft: error: {e.filename or ''}: {e.strerror}", file=sys.stderr)
         return 1
+    except Exception as e:  # noqa: BLE001 - still one line; WEFT_DEBUG=1 shows the traceback
+        if os.environ.get("WEFT_DEBUG"):
+            raise
+        print(f"weft: error: unexpected {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

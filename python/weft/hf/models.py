@@ -26,9 +26,12 @@ def rope_inv_freq(cfg, head_dim):
         cfg.fail("rope_scaling", "expected an object")
     merged = dict(params)
     merged.update(scaling)
-    theta = float(merged.get("rope_theta", cfg.get("rope_theta", 10000.0)))
-    factor_partial = float(merged.get("partial_rotary_factor",
-                                      cfg.get("partial_rotary_factor", 1.0)))
+    theta = merged.get("rope_theta", cfg.get("rope_theta", 10000.0))
+    factor_partial = merged.get("partial_rotary_factor", cfg.get("partial_rotary_factor", 1.0))
+    for name, value in (("rope_theta", theta), ("partial_rotary_factor", factor_partial)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            cfg.fail(name, f"expected a positive number, got {value!r}")
+    theta, factor_partial = float(theta), float(factor_partial)
     rotary_dim = int(head_dim * factor_partial)
     if rotary_dim % 2 or not 0 < rotary_dim <= head_dim:
         cfg.fail("partial_rotary_factor", f"gives an unusable rotary dim {rotary_dim}")
