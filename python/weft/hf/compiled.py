@@ -25,7 +25,12 @@ class NotAvailable(HFError):
 
 
 def pipeline(quantize=None, target="cpu"):
-    """weft-opt flags applied to an imported module before compilation."""
+    """weft-opt flags applied to an imported module before compilation.
+
+    A flag may name the parameter archive as `{params}` and, for passes that
+    write a new archive (quantization, LoRA merge), the archive to write as
+    `{params_out}`; the written archive is then the one compiled against and
+    bound."""
     if target != "cpu":
         raise NotAvailable(f"--target {target}: not available yet (this build compiles "
                            "for the CPU only)")
@@ -58,8 +63,12 @@ class CompiledModel:
             model.write_params(params)
         if passes:
             optimized = os.path.join(workdir, "model.opt.mlir")
-            tools.optimize(source, optimized, passes)
+            params_out = os.path.join(workdir, "model.opt.safetensors")
+            flags = [p.format(params=params, params_out=params_out) for p in passes]
+            tools.optimize(source, optimized, flags)
             source = optimized
+            if any("{params_out}" in p for p in passes):
+                params = params_out
         artifact = os.path.join(workdir, "model.weft")
         tools.compile_artifact(source, artifact, params, target)
         self.artifact = runtime.Artifact(artifact)
