@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from conftest import require_runtime, require_tools
 from test_hf_models import check_logits

@@ -75,7 +75,8 @@ def test_inferred_types():
     assert f.reduce("mean", x, [2], keep_dims=True).shape == (None, 5, 1)
     assert f.argmax(x, -1).type == ir.TensorType((None, 5), "i64")
     y, s = f.ssm_scan(f.arg("x4", (2, None, 6, 1)), f.arg("dt", (2, None, 6)),
-                      f.arg("a", (6, 5)), f.arg("bm", (2, None, 1, 5)), f.arg("cm", (2, None, 1, 5)))
+                      f.arg("a", (6, 5)), f.arg("bm", (2, None, 1, 5)),
+                      f.arg("cm", (2, None, 1, 5)))
     assert s.type == ir.TensorType((2, 6, 1, 5), "f32")
 
 

@@ -293,8 +293,8 @@ class Function:
         else:
             del shape[axis]
         type = TensorType(shape, "i64")
-        return self._emit("argmax", f"weft.argmax {x}{_attrs([('axis', axis), ('keep_dims', keep_dims)])}"
-                          f" : {self._sig([x], [type])}", type)
+        attrs = _attrs([("axis", axis), ("keep_dims", keep_dims)])
+        return self._emit("argmax", f"weft.argmax {x}{attrs} : {self._sig([x], [type])}", type)
 
     def reshape(self, x, shape):
         type = TensorType(shape, x.dtype)

@@ -10,7 +10,6 @@ decode inputs, so `decode(..., *prefill(...)[1:])` chains.
 
 import numpy as np
 
-from weft import ir
 from weft.hf.checkpoint import HFError
 
 

@@ -33,7 +33,8 @@ class Config:
 
     def float(self, field, default=None):
         value = self.get(field, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or not math.isfinite(value)):
             self.fail(field, f"expected a finite number, got {value!r}")
         return float(value)
 
