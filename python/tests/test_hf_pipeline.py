@@ -21,7 +21,7 @@ def test_a_pipeline_pass_runs_on_the_imported_module(tmp_path, monkeypatch):
                         ["--weft-fuse-epilogues"])
     model = compiled.CompiledModel(import_model(str(tmp_path / "hf")), str(tmp_path / "w"),
                                    functions=("prefill",))
-    optimized = (tmp_path / "w" / "model.opt.mlir").read_text()
+    optimized = (tmp_path / "w" / "model.step0.mlir").read_text()
     # Every layer's two residual adds are now linear epilogues.
     assert optimized.count(" residual ") == 2 * config["num_hidden_layers"]
     ids = RNG.integers(0, config["vocab_size"], (2, 8))

@@ -27,10 +27,11 @@ class NotAvailable(HFError):
 def pipeline(quantize=None, target="cpu"):
     """weft-opt flags applied to an imported module before compilation.
 
-    A flag may name the parameter archive as `{params}` and, for passes that
-    write a new archive (quantization, LoRA merge), the archive to write as
-    `{params_out}`; the written archive is then the one compiled against and
-    bound."""
+    Each entry is one weft-opt flag, run in order. A flag may name the
+    parameter archive as `{params}` and, for passes that rewrite weights
+    (weft-quantize, weft-merge-lora), the archive to write as `{params_out}`,
+    e.g. "--weft-quantize=bits=8 params={params} params-out={params_out}";
+    later steps, weft-compile and the runtime then use the written archive."""
     if target != "cpu":
         raise NotAvailable(f"--target {target}: not available yet (this build compiles "
                            "for the CPU only)")
@@ -61,13 +62,15 @@ class CompiledModel:
         if params is None:
             params = os.path.join(workdir, "model.safetensors")
             model.write_params(params)
-        if passes:
-            optimized = os.path.join(workdir, "model.opt.mlir")
-            params_out = os.path.join(workdir, "model.opt.safetensors")
-            flags = [p.format(params=params, params_out=params_out) for p in passes]
-            tools.optimize(source, optimized, flags)
+        # One weft-opt run per step so that weight-rewriting passes chain: each
+        # reads the archive the previous one wrote.
+        for step, flag in enumerate(passes):
+            optimized = os.path.join(workdir, f"model.step{step}.mlir")
+            params_out = os.path.join(workdir, f"model.step{step}.safetensors")
+            tools.optimize(source, optimized,
+                           [flag.format(params=params, params_out=params_out)])
             source = optimized
-            if any("{params_out}" in p for p in passes):
+            if "{params_out}" in flag:
                 params = params_out
         artifact = os.path.join(workdir, "model.weft")
         tools.compile_artifact(source, artifact, params, target)
