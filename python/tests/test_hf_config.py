@@ -96,3 +96,68 @@ def test_module_structure(tmp_path):
     assert "weft.rope" in model.mlir and "inv_freq %inv_freq" in model.mlir
     assert model.inputs == ["ids", "positions"]
     assert model.sources.single_file() is None   # bf16: written as f32
+
+
+# config.json files as published models ship them (abridged only of token ids).
+PUBLISHED = {
+    "llama-3.2-1b": {
+        "architectures": ["LlamaForCausalLM"], "attention_bias": False,
+        "attention_dropout": 0.0, "head_dim": 64, "hidden_act": "silu", "hidden_size": 2048,
+        "initializer_range": 0.02, "intermediate_size": 8192,
+        "max_position_embeddings": 131072, "mlp_bias": False, "model_type": "llama",
+        "num_attention_heads": 32, "num_hidden_layers": 16, "num_key_value_heads": 8,
+        "pretraining_tp": 1, "rms_norm_eps": 1e-05,
+        "rope_scaling": {"factor": 32.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
+                         "original_max_position_embeddings": 8192, "rope_type": "llama3"},
+        "rope_theta": 500000.0, "tie_word_embeddings": True, "torch_dtype": "bfloat16",
+        "use_cache": True, "vocab_size": 128256},
+    "qwen2-0.5b": {
+        "architectures": ["Qwen2ForCausalLM"], "attention_dropout": 0.0, "hidden_act": "silu",
+        "hidden_size": 896, "initializer_range": 0.02, "intermediate_size": 4864,
+        "max_position_embeddings": 32768, "max_window_layers": 24, "model_type": "qwen2",
+        "num_attention_heads": 14, "num_hidden_layers": 24, "num_key_value_heads": 2,
+        "rms_norm_eps": 1e-06, "rope_theta": 1000000.0, "sliding_window": 32768,
+        "tie_word_embeddings": True, "torch_dtype": "bfloat16", "use_cache": True,
+        "use_sliding_window": False, "vocab_size": 151936},
+    "mistral-7b-v0.1": {
+        "architectures": ["MistralForCausalLM"], "hidden_act": "silu", "hidden_size": 4096,
+        "initializer_range": 0.02, "intermediate_size": 14336,
+        "max_position_embeddings": 32768, "model_type": "mistral", "num_attention_heads": 32,
+        "num_hidden_layers": 32, "num_key_value_heads": 8, "rms_norm_eps": 1e-05,
+        "rope_theta": 10000.0, "sliding_window": 4096, "tie_word_embeddings": False,
+        "torch_dtype": "bfloat16", "use_cache": True, "vocab_size": 32000},
+    "mamba-130m-hf": {
+        "architectures": ["MambaForCausalLM"], "conv_kernel": 4, "expand": 2,
+        "fused_add_norm": True, "hidden_act": "silu", "hidden_size": 768,
+        "initializer_range": 0.1, "intermediate_size": 1536, "layer_norm_epsilon": 1e-05,
+        "model_type": "mamba", "n_layer": 24, "num_hidden_layers": 24,
+        "pad_vocab_size_multiple": 8, "rescale_prenorm_residual": False,
+        "residual_in_fp32": True, "rms_norm": True, "state_size": 16, "time_step_floor": 0.0001,
+        "time_step_init_scheme": "random", "time_step_max": 0.1, "time_step_min": 0.001,
+        "time_step_rank": 48, "time_step_scale": 1.0, "torch_dtype": "float32",
+        "use_bias": False, "use_cache": True, "use_conv_bias": True, "vocab_size": 50280},
+    "mamba-codestral": {
+        "architectures": ["Mamba2ForCausalLM"], "chunk_size": 256, "conv_kernel": 4,
+        "expand": 2, "head_dim": 64, "hidden_act": "silu", "hidden_size": 4096,
+        "layer_norm_epsilon": 1e-05, "model_type": "mamba2", "n_groups": 8, "num_heads": 128,
+        "num_hidden_layers": 64, "residual_in_fp32": True, "rms_norm": True, "state_size": 128,
+        "tie_word_embeddings": False, "time_step_limit": [0.0, float("inf")],
+        "time_step_rank": 256, "use_bias": False, "use_conv_bias": True, "vocab_size": 32768},
+}
+
+
+def test_published_configs_parse():
+    from weft.hf.models import architecture
+
+    arch, llama = architecture(PUBLISHED["llama-3.2-1b"], "config.json")
+    assert (llama.head_dim, llama.kv_heads, llama.tied) == (64, 8, True)
+    assert llama.rope[0] == 64 and llama.rope[1] is not None   # llama3 table
+    _, qwen = architecture(PUBLISHED["qwen2-0.5b"], "config.json")
+    assert qwen.windows == [None] * 24 and qwen.qkv_bias and not qwen.o_bias
+    assert qwen.head_dim == 64 and qwen.rope[1] is None and qwen.rope[2] == 1e6
+    _, mistral = architecture(PUBLISHED["mistral-7b-v0.1"], "config.json")
+    assert mistral.windows == [4096] * 32
+    _, mamba = architecture(PUBLISHED["mamba-130m-hf"], "config.json")
+    assert (mamba.inner, mamba.dt_rank, mamba.tied) == (1536, 48, True)
+    _, mamba2 = architecture(PUBLISHED["mamba-codestral"], "config.json")
+    assert (mamba2.inner, mamba2.groups, mamba2.dt_limit) == (8192, 8, None)
