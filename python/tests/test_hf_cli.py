@@ -9,9 +9,10 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from conftest import require_runtime, require_tools
-from test_hf_models import check_logits
+from test_hf_models import CASES, check_logits
 from weft import safetensors, tools
 from weft.testing import checkpoints, reference
 
@@ -41,6 +42,23 @@ def test_hf_logits_sharded_bf16_checkpoint(tmp_path):
     logits = np.load(tmp_path / "logits.npy")
     assert logits.dtype == np.float32
     check_logits(logits, reference.forward(config, tensors, ids), "bf16 sharded")
+
+
+@pytest.mark.parametrize("case", ["llama3-rope", "mistral-window", "qwen2-tied-bias", "mamba",
+                                  "jamba"])
+def test_hf_logits_matches_the_reference(case, tmp_path):
+    # Mamba-2 is covered above and Llama with an adapter in test_hf_lora.py.
+    require_runtime()
+    arch, overrides = CASES[case]
+    config = checkpoints.small_config(arch, **overrides)
+    tensors = checkpoints.write_checkpoint(str(tmp_path / "hf"), config, RNG)
+    ids = RNG.integers(0, config["vocab_size"], (2, 9))
+    np.save(tmp_path / "ids.npy", ids)
+    result = weft("hf-logits", tmp_path / "hf", "--input-ids", tmp_path / "ids.npy",
+                  "-o", tmp_path / "logits.npy")
+    assert result.returncode == 0, result.stderr
+    check_logits(np.load(tmp_path / "logits.npy"), reference.forward(config, tensors, ids),
+                 f"hf-logits {case}")
 
 
 def test_import_hf_writes_a_module_and_its_params(tmp_path):
