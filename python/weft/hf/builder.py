@@ -8,8 +8,6 @@ function input. Every state written is a result, in the same order as the
 decode inputs, so `decode(..., *prefill(...)[1:])` chains.
 """
 
-import numpy as np
-
 from weft.hf.checkpoint import HFError
 
 
@@ -21,11 +19,6 @@ class StateSpec:
         self.name = name
         self.shape = tuple(shape)
         self.dtype = dtype
-
-    def empty(self, batch):
-        """The state before any token (used by tests and tools)."""
-        shape = [batch if i == 0 else (0 if d is None else d) for i, d in enumerate(self.shape)]
-        return np.zeros(shape, np.float32)
 
 
 class Sources:

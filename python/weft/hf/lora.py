@@ -54,6 +54,8 @@ class Adapter:
             self.alpha = float(config.get("lora_alpha", 8))
         except (KeyError, TypeError, ValueError):
             raise HFError(f"{where}: 'r' and 'lora_alpha' must be numbers") from None
+        if self.r < 1:
+            raise HFError(f"{where}: r={self.r} must be >= 1")
         self.rslora = bool(config.get("use_rslora", False))
         rank_pattern = config.get("rank_pattern") or {}
         alpha_pattern = config.get("alpha_pattern") or {}
@@ -82,6 +84,8 @@ class Adapter:
                 raise HFError(f"{weights}: module '{module}' is not in target_modules "
                               f"{targets!r}")
             r = int(_pattern_value(rank_pattern, module, self.r))
+            if r < 1:
+                raise HFError(f"{where}: rank_pattern gives r={r} for '{module}'")
             alpha = float(_pattern_value(alpha_pattern, module, self.alpha))
             a_shape, b_shape = self.tensors.shape(keys["A"]), self.tensors.shape(keys["B"])
             if len(a_shape) != 2 or len(b_shape) != 2 or a_shape[0] != r or b_shape[1] != r:
