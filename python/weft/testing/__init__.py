@@ -1,0 +1,1 @@
+"""Test helpers: random Hugging Face checkpoints and numpy reference models."""
