@@ -2,6 +2,7 @@
 checkpoints, and one-line errors (exit status 1, no traceback) for bad
 inputs."""
 
+import ctypes
 import json
 import os
 import re
@@ -117,6 +118,29 @@ def _edit_config(path, **changes):
     (path / "config.json").write_text(json.dumps(config))
 
 
+def _has_cuda_device():
+    try:
+        driver = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    count = ctypes.c_int(0)
+    return driver.cuInit(0) == 0 and driver.cuDeviceGetCount(ctypes.byref(count)) == 0 \
+        and count.value > 0
+
+
+def test_cuda_target_compiles_and_reports_a_missing_gpu(tmp_path):
+    require_runtime()
+    llama = _checkpoint(tmp_path)
+    ids = tmp_path / "ids.npy"
+    np.save(ids, RNG.integers(0, 64, (1, 5)))
+    result = weft("hf-logits", llama, "--input-ids", ids, "--target", "cuda", "-o",
+                  tmp_path / "l.npy")
+    if _has_cuda_device():
+        assert result.returncode == 0, result.stderr
+    else:
+        _error(result, "target cuda: (CUDA driver not available|no usable CUDA device)")
+
+
 def test_bad_inputs_give_one_line_errors(tmp_path):
     ids = tmp_path / "ids.npy"
     np.save(ids, np.zeros((1, 3), np.int64))
@@ -165,8 +189,6 @@ def test_bad_inputs_give_one_line_errors(tmp_path):
 
     _error(weft("hf-logits", tmp_path / "config", "--input-ids", ids, "--quantize", "int8",
                 "-o", tmp_path / "l.npy"), "--quantize int8: not available yet")
-    _error(weft("hf-logits", tmp_path / "config", "--input-ids", ids, "--target", "cuda",
-                "-o", tmp_path / "l.npy"), "--target cuda: not available yet")
     np.save(tmp_path / "bad.npy", np.zeros((3,), np.float32))
     _error(weft("hf-logits", llama, "--input-ids", tmp_path / "bad.npy", "-o",
                 tmp_path / "l.npy"), "input ids must be an integer array of rank 2")

@@ -60,7 +60,8 @@ def library():
     global _LIB
     if _LIB is not None:
         return _LIB
-    lib = ctypes.CDLL(find_library())
+    # Global symbols: cuda artifacts call the GPU host ABI the runtime exports.
+    lib = ctypes.CDLL(find_library(), mode=ctypes.RTLD_GLOBAL)
     handle, out = ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)
     i64p = ctypes.POINTER(ctypes.c_int64)
     for name, args, result in [

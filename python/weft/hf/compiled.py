@@ -32,9 +32,8 @@ def pipeline(quantize=None, target="cpu"):
     (weft-quantize, weft-merge-lora), the archive to write as `{params_out}`,
     e.g. "--weft-quantize=bits=8 params={params} params-out={params_out}";
     later steps, weft-compile and the runtime then use the written archive."""
-    if target != "cpu":
-        raise NotAvailable(f"--target {target}: not available yet (this build compiles "
-                           "for the CPU only)")
+    if target not in ("cpu", "cuda"):
+        raise HFError(f"--target {target}: expected cpu or cuda")
     passes = []
     if quantize is not None:
         if quantize not in ("int8", "int4"):
