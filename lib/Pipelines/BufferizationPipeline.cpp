@@ -2,12 +2,12 @@
 
 #include "weft/Conversion/Passes.h"
 #include "weft/Pipelines/Pipelines.h"
+#include "weft/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
@@ -16,7 +16,7 @@ void weft::buildBufferizationPipeline(OpPassManager &pm) {
   // weft -> tensor-level linalg/scf.
   pm.addNestedPass<func::FuncOp>(createConvertWeftToLinalgPass());
   pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  pm.addNestedPass<func::FuncOp>(createWeftFuseElementwiseProducersPass());
   pm.addPass(createCSEPass());
 
   // Tensors -> buffers. Function boundaries use plain row-major memrefs so

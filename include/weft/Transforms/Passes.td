@@ -89,4 +89,24 @@ def WeftMapParallelLoopsToGpuPass
   ];
 }
 
+def WeftFuseElementwiseProducersPass
+    : Pass<"weft-fuse-elementwise-producers", "::mlir::func::FuncOp"> {
+  let summary = "fuses elementwise linalg producers into consumers that read each element once";
+  let description = [{
+    Tensor-level fusion of `linalg.generic` producers into their consumers
+    (upstream's elementwise fusion patterns, reshape propagation and folding),
+    with one rule on top: a producer is fused only when its single use is read
+    through a permutation of the consumer's loops, so that every produced
+    element is computed exactly once. Fusing into a consumer that broadcasts
+    the operand (a contraction reads `x[i, k]` once per output column `j`, a
+    broadcasting add reads `b[j]` once per row) would recompute the producer
+    (an activation with an `exp`, a dequantization) for every use: SwiGLU's
+    `silu(gate) * up` fused into the down projection made it 30x slower.
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // WEFT_TRANSFORMS_PASSES_TD
