@@ -40,3 +40,119 @@ func.func @main(%x: {tx}, %w: {tw}, %b: {tb}, %r: {ty}) -> {ty} {{
     # f32 dot products of length 48 plus the epilogue.
     harness.assert_close(unfused_out, expected, rtol=1e-5, atol=1e-4, what="unfused")
     harness.assert_close(fused_out, expected, rtol=1e-5, atol=1e-4, what="fused")
+
+
+def softmax_attention(q, k, v, scale, mask=None):
+    """Plain float64 softmax(scale * q k^T + mask) v on [B, S, H, D] inputs,
+    kv heads repeated for GQA (head h reads kv head h / (Hq / Hkv))."""
+    group = q.shape[2] // k.shape[2]
+    k, v = np.repeat(k, group, axis=2), np.repeat(v, group, axis=2)
+    s = scale * np.einsum("bihd,bjhd->bhij", q, k)
+    if mask is not None:
+        s = s + mask
+    p = np.exp(s - s.max(axis=-1, keepdims=True))
+    p /= p.sum(axis=-1, keepdims=True)
+    return np.einsum("bhij,bjhd->bihd", p, v)
+
+
+def repeat_kv(name, src, shape, head_axis, copies):
+    """Lines expanding `src` (rank 4) `copies` times along `head_axis` the
+    way repeat_kv does; the result is %{name}r."""
+    unit = list(shape)
+    unit.insert(head_axis + 1, 1)
+    cat = list(shape)
+    cat.insert(head_axis + 1, copies)
+    rep = list(shape)
+    rep[head_axis] *= copies
+    tu, tc, tr, ts = (t(s, "f32") for s in (unit, cat, rep, shape))
+    pieces = ", ".join([f"%{name}5"] * copies)
+    return f"""  %{name}5 = weft.reshape {src} : {ts} -> {tu}
+  %{name}c = weft.concat {pieces} {{axis = {head_axis + 1}}} : ({", ".join([tu] * copies)}) -> {tc}
+  %{name}r = weft.reshape %{name}c : {tc} -> {tr}
+""", rep
+
+
+def test_fuse_attention_gqa_causal():
+    # [B, S, H, D] inputs, transposes to [B, H, S, D], repeat_kv after the
+    # transpose, div by sqrt(D), a constant causal -inf mask: one causal
+    # weft.attention with 2 kv heads.
+    b, s, hq, hkv, d = 2, 6, 4, 2, 16
+    q = RNG.standard_normal((b, s, hq, d)).astype(np.float32)
+    k = RNG.standard_normal((b, s, hkv, d)).astype(np.float32)
+    v = RNG.standard_normal((b, s, hkv, d)).astype(np.float32)
+    mask = np.where(np.tril(np.ones((s, s), dtype=bool)), 0.0, -np.inf)
+    rows = ", ".join("[" + ", ".join("0xFF800000" if m else "0.0" for m in row < 0) + "]"
+                     for row in mask)
+    tq, tk = t((b, s, hq, d), "f32"), t((b, s, hkv, d), "f32")
+    tqt, tkt = t((b, hq, s, d), "f32"), t((b, hkv, s, d), "f32")
+    ts, tm = t((b, hq, s, s), "f32"), t((s, s), "f32")
+    krep, _ = repeat_kv("k", "%kt", (b, hkv, s, d), 1, hq // hkv)
+    vrep, _ = repeat_kv("v", "%vt", (b, hkv, s, d), 1, hq // hkv)
+    program = f"""
+func.func @main(%q: {tq}, %k: {tk}, %v: {tk}) -> {tq} {{
+  %c = arith.constant dense<4.0> : tensor<f32>
+  %mask = arith.constant dense<[{rows}]> : {tm}
+  %qt = weft.transpose %q {{permutation = array<i64: 0, 2, 1, 3>}} : ({tq}) -> {tqt}
+  %kt = weft.transpose %k {{permutation = array<i64: 0, 2, 1, 3>}} : ({tk}) -> {tkt}
+  %vt = weft.transpose %v {{permutation = array<i64: 0, 2, 1, 3>}} : ({tk}) -> {tkt}
+{krep}{vrep}  %s = weft.matmul %qt, %kr {{transpose_rhs}} : ({tqt}, {tqt}) -> {ts}
+  %d = weft.div %s, %c : ({ts}, tensor<f32>) -> {ts}
+  %a = weft.add %d, %mask : ({ts}, {tm}) -> {ts}
+  %p = weft.softmax %a {{axis = 3}} : {ts}
+  %o = weft.matmul %p, %vr : ({ts}, {tqt}) -> {tqt}
+  %r = weft.transpose %o {{permutation = array<i64: 0, 2, 1, 3>}} : ({tqt}) -> {tq}
+  return %r : {tq}
+}}"""
+    fused = harness.optimize(program, "-weft-fuse-attention")
+    assert "weft.softmax" not in fused and "weft.concat" not in fused, fused
+    assert "causal" in fused and f"tensor<{b}x{s}x{hkv}x{d}xf32>" in fused, fused
+    (unfused_out,) = harness.run(program, [q, k, v])
+    (fused_out,) = harness.run(fused, [q, k, v])
+    q64, k64, v64 = (a.astype(np.float64) for a in (q, k, v))
+    expected = softmax_attention(q64, k64, v64, 0.25, mask)
+    # Scores are f32 dot products of length 16 with |q.k| / 4 of a few units;
+    # softmax and P V in f32 keep the output within ~1e-6 relative of it.
+    harness.assert_close(unfused_out, expected, rtol=1e-5, atol=1e-5, what="unfused")
+    harness.assert_close(fused_out, expected, rtol=1e-5, atol=1e-5, what="fused")
+
+
+def test_fuse_attention_mask_operand():
+    # Dynamic B and S, GQA repeat in [B, S, H, D] layout before the
+    # transpose, a scalar mul scale, and an input mask [B, 1, S, S].
+    b, s, hq, hkv, d = 2, 5, 6, 3, 8
+    scale = 0.3
+    q = RNG.standard_normal((b, s, hq, d)).astype(np.float32)
+    k = RNG.standard_normal((b, s, hkv, d)).astype(np.float32)
+    v = RNG.standard_normal((b, s, hkv, d)).astype(np.float32)
+    mask = RNG.standard_normal((b, 1, s, s)).astype(np.float32)
+    tq, tk = t((None, None, hq, d), "f32"), t((None, None, hkv, d), "f32")
+    tqt = t((None, hq, None, d), "f32")
+    ts, tm = t((None, hq, None, None), "f32"), t((None, 1, None, None), "f32")
+    krep, _ = repeat_kv("k", "%k", (None, None, hkv, d), 2, hq // hkv)
+    vrep, _ = repeat_kv("v", "%v", (None, None, hkv, d), 2, hq // hkv)
+    program = f"""
+func.func @main(%q: {tq}, %k: {tk}, %v: {tk}, %mask: {tm}) -> {tq} {{
+  %c = arith.constant dense<{scale}> : tensor<1xf32>
+{krep}{vrep}  %qt = weft.transpose %q {{permutation = array<i64: 0, 2, 1, 3>}} : ({tq}) -> {tqt}
+  %kt = weft.transpose %kr {{permutation = array<i64: 0, 2, 1, 3>}} : ({tq}) -> {tqt}
+  %vt = weft.transpose %vr {{permutation = array<i64: 0, 2, 1, 3>}} : ({tq}) -> {tqt}
+  %s = weft.matmul %qt, %kt {{transpose_rhs}} : ({tqt}, {tqt}) -> {ts}
+  %m = weft.mul %c, %s : (tensor<1xf32>, {ts}) -> {ts}
+  %a = weft.add %m, %mask : ({ts}, {tm}) -> {ts}
+  %p = weft.softmax %a {{axis = 3}} : {ts}
+  %o = weft.matmul %p, %vt : ({ts}, {tqt}) -> {tqt}
+  %r = weft.transpose %o {{permutation = array<i64: 0, 2, 1, 3>}} : ({tqt}) -> {tq}
+  return %r : {tq}
+}}"""
+    fused = harness.optimize(program, "-weft-fuse-attention")
+    assert "weft.softmax" not in fused and "weft.transpose" not in fused, fused
+    assert "weft.attention %arg0, %arg1, %arg2 mask %arg3" in fused, fused
+    (unfused_out,) = harness.run(program, [q, k, v, mask])
+    (fused_out,) = harness.run(fused, [q, k, v, mask])
+    q64, k64, v64 = (a.astype(np.float64) for a in (q, k, v))
+    expected = softmax_attention(q64, k64, v64, np.float64(np.float32(scale)),
+                                 mask.astype(np.float64))
+    # As above: f32 scores of length 8, f32 softmax and P V.
+    harness.assert_close(unfused_out, expected, rtol=1e-5, atol=1e-5, what="unfused")
+    harness.assert_close(fused_out, expected, rtol=1e-5, atol=1e-5, what="fused")
+

@@ -30,4 +30,52 @@ def WeftFuseEpiloguesPass
   }];
 }
 
+def WeftFuseAttentionPass : Pass<"weft-fuse-attention"> {
+  let summary = "raises decomposed scaled dot-product attention into weft.attention";
+  let description = [{
+    Rewrites attention written with graph ops,
+
+    ```
+    s = matmul(q, k^T)          q [B, Hq, Sq, D], k [B, Hq|1, Sk, D]
+    s = s * c | c * s | s / c   optional; c a scalar constant
+    s = s + mask                optional; mask [B|1, Hq|1, Sq, Sk], rank 2-4
+    p = softmax(s, axis = 3)
+    o = matmul(p, v)            v [B, Hq|1, Sk, Dv]
+    ```
+
+    into `transpose(weft.attention(q', k', v') {scale}, [0, 2, 1, 3])` where
+    `q'`, `k'`, `v'` are the operands in `[B, S, H, D]` layout. `k^T` is the
+    `transpose_rhs` flag or an explicit `weft.transpose` (`[0, 1, 3, 2]` of a
+    `[B, H, S, D]` k, or `[0, 2, 3, 1]` of a `[B, S, H, D]` k). The layout
+    transposes the pass creates cancel, through the transpose folder, against
+    the `[B, S, H, D] -> [B, H, S, D]` transposes that the decomposed form
+    has, so a model written in `[B, S, H, D]` ends up with no transposes.
+
+    GQA: when both k and v are repeat_kv expansions,
+    `reshape(concat(reshape(kv) x g, axis = a + 1))` where the inner reshape
+    inserts a unit dim after the head axis `a` (in either layout) and the
+    outer one merges it back, the unexpanded tensors become k and v with
+    `Hkv = Hq / g` heads (query head `h` reads kv head `h / g`, as the
+    expansion does). A kv head dim of 1 that the matmuls broadcast is MQA.
+
+    A constant mask that is 0 where `j <= i + Sk - Sq` and `-inf` (or the
+    lowest finite value of its type) elsewhere, with static `Sk >= Sq`,
+    becomes the `causal` attribute (with `detect-causal`); any other mask
+    becomes the `mask` operand (a static mask of rank < 4 is reshaped to rank
+    4). The scale is `c` or `1 / c` (1 without a scale op).
+
+    The rewrite fires only on an exact match: every intermediate (both
+    products, the scale, the add, the softmax) has no other use, the softmax
+    is over the last axis, the scale is a splat constant whose dims are all
+    1, the batch sizes of q, k and v are equal (or all dynamic), head dims
+    and head counts are static and consistent, the mask does not broadcast
+    over its last two dims, and all tensors share one element type.
+  }];
+  let options = [
+    Option<"detectCausal", "detect-causal", "bool", /*default=*/"true",
+           "Turn constant causal masks into the causal attribute (otherwise "
+           "they stay a mask operand)">,
+  ];
+}
+
 #endif // WEFT_DIALECT_WEFT_TRANSFORMS_PASSES_TD

@@ -15,6 +15,11 @@ namespace mlir::weft {
 /// Bias, activation and residual ops into weft.linear / weft.qlinear.
 void populateFuseEpiloguePatterns(RewritePatternSet &patterns);
 
+/// Decomposed softmax(scale * Q K^T + mask) V into weft.attention; with
+/// `detectCausal`, constant causal masks become the causal attribute.
+void populateFuseAttentionPatterns(RewritePatternSet &patterns,
+                                   bool detectCausal = true);
+
 } // namespace mlir::weft
 
 #endif // WEFT_DIALECT_WEFT_TRANSFORMS_TRANSFORMS_H
