@@ -156,3 +156,88 @@ func.func @main(%q: {tq}, %k: {tk}, %v: {tk}, %mask: {tm}) -> {tq} {{
     harness.assert_close(unfused_out, expected, rtol=1e-5, atol=1e-5, what="unfused")
     harness.assert_close(fused_out, expected, rtol=1e-5, atol=1e-5, what="fused")
 
+
+@pytest.mark.parametrize("activation", ["silu", "gelu"])
+def test_fuse_gated_linear(activation):
+    m, k, n = 7, 40, 24
+    x = RNG.standard_normal((2, m, k)).astype(np.float32)
+    wg = (RNG.standard_normal((n, k)) * k**-0.5).astype(np.float32)
+    wu = (RNG.standard_normal((n, k)) * k**-0.5).astype(np.float32)
+    tx, tw, ty = t((None, None, k), "f32"), t((n, k), "f32"), t((None, None, n), "f32")
+    program = f"""
+func.func @main(%x: {tx}, %wg: {tw}, %wu: {tw}) -> {ty} {{
+  %g = weft.linear %x, %wg : ({tx}, {tw}) -> {ty}
+  %a = weft.{activation} %g : {ty}
+  %u = weft.linear %x, %wu : ({tx}, {tw}) -> {ty}
+  %y = weft.mul %u, %a : ({ty}, {ty}) -> {ty}
+  return %y : {ty}
+}}"""
+    fused = harness.optimize(program, "-weft-fuse-gated-linear")
+    assert "weft.gated_linear" in fused and "weft.mul" not in fused, fused
+    (unfused_out,) = harness.run(program, [x, wg, wu])
+    (fused_out,) = harness.run(fused, [x, wg, wu])
+    x64 = x.astype(np.float64)
+    gate = reference.linear(x64, wg.astype(np.float64), activation=activation)
+    expected = gate * reference.linear(x64, wu.astype(np.float64))
+    # f32 dot products of length 40 with O(1) terms, one product.
+    harness.assert_close(unfused_out, expected, rtol=1e-5, atol=1e-5, what="unfused")
+    harness.assert_close(fused_out, expected, rtol=1e-5, atol=1e-5, what="fused")
+
+
+def test_fuse_lora():
+    # 0: linear + single-adapter lora (scale 0.5), dynamic x, lora first.
+    # 1: linear with bias + multi-adapter lora, one id per row (incl. -1).
+    # 2: int8 qlinear + multi-adapter lora, one id per token (incl. -1).
+    k, r, n, ads = 48, 4, 20, 3
+    x = RNG.standard_normal((3, 5, k)).astype(np.float32)
+    w = (RNG.standard_normal((n, k)) * k**-0.5).astype(np.float32)
+    bias = RNG.standard_normal(n).astype(np.float32)
+    a = (RNG.standard_normal((r, k)) * k**-0.5).astype(np.float32)
+    bb = (RNG.standard_normal((n, r)) * r**-0.5).astype(np.float32)
+    am = (RNG.standard_normal((ads, r, k)) * k**-0.5).astype(np.float32)
+    bm = (RNG.standard_normal((ads, n, r)) * r**-0.5).astype(np.float32)
+    ids_row = np.array([1, -1, 2], dtype=np.int32)
+    ids_tok = RNG.integers(-1, ads, size=(3, 5)).astype(np.int64)
+    ids_tok[0, :4] = [-1, 0, 1, 2]
+    q = RNG.integers(-128, 128, size=(n, k))
+    s = RNG.uniform(0.5, 1.5, size=(n, 1)).astype(np.float32) / (128 * np.sqrt(k / 3))
+    tx, tw, tb, ty = t((None, None, k), "f32"), t((n, k), "f32"), t((n,), "f32"), t((None, None, n), "f32")
+    ta, tbb = t((r, k), "f32"), t((n, r), "f32")
+    tam, tbm = t((ads, r, k), "f32"), t((ads, n, r), "f32")
+    tir, tit = t((None,), "i32"), t((None, None), "i64")
+    tq, ts = t((n, k), "i8"), t((n, 1), "f32")
+    program = f"""
+func.func @main(%x: {tx}, %w: {tw}, %bias: {tb}, %a: {ta}, %b: {tbb}, %am: {tam}, %bm: {tbm}, %ir: {tir}, %it: {tit}) -> ({ty}, {ty}, {ty}) {{
+  %q = weft.param "q" : {tq}
+  %s = weft.param "s" : {ts}
+  %y0 = weft.linear %x, %w : ({tx}, {tw}) -> {ty}
+  %d0 = weft.lora %x, %a, %b {{scale = 0.5 : f32}} : ({tx}, {ta}, {tbb}) -> {ty}
+  %r0 = weft.add %d0, %y0 : ({ty}, {ty}) -> {ty}
+  %y1 = weft.linear %x, %w bias %bias : ({tx}, {tw}, {tb}) -> {ty}
+  %d1 = weft.lora %x, %am, %bm ids %ir {{scale = 2.0 : f32}} : ({tx}, {tam}, {tbm}, {tir}) -> {ty}
+  %r1 = weft.add %y1, %d1 : ({ty}, {ty}) -> {ty}
+  %y2 = weft.qlinear %x, %q, %s {{group_size = -1 : i64}} : ({tx}, {tq}, {ts}) -> {ty}
+  %d2 = weft.lora %x, %am, %bm ids %it : ({tx}, {tam}, {tbm}, {tit}) -> {ty}
+  %r2 = weft.add %y2, %d2 : ({ty}, {ty}) -> {ty}
+  return %r0, %r1, %r2 : {ty}, {ty}, {ty}
+}}"""
+    fused = harness.optimize(program, "-weft-fuse-lora")
+    assert "weft.add" not in fused and "weft.lora" not in fused, fused
+    assert fused.count(" lora %") == 3, fused
+    inputs = [x, w, bias, a, bb, am, bm, ids_row, ids_tok]
+    params = {"q": q.astype(np.int8), "s": s}
+    unfused_outs = harness.run(program, inputs, params)
+    fused_outs = harness.run(fused, inputs, params)
+    x64, w64, am64, bm64 = (v.astype(np.float64) for v in (x, w, am, bm))
+    wq = reference.dequantize(q, s.astype(np.float64), -1)
+    expected = [
+        reference.linear(x64, w64) + reference.lora(x64, a.astype(np.float64),
+                                                    bb.astype(np.float64), 0.5),
+        reference.linear(x64, w64, bias.astype(np.float64))
+        + reference.lora(x64, am64, bm64, 2.0, ids_row),
+        reference.linear(x64, wq) + reference.lora(x64, am64, bm64, 1.0, ids_tok),
+    ]
+    # f32 dot products of length 48 (and 4) with O(1) results.
+    for i, want in enumerate(expected):
+        harness.assert_close(unfused_outs[i], want, rtol=1e-5, atol=2e-5, what=f"unfused {i}")
+        harness.assert_close(fused_outs[i], want, rtol=1e-5, atol=2e-5, what=f"fused {i}")

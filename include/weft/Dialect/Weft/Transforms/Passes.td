@@ -78,4 +78,41 @@ def WeftFuseAttentionPass : Pass<"weft-fuse-attention"> {
   ];
 }
 
+def WeftFuseGatedLinearPass : Pass<"weft-fuse-gated-linear"> {
+  let summary = "fuses the gate and up projections of SwiGLU/GeGLU into weft.gated_linear";
+  let description = [{
+    Rewrites `mul(act(linear(x, Wg)), linear(x, Wu))`, with the operands of
+    the mul in either order, into `weft.gated_linear x, Wg, Wu {activation}`,
+    whose lowering computes both products in one loop nest over `x` and
+    applies `act(g) * u` as the epilogue. `act` is `silu` (SwiGLU), `gelu`,
+    `gelu_tanh` or `relu`, written as an activation op or already folded into
+    the gate linear's epilogue by `weft-fuse-epilogues`.
+
+    Both linears must read the same `x`, have no bias, residual or LoRA
+    delta, and be used only by the gate (resp. the mul); the mul must not
+    broadcast (both products and the result have one type).
+  }];
+}
+
+def WeftFuseLoraPass : Pass<"weft-fuse-lora"> {
+  let summary = "fuses LoRA deltas into their base linear / qlinear layer";
+  let description = [{
+    Rewrites `add(linear(x, W), lora(x, A, B))` (either operand order) into
+    `linear(x, W) lora A, B {lora_scale}`, and likewise for `weft.qlinear`
+    and the multi-adapter form (`lora_ids`, `-1` = no adapter). The lowering
+    accumulates the delta into the f32 sum of the base product before the
+    epilogue, so neither the delta tensor nor the add is materialised.
+
+    Also rewrites `linear(x, W) residual lora(x, A, B)`, the form
+    `weft-fuse-epilogues` gives the same add, so the two passes compose in
+    either order.
+
+    Fires only when the lora reads the same `x` value as the base layer,
+    both have one result type (no broadcasting), the lora and the base layer
+    have no other use, the base layer has no activation (a delta after the
+    activation cannot move inside it) and no delta yet. A bias or residual on
+    the base layer stays: the fused op adds the delta before the bias.
+  }];
+}
+
 #endif // WEFT_DIALECT_WEFT_TRANSFORMS_PASSES_TD

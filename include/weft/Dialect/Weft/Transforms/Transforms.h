@@ -20,6 +20,12 @@ void populateFuseEpiloguePatterns(RewritePatternSet &patterns);
 void populateFuseAttentionPatterns(RewritePatternSet &patterns,
                                    bool detectCausal = true);
 
+/// mul(act(linear(x, Wg)), linear(x, Wu)) into weft.gated_linear.
+void populateFuseGatedLinearPatterns(RewritePatternSet &patterns);
+
+/// add(linear|qlinear(x), lora(x)) into the base layer's LoRA operands.
+void populateFuseLoraPatterns(RewritePatternSet &patterns);
+
 } // namespace mlir::weft
 
 #endif // WEFT_DIALECT_WEFT_TRANSFORMS_TRANSFORMS_H
