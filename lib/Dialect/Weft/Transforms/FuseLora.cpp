@@ -22,6 +22,12 @@ using namespace mlir::weft;
 
 namespace {
 
+/// The lora_scale attribute for `lora`'s scale: absent when it is 1.
+FloatAttr getLoraScaleAttr(LoraOp lora) {
+  return lora.getScale().isExactlyValue(1.0) ? FloatAttr()
+                                             : lora.getScaleAttr();
+}
+
 /// `op` with the LoRA delta of `lora` and residual `residual`, built at the
 /// rewriter's insertion point.
 Value withLora(PatternRewriter &rewriter, LinearOp op, LoraOp lora,
@@ -29,7 +35,7 @@ Value withLora(PatternRewriter &rewriter, LinearOp op, LoraOp lora,
   return LinearOp::create(
       rewriter, op.getLoc(), op.getType(), op.getX(), op.getWeight(),
       op.getBias(), residual, lora.getLoraA(), lora.getLoraB(), lora.getIds(),
-      op.getActivationAttr(), lora.getScaleAttr());
+      op.getActivationAttr(), getLoraScaleAttr(lora));
 }
 
 Value withLora(PatternRewriter &rewriter, QLinearOp op, LoraOp lora,
@@ -38,7 +44,7 @@ Value withLora(PatternRewriter &rewriter, QLinearOp op, LoraOp lora,
       rewriter, op.getLoc(), op.getType(), op.getX(), op.getQweight(),
       op.getScales(), op.getZeros(), op.getBias(), residual, lora.getLoraA(),
       lora.getLoraB(), lora.getIds(), op.getGroupSizeAttr(),
-      op.getActivationAttr(), lora.getScaleAttr());
+      op.getActivationAttr(), getLoraScaleAttr(lora));
 }
 
 /// The weft.lora defining `value` when it has no other use and reads the
