@@ -334,18 +334,19 @@ func.func @lora_multi_per_token_f16(%x: tensor<?x?x16xf16>, %a: tensor<?x4x16xf1
 
 // -----
 
-// gated_linear: one contraction with two f32 accumulators (x read once for
-// both products), then act(g) * u and the rounding in one epilogue.
+// gated_linear: the two contractions of weft.linear into f32 accumulators,
+// then act(g) * u and the rounding in one epilogue.
 
 // CHECK-DAG: #[[$X:.+]] = affine_map<(d0, d1, d2) -> (d0, d2)>
 // CHECK-DAG: #[[$W:.+]] = affine_map<(d0, d1, d2) -> (d1, d2)>
 // CHECK-DAG: #[[$OUT:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
 // CHECK-LABEL: func.func @gated_linear_f16(
 // CHECK-SAME:    %[[X:[a-zA-Z0-9_]+]]: tensor<?x16xf16>, %[[WG:[a-zA-Z0-9_]+]]: tensor<8x16xf16>, %[[WU:[a-zA-Z0-9_]+]]: tensor<8x16xf16>)
-// CHECK:         %[[GU:.+]]:2 = linalg.generic {indexing_maps = [#[[$X]], #[[$W]], #[[$W]], #[[$OUT]], #[[$OUT]]], iterator_types = ["parallel", "parallel", "reduction"]}
-// CHECK-SAME:        ins(%[[X]], %[[WG]], %[[WU]] : tensor<?x16xf16>, tensor<8x16xf16>, tensor<8x16xf16>) outs(%{{.+}}, %{{.+}} : tensor<?x8xf32>, tensor<?x8xf32>)
-// CHECK:           linalg.yield %{{.+}}, %{{.+}} : f32, f32
-// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[GU]]#0, %[[GU]]#1 : tensor<?x8xf32>, tensor<?x8xf32>) outs(%{{.+}} : tensor<?x8xf16>)
+// CHECK:         %[[G:.+]] = linalg.generic {indexing_maps = [#[[$X]], #[[$W]], #[[$OUT]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME:        ins(%[[X]], %[[WG]] : tensor<?x16xf16>, tensor<8x16xf16>) outs(%{{.+}} : tensor<?x8xf32>)
+// CHECK:         %[[U:.+]] = linalg.generic {indexing_maps = [#[[$X]], #[[$W]], #[[$OUT]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME:        ins(%[[X]], %[[WU]] : tensor<?x16xf16>, tensor<8x16xf16>) outs(%{{.+}} : tensor<?x8xf32>)
+// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[G]], %[[U]] : tensor<?x8xf32>, tensor<?x8xf32>) outs(%{{.+}} : tensor<?x8xf16>)
 // CHECK:           math.exp
 // CHECK:           arith.mulf
 // CHECK:           arith.truncf %{{.+}} : f32 to f16

@@ -194,8 +194,7 @@ def Weft_GatedLinearOp : Weft_InferredOp<"gated_linear"> {
     `result = act(x gate_weight^T) * (x up_weight^T)` for `x[..., K]` and
     `gate_weight`, `up_weight` of shape `[N, K]`; `activation` defaults to
     `silu` (SwiGLU; `gelu` / `gelu_tanh` give GeGLU, `none` a bilinear GLU).
-    Both products accumulate in f32 in one pass over `x` and the result is
-    rounded once. `weft-fuse-gated-linear` forms it from
+    Both products accumulate in f32 and the result is rounded once. `weft-fuse-gated-linear` forms it from
     `mul(silu(linear(x, Wg)), linear(x, Wu))`.
 
     Example:

@@ -83,8 +83,8 @@ def WeftFuseGatedLinearPass : Pass<"weft-fuse-gated-linear"> {
   let description = [{
     Rewrites `mul(act(linear(x, Wg)), linear(x, Wu))`, with the operands of
     the mul in either order, into `weft.gated_linear x, Wg, Wu {activation}`,
-    whose lowering computes both products in one loop nest over `x` and
-    applies `act(g) * u` as the epilogue. `act` is `silu` (SwiGLU), `gelu`,
+    whose lowering accumulates both products in f32 and applies
+    `act(g) * u` and the rounding in one epilogue. `act` is `silu` (SwiGLU), `gelu`,
     `gelu_tanh` or `relu`, written as an activation op or already folded into
     the gate linear's epilogue by `weft-fuse-epilogues`.
 
