@@ -117,6 +117,29 @@ func.func @mqa_broadcast(%q: tensor<1x4x5x8xf32>, %k: tensor<1x1x5x8xf32>, %v: t
 
 // -----
 
+// q scaled before the product (and the scores once more): the scales
+// multiply.
+// CHECK-LABEL: func @prescaled_q
+// CHECK-SAME: (%[[Q:.+]]: tensor<1x3x2x8xf32>, %[[K:.+]]: tensor<1x3x2x8xf32>, %[[V:.+]]: tensor<1x3x2x8xf32>)
+// CHECK-NEXT: %[[O:.+]] = weft.attention %[[Q]], %[[K]], %[[V]] {scale = 1.250000e-01 : f32}
+// CHECK-NEXT: return %[[O]]
+func.func @prescaled_q(%q: tensor<1x3x2x8xf32>, %k: tensor<1x3x2x8xf32>, %v: tensor<1x3x2x8xf32>) -> tensor<1x3x2x8xf32> {
+  %c = arith.constant dense<0.25> : tensor<f32>
+  %two = arith.constant dense<2.0> : tensor<f32>
+  %qt = weft.transpose %q {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x3x2x8xf32>) -> tensor<1x2x3x8xf32>
+  %kt = weft.transpose %k {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x3x2x8xf32>) -> tensor<1x2x3x8xf32>
+  %vt = weft.transpose %v {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x3x2x8xf32>) -> tensor<1x2x3x8xf32>
+  %qs = weft.mul %qt, %c : (tensor<1x2x3x8xf32>, tensor<f32>) -> tensor<1x2x3x8xf32>
+  %s = weft.matmul %qs, %kt {transpose_rhs} : (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>) -> tensor<1x2x3x3xf32>
+  %d = weft.div %s, %two : (tensor<1x2x3x3xf32>, tensor<f32>) -> tensor<1x2x3x3xf32>
+  %p = weft.softmax %d {axis = 3} : tensor<1x2x3x3xf32>
+  %o = weft.matmul %p, %vt : (tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32>) -> tensor<1x2x3x8xf32>
+  %r = weft.transpose %o {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x2x3x8xf32>) -> tensor<1x3x2x8xf32>
+  return %r : tensor<1x3x2x8xf32>
+}
+
+// -----
+
 // Softmax over the query axis is not attention.
 // CHECK-LABEL: func @softmax_wrong_axis
 // CHECK-NOT: weft.attention

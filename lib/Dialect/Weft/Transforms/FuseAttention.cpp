@@ -190,13 +190,15 @@ struct RaiseAttention : OpRewritePattern<MatmulOp> {
     MatmulOp qk = matchScores(scores, &scale);
     if (!qk)
       return rewriter.notifyMatchFailure(pv, "no scaled Q K^T product");
-    if (!std::isfinite(scale) || scale == 0.0 ||
-        !std::isfinite(static_cast<float>(scale)))
-      return rewriter.notifyMatchFailure(pv, "scale is zero or not finite");
 
-    // Q in [B, H, S, D]; K as [B, H, S, D] (transpose flag or an explicit
-    // [0, 1, 3, 2] transpose) or [B, S, H, D] (a [0, 2, 3, 1] transpose).
-    Value q = qk.getLhs();
+    // Q in [B, H, S, D], possibly scaled before the product (q * c);
+    // K as [B, H, S, D] (transpose flag or an explicit [0, 1, 3, 2]
+    // transpose) or [B, S, H, D] (a [0, 2, 3, 1] transpose).
+    Value q = peelScalarScale(qk.getLhs(), &scale);
+    if (!std::isfinite(scale) || scale == 0.0 ||
+        !std::isfinite(static_cast<float>(scale)) ||
+        static_cast<float>(scale) == 0.0f)
+      return rewriter.notifyMatchFailure(pv, "scale is zero or not finite");
     KvOperand k;
     if (qk.getTransposeRhs()) {
       k = {qk.getRhs(), true};
@@ -277,35 +279,39 @@ struct RaiseAttention : OpRewritePattern<MatmulOp> {
   }
 
 private:
-  /// The Q K^T matmul behind `value` = matmul, mul(matmul, c), mul(c,
-  /// matmul) or div(matmul, c) with c a scalar constant; every op has no
-  /// other use. Sets `*scale` to the factor applied.
-  static MatmulOp matchScores(Value value, double *scale = nullptr) {
-    double factor = 1.0;
+  /// The value that `value` scales: `v` for mul(v, c), mul(c, v) or
+  /// div(v, c) with c a scalar constant and no other use of the result, which
+  /// multiplies `*factor` by c (or 1 / c). `value` itself otherwise.
+  static Value peelScalarScale(Value value, double *factor) {
     if (auto mul = getSoleUseProducer<MulOp>(value)) {
       for (auto [lhs, rhs] : {std::pair{mul.getLhs(), mul.getRhs()},
                               {mul.getRhs(), mul.getLhs()}}) {
         std::optional<double> c = getScalarConstant(rhs);
         if (!c || lhs.getType() != value.getType())
           continue;
-        factor = *c;
-        value = lhs;
-        break;
+        *factor *= *c;
+        return lhs;
       }
-      if (value == mul.getResult())
-        return {};
     } else if (auto div = getSoleUseProducer<DivOp>(value)) {
       std::optional<double> c = getScalarConstant(div.getRhs());
-      if (!c || div.getLhs().getType() != value.getType())
-        return {};
-      factor = 1.0 / *c;
-      value = div.getLhs();
+      if (c && div.getLhs().getType() == value.getType()) {
+        *factor /= *c;
+        return div.getLhs();
+      }
     }
-    auto qk = getSoleUseProducer<MatmulOp>(value);
+    return value;
+  }
+
+  /// The Q K^T matmul behind `value`: the matmul itself or its product with a
+  /// scalar constant (peelScalarScale), with no other use. Multiplies
+  /// `*scale` by the factor applied.
+  static MatmulOp matchScores(Value value, double *scale = nullptr) {
+    double factor = 1.0;
+    auto qk = getSoleUseProducer<MatmulOp>(peelScalarScale(value, &factor));
     if (!qk || qk.getTransposeLhs())
       return {};
     if (scale)
-      *scale = factor;
+      *scale *= factor;
     return qk;
   }
 

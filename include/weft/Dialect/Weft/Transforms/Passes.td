@@ -62,7 +62,8 @@ def WeftFuseAttentionPass : Pass<"weft-fuse-attention"> {
     lowest finite value of its type) elsewhere, with static `Sk >= Sq`,
     becomes the `causal` attribute (with `detect-causal`); any other mask
     becomes the `mask` operand (a static mask of rank < 4 is reshaped to rank
-    4). The scale is `c` or `1 / c` (1 without a scale op).
+    4). The scale is `c` or `1 / c` (1 without a scale op); q may also be
+    scaled before the product (`matmul(q * c, k^T)`, the scales multiply).
 
     The rewrite fires only on an exact match: every intermediate (both
     products, the scale, the add, the softmax) has no other use, the softmax
