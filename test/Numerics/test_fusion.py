@@ -241,3 +241,37 @@ func.func @main(%x: {tx}, %w: {tw}, %bias: {tb}, %a: {ta}, %b: {tbb}, %am: {tam}
     for i, want in enumerate(expected):
         harness.assert_close(unfused_outs[i], want, rtol=1e-5, atol=2e-5, what=f"unfused {i}")
         harness.assert_close(fused_outs[i], want, rtol=1e-5, atol=2e-5, what=f"fused {i}")
+
+
+def test_fuse_attention_f16_softmax_in_f32():
+    # f16 q, k, v in [B, H, S, D] with the softmax taken in f32 between casts
+    # (HF eager attention), a div scale and MQA by matmul broadcasting.
+    b, h, s, d = 2, 4, 7, 16
+    q = harness.given(RNG.standard_normal((b, h, s, d)), "f16")
+    k = harness.given(RNG.standard_normal((b, 1, s, d)), "f16")
+    v = harness.given(RNG.standard_normal((b, 1, s, d)), "f16")
+    tq, tk = t((b, h, s, d), "f16"), t((b, 1, s, d), "f16")
+    ts, ts32 = t((b, h, s, s), "f16"), t((b, h, s, s), "f32")
+    program = f"""
+func.func @main(%q: {tq}, %k: {tk}, %v: {tk}) -> {tq} {{
+  %c = arith.constant dense<4.0> : tensor<f16>
+  %s = weft.matmul %q, %k {{transpose_rhs}} : ({tq}, {tk}) -> {ts}
+  %d = weft.div %s, %c : ({ts}, tensor<f16>) -> {ts}
+  %w = weft.cast %d : {ts} -> {ts32}
+  %p = weft.softmax %w {{axis = 3}} : {ts32}
+  %n = weft.cast %p : {ts32} -> {ts}
+  %o = weft.matmul %n, %v : ({ts}, {tk}) -> {tq}
+  return %o : {tq}
+}}"""
+    fused = harness.optimize(program, "-weft-fuse-attention")
+    assert "weft.softmax" not in fused and "weft.cast" not in fused, fused
+    inputs = [q[0], k[0], v[0]]
+    (unfused_out,) = harness.run(program, inputs)
+    (fused_out,) = harness.run(fused, inputs)
+    bshd = lambda x: np.transpose(x, (0, 2, 1, 3))
+    expected = bshd(softmax_attention(bshd(q[1]), bshd(k[1]), bshd(v[1]), 0.25))
+    # Unfused rounds the scores (|s| < ~10, f16 unit 2^-11: ~5e-3 in the
+    # logits), the probabilities and the output to f16; fused rounds only
+    # the output (2^-11 relative) after f32 arithmetic.
+    harness.assert_close(unfused_out, expected, rtol=1e-2, atol=1e-2, what="unfused")
+    harness.assert_close(fused_out, expected, rtol=2e-3, atol=1e-3, what="fused")

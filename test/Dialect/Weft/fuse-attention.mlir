@@ -140,6 +140,22 @@ func.func @prescaled_q(%q: tensor<1x3x2x8xf32>, %k: tensor<1x3x2x8xf32>, %v: ten
 
 // -----
 
+// bf16 scores with the softmax taken in f32 between casts.
+// CHECK-LABEL: func @f32_softmax_between_casts
+// CHECK-NOT: weft.cast
+// CHECK: weft.attention {{.*}} : (tensor<1x4x2x8xbf16>, tensor<1x4x2x8xbf16>, tensor<1x4x2x8xbf16>) -> tensor<1x4x2x8xbf16>
+// CHECK-NOT: weft.cast
+func.func @f32_softmax_between_casts(%q: tensor<1x2x4x8xbf16>, %k: tensor<1x2x4x8xbf16>, %v: tensor<1x2x4x8xbf16>) -> tensor<1x2x4x8xbf16> {
+  %s = weft.matmul %q, %k {transpose_rhs} : (tensor<1x2x4x8xbf16>, tensor<1x2x4x8xbf16>) -> tensor<1x2x4x4xbf16>
+  %w = weft.cast %s : tensor<1x2x4x4xbf16> -> tensor<1x2x4x4xf32>
+  %p = weft.softmax %w {axis = 3} : tensor<1x2x4x4xf32>
+  %n = weft.cast %p : tensor<1x2x4x4xf32> -> tensor<1x2x4x4xbf16>
+  %o = weft.matmul %n, %v : (tensor<1x2x4x4xbf16>, tensor<1x2x4x8xbf16>) -> tensor<1x2x4x8xbf16>
+  return %o : tensor<1x2x4x8xbf16>
+}
+
+// -----
+
 // Softmax over the query axis is not attention.
 // CHECK-LABEL: func @softmax_wrong_axis
 // CHECK-NOT: weft.attention

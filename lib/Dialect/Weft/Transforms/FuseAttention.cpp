@@ -166,14 +166,23 @@ struct RaiseAttention : OpRewritePattern<MatmulOp> {
     if (pv.getTransposeLhs() || pv.getTransposeRhs() ||
         pv.getType().getRank() != 4)
       return rewriter.notifyMatchFailure(pv, "not a rank-4 P V product");
-    auto softmax = getSoleUseProducer<SoftmaxOp>(pv.getLhs());
+    Type elementType = getElementType(pv.getResult());
+    // f16/bf16 models may take the softmax in f32 (HF's
+    // `softmax(s, dtype=float32).to(dtype)`): cast(softmax(cast(s))). The
+    // attention op computes its softmax in f32 anyway.
+    Value probs = peelCast(pv.getLhs(), elementType);
+    auto softmax = getSoleUseProducer<SoftmaxOp>(probs);
     if (!softmax || softmax.getAxis() != 3)
       return rewriter.notifyMatchFailure(pv, "P is not a last-axis softmax");
-    Type elementType = getElementType(pv.getResult());
-    RankedTensorType scoresType = softmax.getType();
+    Value scores = softmax.getInput(), mask;
+    if (probs != pv.getLhs()) {
+      scores = peelCast(scores, elementType);
+      if (scores == softmax.getInput() || getElementType(scores) != elementType)
+        return rewriter.notifyMatchFailure(pv, "f32 softmax without casts");
+    }
+    auto scoresType = cast<RankedTensorType>(scores.getType());
 
     // Optional additive mask, then optional scale, then Q K^T.
-    Value scores = softmax.getInput(), mask;
     if (auto add = getSoleUseProducer<AddOp>(scores)) {
       for (auto [lhs, rhs] : {std::pair{add.getLhs(), add.getRhs()},
                               {add.getRhs(), add.getLhs()}}) {
@@ -279,6 +288,20 @@ struct RaiseAttention : OpRewritePattern<MatmulOp> {
   }
 
 private:
+  /// The input of the weft.cast defining `value` when it has no other use
+  /// and converts between `from` (f16 or bf16) and f32, in either direction;
+  /// `value` otherwise.
+  static Value peelCast(Value value, Type from) {
+    auto castOp = getSoleUseProducer<CastOp>(value);
+    if (!castOp)
+      return value;
+    Type in = getElementType(castOp.getInput()),
+         out = getElementType(castOp.getResult());
+    bool widening = out.isF32() && in == from && (in.isF16() || in.isBF16());
+    bool narrowing = in.isF32() && out == from && (out.isF16() || out.isBF16());
+    return widening || narrowing ? castOp.getInput() : value;
+  }
+
   /// The value that `value` scales: `v` for mul(v, c), mul(c, v) or
   /// div(v, c) with c a scalar constant and no other use of the result, which
   /// multiplies `*factor` by c (or 1 / c). `value` itself otherwise.
