@@ -64,6 +64,9 @@ def WeftFuseAttentionPass : Pass<"weft-fuse-attention"> {
     becomes the `mask` operand (a static mask of rank < 4 is reshaped to rank
     4). The scale is `c` or `1 / c` (1 without a scale op); q may also be
     scaled before the product (`matmul(q * c, k^T)`, the scales multiply).
+    For f16/bf16 graphs the softmax may be taken in f32 between casts
+    (`cast(softmax(cast(s, f32)), f16)`), as Hugging Face's eager attention
+    does; the attention op computes its softmax in f32 anyway.
 
     The rewrite fires only on an exact match: every intermediate (both
     products, the scale, the add, the softmax) has no other use, the softmax
