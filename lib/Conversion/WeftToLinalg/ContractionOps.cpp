@@ -353,8 +353,8 @@ Value buildAdapterTerm(OpBuilder &b, Location loc, Value table, Value count,
 /// Multi-adapter: the ids tensor is an input of both contractions and
 /// A[id] / B[id] are read with tensor.extract in the body. Fails for per-row
 /// ids on a rank-1 x (the verifier rejects it).
-FailureOr<Value> accumulateLoraDelta(OpBuilder &rewriter, Location loc,
-                                     Value x, Value a, Value b, Value ids,
+FailureOr<Value> accumulateLoraDelta(OpBuilder &rewriter, Location loc, Value x,
+                                     Value a, Value b, Value ids,
                                      std::optional<double> tScale, Value acc) {
   auto accType = cast<RankedTensorType>(acc.getType());
   int64_t rank = accType.getRank();
@@ -406,14 +406,13 @@ FailureOr<Value> accumulateLoraDelta(OpBuilder &rewriter, Location loc,
     AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
     double scale = *tScale;
     Value init = createEmptyTensorWithSizes(rewriter, loc, tType, tSize);
-    t = buildGenericOp(rewriter, loc, t, init, {identity, identity},
-                       parallelIterators(rank),
-                       [scale](OpBuilder &nb, Location nloc, ValueRange args) {
-                         Value c = arith::ConstantOp::create(
-                             nb, nloc, nb.getF32FloatAttr(scale));
-                         return arith::MulFOp::create(nb, nloc, c, args[0])
-                             .getResult();
-                       });
+    t = buildGenericOp(
+        rewriter, loc, t, init, {identity, identity}, parallelIterators(rank),
+        [scale](OpBuilder &nb, Location nloc, ValueRange args) {
+          Value c =
+              arith::ConstantOp::create(nb, nloc, nb.getF32FloatAttr(scale));
+          return arith::MulFOp::create(nb, nloc, c, args[0]).getResult();
+        });
   }
   return contract(t, b, acc);
 }
@@ -426,11 +425,10 @@ FailureOr<Value> accumulateFusedLora(OpBuilder &b, Location loc, OpTy op,
   if (!op.hasLora())
     return acc;
   double scale = op.getEffectiveLoraScale();
-  return accumulateLoraDelta(b, loc, adaptor.getX(), adaptor.getLoraA(),
-                             adaptor.getLoraB(), adaptor.getLoraIds(),
-                             scale == 1.0 ? std::nullopt
-                                          : std::optional<double>(scale),
-                             acc);
+  return accumulateLoraDelta(
+      b, loc, adaptor.getX(), adaptor.getLoraA(), adaptor.getLoraB(),
+      adaptor.getLoraIds(),
+      scale == 1.0 ? std::nullopt : std::optional<double>(scale), acc);
 }
 
 /// weft.linear -> one contraction generic over (leading..., n, k) into an f32
@@ -460,8 +458,7 @@ struct LinearOpLowering : OpConversionPattern<LinearOp> {
                            [](OpBuilder &b, Location loc, ValueRange args) {
                              return buildF32Product(b, loc, args[0], args[1]);
                            });
-    FailureOr<Value> sum =
-        accumulateFusedLora(rewriter, loc, op, adaptor, acc);
+    FailureOr<Value> sum = accumulateFusedLora(rewriter, loc, op, adaptor, acc);
     if (failed(sum))
       return rewriter.notifyMatchFailure(op, "per-row ids need a rank >= 2 x");
     acc = *sum;
@@ -558,8 +555,7 @@ struct QLinearOpLowering : OpConversionPattern<QLinearOp> {
           }
           return arith::MulFOp::create(b, loc, sum, scale);
         });
-    FailureOr<Value> sum =
-        accumulateFusedLora(rewriter, loc, op, adaptor, acc);
+    FailureOr<Value> sum = accumulateFusedLora(rewriter, loc, op, adaptor, acc);
     if (failed(sum))
       return rewriter.notifyMatchFailure(op, "per-row ids need a rank >= 2 x");
     acc = *sum;
@@ -633,11 +629,11 @@ struct GatedLinearOpLowering : OpConversionPattern<GatedLinearOp> {
     auto product = [&](Value weight) {
       Value acc = createF32AccumulatorWithSizes(rewriter, loc, resultType, 0.0,
                                                 resultSize);
-      return buildContraction(
-          rewriter, loc, ValueRange{x, weight}, maps, acc,
-          [](OpBuilder &b, Location loc, ValueRange args) {
-            return buildF32Product(b, loc, args[0], args[1]);
-          });
+      return buildContraction(rewriter, loc, ValueRange{x, weight}, maps, acc,
+                              [](OpBuilder &b, Location loc, ValueRange args) {
+                                return buildF32Product(b, loc, args[0],
+                                                       args[1]);
+                              });
     };
     Value g = product(gate);
     Value u = product(up);

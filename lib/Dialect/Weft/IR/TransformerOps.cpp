@@ -254,8 +254,7 @@ LogicalResult LayerNormOp::verify() {
 /// Returns the out-features N of `b` through `n`.
 static LogicalResult verifyLoraOperands(Operation *op, Value x, Value a,
                                         Value b, Value ids, double scale,
-                                        ArrayRef<StringRef> names,
-                                        int64_t &n) {
+                                        ArrayRef<StringRef> names, int64_t &n) {
   StringRef aName = names[0], bName = names[1], idsName = names[2];
   Type elementType = getElementType(x);
   if (failed(verifyElementType(op, a, aName, elementType, "x")) ||
@@ -279,8 +278,8 @@ static LogicalResult verifyLoraOperands(Operation *op, Value x, Value a,
       return op->emitOpError("expects ")
              << idsName << " with the multi-adapter form";
     ArrayRef<int64_t> xs = getShape(x), idsShape = getShape(ids);
-    bool perRow =
-        idsShape.size() == 1 && !xs.empty() && areDimsCompatible(idsShape[0], xs[0]);
+    bool perRow = idsShape.size() == 1 && !xs.empty() &&
+                  areDimsCompatible(idsShape[0], xs[0]);
     bool perToken =
         succeeded(mlir::verifyCompatibleShape(idsShape, xs.drop_back()));
     if (!perRow && !perToken)

@@ -151,9 +151,7 @@ KvOperand stripKvExpansion(KvOperand operand) {
 
 /// True when two batch dims are the same extent: equal static sizes, or both
 /// dynamic (the decomposed program reads them as one batch).
-bool isSameBatch(int64_t lhs, int64_t rhs) {
-  return lhs == rhs;
-}
+bool isSameBatch(int64_t lhs, int64_t rhs) { return lhs == rhs; }
 
 /// matmul(softmax(scale * matmul(q, k^T) + mask, axis = last), v) ->
 /// weft.attention on [B, S, H, D] operands.
@@ -257,8 +255,8 @@ struct RaiseAttention : OpRewritePattern<MatmulOp> {
       if (detectCausal && isCausalMask(mask, qs[1], ks[1])) {
         causal = true;
         mask = Value();
-      } else if (failed(checkMaskShape(getShape(mask),
-                                       scoresType.getShape()))) {
+      } else if (failed(
+                     checkMaskShape(getShape(mask), scoresType.getShape()))) {
         return rewriter.notifyMatchFailure(pv, "mask is not [B|1, Hq|1, Sq, "
                                                "Sk]");
       }
@@ -274,8 +272,8 @@ struct RaiseAttention : OpRewritePattern<MatmulOp> {
     if (mask && getShape(mask).size() < 4) {
       SmallVector<int64_t> shape(4 - getShape(mask).size(), 1);
       llvm::append_range(shape, getShape(mask));
-      mask = ReshapeOp::create(
-          rewriter, loc, RankedTensorType::get(shape, elementType), mask);
+      mask = ReshapeOp::create(rewriter, loc,
+                               RankedTensorType::get(shape, elementType), mask);
     }
     auto attention = AttentionOp::create(
         rewriter, loc, qBshdValue, kBshdValue, vBshdValue, mask,

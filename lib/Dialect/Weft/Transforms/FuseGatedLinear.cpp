@@ -41,8 +41,8 @@ std::optional<std::pair<Activation, LinearOp>> matchGate(Value value) {
   else if (isa<ReluOp>(op))
     activation = Activation::relu;
   else if (auto gelu = dyn_cast<GeluOp>(op))
-    activation = gelu.getTanhApproximation() ? Activation::gelu_tanh
-                                             : Activation::gelu;
+    activation =
+        gelu.getTanhApproximation() ? Activation::gelu_tanh : Activation::gelu;
   if (activation) {
     if (LinearOp linear = getPlainLinear(op->getOperand(0), Activation::none))
       return std::pair{*activation, linear};
@@ -76,9 +76,9 @@ struct FuseGatedLinear : OpRewritePattern<MulOp> {
           gateLinear.getType() != up.getType() ||
           mul.getType() != up.getType() || gateValue.getType() != up.getType())
         continue;
-      rewriter.replaceOpWithNewOp<GatedLinearOp>(
-          mul, mul.getType(), up.getX(), gateLinear.getWeight(),
-          up.getWeight(), gate->first);
+      rewriter.replaceOpWithNewOp<GatedLinearOp>(mul, mul.getType(), up.getX(),
+                                                 gateLinear.getWeight(),
+                                                 up.getWeight(), gate->first);
       return success();
     }
     return rewriter.notifyMatchFailure(mul, "not act(x Wg^T) * (x Wu^T)");

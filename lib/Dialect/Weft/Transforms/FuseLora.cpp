@@ -32,10 +32,10 @@ FloatAttr getLoraScaleAttr(LoraOp lora) {
 /// rewriter's insertion point.
 Value withLora(PatternRewriter &rewriter, LinearOp op, LoraOp lora,
                Value residual) {
-  return LinearOp::create(
-      rewriter, op.getLoc(), op.getType(), op.getX(), op.getWeight(),
-      op.getBias(), residual, lora.getLoraA(), lora.getLoraB(), lora.getIds(),
-      op.getActivationAttr(), getLoraScaleAttr(lora));
+  return LinearOp::create(rewriter, op.getLoc(), op.getType(), op.getX(),
+                          op.getWeight(), op.getBias(), residual,
+                          lora.getLoraA(), lora.getLoraB(), lora.getIds(),
+                          op.getActivationAttr(), getLoraScaleAttr(lora));
 }
 
 Value withLora(PatternRewriter &rewriter, QLinearOp op, LoraOp lora,
@@ -51,8 +51,7 @@ Value withLora(PatternRewriter &rewriter, QLinearOp op, LoraOp lora,
 /// same `x` as the base layer, with the base layer's result type.
 LoraOp getFusableLora(Value value, Value x, Type type) {
   auto lora = value.getDefiningOp<LoraOp>();
-  if (!lora || !value.hasOneUse() || lora.getX() != x ||
-      lora.getType() != type)
+  if (!lora || !value.hasOneUse() || lora.getX() != x || lora.getType() != type)
     return {};
   return lora;
 }
@@ -79,8 +78,8 @@ template <typename OpTy> struct FuseLoraAdd : OpRewritePattern<AddOp> {
       LoraOp lora = getFusableLora(deltaValue, base.getX(), base.getType());
       if (!lora)
         continue;
-      rewriter.replaceOp(add, withLora(rewriter, base, lora,
-                                       base.getResidual()));
+      rewriter.replaceOp(add,
+                         withLora(rewriter, base, lora, base.getResidual()));
       return success();
     }
     return rewriter.notifyMatchFailure(add, "not base(x) + lora(x)");
