@@ -77,3 +77,12 @@ def test_example_model_matches_numpy():
     # a 13-step scan): relative 1e-4 of the logits' scale, as for real models.
     scale = float(np.abs(expected).max())
     harness.assert_close(logits, expected, rtol=1e-4, atol=1e-4 * scale, what="logits")
+    # After the fusion passes (the q_proj LoRA moves into its linear, the
+    # SwiGLU MLP becomes weft.gated_linear, epilogues fold): same logits.
+    fused = harness.optimize(program, "--pass-pipeline=builtin.module(func.func("
+                             "weft-fuse-lora,weft-fuse-attention,weft-fuse-gated-linear,"
+                             "weft-fuse-epilogues))")
+    assert "weft.gated_linear" in fused and " lora %" in fused, fused
+    (fused_logits,) = harness.run(fused, [ids, positions], params)
+    harness.assert_close(fused_logits, expected, rtol=1e-4, atol=1e-4 * scale,
+                         what="fused logits")

@@ -316,6 +316,121 @@ struct MatmulOpLowering : OpConversionPattern<MatmulOp> {
   }
 };
 
+/// In a multi-adapter LoRA contraction body: `x * table[id, row, col]` widened
+/// to f32 when `0 <= id < dim(table, 0)`, else 0. Ids outside the table are
+/// never read (docs/Spec.md, weft.lora).
+Value buildAdapterTerm(OpBuilder &b, Location loc, Value table, Value count,
+                       Value x, Value id, int64_t rowLoop, int64_t colLoop) {
+  Value index = arith::IndexCastOp::create(b, loc, b.getIndexType(), id);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value nonNegative =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, index, zero);
+  Value inRange =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, index, count);
+  Value valid = arith::AndIOp::create(b, loc, nonNegative, inRange);
+  // linalg.index must sit directly in the generic body, not in the scf.if.
+  Value row = linalg::IndexOp::create(b, loc, rowLoop);
+  Value col = linalg::IndexOp::create(b, loc, colLoop);
+  auto ifOp = scf::IfOp::create(
+      b, loc, valid,
+      [&](OpBuilder &tb, Location tloc) {
+        Value a = tensor::ExtractOp::create(tb, tloc, table,
+                                            ValueRange{index, row, col});
+        scf::YieldOp::create(tb, tloc, buildF32Product(tb, tloc, x, a));
+      },
+      [&](OpBuilder &eb, Location eloc) {
+        scf::YieldOp::create(
+            eb, eloc,
+            arith::ConstantOp::create(eb, eloc, eb.getF32FloatAttr(0.0))
+                .getResult());
+      });
+  return ifOp.getResult(0);
+}
+
+/// Adds the LoRA delta `(x A^T) B^T` to the f32 accumulator `acc`
+/// ([..., N]) with two contraction generics: t = x A^T into f32 [..., r],
+/// optionally scaled by `tScale`, then acc[..., n] += t[..., j] B[n, j].
+/// Multi-adapter: the ids tensor is an input of both contractions and
+/// A[id] / B[id] are read with tensor.extract in the body. Fails for per-row
+/// ids on a rank-1 x (the verifier rejects it).
+FailureOr<Value> accumulateLoraDelta(OpBuilder &rewriter, Location loc, Value x,
+                                     Value a, Value b, Value ids,
+                                     std::optional<double> tScale, Value acc) {
+  auto accType = cast<RankedTensorType>(acc.getType());
+  int64_t rank = accType.getRank();
+  bool multi = cast<RankedTensorType>(a.getType()).getRank() == 3;
+  // Per-token ids have x's leading dims; otherwise ids[B] index dim 0.
+  int64_t idsRank = ids ? cast<RankedTensorType>(ids.getType()).getRank() : 0;
+  if (multi && idsRank != rank - 1 && rank < 2)
+    return failure();
+  MLIRContext *context = rewriter.getContext();
+  // Loops (leading..., out, in): out = j and in = k for t, out = n and
+  // in = j for the delta.
+  int64_t numLoops = rank + 1, out = rank - 1, in = rank;
+  AffineMap idsMap = getDimsMap(
+      numLoops, leadingDimsAnd(idsRank == rank - 1 ? rank - 1 : 1, {}),
+      context);
+  AffineMap lhsMap =
+      getDimsMap(numLoops, leadingDimsAnd(rank - 1, in), context);
+  AffineMap weightMap = getDimsMap(numLoops, {out, in}, context);
+  AffineMap accMap = getDimsMap(numLoops, leadingDimsAnd(rank, {}), context);
+
+  // One contraction `acc[..., out] += lhs[..., in] * weight[out, in]`,
+  // reading weight[id, out, in] for the multi-adapter form.
+  auto contract = [&](Value lhs, Value weight, Value init) {
+    if (!multi)
+      return buildContraction(
+          rewriter, loc, ValueRange{lhs, weight}, {lhsMap, weightMap, accMap},
+          init, [](OpBuilder &nb, Location nloc, ValueRange args) {
+            return buildF32Product(nb, nloc, args[0], args[1]);
+          });
+    Value count = tensor::DimOp::create(rewriter, loc, weight, 0);
+    return buildContraction(
+        rewriter, loc, ValueRange{lhs, ids}, {lhsMap, idsMap, accMap}, init,
+        [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          return buildAdapterTerm(nb, nloc, weight, count, args[0], args[1],
+                                  out, in);
+        });
+  };
+
+  int64_t offset = multi ? 1 : 0;
+  auto tSize = linearResultSizes(rewriter, loc, x, a, offset);
+  SmallVector<int64_t> tShape(accType.getShape());
+  tShape.back() = cast<RankedTensorType>(a.getType()).getDimSize(offset);
+  auto tType = RankedTensorType::get(tShape, rewriter.getF32Type());
+  Value t = contract(
+      x, a, createF32AccumulatorWithSizes(rewriter, loc, tType, 0.0, tSize));
+  if (tScale) {
+    // t' = scale * t as its own generic: r is small, so this costs little
+    // next to the contractions and keeps the scale out of their inner loop.
+    AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
+    double scale = *tScale;
+    Value init = createEmptyTensorWithSizes(rewriter, loc, tType, tSize);
+    t = buildGenericOp(
+        rewriter, loc, t, init, {identity, identity}, parallelIterators(rank),
+        [scale](OpBuilder &nb, Location nloc, ValueRange args) {
+          Value c =
+              arith::ConstantOp::create(nb, nloc, nb.getF32FloatAttr(scale));
+          return arith::MulFOp::create(nb, nloc, c, args[0]).getResult();
+        });
+  }
+  return contract(t, b, acc);
+}
+
+/// Adds the fused LoRA delta of a linear-like op, scaled by its lora_scale,
+/// to the base product's f32 accumulator `acc`.
+template <typename OpTy, typename AdaptorTy>
+FailureOr<Value> accumulateFusedLora(OpBuilder &b, Location loc, OpTy op,
+                                     AdaptorTy adaptor, Value acc) {
+  if (!op.hasLora())
+    return acc;
+  double scale = op.getEffectiveLoraScale();
+  return accumulateLoraDelta(
+      b, loc, adaptor.getX(), adaptor.getLoraA(), adaptor.getLoraB(),
+      adaptor.getLoraIds(),
+      scale == 1.0 ? std::nullopt : std::optional<double>(scale), acc);
+}
+
 /// weft.linear -> one contraction generic over (leading..., n, k) into an f32
 /// accumulator, then one epilogue generic (bias, activation, residual,
 /// rounding).
@@ -343,6 +458,10 @@ struct LinearOpLowering : OpConversionPattern<LinearOp> {
                            [](OpBuilder &b, Location loc, ValueRange args) {
                              return buildF32Product(b, loc, args[0], args[1]);
                            });
+    FailureOr<Value> sum = accumulateFusedLora(rewriter, loc, op, adaptor, acc);
+    if (failed(sum))
+      return rewriter.notifyMatchFailure(op, "per-row ids need a rank >= 2 x");
+    acc = *sum;
     Epilogue epilogue;
     epilogue.bias = adaptor.getBias();
     epilogue.activation = op.getActivation();
@@ -436,6 +555,10 @@ struct QLinearOpLowering : OpConversionPattern<QLinearOp> {
           }
           return arith::MulFOp::create(b, loc, sum, scale);
         });
+    FailureOr<Value> sum = accumulateFusedLora(rewriter, loc, op, adaptor, acc);
+    if (failed(sum))
+      return rewriter.notifyMatchFailure(op, "per-row ids need a rank >= 2 x");
+    acc = *sum;
     Epilogue epilogue;
     epilogue.bias = adaptor.getBias();
     epilogue.activation = op.getActivation();
@@ -446,41 +569,8 @@ struct QLinearOpLowering : OpConversionPattern<QLinearOp> {
   }
 };
 
-/// In a multi-adapter LoRA contraction body: `x * table[id, row, col]` widened
-/// to f32 when `0 <= id < dim(table, 0)`, else 0. Ids outside the table are
-/// never read (docs/Spec.md, weft.lora).
-Value buildAdapterTerm(OpBuilder &b, Location loc, Value table, Value count,
-                       Value x, Value id, int64_t rowLoop, int64_t colLoop) {
-  Value index = arith::IndexCastOp::create(b, loc, b.getIndexType(), id);
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value nonNegative =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, index, zero);
-  Value inRange =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, index, count);
-  Value valid = arith::AndIOp::create(b, loc, nonNegative, inRange);
-  // linalg.index must sit directly in the generic body, not in the scf.if.
-  Value row = linalg::IndexOp::create(b, loc, rowLoop);
-  Value col = linalg::IndexOp::create(b, loc, colLoop);
-  auto ifOp = scf::IfOp::create(
-      b, loc, valid,
-      [&](OpBuilder &tb, Location tloc) {
-        Value a = tensor::ExtractOp::create(tb, tloc, table,
-                                            ValueRange{index, row, col});
-        scf::YieldOp::create(tb, tloc, buildF32Product(tb, tloc, x, a));
-      },
-      [&](OpBuilder &eb, Location eloc) {
-        scf::YieldOp::create(
-            eb, eloc,
-            arith::ConstantOp::create(eb, eloc, eb.getF32FloatAttr(0.0))
-                .getResult());
-      });
-  return ifOp.getResult(0);
-}
-
-/// weft.lora -> t = x A^T (contraction generic into f32 [..., r]), then
-/// scale * t B^T (contraction generic into f32 [..., N] and the epilogue
-/// generic). Multi-adapter: the ids tensor is an input of both contractions
-/// and A[id] / B[id] are read with tensor.extract in the body.
+/// weft.lora -> the LoRA contractions into a zero f32 accumulator, then the
+/// epilogue generic (scale, rounding).
 struct LoraOpLowering : OpConversionPattern<LoraOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -488,63 +578,79 @@ struct LoraOpLowering : OpConversionPattern<LoraOp> {
   matchAndRewrite(LoraOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value x = adaptor.getX(), a = adaptor.getLoraA(), b = adaptor.getLoraB();
-    Value ids = adaptor.getIds();
+    Value x = adaptor.getX(), b = adaptor.getLoraB();
     auto resultType = cast<RankedTensorType>(op.getType());
-    int64_t rank = resultType.getRank();
-    bool multi = op.isMultiAdapter();
-    // Per-token ids have x's leading dims; otherwise ids[B] index dim 0.
-    int64_t idsRank = ids ? cast<RankedTensorType>(ids.getType()).getRank() : 0;
-    if (multi && idsRank != rank - 1 && rank < 2)
+    auto resultSize =
+        linearResultSizes(rewriter, loc, x, b, op.isMultiAdapter() ? 1 : 0);
+    Value zero = createF32AccumulatorWithSizes(rewriter, loc, resultType, 0.0,
+                                               resultSize);
+    FailureOr<Value> delta =
+        accumulateLoraDelta(rewriter, loc, x, adaptor.getLoraA(), b,
+                            adaptor.getIds(), std::nullopt, zero);
+    if (failed(delta))
       return rewriter.notifyMatchFailure(op, "per-row ids need a rank >= 2 x");
-    MLIRContext *context = op.getContext();
-    // Loops (leading..., out, in): out = j and in = k for t, out = n and
-    // in = j for the delta.
-    int64_t numLoops = rank + 1, out = rank - 1, in = rank;
-    AffineMap idsMap = getDimsMap(
-        numLoops, leadingDimsAnd(idsRank == rank - 1 ? rank - 1 : 1, {}),
-        context);
-    AffineMap lhsMap =
-        getDimsMap(numLoops, leadingDimsAnd(rank - 1, in), context);
-    AffineMap weightMap = getDimsMap(numLoops, {out, in}, context);
-    AffineMap accMap = getDimsMap(numLoops, leadingDimsAnd(rank, {}), context);
-
-    // One contraction `acc[..., out] += lhs[..., in] * weight[out, in]`,
-    // reading weight[id, out, in] for the multi-adapter form.
-    auto contract = [&](Value lhs, Value weight, Value acc) {
-      if (!multi)
-        return buildContraction(
-            rewriter, loc, ValueRange{lhs, weight}, {lhsMap, weightMap, accMap},
-            acc, [](OpBuilder &nb, Location nloc, ValueRange args) {
-              return buildF32Product(nb, nloc, args[0], args[1]);
-            });
-      Value count = tensor::DimOp::create(rewriter, loc, weight, 0);
-      return buildContraction(
-          rewriter, loc, ValueRange{lhs, ids}, {lhsMap, idsMap, accMap}, acc,
-          [&](OpBuilder &nb, Location nloc, ValueRange args) {
-            return buildAdapterTerm(nb, nloc, weight, count, args[0], args[1],
-                                    out, in);
-          });
-    };
-
-    int64_t offset = multi ? 1 : 0;
-    auto tSize = linearResultSizes(rewriter, loc, x, a, offset);
-    SmallVector<int64_t> tShape(resultType.getShape());
-    tShape.back() = cast<RankedTensorType>(a.getType()).getDimSize(offset);
-    auto tType = RankedTensorType::get(tShape, rewriter.getF32Type());
-    Value t = contract(
-        x, a, createF32AccumulatorWithSizes(rewriter, loc, tType, 0.0, tSize));
-
-    auto resultSize = linearResultSizes(rewriter, loc, x, b, offset);
-    Value delta = contract(t, b,
-                           createF32AccumulatorWithSizes(
-                               rewriter, loc, resultType, 0.0, resultSize));
     Epilogue epilogue;
     double scale = op.getScale().convertToDouble();
     if (scale != 1.0)
       epilogue.scale = scale;
-    rewriter.replaceOp(op, buildEpilogue(rewriter, loc, resultType, delta,
+    rewriter.replaceOp(op, buildEpilogue(rewriter, loc, resultType, *delta,
                                          epilogue, resultSize));
+    return success();
+  }
+};
+
+/// weft.gated_linear -> the two contraction generics of weft.linear (g =
+/// x Wg^T, u = x Wu^T, f32 accumulators) and one epilogue generic
+/// round(act(g) * u). With the loop-level code generation of the CPU
+/// pipeline (no tiling or explicit vectorization), both products in one loop
+/// nest were measured slower (M=128, K=512, N=1408, f32): a reduction
+/// generic with two outputs updates two buffers per k, which LLVM does not
+/// vectorize (~9x slower than two contractions), and an scf.for carrying
+/// both sums inside a parallel generic was slower still.
+struct GatedLinearOpLowering : OpConversionPattern<GatedLinearOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(GatedLinearOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getX(), gate = adaptor.getGateWeight(),
+          up = adaptor.getUpWeight();
+    auto resultType = cast<RankedTensorType>(op.getType());
+    int64_t rank = resultType.getRank();
+    MLIRContext *context = op.getContext();
+    // Loops (leading..., n, k).
+    int64_t numLoops = rank + 1, n = rank - 1, k = rank;
+    SmallVector<AffineMap> maps = {
+        getDimsMap(numLoops, leadingDimsAnd(rank - 1, k), context),
+        getDimsMap(numLoops, {n, k}, context),
+        getDimsMap(numLoops, leadingDimsAnd(rank, {}), context)};
+    auto resultSize = linearResultSizes(rewriter, loc, x, gate, 0);
+    auto product = [&](Value weight) {
+      Value acc = createF32AccumulatorWithSizes(rewriter, loc, resultType, 0.0,
+                                                resultSize);
+      return buildContraction(rewriter, loc, ValueRange{x, weight}, maps, acc,
+                              [](OpBuilder &b, Location loc, ValueRange args) {
+                                return buildF32Product(b, loc, args[0],
+                                                       args[1]);
+                              });
+    };
+    Value g = product(gate);
+    Value u = product(up);
+    Activation activation = op.getActivation();
+    Type elementType = resultType.getElementType();
+    AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
+    Value init =
+        createEmptyTensorWithSizes(rewriter, loc, resultType, resultSize);
+    Value result = buildGenericOp(
+        rewriter, loc, ValueRange{g, u}, init, {identity, identity, identity},
+        parallelIterators(rank),
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          Value gated = buildActivation(b, loc, activation, args[0]);
+          Value y = arith::MulFOp::create(b, loc, gated, args[1]);
+          return truncateFromF32(b, loc, y, elementType);
+        });
+    rewriter.replaceOp(op, result);
     return success();
   }
 };
@@ -553,5 +659,5 @@ struct LoraOpLowering : OpConversionPattern<LoraOp> {
 
 void weft::populateContractionToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<MatmulOpLowering, LinearOpLowering, QLinearOpLowering,
-               LoraOpLowering>(patterns.getContext());
+               LoraOpLowering, GatedLinearOpLowering>(patterns.getContext());
 }

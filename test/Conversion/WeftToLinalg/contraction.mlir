@@ -331,3 +331,73 @@ func.func @lora_multi_per_token_f16(%x: tensor<?x?x16xf16>, %a: tensor<?x4x16xf1
   %0 = weft.lora %x, %a, %b ids %ids {scale = 0.5 : f32} : (tensor<?x?x16xf16>, tensor<?x4x16xf16>, tensor<?x32x4xf16>, tensor<?x?xi64>) -> tensor<?x?x32xf16>
   return %0 : tensor<?x?x32xf16>
 }
+
+// -----
+
+// gated_linear: the two contractions of weft.linear into f32 accumulators,
+// then act(g) * u and the rounding in one epilogue.
+
+// CHECK-DAG: #[[$X:.+]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[$W:.+]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[$OUT:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @gated_linear_f16(
+// CHECK-SAME:    %[[X:[a-zA-Z0-9_]+]]: tensor<?x16xf16>, %[[WG:[a-zA-Z0-9_]+]]: tensor<8x16xf16>, %[[WU:[a-zA-Z0-9_]+]]: tensor<8x16xf16>)
+// CHECK:         %[[G:.+]] = linalg.generic {indexing_maps = [#[[$X]], #[[$W]], #[[$OUT]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME:        ins(%[[X]], %[[WG]] : tensor<?x16xf16>, tensor<8x16xf16>) outs(%{{.+}} : tensor<?x8xf32>)
+// CHECK:         %[[U:.+]] = linalg.generic {indexing_maps = [#[[$X]], #[[$W]], #[[$OUT]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME:        ins(%[[X]], %[[WU]] : tensor<?x16xf16>, tensor<8x16xf16>) outs(%{{.+}} : tensor<?x8xf32>)
+// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[G]], %[[U]] : tensor<?x8xf32>, tensor<?x8xf32>) outs(%{{.+}} : tensor<?x8xf16>)
+// CHECK:           math.exp
+// CHECK:           arith.mulf
+// CHECK:           arith.truncf %{{.+}} : f32 to f16
+// CHECK:         return %[[Y]]
+// LLVM-LABEL: llvm.func @gated_linear_f16(
+// LLVM-NOT: {{ (weft|linalg|tensor|memref|bufferization|scf|arith|math|cf|func|affine)\.}}
+func.func @gated_linear_f16(%x: tensor<?x16xf16>, %wg: tensor<8x16xf16>, %wu: tensor<8x16xf16>) -> tensor<?x8xf16> {
+  %0 = weft.gated_linear %x, %wg, %wu : (tensor<?x16xf16>, tensor<8x16xf16>, tensor<8x16xf16>) -> tensor<?x8xf16>
+  return %0 : tensor<?x8xf16>
+}
+
+// -----
+
+// linear with a fused LoRA delta: the base contraction, t = x A^T, t *= scale,
+// then the t B^T contraction accumulates into the base accumulator itself
+// (its outs is the base result); the bias epilogue follows.
+
+// CHECK-LABEL: func.func @linear_lora(
+// CHECK-SAME:    %[[X:[a-zA-Z0-9_]+]]: tensor<?x16xf32>, %[[W:[a-zA-Z0-9_]+]]: tensor<32x16xf32>, %[[BIAS:[a-zA-Z0-9_]+]]: tensor<32xf32>, %[[A:[a-zA-Z0-9_]+]]: tensor<4x16xf32>, %[[B:[a-zA-Z0-9_]+]]: tensor<32x4xf32>)
+// CHECK:         %[[BASE:.+]] = linalg.generic {{.*}} ins(%[[X]], %[[W]] : tensor<?x16xf32>, tensor<32x16xf32>) outs(%{{.+}} : tensor<?x32xf32>)
+// CHECK:         %[[T:.+]] = linalg.generic {{.*}} ins(%[[X]], %[[A]] : tensor<?x16xf32>, tensor<4x16xf32>) outs(%{{.+}} : tensor<?x4xf32>)
+// CHECK:         %[[TS:.+]] = linalg.generic {{.*}} ins(%[[T]] : tensor<?x4xf32>) outs(%{{.+}} : tensor<?x4xf32>)
+// CHECK:           arith.constant 5.000000e-01 : f32
+// CHECK:         %[[SUM:.+]] = linalg.generic {{.*}} ins(%[[TS]], %[[B]] : tensor<?x4xf32>, tensor<32x4xf32>) outs(%[[BASE]] : tensor<?x32xf32>)
+// CHECK:         %[[Y:.+]] = linalg.generic {{.*}} ins(%[[SUM]], %[[BIAS]] : tensor<?x32xf32>, tensor<32xf32>)
+// CHECK:         return %[[Y]]
+// LLVM-LABEL: llvm.func @linear_lora(
+// LLVM-NOT: {{ (weft|linalg|tensor|memref|bufferization|scf|arith|math|cf|func|affine)\.}}
+func.func @linear_lora(%x: tensor<?x16xf32>, %w: tensor<32x16xf32>, %bias: tensor<32xf32>, %a: tensor<4x16xf32>, %b: tensor<32x4xf32>) -> tensor<?x32xf32> {
+  %0 = weft.linear %x, %w bias %bias lora %a, %b {lora_scale = 0.5 : f32} : (tensor<?x16xf32>, tensor<32x16xf32>, tensor<32xf32>, tensor<4x16xf32>, tensor<32x4xf32>) -> tensor<?x32xf32>
+  return %0 : tensor<?x32xf32>
+}
+
+// -----
+
+// qlinear with a multi-adapter delta (ids per row): the delta contraction
+// reads B[id] in its body and accumulates into the dequantizing
+// contraction's accumulator.
+
+// CHECK-LABEL: func.func @qlinear_lora_multi(
+// CHECK-SAME:    %[[X:[a-zA-Z0-9_]+]]: tensor<2x3x16xf32>, %[[Q:[a-zA-Z0-9_]+]]: tensor<8x16xi8>, %[[S:[a-zA-Z0-9_]+]]: tensor<8x1xf32>, %[[A:[a-zA-Z0-9_]+]]: tensor<2x4x16xf32>, %[[B:[a-zA-Z0-9_]+]]: tensor<2x8x4xf32>, %[[IDS:[a-zA-Z0-9_]+]]: tensor<2xi32>)
+// CHECK:         %[[BASE:.+]] = linalg.generic {{.*}} outs(%{{.+}} : tensor<2x3x8xf32>)
+// CHECK:           arith.sitofp
+// CHECK:         %[[T:.+]] = linalg.generic {{.*}} ins(%[[X]], %[[IDS]] : tensor<2x3x16xf32>, tensor<2xi32>) outs(%{{.+}} : tensor<2x3x4xf32>)
+// CHECK:           tensor.extract %[[A]]
+// CHECK:         %[[SUM:.+]] = linalg.generic {{.*}} ins(%[[T]], %[[IDS]] : tensor<2x3x4xf32>, tensor<2xi32>) outs(%[[BASE]] : tensor<2x3x8xf32>)
+// CHECK:           tensor.extract %[[B]]
+// CHECK:         return %[[SUM]]
+// LLVM-LABEL: llvm.func @qlinear_lora_multi(
+// LLVM-NOT: {{ (weft|linalg|tensor|memref|bufferization|scf|arith|math|cf|func|affine)\.}}
+func.func @qlinear_lora_multi(%x: tensor<2x3x16xf32>, %q: tensor<8x16xi8>, %s: tensor<8x1xf32>, %a: tensor<2x4x16xf32>, %b: tensor<2x8x4xf32>, %ids: tensor<2xi32>) -> tensor<2x3x8xf32> {
+  %0 = weft.qlinear %x, %q, %s lora %a, %b lora_ids %ids {group_size = -1 : i64} : (tensor<2x3x16xf32>, tensor<8x16xi8>, tensor<8x1xf32>, tensor<2x4x16xf32>, tensor<2x8x4xf32>, tensor<2xi32>) -> tensor<2x3x8xf32>
+  return %0 : tensor<2x3x8xf32>
+}

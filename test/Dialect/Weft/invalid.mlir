@@ -1569,3 +1569,55 @@ func.func @causal_conv1d_wrong_result(%x: tensor<1x16x256xf32>, %w: tensor<256x4
   %y, %s = weft.causal_conv1d %x, %w : (tensor<1x16x256xf32>, tensor<256x4xf32>) -> (tensor<1x16x256xf32>, tensor<1x4x256xf32>)
   return
 }
+
+// -----
+
+// weft.gated_linear
+
+func.func @gated_linear_up_shape(%x: tensor<4x64xf32>, %wg: tensor<32x64xf32>, %wu: tensor<16x64xf32>) {
+  // expected-error @+1 {{'weft.gated_linear' op expects up_weight of shape [N, K] (the shape of gate_weight) = [32, 64], got [16, 64]}}
+  %0 = weft.gated_linear %x, %wg, %wu : (tensor<4x64xf32>, tensor<32x64xf32>, tensor<16x64xf32>) -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @gated_linear_in_features(%x: tensor<4x48xf32>, %wg: tensor<32x64xf32>, %wu: tensor<32x64xf32>) {
+  // expected-error @+1 {{'weft.gated_linear' op expects the last dim of x to match the in-features (dim 1) of gate_weight, got 48 and 64}}
+  %0 = weft.gated_linear %x, %wg, %wu : (tensor<4x48xf32>, tensor<32x64xf32>, tensor<32x64xf32>) -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+// LoRA operands of weft.linear / weft.qlinear
+
+func.func @linear_lora_out_features(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>, %a: tensor<8x64xf32>, %b: tensor<16x8xf32>) {
+  // expected-error @+1 {{'weft.linear' op expects the out-features of lora_b to match the out-features of the weight, got 16 and 32}}
+  %0 = weft.linear %x, %w lora %a, %b : (tensor<4x64xf32>, tensor<32x64xf32>, tensor<8x64xf32>, tensor<16x8xf32>) -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @linear_lora_scale_alone(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>) {
+  // expected-error @+1 {{'weft.linear' op expects lora_b, lora_ids and lora_scale only together with lora_a}}
+  %0 = weft.linear %x, %w {lora_scale = 2.0 : f32} : (tensor<4x64xf32>, tensor<32x64xf32>) -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @qlinear_lora_multi_without_ids(%x: tensor<4x64xf32>, %q: tensor<32x64xi8>, %s: tensor<32x1xf32>, %a: tensor<2x8x64xf32>, %b: tensor<2x32x8xf32>) {
+  // expected-error @+1 {{'weft.qlinear' op expects lora_ids with the multi-adapter form}}
+  %0 = weft.qlinear %x, %q, %s lora %a, %b {group_size = -1} : (tensor<4x64xf32>, tensor<32x64xi8>, tensor<32x1xf32>, tensor<2x8x64xf32>, tensor<2x32x8xf32>) -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @linear_lora_rank_mismatch(%x: tensor<4x64xf32>, %w: tensor<32x64xf32>, %a: tensor<8x64xf32>, %b: tensor<32x4xf32>) {
+  // expected-error @+1 {{'weft.linear' op expects lora_a [r, K] and lora_b [N, r] to have the same rank r, got 8 and 4}}
+  %0 = weft.linear %x, %w lora %a, %b : (tensor<4x64xf32>, tensor<32x64xf32>, tensor<8x64xf32>, tensor<32x4xf32>) -> tensor<4x32xf32>
+  return
+}

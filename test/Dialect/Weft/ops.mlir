@@ -146,6 +146,26 @@ func.func @linear(%x: tensor<?x?x512xf32>, %w: tensor<1024x512xf32>, %b: tensor<
   return %0, %1 : tensor<?x?x1024xf32>, tensor<?x?x1024xf32>
 }
 
+// CHECK-LABEL: func @linear_with_lora
+func.func @linear_with_lora(%x: tensor<?x?x512xf32>, %w: tensor<1024x512xf32>, %a: tensor<8x512xf32>, %b: tensor<1024x8xf32>, %as: tensor<4x8x512xf32>, %bs: tensor<4x1024x8xf32>, %ids: tensor<?x?xi64>, %q: tensor<1024x512xi4>, %s: tensor<1024x4xf32>) -> (tensor<?x?x1024xf32>, tensor<?x?x1024xf32>, tensor<?x?x1024xf32>) {
+  // CHECK: weft.linear %{{.*}}, %{{.*}} lora %{{.*}}, %{{.*}} {lora_scale = 5.000000e-01 : f32} : (tensor<?x?x512xf32>, tensor<1024x512xf32>, tensor<8x512xf32>, tensor<1024x8xf32>) -> tensor<?x?x1024xf32>
+  %0 = weft.linear %x, %w lora %a, %b {lora_scale = 0.5 : f32} : (tensor<?x?x512xf32>, tensor<1024x512xf32>, tensor<8x512xf32>, tensor<1024x8xf32>) -> tensor<?x?x1024xf32>
+  // CHECK: weft.linear %{{.*}}, %{{.*}} lora %{{.*}}, %{{.*}} lora_ids %{{.*}} {activation = #weft.activation<silu>} : (tensor<?x?x512xf32>, tensor<1024x512xf32>, tensor<4x8x512xf32>, tensor<4x1024x8xf32>, tensor<?x?xi64>) -> tensor<?x?x1024xf32>
+  %1 = weft.linear %x, %w lora %as, %bs lora_ids %ids {activation = #weft.activation<silu>} : (tensor<?x?x512xf32>, tensor<1024x512xf32>, tensor<4x8x512xf32>, tensor<4x1024x8xf32>, tensor<?x?xi64>) -> tensor<?x?x1024xf32>
+  // CHECK: weft.qlinear %{{.*}}, %{{.*}}, %{{.*}} lora %{{.*}}, %{{.*}} {group_size = 128 : i64} : (tensor<?x?x512xf32>, tensor<1024x512xi4>, tensor<1024x4xf32>, tensor<8x512xf32>, tensor<1024x8xf32>) -> tensor<?x?x1024xf32>
+  %2 = weft.qlinear %x, %q, %s lora %a, %b {group_size = 128} : (tensor<?x?x512xf32>, tensor<1024x512xi4>, tensor<1024x4xf32>, tensor<8x512xf32>, tensor<1024x8xf32>) -> tensor<?x?x1024xf32>
+  return %0, %1, %2 : tensor<?x?x1024xf32>, tensor<?x?x1024xf32>, tensor<?x?x1024xf32>
+}
+
+// CHECK-LABEL: func @gated_linear
+func.func @gated_linear(%x: tensor<?x?x512xbf16>, %wg: tensor<1408x512xbf16>, %wu: tensor<1408x512xbf16>) -> (tensor<?x?x1408xbf16>, tensor<?x?x1408xbf16>) {
+  // CHECK: weft.gated_linear %{{.*}}, %{{.*}}, %{{.*}} : (tensor<?x?x512xbf16>, tensor<1408x512xbf16>, tensor<1408x512xbf16>) -> tensor<?x?x1408xbf16>
+  %0 = weft.gated_linear %x, %wg, %wu : (tensor<?x?x512xbf16>, tensor<1408x512xbf16>, tensor<1408x512xbf16>) -> tensor<?x?x1408xbf16>
+  // CHECK: weft.gated_linear %{{.*}}, %{{.*}}, %{{.*}} {activation = #weft.activation<gelu>}
+  %1 = weft.gated_linear %x, %wg, %wu {activation = #weft.activation<gelu>} : (tensor<?x?x512xbf16>, tensor<1408x512xbf16>, tensor<1408x512xbf16>) -> tensor<?x?x1408xbf16>
+  return %0, %1 : tensor<?x?x1408xbf16>, tensor<?x?x1408xbf16>
+}
+
 // CHECK-LABEL: func @qlinear
 func.func @qlinear(%x: tensor<?x512xf16>, %q4: tensor<256x512xi4>, %s4: tensor<256x4xf16>, %z4: tensor<256x4xi4>, %q8: tensor<256x512xi8>, %s8: tensor<256x1xf32>, %b: tensor<256xf16>) -> (tensor<?x256xf16>, tensor<?x256xf16>) {
   // CHECK: weft.qlinear %{{.*}}, %{{.*}}, %{{.*}} zeros %{{.*}} {group_size = 128 : i64} : (tensor<?x512xf16>, tensor<256x512xi4>, tensor<256x4xf16>, tensor<256x4xi4>) -> tensor<?x256xf16>

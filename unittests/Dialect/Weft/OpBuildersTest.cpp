@@ -75,6 +75,30 @@ TEST_F(OpBuildersTest, LinearInfersOutFeatures) {
   EXPECT_TRUE(succeeded(verify(op)));
 }
 
+TEST_F(OpBuildersTest, LinearWithLoraOperands) {
+  Type i32 = builder.getI32Type();
+  ValueRange args = makeArgs({tensor({kDyn, kDyn, 512}), tensor({1024, 512}),
+                              tensor({4, 8, 512}), tensor({4, 1024, 8}),
+                              tensor({kDyn}, i32)});
+  auto op = LinearOp::create(builder, builder.getUnknownLoc(), args[0], args[1],
+                             Value(), Value(), args[2], args[3], args[4],
+                             ActivationAttr::get(&context, Activation::none),
+                             builder.getF32FloatAttr(2.0));
+  EXPECT_EQ(op.getType(), tensor({kDyn, kDyn, 1024}));
+  EXPECT_TRUE(op.hasLora());
+  EXPECT_DOUBLE_EQ(op.getEffectiveLoraScale(), 2.0);
+  EXPECT_TRUE(succeeded(verify(op)));
+}
+
+TEST_F(OpBuildersTest, GatedLinearInfersOutFeatures) {
+  ValueRange args =
+      makeArgs({tensor({kDyn, 512}), tensor({1408, 512}), tensor({1408, 512})});
+  auto op = GatedLinearOp::create(builder, builder.getUnknownLoc(), args[0],
+                                  args[1], args[2], Activation::silu);
+  EXPECT_EQ(op.getType(), tensor({kDyn, 1408}));
+  EXPECT_TRUE(succeeded(verify(op)));
+}
+
 TEST_F(OpBuildersTest, QLinearDerivesBitsGroupsAndSymmetry) {
   Type i4 = builder.getIntegerType(4);
   ValueRange args = makeArgs({tensor({kDyn, 512}), tensor({256, 512}, i4),

@@ -249,6 +249,88 @@ LogicalResult LayerNormOp::verify() {
   return verifyEps(*this, getEps().convertToDouble());
 }
 
+/// Verifies LoRA operands `a`, `b`, `ids` and `scale` applied to `x`
+/// (docs/Spec.md, weft.lora); `names` spell the operands as the op does.
+/// Returns the out-features N of `b` through `n`.
+static LogicalResult verifyLoraOperands(Operation *op, Value x, Value a,
+                                        Value b, Value ids, double scale,
+                                        ArrayRef<StringRef> names, int64_t &n) {
+  StringRef aName = names[0], bName = names[1], idsName = names[2];
+  Type elementType = getElementType(x);
+  if (failed(verifyElementType(op, a, aName, elementType, "x")) ||
+      failed(verifyElementType(op, b, bName, elementType, "x")))
+    return failure();
+  int64_t rankA = getShape(a).size(), rankB = getShape(b).size();
+  if (rankA != rankB || (rankA != 2 && rankA != 3))
+    return op->emitOpError("expects ")
+           << aName << " and " << bName
+           << " to both have rank 2 (single adapter) or 3 (multi-adapter), "
+              "got "
+           << rankA << " and " << rankB;
+  bool multi = rankA == 3;
+  if (multi) {
+    if (failed(verifyCompatibleDims(op, dimOf(a, 0), dimOf(b, 0),
+                                    aName + " and " + bName +
+                                        " to hold the same number of "
+                                        "adapters")))
+      return failure();
+    if (!ids)
+      return op->emitOpError("expects ")
+             << idsName << " with the multi-adapter form";
+    ArrayRef<int64_t> xs = getShape(x), idsShape = getShape(ids);
+    bool perRow = idsShape.size() == 1 && !xs.empty() &&
+                  areDimsCompatible(idsShape[0], xs[0]);
+    bool perToken =
+        succeeded(mlir::verifyCompatibleShape(idsShape, xs.drop_back()));
+    if (!perRow && !perToken)
+      return op->emitOpError("expects ")
+             << idsName << " of shape [B] = [" << formatDim(xs[0])
+             << "] or x's leading dims " << formatShape(xs.drop_back())
+             << ", got " << formatShape(idsShape);
+  } else if (ids) {
+    return op->emitOpError("expects ")
+           << idsName << " only with the multi-adapter form (rank-3 " << aName
+           << " and " << bName << ")";
+  }
+  int64_t offset = multi ? 1 : 0;
+  if (failed(verifyCompatibleDims(op, dimOf(a, offset), dimOf(b, offset + 1),
+                                  aName + " [r, K] and " + bName +
+                                      " [N, r] to have the same rank r")) ||
+      failed(verifyCompatibleDims(op, lastDimOf(x), dimOf(a, offset + 1),
+                                  "the last dim of x to match the "
+                                  "in-features of " +
+                                      aName)))
+    return failure();
+  if (!std::isfinite(scale))
+    return op->emitOpError("expects a finite scale");
+  n = dimOf(b, offset);
+  return success();
+}
+
+/// Verifies the optional LoRA operands fused into a linear-like op whose
+/// weight has `n` out-features.
+template <typename OpTy>
+static LogicalResult verifyFusedLora(OpTy op, int64_t n) {
+  if (!op.getLoraA()) {
+    if (op.getLoraB() || op.getLoraIds() || op.getLoraScale())
+      return op.emitOpError("expects lora_b, lora_ids and lora_scale only "
+                            "together with lora_a");
+    return success();
+  }
+  if (!op.getLoraB())
+    return op.emitOpError("expects lora_b together with lora_a");
+  if (failed(verifyRankAtLeastOne(op, op.getX(), "x")))
+    return failure();
+  int64_t loraN;
+  if (failed(verifyLoraOperands(op, op.getX(), op.getLoraA(), op.getLoraB(),
+                                op.getLoraIds(), op.getEffectiveLoraScale(),
+                                {"lora_a", "lora_b", "lora_ids"}, loraN)))
+    return failure();
+  return verifyCompatibleDims(op, loraN, n,
+                              "the out-features of lora_b to match the "
+                              "out-features of the weight");
+}
+
 //===----------------------------------------------------------------------===//
 // LinearOp
 //===----------------------------------------------------------------------===//
@@ -273,8 +355,42 @@ LogicalResult LinearOp::verify() {
                                   "the last dim of x to match the in-features "
                                   "(dim 1) of weight")))
     return failure();
-  return verifyEpilogueOperands(op, x, getBias(), getResidual(),
-                                dimOf(weight, 0), getType().getShape());
+  if (failed(verifyEpilogueOperands(op, x, getBias(), getResidual(),
+                                    dimOf(weight, 0), getType().getShape())))
+    return failure();
+  return verifyFusedLora(*this, dimOf(weight, 0));
+}
+
+//===----------------------------------------------------------------------===//
+// GatedLinearOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GatedLinearOp::inferReturnTypes(MLIRContext *,
+                                              std::optional<Location>,
+                                              Adaptor adaptor,
+                                              SmallVectorImpl<Type> &results) {
+  Value x = adaptor.getX();
+  int64_t n = mergeDims(dimOf(adaptor.getGateWeight(), 0),
+                        dimOf(adaptor.getUpWeight(), 0));
+  results.push_back(
+      RankedTensorType::get(withLastDim(getShape(x), n), getElementType(x)));
+  return success();
+}
+
+LogicalResult GatedLinearOp::verify() {
+  Operation *op = *this;
+  Value x = getX(), gate = getGateWeight(), up = getUpWeight();
+  Type elementType = getElementType(x);
+  if (failed(verifyRankAtLeastOne(op, x, "x")) ||
+      failed(verifyElementType(op, gate, "gate_weight", elementType, "x")) ||
+      failed(verifyElementType(op, up, "up_weight", elementType, "x")))
+    return failure();
+  if (failed(verifyCompatibleDims(op, lastDimOf(x), dimOf(gate, 1),
+                                  "the last dim of x to match the in-features "
+                                  "(dim 1) of gate_weight")))
+    return failure();
+  return verifyShape(op, up, "up_weight", "[N, K] (the shape of gate_weight)",
+                     getShape(gate));
 }
 
 //===----------------------------------------------------------------------===//
@@ -334,8 +450,10 @@ LogicalResult QLinearOp::verify() {
         failed(verifyShape(op, zeros, "zeros", "[N, G]", {n, groups})))
       return failure();
   }
-  return verifyEpilogueOperands(op, x, getBias(), getResidual(), n,
-                                getType().getShape());
+  if (failed(verifyEpilogueOperands(op, x, getBias(), getResidual(), n,
+                                    getType().getShape())))
+    return failure();
+  return verifyFusedLora(*this, n);
 }
 
 //===----------------------------------------------------------------------===//
@@ -358,47 +476,12 @@ LogicalResult LoraOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
 
 LogicalResult LoraOp::verify() {
   Operation *op = *this;
-  Value x = getX(), a = getLoraA(), b = getLoraB();
-  Type elementType = getElementType(x);
-  if (failed(verifyRankAtLeastOne(op, x, "x")) ||
-      failed(verifyElementType(op, a, "lora_a", elementType, "x")) ||
-      failed(verifyElementType(op, b, "lora_b", elementType, "x")))
+  if (failed(verifyRankAtLeastOne(op, getX(), "x")))
     return failure();
-  int64_t rankA = getShape(a).size(), rankB = getShape(b).size();
-  if (rankA != rankB || (rankA != 2 && rankA != 3))
-    return emitOpError("expects lora_a and lora_b to both have rank 2 "
-                       "(single adapter) or 3 (multi-adapter), got ")
-           << rankA << " and " << rankB;
-  bool multi = rankA == 3;
-  if (multi) {
-    if (failed(verifyCompatibleDims(op, dimOf(a, 0), dimOf(b, 0),
-                                    "lora_a and lora_b to hold the same "
-                                    "number of adapters")))
-      return failure();
-    if (!getIds())
-      return emitOpError("expects ids with the multi-adapter form");
-    ArrayRef<int64_t> xs = getShape(x), ids = getShape(getIds());
-    bool perRow = ids.size() == 1 && areDimsCompatible(ids[0], xs[0]);
-    bool perToken = succeeded(mlir::verifyCompatibleShape(ids, xs.drop_back()));
-    if (!perRow && !perToken)
-      return emitOpError("expects ids of shape [B] = [")
-             << formatDim(xs[0]) << "] or x's leading dims "
-             << formatShape(xs.drop_back()) << ", got " << formatShape(ids);
-  } else if (getIds()) {
-    return emitOpError("expects ids only with the multi-adapter form (rank-3 "
-                       "lora_a and lora_b)");
-  }
-  int64_t offset = multi ? 1 : 0;
-  if (failed(verifyCompatibleDims(op, dimOf(a, offset), dimOf(b, offset + 1),
-                                  "lora_a [r, K] and lora_b [N, r] to have "
-                                  "the same rank r")) ||
-      failed(verifyCompatibleDims(op, lastDimOf(x), dimOf(a, offset + 1),
-                                  "the last dim of x to match the in-features "
-                                  "of lora_a")))
-    return failure();
-  if (!std::isfinite(getScale().convertToDouble()))
-    return emitOpError("expects a finite scale");
-  return success();
+  int64_t n;
+  return verifyLoraOperands(op, getX(), getLoraA(), getLoraB(), getIds(),
+                            getScale().convertToDouble(),
+                            {"lora_a", "lora_b", "ids"}, n);
 }
 
 //===----------------------------------------------------------------------===//

@@ -28,15 +28,23 @@ template <typename OpTy> Epilogue getEpilogue(OpTy op) {
 }
 
 /// `op` with its epilogue replaced, built at the rewriter's insertion point.
+/// A fused LoRA delta is added before the activation, so it stays on the
+/// rebuilt op whatever the epilogue becomes.
 Value rebuild(PatternRewriter &rewriter, LinearOp op, const Epilogue &e) {
   return LinearOp::create(rewriter, op.getLoc(), op.getType(), op.getX(),
-                          op.getWeight(), e.bias, e.residual, e.activation);
+                          op.getWeight(), e.bias, e.residual, op.getLoraA(),
+                          op.getLoraB(), op.getLoraIds(),
+                          ActivationAttr::get(op.getContext(), e.activation),
+                          op.getLoraScaleAttr());
 }
 
 Value rebuild(PatternRewriter &rewriter, QLinearOp op, const Epilogue &e) {
   return QLinearOp::create(rewriter, op.getLoc(), op.getType(), op.getX(),
                            op.getQweight(), op.getScales(), op.getZeros(),
-                           e.bias, e.residual, op.getGroupSize(), e.activation);
+                           e.bias, e.residual, op.getLoraA(), op.getLoraB(),
+                           op.getLoraIds(), op.getGroupSizeAttr(),
+                           ActivationAttr::get(op.getContext(), e.activation),
+                           op.getLoraScaleAttr());
 }
 
 /// The linear-like op of type OpTy defining `value` when `value` is its only

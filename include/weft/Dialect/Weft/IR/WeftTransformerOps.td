@@ -130,25 +130,85 @@ def Weft_LayerNormOp : Weft_InferredOp<"layer_norm", [AttrSizedOperandSegments]>
 def Weft_LinearOp : Weft_InferredOp<"linear", [AttrSizedOperandSegments]> {
   let summary = "x W^T + b with an optional activation and residual epilogue";
   let description = [{
-    `result = act(x W^T + bias) + residual` for `x[..., K]`, `weight[N, K]`,
-    optional `bias[N]` and `residual[..., N]` (same shape as the result);
-    `activation` defaults to `none`. Accumulation is in f32. Fusion sets the
-    epilogue; importers write plain linears.
+    `result = act(x W^T + bias + delta) + residual` for `x[..., K]`,
+    `weight[N, K]`, optional `bias[N]` and `residual[..., N]` (same shape as
+    the result); `activation` defaults to `none`. Accumulation is in f32.
+    Fusion sets the epilogue; importers write plain linears.
+
+    With `lora A, B` (and `lora_ids`, `lora_scale`), `delta` is the LoRA
+    delta of `weft.lora x, A, B (ids lora_ids) {scale = lora_scale}` (single
+    or multi-adapter, `-1` ids give a zero delta), accumulated into the same
+    f32 sum as `x W^T`; without it `delta = 0`. `lora_scale` defaults to 1.
+    `weft-fuse-lora` forms it from `add(linear(x, W), lora(x, A, B))`.
 
     Example:
 
     ```mlir
     %y = weft.linear %x, %w bias %b {activation = #weft.activation<silu>} : (tensor<?x?x512xf32>, tensor<1024x512xf32>, tensor<1024xf32>) -> tensor<?x?x1024xf32>
+    %z = weft.linear %x, %w lora %a, %bb lora_ids %ids {lora_scale = 2.0 : f32} : (tensor<?x?x512xf32>, tensor<1024x512xf32>, tensor<4x8x512xf32>, tensor<4x1024x8xf32>, tensor<?xi32>) -> tensor<?x?x1024xf32>
     ```
   }];
   let arguments = (ins Weft_FloatTensor:$x, Weft_Rank2FloatTensor:$weight,
                    Optional<Weft_Rank1FloatTensor>:$bias,
                    Optional<Weft_FloatTensor>:$residual,
-                   DefaultValuedAttr<Weft_ActivationAttr, "Activation::none">:$activation);
+                   Optional<Weft_FloatTensor>:$lora_a,
+                   Optional<Weft_FloatTensor>:$lora_b,
+                   Optional<Weft_IndexTensor>:$lora_ids,
+                   DefaultValuedAttr<Weft_ActivationAttr, "Activation::none">:$activation,
+                   OptionalAttr<F32Attr>:$lora_scale);
   let results = (outs Weft_FloatTensor:$result);
   let assemblyFormat = [{
-    $x `,` $weight (`bias` $bias^)? (`residual` $residual^)? attr-dict
+    $x `,` $weight (`bias` $bias^)? (`residual` $residual^)?
+    (`lora` $lora_a^ `,` $lora_b)? (`lora_ids` $lora_ids^)? attr-dict
     `:` functional-type(operands, results)
+  }];
+  let builders = [
+    // The form without LoRA operands.
+    OpBuilder<(ins "Type":$result, "Value":$x, "Value":$weight, "Value":$bias,
+                   "Value":$residual, "Activation":$activation), [{
+      build($_builder, $_state, result, x, weight, bias, residual, Value(),
+            Value(), Value(),
+            ActivationAttr::get($_builder.getContext(), activation),
+            FloatAttr());
+    }]>,
+    OpBuilder<(ins "Value":$x, "Value":$weight, "Value":$bias,
+                   "Value":$residual, "Activation":$activation), [{
+      build($_builder, $_state, x, weight, bias, residual, Value(), Value(),
+            Value(), ActivationAttr::get($_builder.getContext(), activation),
+            FloatAttr());
+    }]>,
+  ];
+  let extraClassDeclaration = [{
+    /// True when the op carries a fused LoRA delta.
+    bool hasLora() { return static_cast<bool>(getLoraA()); }
+    /// The LoRA scale (1 when absent).
+    double getEffectiveLoraScale() {
+      return getLoraScale() ? getLoraScale()->convertToDouble() : 1.0;
+    }
+  }];
+}
+
+def Weft_GatedLinearOp : Weft_InferredOp<"gated_linear"> {
+  let summary = "gated linear unit act(x Wg^T) * (x Wu^T) (SwiGLU, GeGLU)";
+  let description = [{
+    `result = act(x gate_weight^T) * (x up_weight^T)` for `x[..., K]` and
+    `gate_weight`, `up_weight` of shape `[N, K]`; `activation` defaults to
+    `silu` (SwiGLU; `gelu` / `gelu_tanh` give GeGLU, `none` a bilinear GLU).
+    Both products accumulate in f32 and the result is rounded once. `weft-fuse-gated-linear` forms it from
+    `mul(silu(linear(x, Wg)), linear(x, Wu))`.
+
+    Example:
+
+    ```mlir
+    %h = weft.gated_linear %x, %wg, %wu : (tensor<?x?x512xf32>, tensor<1408x512xf32>, tensor<1408x512xf32>) -> tensor<?x?x1408xf32>
+    ```
+  }];
+  let arguments = (ins Weft_FloatTensor:$x, Weft_Rank2FloatTensor:$gate_weight,
+                   Weft_Rank2FloatTensor:$up_weight,
+                   DefaultValuedAttr<Weft_ActivationAttr, "Activation::silu">:$activation);
+  let results = (outs Weft_FloatTensor:$result);
+  let assemblyFormat = [{
+    $x `,` $gate_weight `,` $up_weight attr-dict `:` functional-type(operands, results)
   }];
 }
 
@@ -164,7 +224,8 @@ def Weft_QLinearOp : Weft_InferredOp<"qlinear", [AttrSizedOperandSegments]> {
     `qweight`) it is asymmetric and both are unsigned:
     `W[n, k] = scale[n, k/g] * (q[n, k] - zero[n, k/g])`. The archive stores
     int4 tensors packed two per byte (docs/Quantization.md); lowerings dequantize
-    inside the inner loop and never materialise `W`.
+    inside the inner loop and never materialise `W`. `lora`, `lora_ids` and
+    `lora_scale` add a LoRA delta as on `weft.linear`.
 
     Example:
 
@@ -177,14 +238,47 @@ def Weft_QLinearOp : Weft_InferredOp<"qlinear", [AttrSizedOperandSegments]> {
                    Optional<Weft_QuantWeightTensor>:$zeros,
                    Optional<Weft_Rank1FloatTensor>:$bias,
                    Optional<Weft_FloatTensor>:$residual,
+                   Optional<Weft_FloatTensor>:$lora_a,
+                   Optional<Weft_FloatTensor>:$lora_b,
+                   Optional<Weft_IndexTensor>:$lora_ids,
                    I64Attr:$group_size,
-                   DefaultValuedAttr<Weft_ActivationAttr, "Activation::none">:$activation);
+                   DefaultValuedAttr<Weft_ActivationAttr, "Activation::none">:$activation,
+                   OptionalAttr<F32Attr>:$lora_scale);
   let results = (outs Weft_FloatTensor:$result);
   let assemblyFormat = [{
     $x `,` $qweight `,` $scales (`zeros` $zeros^)? (`bias` $bias^)?
-    (`residual` $residual^)? attr-dict `:` functional-type(operands, results)
+    (`residual` $residual^)? (`lora` $lora_a^ `,` $lora_b)?
+    (`lora_ids` $lora_ids^)? attr-dict `:` functional-type(operands, results)
   }];
+  let builders = [
+    // The form without LoRA operands.
+    OpBuilder<(ins "Type":$result, "Value":$x, "Value":$qweight,
+                   "Value":$scales, "Value":$zeros, "Value":$bias,
+                   "Value":$residual, "int64_t":$group_size,
+                   "Activation":$activation), [{
+      build($_builder, $_state, result, x, qweight, scales, zeros, bias,
+            residual, Value(), Value(), Value(),
+            $_builder.getI64IntegerAttr(group_size),
+            ActivationAttr::get($_builder.getContext(), activation),
+            FloatAttr());
+    }]>,
+    OpBuilder<(ins "Value":$x, "Value":$qweight, "Value":$scales,
+                   "Value":$zeros, "Value":$bias, "Value":$residual,
+                   "int64_t":$group_size, "Activation":$activation), [{
+      build($_builder, $_state, x, qweight, scales, zeros, bias, residual,
+            Value(), Value(), Value(),
+            $_builder.getI64IntegerAttr(group_size),
+            ActivationAttr::get($_builder.getContext(), activation),
+            FloatAttr());
+    }]>,
+  ];
   let extraClassDeclaration = [{
+    /// True when the op carries a fused LoRA delta.
+    bool hasLora() { return static_cast<bool>(getLoraA()); }
+    /// The LoRA scale (1 when absent).
+    double getEffectiveLoraScale() {
+      return getLoraScale() ? getLoraScale()->convertToDouble() : 1.0;
+    }
     /// Width of a quantized value: 4 or 8.
     unsigned getBits();
     /// True when there are no zero points (signed values, zero point 0).

@@ -15,6 +15,17 @@ namespace mlir::weft {
 /// Bias, activation and residual ops into weft.linear / weft.qlinear.
 void populateFuseEpiloguePatterns(RewritePatternSet &patterns);
 
+/// Decomposed softmax(scale * Q K^T + mask) V into weft.attention; with
+/// `detectCausal`, constant causal masks become the causal attribute.
+void populateFuseAttentionPatterns(RewritePatternSet &patterns,
+                                   bool detectCausal = true);
+
+/// mul(act(linear(x, Wg)), linear(x, Wu)) into weft.gated_linear.
+void populateFuseGatedLinearPatterns(RewritePatternSet &patterns);
+
+/// add(linear|qlinear(x), lora(x)) into the base layer's LoRA operands.
+void populateFuseLoraPatterns(RewritePatternSet &patterns);
+
 } // namespace mlir::weft
 
 #endif // WEFT_DIALECT_WEFT_TRANSFORMS_TRANSFORMS_H
