@@ -3,6 +3,8 @@
 Commands:
   random-params MODULE.mlir -o OUT.safetensors [--seed N]
       draws every weft.param of MODULE (see weft.params) into an archive
+  show-params ARCHIVE.safetensors
+      prints the name, dtype and shape of every tensor of an archive, sorted
 """
 
 import argparse
@@ -27,6 +29,18 @@ def _random_params(args):
     print(f"wrote {len(values)} parameters to {args.output}")
 
 
+def _show_params(args):
+    try:
+        tensors, metadata = safetensors.load(args.archive)
+    except safetensors.SafetensorsError as e:
+        raise SystemExit(f"weft: error: {e}")
+    for name in sorted(tensors):
+        shape = ", ".join(str(d) for d in tensors[name].shape)
+        print(f"{name} {tensors[name].dtype}[{shape}]")
+    for key in sorted(metadata):
+        print(f"__metadata__ {key} = {metadata[key]}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python3 -m weft")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -36,6 +50,10 @@ def main(argv=None):
     random.add_argument("-o", "--output", required=True)
     random.add_argument("--seed", type=int, default=0)
     random.set_defaults(run=_random_params)
+    show = commands.add_parser(
+        "show-params", help="names, dtypes and shapes of an archive's tensors")
+    show.add_argument("archive")
+    show.set_defaults(run=_show_params)
     args = parser.parse_args(argv)
     args.run(args)
 
