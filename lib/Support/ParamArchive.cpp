@@ -51,9 +51,8 @@ ParamArchive::~ParamArchive() = default;
 
 /// Parses and validates one header entry against a data section of
 /// `dataSize` bytes starting at `data`.
-static llvm::Expected<ArchiveTensor> parseEntry(StringRef name,
-                                                const llvm::json::Value &value,
-                                                StringRef data) {
+static llvm::Expected<ArchiveTensor>
+parseEntry(StringRef name, const llvm::json::Value &value, StringRef data) {
   auto fail = [&](const Twine &message) {
     return llvm::createStringError("tensor '" + name + "': " + message);
   };
@@ -202,10 +201,10 @@ llvm::Error ParamArchiveBuilder::write(StringRef path) const {
     for (int64_t dim : tensor.shape)
       shape.push_back(dim);
     uint64_t end = offset + tensor.data.size();
-    header[name] = llvm::json::Object{
-        {"dtype", tensor.dtype},
-        {"shape", std::move(shape)},
-        {"data_offsets", llvm::json::Array{offset, end}}};
+    header[name] =
+        llvm::json::Object{{"dtype", tensor.dtype},
+                           {"shape", std::move(shape)},
+                           {"data_offsets", llvm::json::Array{offset, end}}};
     offset = end;
   }
   if (!metadata.empty()) {
@@ -226,8 +225,8 @@ llvm::Error ParamArchiveBuilder::write(StringRef path) const {
   };
   int fd;
   SmallString<256> temporary;
-  if (std::error_code ec = llvm::sys::fs::createUniqueFile(
-          path + ".tmp-%%%%%%", fd, temporary))
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd, temporary))
     return fail(ec.message());
   {
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
@@ -322,8 +321,8 @@ weft::decodeFloats(const ArchiveTensor &tensor) {
   const char *bytes = tensor.data.data();
   if (tensor.dtype == "F32") {
     for (size_t i = 0; i < values.size(); ++i)
-      values[i] = llvm::bit_cast<float>(
-          llvm::support::endian::read32le(bytes + 4 * i));
+      values[i] =
+          llvm::bit_cast<float>(llvm::support::endian::read32le(bytes + 4 * i));
     return values;
   }
   if (tensor.dtype == "BF16") {
@@ -334,9 +333,9 @@ weft::decodeFloats(const ArchiveTensor &tensor) {
   }
   if (tensor.dtype == "F16") {
     for (size_t i = 0; i < values.size(); ++i) {
-      llvm::APFloat half(llvm::APFloat::IEEEhalf(),
-                         llvm::APInt(16, llvm::support::endian::read16le(
-                                             bytes + 2 * i)));
+      llvm::APFloat half(
+          llvm::APFloat::IEEEhalf(),
+          llvm::APInt(16, llvm::support::endian::read16le(bytes + 2 * i)));
       values[i] = half.convertToFloat();
     }
     return values;

@@ -50,7 +50,8 @@ protected:
 
 TEST_F(ParamArchiveTest, RoundTripsTensorsAndMetadata) {
   ParamArchiveBuilder builder;
-  builder.add("w", "F16", {2, 2}, encodeFloats({1.0f, -2.0f, 0.5f, 65504.0f}, "F16"));
+  builder.add("w", "F16", {2, 2},
+              encodeFloats({1.0f, -2.0f, 0.5f, 65504.0f}, "F16"));
   builder.add("b", "BF16", {3}, encodeFloats({1.0f, 3.0f, -0.25f}, "BF16"));
   builder.add("q", "U8", {1, 3}, std::string("\x01\x02\x03", 3));
   builder.setMetadata("format", "pt");
@@ -58,7 +59,8 @@ TEST_F(ParamArchiveTest, RoundTripsTensorsAndMetadata) {
   ASSERT_FALSE(static_cast<bool>(builder.write(file)));
 
   llvm::Expected<ParamArchive> archive = ParamArchive::read(file);
-  ASSERT_TRUE(static_cast<bool>(archive)) << llvm::toString(archive.takeError());
+  ASSERT_TRUE(static_cast<bool>(archive))
+      << llvm::toString(archive.takeError());
   EXPECT_EQ(archive->getNames(), (std::vector<StringRef>{"b", "q", "w"}));
   EXPECT_EQ(archive->getMetadata().lookup("format"), "pt");
   const ArchiveTensor *w = archive->lookup("w");
@@ -91,7 +93,8 @@ TEST_F(ParamArchiveTest, RewritesTheArchiveItReadsFrom) {
   ASSERT_FALSE(static_cast<bool>(second.write(file)));
   llvm::Expected<ParamArchive> reread = ParamArchive::read(file);
   ASSERT_TRUE(static_cast<bool>(reread));
-  EXPECT_EQ(*decodeFloats(*reread->lookup("y")), (std::vector<float>{1.0f, 2.0f}));
+  EXPECT_EQ(*decodeFloats(*reread->lookup("y")),
+            (std::vector<float>{1.0f, 2.0f}));
 }
 
 TEST_F(ParamArchiveTest, RejectsMalformedArchives) {
@@ -101,21 +104,29 @@ TEST_F(ParamArchiveTest, RejectsMalformedArchives) {
     llvm::raw_fd_ostream os(file, ec);
     os << "abc";
   }
-  EXPECT_EQ(readError(file), file + ": file too short for a safetensors header");
+  EXPECT_EQ(readError(file),
+            file + ": file too short for a safetensors header");
   EXPECT_EQ(readError(path("none")),
             path("none") + ": cannot read: No such file or directory");
-  EXPECT_NE(readError(writeRaw("json", "{not json", "")).find("header is not valid JSON"),
+  EXPECT_NE(readError(writeRaw("json", "{not json", ""))
+                .find("header is not valid JSON"),
             std::string::npos);
-  std::string dtype = writeRaw("dtype", R"({"t":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}})",
-                               std::string(8, '\0'));
+  std::string dtype = writeRaw(
+      "dtype", R"({"t":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}})",
+      std::string(8, '\0'));
   EXPECT_EQ(readError(dtype), dtype + ": tensor 't': unsupported dtype 'C64'");
-  std::string size = writeRaw("size", R"({"t":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})",
-                              std::string(8, '\0'));
-  EXPECT_EQ(readError(size), size + ": tensor 't': 8 bytes for F32[3] (expected 12)");
-  std::string bounds = writeRaw("bounds", R"({"t":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}})",
-                                std::string(2, '\0'));
-  EXPECT_EQ(readError(bounds),
-            bounds + ": tensor 't': data_offsets out of bounds (data section is 2 bytes)");
+  std::string size = writeRaw(
+      "size", R"({"t":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})",
+      std::string(8, '\0'));
+  EXPECT_EQ(readError(size),
+            size + ": tensor 't': 8 bytes for F32[3] (expected 12)");
+  std::string bounds = writeRaw(
+      "bounds", R"({"t":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}})",
+      std::string(2, '\0'));
+  EXPECT_EQ(
+      readError(bounds),
+      bounds +
+          ": tensor 't': data_offsets out of bounds (data section is 2 bytes)");
   std::string overlap = writeRaw(
       "overlap",
       R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}})",
@@ -135,7 +146,7 @@ TEST_F(ParamArchiveTest, BindingRule) {
 }
 
 TEST(FloatConversionTest, RoundsToNearestEven) {
-  EXPECT_EQ(roundToDtype(1.0f + 0x1p-11f, "F16"), 1.0f);        // tie to even
+  EXPECT_EQ(roundToDtype(1.0f + 0x1p-11f, "F16"), 1.0f); // tie to even
   EXPECT_EQ(roundToDtype(1.0f + 3 * 0x1p-11f, "F16"), 1.0f + 0x1p-9f);
   EXPECT_EQ(roundToDtype(1.0f + 0x1p-8f, "BF16"), 1.0f);
   EXPECT_TRUE(std::isinf(roundToDtype(70000.0f, "F16")));

@@ -29,7 +29,8 @@ TEST(QuantizationTest, SymmetricInt4RoundsTiesToEven) {
 }
 
 TEST(QuantizationTest, StoredF16ScaleDecidesRounding) {
-  QuantizedWeight q = quantize({0.7f, -1.4f, 0.1f, 0.35f}, {4, -1, true, "F16"});
+  QuantizedWeight q =
+      quantize({0.7f, -1.4f, 0.1f, 0.35f}, {4, -1, true, "F16"});
   EXPECT_EQ(q.values[2], 1);
   EXPECT_NE(q.scales[0], 1.4f / 7);
 }
@@ -81,7 +82,8 @@ TEST(QuantizationTest, ErrorMeasures) {
 }
 
 TEST(QuantizationTest, NormalInputsAreReproducible) {
-  std::vector<double> a = drawNormalInputs(1001, 7), b = drawNormalInputs(1001, 7);
+  std::vector<double> a = drawNormalInputs(1001, 7),
+                      b = drawNormalInputs(1001, 7);
   EXPECT_EQ(a, b);
   double mean = 0, square = 0;
   for (double v : a) {

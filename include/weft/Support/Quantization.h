@@ -54,8 +54,8 @@ quantizeWeight(ArrayRef<float> weight, int64_t n, int64_t k,
 /// Logical `bits`-bit values [rows, length] as archive bytes: int8 one byte
 /// each (two's complement when signed), int4 packed two per byte along the
 /// last dim (low nibble first, an odd last dim padded with a zero nibble).
-std::string packIntegers(ArrayRef<int32_t> values, int64_t rows,
-                         int64_t length, unsigned bits);
+std::string packIntegers(ArrayRef<int32_t> values, int64_t rows, int64_t length,
+                         unsigned bits);
 
 /// How far a quantized weight is from the original, in f64.
 struct QuantizationError {

@@ -101,6 +101,8 @@ bool canFuse(Projection a, Projection b) {
 /// The name of concatenated params: the common prefix and suffix (cut at
 /// dots) around the differing middles joined by '+'.
 std::string getFusedName(ArrayRef<StringRef> names) {
+  if (names.empty())
+    return "";
   StringRef first = names.front();
   size_t prefix = first.size(), suffix = first.size();
   for (StringRef name : names.drop_front()) {
@@ -123,8 +125,7 @@ std::string getFusedName(ArrayRef<StringRef> names) {
   for (auto [i, name] : llvm::enumerate(names)) {
     if (prefix + suffix >= name.size())
       return llvm::join(names, "+"); // no distinct middles to join
-    fused += (i ? "+" : "") +
-             name.drop_front(prefix).drop_back(suffix).str();
+    fused += (i ? "+" : "") + name.drop_front(prefix).drop_back(suffix).str();
   }
   return fused + first.take_back(suffix).str();
 }
@@ -170,9 +171,8 @@ WeftFuseProjectionsPass::concatenate(ParamStore &store, OpBuilder &builder,
              << kPassName << ": cannot name the fused tensor: '" << name
              << "' is already taken by another fusion";
   } else if (store.isNameTaken(name)) {
-    return front.emitError()
-           << kPassName << ": cannot name the fused tensor: '" << name
-           << "' is already in the archive";
+    return front.emitError() << kPassName << ": cannot name the fused tensor: '"
+                             << name << "' is already in the archive";
   } else {
     SmallVector<int64_t> shape(first->shape);
     shape.front() = archiveRows;
@@ -181,8 +181,7 @@ WeftFuseProjectionsPass::concatenate(ParamStore &store, OpBuilder &builder,
   auto type = cast<RankedTensorType>(front.getType());
   SmallVector<int64_t> shape(type.getShape());
   shape.front() = rows;
-  return ParamOp::create(builder, front.getLoc(),
-                         type.clone(shape), name);
+  return ParamOp::create(builder, front.getLoc(), type.clone(shape), name);
 }
 
 LogicalResult WeftFuseProjectionsPass::fuse(ParamStore &store,
@@ -223,8 +222,8 @@ LogicalResult WeftFuseProjectionsPass::fuse(ParamStore &store,
   SmallVector<int64_t> shape(firstType.getShape());
   shape.back() = n;
   auto fusedType = firstType.clone(shape);
-  Location loc = builder.getFusedLoc(llvm::to_vector(
-      llvm::map_range(group, [](const Projection &p) { return p.op->getLoc(); })));
+  Location loc = builder.getFusedLoc(llvm::to_vector(llvm::map_range(
+      group, [](const Projection &p) { return p.op->getLoc(); })));
   Value bias = group.front().bias ? fusedParams.back() : Value();
   Value fused;
   if (isa<LinearOp>(first)) {
@@ -232,10 +231,10 @@ LogicalResult WeftFuseProjectionsPass::fuse(ParamStore &store,
                              fusedParams[0], bias, Value(), Activation::none);
   } else {
     Value zeros = group.front().weights.size() == 3 ? fusedParams[2] : Value();
-    fused = QLinearOp::create(builder, loc, fusedType, group.front().x,
-                              fusedParams[0], fusedParams[1], zeros, bias,
-                              Value(), group.front().groupSize,
-                              Activation::none);
+    fused =
+        QLinearOp::create(builder, loc, fusedType, group.front().x,
+                          fusedParams[0], fusedParams[1], zeros, bias, Value(),
+                          group.front().groupSize, Activation::none);
   }
 
   // All slices first: the builder inserts before `first`, erased below.

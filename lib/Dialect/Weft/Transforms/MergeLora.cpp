@@ -36,8 +36,8 @@ struct AdaptedLayer {
 
 /// The adapted layer that `add` computes, if it is one the pass can merge.
 std::optional<AdaptedLayer> matchAdaptedLayer(AddOp add) {
-  for (auto [base, delta] : {std::pair{add.getLhs(), add.getRhs()},
-                             {add.getRhs(), add.getLhs()}}) {
+  for (auto [base, delta] :
+       {std::pair{add.getLhs(), add.getRhs()}, {add.getRhs(), add.getLhs()}}) {
     auto linear = base.getDefiningOp<LinearOp>();
     auto lora = delta.getDefiningOp<LoraOp>();
     if (!linear || !lora || !linear->hasOneUse() || !lora->hasOneUse() ||
@@ -83,9 +83,9 @@ FailureOr<std::string> WeftMergeLoraPass::merge(ParamStore &store,
   int64_t adapters =
       lora.isMultiAdapter() ? lora.getLoraA().getType().getDimSize(0) : 1;
   if (index >= adapters)
-    return lora.emitError() << kPassName << ": adapter " << index
-                            << " is out of range: the lora holds " << adapters
-                            << " adapters";
+    return lora.emitError()
+           << kPassName << ": adapter " << index
+           << " is out of range: the lora holds " << adapters << " adapters";
   FailureOr<std::vector<float>> w = store.readFloats(layer.weight);
   FailureOr<std::vector<float>> a = store.readFloats(layer.loraA);
   FailureOr<std::vector<float>> b = store.readFloats(layer.loraB);
@@ -116,23 +116,25 @@ FailureOr<std::string> WeftMergeLoraPass::merge(ParamStore &store,
   if (std::optional<StringRef> existing = store.getAdded(name)) {
     if (*existing == bytes)
       return name; // the same merge, seen from another use
-    return lora.emitError() << kPassName << ": cannot name the merged weight of '"
-                            << layer.weight.getName() << "': '" << name
-                            << "' is already taken by another merge";
+    return lora.emitError()
+           << kPassName << ": cannot name the merged weight of '"
+           << layer.weight.getName() << "': '" << name
+           << "' is already taken by another merge";
   }
   if (store.isNameTaken(name))
-    return lora.emitError() << kPassName << ": cannot name the merged weight of '"
-                            << layer.weight.getName() << "': '" << name
-                            << "' is already in the archive";
+    return lora.emitError()
+           << kPassName << ": cannot name the merged weight of '"
+           << layer.weight.getName() << "': '" << name
+           << "' is already in the archive";
   store.add(name, dtype, {n, k}, std::move(bytes));
   llvm::json::Object record{{"base", layer.weight.getName()},
                             {"lora_a", layer.loraA.getName()},
                             {"lora_b", layer.loraB.getName()},
                             {"scale", scale},
                             {"adapter", index}};
-  store.setMetadata("weft.merged." + name,
-                    llvm::formatv("{0}", llvm::json::Value(std::move(record)))
-                        .str());
+  store.setMetadata(
+      "weft.merged." + name,
+      llvm::formatv("{0}", llvm::json::Value(std::move(record))).str());
   return name;
 }
 
@@ -158,9 +160,9 @@ void WeftMergeLoraPass::runOnOperation() {
     OpBuilder builder(linear);
     Value weight = ParamOp::create(builder, linear.getLoc(),
                                    layer.weight.getType(), *name);
-    Value merged = LinearOp::create(
-        builder, linear.getLoc(), linear.getType(), linear.getX(), weight,
-        linear.getBias(), linear.getResidual(), Activation::none);
+    Value merged = LinearOp::create(builder, linear.getLoc(), linear.getType(),
+                                    linear.getX(), weight, linear.getBias(),
+                                    linear.getResidual(), Activation::none);
     layer.add.replaceAllUsesWith(merged);
     layer.add.erase();
     linear.erase();

@@ -8,8 +8,8 @@ using namespace mlir::weft;
 FailureOr<ParamStore> ParamStore::open(ModuleOp module, StringRef passName,
                                        StringRef inputPath,
                                        StringRef outputPath) {
-  for (auto [option, value] : {std::pair{"params", inputPath},
-                               std::pair{"params-out", outputPath}})
+  for (auto [option, value] :
+       {std::pair{"params", inputPath}, std::pair{"params-out", outputPath}})
     if (value.empty())
       return module.emitError()
              << passName << " needs the '" << option
@@ -27,18 +27,18 @@ FailureOr<const ArchiveTensor *> ParamStore::lookup(ParamOp param) {
   if (!tensor)
     tensor = added.lookup(name);
   if (!tensor)
-    return param.emitError() << passName << ": parameter '" << name
-                             << "' is not in archive '" << input->getPath()
-                             << "'";
+    return param.emitError()
+           << passName << ": parameter '" << name << "' is not in archive '"
+           << input->getPath() << "'";
   auto type = cast<RankedTensorType>(param.getType());
   FailureOr<std::string> dtype = getLogicalDtype(type.getElementType());
   std::string mismatch =
       succeeded(dtype) ? getBindingMismatch(*tensor, *dtype, type.getShape())
                        : "has an element type no archive stores";
   if (!mismatch.empty())
-    return param.emitError() << passName << ": parameter '" << name << "' "
-                             << mismatch << " in archive '" << input->getPath()
-                             << "'";
+    return param.emitError()
+           << passName << ": parameter '" << name << "' " << mismatch
+           << " in archive '" << input->getPath() << "'";
   return tensor;
 }
 

@@ -14,8 +14,8 @@
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
-#include "llvm/Support/GlobPattern.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/GlobPattern.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -89,8 +89,7 @@ std::string getQuantizedName(StringRef weight, StringRef part) {
   return (prefix + "." + part).str();
 }
 
-struct WeftQuantizePass
-    : weft::impl::WeftQuantizePassBase<WeftQuantizePass> {
+struct WeftQuantizePass : weft::impl::WeftQuantizePassBase<WeftQuantizePass> {
   using WeftQuantizePassBase::WeftQuantizePassBase;
 
   void runOnOperation() override;
@@ -113,9 +112,8 @@ private:
 
 LogicalResult WeftQuantizePass::checkOptions(ModuleOp module) {
   if (bits != 4 && bits != 8)
-    return module.emitError()
-           << kPassName << ": bits must be 8 or 4, got "
-           << static_cast<unsigned>(bits);
+    return module.emitError() << kPassName << ": bits must be 8 or 4, got "
+                              << static_cast<unsigned>(bits);
   if (groupSize != -1 && groupSize <= 0)
     return module.emitError()
            << kPassName << ": group-size must be positive or -1, got "
@@ -185,9 +183,10 @@ WeftQuantizePass::quantize(ParamStore &store, ParamOp param, LinearOp linear) {
   MLIRContext *context = linear.getContext();
   Type intType = IntegerType::get(context, bits);
   params.qweightType = RankedTensorType::get({n, k}, intType);
-  Type scaleType = scheme.scalesDtype == "F32"   ? Type(Float32Type::get(context))
-                   : scheme.scalesDtype == "F16" ? Type(Float16Type::get(context))
-                                                 : Type(BFloat16Type::get(context));
+  Type scaleType = scheme.scalesDtype == "F32" ? Type(Float32Type::get(context))
+                   : scheme.scalesDtype == "F16"
+                       ? Type(Float16Type::get(context))
+                       : Type(BFloat16Type::get(context));
   params.scalesType = RankedTensorType::get({n, q->groups}, scaleType);
   auto packedWidth = [&](int64_t length) {
     return bits == 4 ? (length + 1) / 2 : length;
@@ -207,22 +206,23 @@ WeftQuantizePass::quantize(ParamStore &store, ParamOp param, LinearOp linear) {
   return &(quantized[name] = std::move(params));
 }
 
-void WeftQuantizePass::replace(LinearOp linear,
-                               const QuantizedParams &params) {
+void WeftQuantizePass::replace(LinearOp linear, const QuantizedParams &params) {
   OpBuilder builder(linear);
   Location loc = linear.getLoc();
   Value qweight =
       ParamOp::create(builder, loc, params.qweightType, params.qweight);
-  Value scales = ParamOp::create(builder, loc, params.scalesType, params.scales);
+  Value scales =
+      ParamOp::create(builder, loc, params.scalesType, params.scales);
   Value zeros;
   if (!params.zeros.empty()) {
     auto zerosType = RankedTensorType::get(params.scalesType.getShape(),
                                            params.qweightType.getElementType());
     zeros = ParamOp::create(builder, loc, zerosType, params.zeros);
   }
-  Value result = QLinearOp::create(
-      builder, loc, linear.getType(), linear.getX(), qweight, scales, zeros,
-      linear.getBias(), linear.getResidual(), groupSize, linear.getActivation());
+  Value result =
+      QLinearOp::create(builder, loc, linear.getType(), linear.getX(), qweight,
+                        scales, zeros, linear.getBias(), linear.getResidual(),
+                        groupSize, linear.getActivation());
   Operation *weight = linear.getWeight().getDefiningOp();
   linear.replaceAllUsesWith(result);
   linear.erase();
@@ -273,13 +273,13 @@ LogicalResult WeftQuantizePass::writeReport(ModuleOp module,
 
 void WeftQuantizePass::printSummary(llvm::raw_ostream &os) {
   os << kPassName << ": int" << bits << " "
-     << (symmetric ? "symmetric" : "asymmetric") << ", group size "
-     << groupSize << ", " << StringRef(scheme.scalesDtype).lower()
-     << " scales\n";
+     << (symmetric ? "symmetric" : "asymmetric") << ", group size " << groupSize
+     << ", " << StringRef(scheme.scalesDtype).lower() << " scales\n";
   os << llvm::format("  %-48s %11s %10s %10s %10s\n", "weight", "shape",
                      "weight err", "output err", "row bound");
   for (const LayerReport &report : reports) {
-    std::string shape = std::to_string(report.n) + "x" + std::to_string(report.k);
+    std::string shape =
+        std::to_string(report.n) + "x" + std::to_string(report.k);
     if (!report.skipReason.empty()) {
       os << llvm::format("  %-48s %11s skipped: ", report.weight.c_str(),
                          shape.c_str())
@@ -288,8 +288,7 @@ void WeftQuantizePass::printSummary(llvm::raw_ostream &os) {
     }
     os << llvm::format("  %-48s %11s %10.3e %10.3e %10.3e\n",
                        report.weight.c_str(), shape.c_str(),
-                       report.error.weightRelError,
-                       report.error.outputRelError,
+                       report.error.weightRelError, report.error.outputRelError,
                        report.error.outputErrorBound);
   }
 }
@@ -313,8 +312,7 @@ void WeftQuantizePass::runOnOperation() {
   });
   for (LinearOp linear : linears) {
     auto param = linear.getWeight().getDefiningOp<ParamOp>();
-    FailureOr<const QuantizedParams *> params =
-        quantize(*store, param, linear);
+    FailureOr<const QuantizedParams *> params = quantize(*store, param, linear);
     if (failed(params))
       return signalPassFailure();
     if (*params)
