@@ -11,12 +11,12 @@ FailureOr<ParamStore> ParamStore::open(ModuleOp module, StringRef passName,
   for (auto [option, value] :
        {std::pair{"params", inputPath}, std::pair{"params-out", outputPath}})
     if (value.empty())
-      return module.emitError()
+      return emitError(module.getLoc())
              << passName << " needs the '" << option
              << "' option (the input and output safetensors archives)";
   llvm::Expected<ParamArchive> archive = ParamArchive::read(inputPath);
   if (!archive)
-    return module.emitError()
+    return emitError(module.getLoc())
            << passName << ": " << llvm::toString(archive.takeError());
   return ParamStore(std::move(*archive), passName, outputPath);
 }
@@ -96,7 +96,7 @@ LogicalResult ParamStore::write(ModuleOp module) {
   if (walk.wasInterrupted())
     return failure();
   if (llvm::Error error = output.write(outputPath))
-    return module.emitError()
+    return emitError(module.getLoc())
            << passName << ": " << llvm::toString(std::move(error));
   return success();
 }

@@ -60,7 +60,7 @@ public:
         llvm::Expected<llvm::GlobPattern> glob =
             llvm::GlobPattern::create(pattern);
         if (!glob)
-          return module.emitError()
+          return emitError(module.getLoc())
                  << kPassName << ": invalid pattern '" << pattern
                  << "': " << llvm::toString(glob.takeError());
         globs->push_back(std::move(*glob));
@@ -112,15 +112,16 @@ private:
 
 LogicalResult WeftQuantizePass::checkOptions(ModuleOp module) {
   if (bits != 4 && bits != 8)
-    return module.emitError() << kPassName << ": bits must be 8 or 4, got "
-                              << static_cast<unsigned>(bits);
+    return emitError(module.getLoc())
+           << kPassName << ": bits must be 8 or 4, got "
+           << static_cast<unsigned>(bits);
   if (groupSize != -1 && groupSize <= 0)
-    return module.emitError()
+    return emitError(module.getLoc())
            << kPassName << ": group-size must be positive or -1, got "
            << static_cast<int64_t>(groupSize);
   std::string dtype = StringRef(scalesType).upper();
   if (dtype != "F32" && dtype != "F16" && dtype != "BF16")
-    return module.emitError()
+    return emitError(module.getLoc())
            << kPassName << ": scales-type must be f32, f16 or bf16, got '"
            << StringRef(scalesType) << "'";
   scheme = {bits, groupSize, symmetric, dtype};
@@ -265,8 +266,8 @@ LogicalResult WeftQuantizePass::writeReport(ModuleOp module,
   std::error_code ec;
   llvm::raw_fd_ostream os(report, ec, llvm::sys::fs::OF_Text);
   if (ec)
-    return module.emitError() << kPassName << ": cannot write report '"
-                              << report << "': " << ec.message();
+    return emitError(module.getLoc()) << kPassName << ": cannot write report '"
+                                      << report << "': " << ec.message();
   os << llvm::formatv("{0:2}", llvm::json::Value(std::move(document))) << "\n";
   return success();
 }
