@@ -18,6 +18,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 using namespace mlir;
@@ -315,6 +316,21 @@ static const llvm::fltSemantics *getSemantics(StringRef dtype) {
   return nullptr;
 }
 
+/// The f32 value of IEEE half bits `h` (exact; APFloat per element is too
+/// slow for whole checkpoints).
+static float halfToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000u) << 16;
+  uint32_t exponent = (h >> 10) & 0x1Fu, mantissa = h & 0x3FFu;
+  if (exponent == 0x1F) // inf / nan
+    return llvm::bit_cast<float>(sign | 0x7F800000u | (mantissa << 13));
+  if (exponent == 0) { // zero / subnormal: mantissa * 2^-24
+    float value = std::ldexp(static_cast<float>(mantissa), -24);
+    return sign ? -value : value;
+  }
+  return llvm::bit_cast<float>(sign | ((exponent + 112) << 23) |
+                               (mantissa << 13));
+}
+
 llvm::Expected<std::vector<float>>
 weft::decodeFloats(const ArchiveTensor &tensor) {
   std::vector<float> values(tensor.getNumElements());
@@ -332,12 +348,8 @@ weft::decodeFloats(const ArchiveTensor &tensor) {
     return values;
   }
   if (tensor.dtype == "F16") {
-    for (size_t i = 0; i < values.size(); ++i) {
-      llvm::APFloat half(
-          llvm::APFloat::IEEEhalf(),
-          llvm::APInt(16, llvm::support::endian::read16le(bytes + 2 * i)));
-      values[i] = half.convertToFloat();
-    }
+    for (size_t i = 0; i < values.size(); ++i)
+      values[i] = halfToFloat(llvm::support::endian::read16le(bytes + 2 * i));
     return values;
   }
   return llvm::createStringError("expected F32, F16 or BF16 values, got " +

@@ -2,6 +2,7 @@
 
 #include "weft/Support/ParamArchive.h"
 
+#include "llvm/ADT/APFloat.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -143,6 +144,27 @@ TEST_F(ParamArchiveTest, BindingRule) {
   EXPECT_EQ(getBindingMismatch({"I8", {2}, StringRef()}, "i8", {2}), "");
   EXPECT_EQ(getBindingMismatch({"F16", {2}, StringRef()}, "f32", {2}),
             "is F16[2], expected f32[2]");
+}
+
+TEST(FloatConversionTest, DecodesEveryHalf) {
+  // All 65536 half bit patterns decode exactly (NaNs stay NaN).
+  std::string bytes;
+  for (uint32_t bits = 0; bits < 65536; ++bits) {
+    bytes.push_back(static_cast<char>(bits & 0xFF));
+    bytes.push_back(static_cast<char>(bits >> 8));
+  }
+  ArchiveTensor tensor{"F16", {65536}, bytes};
+  std::vector<float> values = *decodeFloats(tensor);
+  for (uint32_t bits = 0; bits < 65536; ++bits) {
+    llvm::APFloat half(llvm::APFloat::IEEEhalf(), llvm::APInt(16, bits));
+    float expected = half.convertToFloat();
+    if (std::isnan(expected))
+      EXPECT_TRUE(std::isnan(values[bits])) << bits;
+    else
+      EXPECT_EQ(llvm::bit_cast<uint32_t>(values[bits]),
+                llvm::bit_cast<uint32_t>(expected))
+          << bits;
+  }
 }
 
 TEST(FloatConversionTest, RoundsToNearestEven) {
