@@ -221,4 +221,45 @@ def WeftFuseProjectionsPass : Pass<"weft-fuse-projections", "::mlir::ModuleOp"> 
   ];
 }
 
+def WeftTilePass : Pass<"weft-tile"> {
+  let summary = "tiles linear, qlinear and rms_norm into loops over tiles";
+  let description = [{
+    Tiles every `weft.linear`, `weft.qlinear` and `weft.rms_norm` through
+    their `TilingInterface` implementation (`scf::tileUsingSCF`): each op
+    becomes an `scf.for` nest over tiles of its result, computing one tile
+    per iteration with the same op on `tensor.extract_slice`s of its
+    operands and inserting it into the result with `tensor.insert_slice`.
+
+    Only parallel dims are tiled. The loops of a linear layer are its
+    result's dims (the leading dims of `x`, then N; K stays whole, so a
+    tile reads whole rows of the weight); those of `rms_norm` are the
+    leading dims (the normalized dim stays whole). `tile-sizes` gives one
+    size per loop, outermost first; `0` leaves a loop untiled, and sizes
+    beyond an op's loop count are ignored, missing ones are `0`. A tile of
+    N for a `weft.qlinear` must divide N, since quantized weights keep
+    static shapes. `weft-compile` does not yet lower tiles of N of an int4
+    `weft.qlinear` whose weights are parameters (`weft-pack-int4-buffers`
+    rewrites loads of packed parameters, not subviews of them); int8 weights
+    and tiles of the leading dims compile.
+
+    The ops implement `TilingInterface` and
+    `ReifyRankedShapedTypeOpInterface` as external models registered with
+    the dialect (`registerTilingInterfaceExternalModels`), so upstream
+    tiling and fusion drivers can use them too.
+
+    Example: `weft-opt -weft-tile=tile-sizes=0,16,64` on
+    `%y = weft.linear %x, %w : (tensor<?x?x512xf32>, tensor<1024x512xf32>) -> tensor<?x?x1024xf32>`
+    gives two loops, over 16 tokens and 64 output features, around
+    `weft.linear %x_tile, %w_tile : (tensor<?x?x512xf32>, tensor<64x512xf32>) -> tensor<?x?x64xf32>`.
+  }];
+  let options = [
+    ListOption<"tileSizes", "tile-sizes", "int64_t",
+               "tile size per loop, outermost first (0: not tiled)">,
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // WEFT_DIALECT_WEFT_TRANSFORMS_PASSES_TD
