@@ -133,7 +133,7 @@ func.func @main(%x: {tx}) -> {ty} {{
     params = {"layer.weight": w, "layer.bias": b}
     seed = int(RNG.integers(1 << 32))
     options = (f"bits={bits} group-size={group} symmetric={int(symmetric)} "
-               f"scales-type={scales_type} seed={seed}")
+               f"scales-type={scales_type} seed={seed} error-rows=24")
     with tempfile.TemporaryDirectory(prefix="weft-quantize-") as directory:
         ir, tensors, report = quantize_program(program, params, options, directory)
     assert "weft.qlinear" in ir and "weft.linear" not in ir, ir

@@ -30,8 +30,6 @@ using namespace mlir::weft;
 namespace {
 
 constexpr StringLiteral kPassName = "weft-quantize";
-// Random input rows that measure each layer's output error.
-constexpr int64_t kErrorRows = 64;
 
 /// What happened to one weight (shared by all the layers that use it).
 struct LayerReport {
@@ -168,7 +166,7 @@ WeftQuantizePass::quantize(ParamStore &store, ParamOp param, LinearOp linear) {
     return linear.emitError() << kPassName << ": cannot quantize '" << name
                               << "': " << llvm::toString(q.takeError());
   report.error = measureQuantizationError(*weight, q->dequantize(length), n, k,
-                                          kErrorRows, seed);
+                                          errorRows, seed);
 
   QuantizedParams params;
   params.qweight = getQuantizedName(name, "qweight");
@@ -260,7 +258,7 @@ LogicalResult WeftQuantizePass::writeReport(ModuleOp module,
       {"scales_type", StringRef(scheme.scalesDtype).lower()},
       {"params", store.getInputPath()},
       {"params_out", store.getOutputPath()},
-      {"error_rows", kErrorRows},
+      {"error_rows", static_cast<int64_t>(errorRows)},
       {"seed", static_cast<int64_t>(seed)},
       {"layers", std::move(layers)}};
   std::error_code ec;

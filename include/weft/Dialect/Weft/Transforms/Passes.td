@@ -65,8 +65,8 @@ def WeftQuantizePass : Pass<"weft-quantize", "::mlir::ModuleOp"> {
     `max_n ||W[n] - dequant(Q)[n]||_2` (for any input row `x`, every output
     element of the quantized layer is within `bound * ||x||_2` of the float
     layer's, before f32 rounding) and the relative output error
-    `||X (W - dequant(Q))^T||_F / ||X W^T||_F` on 64 random N(0, 1) input
-    rows. They go to the JSON file `report` when given and, as a table, to
+    `||X (W - dequant(Q))^T||_F / ||X W^T||_F` on `error-rows` random
+    N(0, 1) input rows. They go to the JSON file `report` when given and, as a table, to
     stderr (docs/Quantization.md, "The weft-quantize report").
 
     Example: `weft-opt model.mlir
@@ -114,6 +114,9 @@ def WeftQuantizePass : Pass<"weft-quantize", "::mlir::ModuleOp"> {
            "JSON file for the per-layer error report">,
     Option<"seed", "seed", "uint64_t", "0",
            "seed of the random inputs that measure the output error">,
+    Option<"errorRows", "error-rows", "unsigned", "64",
+           "random input rows that measure the output error (0: not "
+           "measured; it costs 2 * rows * N * K flops per layer)">,
   ];
 }
 
