@@ -137,7 +137,10 @@ def WeftMergeLoraPass : Pass<"weft-merge-lora", "::mlir::ModuleOp"> {
     serving form and are left unmerged, unless `adapter=i` is given: then
     adapter `i` is merged (`W' = W + scale * B[i] A[i]`) and the lora op with
     its `ids` is removed, which specializes the program to adapter `i` for
-    every token. Single-adapter loras merge whatever `adapter` is.
+    every token. Single-adapter loras merge whatever `adapter` is. (Keeping
+    the other adapters for serving on top of a merged adapter `i` would
+    change what id `-1`, no adapter, computes, since the base weight then
+    includes adapter `i`; the pass specializes instead of rebasing.)
 
     Bookkeeping: the output archive's `__metadata__` gets, per merged weight,
     `weft.merged.<merged name>` = `{"base": W, "lora_a": A, "lora_b": B,
