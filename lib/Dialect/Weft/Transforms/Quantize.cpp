@@ -294,6 +294,10 @@ void WeftQuantizePass::printSummary(llvm::raw_ostream &os) {
 
 void WeftQuantizePass::runOnOperation() {
   ModuleOp module = getOperation();
+  // The pass object may run again (another module, another pipeline run).
+  reports.clear();
+  reportIndex.clear();
+  quantized.clear();
   WeightFilter filter;
   if (failed(checkOptions(module)) ||
       failed(filter.init(module, *include, *exclude)))
