@@ -11,6 +11,7 @@
 #include "weft/Conversion/Passes.h"
 #include "weft/Dialect/Weft/IR/WeftDialect.h"
 #include "weft/Dialect/Weft/Transforms/Passes.h"
+#include "weft/Dialect/Weft/Transforms/Transforms.h"
 #include "weft/Pipelines/Pipelines.h"
 #include "weft/Transforms/Passes.h"
 
@@ -21,6 +22,7 @@ namespace mlir::weft {
 /// Adds the weft dialect to `registry`.
 inline void registerAllWeftDialects(DialectRegistry &registry) {
   registry.insert<WeftDialect>();
+  registerTilingInterfaceExternalModels(registry);
 }
 
 /// Registers weft's passes and pass pipelines with the global registry.

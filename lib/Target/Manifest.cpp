@@ -2,6 +2,8 @@
 
 #include "weft/Target/Artifact.h"
 
+#include "weft/Support/ParamArchive.h"
+
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
@@ -10,28 +12,7 @@ using namespace mlir;
 using namespace mlir::weft;
 
 FailureOr<std::string> weft::getManifestDtype(Type type) {
-  if (type.isF64())
-    return std::string("f64");
-  if (type.isF32())
-    return std::string("f32");
-  if (type.isF16())
-    return std::string("f16");
-  if (type.isBF16())
-    return std::string("bf16");
-  if (auto integer = dyn_cast<IntegerType>(type)) {
-    switch (integer.getWidth()) {
-    case 1:
-    case 4:
-    case 8:
-    case 16:
-    case 32:
-    case 64:
-      return "i" + std::to_string(integer.getWidth());
-    default:
-      break;
-    }
-  }
-  return failure();
+  return getLogicalDtype(type);
 }
 
 static llvm::json::Array toJson(ArrayRef<TensorSignature> tensors,

@@ -16,6 +16,8 @@ Commands:
 
 Errors (missing or corrupt files, unsupported configs, mismatched adapters)
 print one line "weft: error: ..." and exit with status 1.
+  show-params ARCHIVE.safetensors
+      prints the name, dtype and shape of every tensor of an archive, sorted
 """
 
 import argparse
@@ -151,6 +153,16 @@ def _add_run_options(command):
                          help="int adapter index per batch row (-1: none), with several adapters")
     command.add_argument("--quantize", choices=["int8", "int4"])
     command.add_argument("--target", choices=["cpu", "cuda"], default="cpu")
+def _show_params(args):
+    try:
+        tensors, metadata = safetensors.load(args.archive)
+    except safetensors.SafetensorsError as e:
+        raise SystemExit(f"weft: error: {e}")
+    for name in sorted(tensors):
+        shape = ", ".join(str(d) for d in tensors[name].shape)
+        print(f"{name} {tensors[name].dtype}[{shape}]")
+    for key in sorted(metadata):
+        print(f"__metadata__ {key} = {metadata[key]}")
 
 
 def main(argv=None):
@@ -185,6 +197,10 @@ def main(argv=None):
     _add_run_options(gen)
     gen.set_defaults(run=_generate)
 
+    show = commands.add_parser(
+        "show-params", help="names, dtypes and shapes of an archive's tensors")
+    show.add_argument("archive")
+    show.set_defaults(run=_show_params)
     args = parser.parse_args(argv)
     try:
         args.run(args)

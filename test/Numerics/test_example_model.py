@@ -18,18 +18,21 @@ EXAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir,
                        "examples", "hybrid_block.mlir")
 
 
-def forward(p, ids, positions):
+def forward(p, ids, positions, linear=None):
+    """The logits; `linear(weight_name, x)` computes the plain (float) linear
+    layers when given, x W^T with W = p[weight_name] otherwise."""
     f = {name: v.astype(np.float64) for name, v in p.items() if v.dtype == np.float32}
+    lin = linear or (lambda name, x: ref.linear(x, f[name]))
     h0 = ref.embedding(f["model.embed_tokens.weight"], ids)
     batch, seq = ids.shape
 
     # Layer 0: attention with a LoRA adapter on q_proj and an int4 o_proj.
     x0 = ref.rms_norm(h0, f["model.layers.0.input_layernorm.weight"])
-    q = ref.linear(x0, f["model.layers.0.self_attn.q_proj.weight"]) + ref.lora(
+    q = lin("model.layers.0.self_attn.q_proj.weight", x0) + ref.lora(
         x0, f["model.layers.0.self_attn.q_proj.lora_A.weight"],
         f["model.layers.0.self_attn.q_proj.lora_B.weight"], scale=2.0)
-    k = ref.linear(x0, f["model.layers.0.self_attn.k_proj.weight"])
-    v = ref.linear(x0, f["model.layers.0.self_attn.v_proj.weight"])
+    k = lin("model.layers.0.self_attn.k_proj.weight", x0)
+    v = lin("model.layers.0.self_attn.v_proj.weight", x0)
     q = ref.rope(q.reshape(batch, seq, 4, 16), positions)
     k = ref.rope(k.reshape(batch, seq, 2, 16), positions)
     attn, _ = ref.attention(q, k, v.reshape(batch, seq, 2, 16), causal=True)
@@ -40,13 +43,13 @@ def forward(p, ids, positions):
                     zeros=zeros)
     h1 = h0 + o
     x1 = ref.rms_norm(h1, f["model.layers.0.post_attention_layernorm.weight"])
-    gate = ref.linear(x1, f["model.layers.0.mlp.gate_proj.weight"])
-    up = ref.linear(x1, f["model.layers.0.mlp.up_proj.weight"])
-    h2 = h1 + ref.linear(ref.silu(gate) * up, f["model.layers.0.mlp.down_proj.weight"])
+    gate = lin("model.layers.0.mlp.gate_proj.weight", x1)
+    up = lin("model.layers.0.mlp.up_proj.weight", x1)
+    h2 = h1 + lin("model.layers.0.mlp.down_proj.weight", ref.silu(gate) * up)
 
     # Layer 1: Mamba-2.
     x2 = ref.rms_norm(h2, f["model.layers.1.norm.weight"])
-    zxbcdt = ref.linear(x2, f["model.layers.1.mixer.in_proj.weight"])
+    zxbcdt = lin("model.layers.1.mixer.in_proj.weight", x2)
     z, xbc, dt = zxbcdt[..., :128], zxbcdt[..., 128:288], zxbcdt[..., 288:296]
     xbc, _ = ref.causal_conv1d(xbc, f["model.layers.1.mixer.conv1d.weight"],
                                f["model.layers.1.mixer.conv1d.bias"], activation="silu")
@@ -57,10 +60,10 @@ def forward(p, ids, positions):
                         d=f["model.layers.1.mixer.D"], z=z.reshape(batch, seq, 8, 16),
                         dt_bias=f["model.layers.1.mixer.dt_bias"], dt_softplus=True)
     y = ref.rms_norm(y.reshape(batch, seq, 128), f["model.layers.1.mixer.norm.weight"])
-    h3 = h2 + ref.linear(y, f["model.layers.1.mixer.out_proj.weight"])
+    h3 = h2 + lin("model.layers.1.mixer.out_proj.weight", y)
 
     hf = ref.rms_norm(h3, f["model.norm.weight"])
-    return ref.linear(hf, f["lm_head.weight"])
+    return lin("lm_head.weight", hf)
 
 
 def test_example_model_matches_numpy():

@@ -117,6 +117,242 @@ def WeftFuseLoraPass : Pass<"weft-fuse-lora"> {
     activation cannot move inside it) and no delta yet. A bias or residual on
     the base layer stays: the fused op adds the delta before the bias.
   }];
+//===----------------------------------------------------------------------===//
+// Passes that rewrite weights. Each reads the parameter archive named by
+// `params` and writes `params-out`, holding every parameter the rewritten
+// module references (docs/Architecture.md, "Passes that rewrite weights").
+//===----------------------------------------------------------------------===//
+
+def WeftQuantizePass : Pass<"weft-quantize", "::mlir::ModuleOp"> {
+  let summary = "weight-only round-to-nearest quantization of linear layers";
+  let description = [{
+    Replaces every `weft.linear` whose weight is a `weft.param` (and whose
+    weight name passes `include` / `exclude`) by a `weft.qlinear` with the
+    same input, bias, residual and activation. The weight `W[N, K]` is read
+    from the `params` archive and quantized group by group with the
+    round-to-nearest rules of docs/Quantization.md; the output archive
+    `params-out` gets `<prefix>.qweight`, `<prefix>.scales` and, when
+    asymmetric, `<prefix>.zeros` for a weight named `<prefix>.weight`
+    (`<name>.qweight`, ... for other names), and drops weights no longer
+    referenced. A weight shared by several linear layers is quantized once.
+
+    Layers that cannot be quantized with the requested scheme are left as
+    `weft.linear`, with a warning and a note in the report: K not a multiple
+    of `group-size`, or an odd K for int4. A scale that is not finite in the
+    scales type, a weight with a non-finite value, a missing archive entry or
+    one whose dtype or shape does not match the `weft.param` is an error.
+
+    `include` and `exclude` are comma-separated glob patterns (`*`, `?` and
+    `[a-z]`) matched against the whole weight name: a layer is
+    quantized when its weight matches some `include` pattern (all weights
+    when none is given) and no `exclude` pattern.
+
+    The pass reports, per layer, the relative weight error
+    `||W - dequant(Q)||_F / ||W||_F`, the per-row bound
+    `max_n ||W[n] - dequant(Q)[n]||_2` (for any input row `x`, every output
+    element of the quantized layer is within `bound * ||x||_2` of the float
+    layer's, before f32 rounding) and the relative output error
+    `||X (W - dequant(Q))^T||_F / ||X W^T||_F` on `error-rows` random
+    N(0, 1) input rows. They go to the JSON file `report` when given and, as a table, to
+    stderr (docs/Quantization.md, "The weft-quantize report").
+
+    Example: `weft-opt model.mlir
+    '-weft-quantize=bits=4 group-size=128 symmetric=false exclude=lm_head.*
+    params=model.safetensors params-out=model-int4.safetensors
+    report=int4.json'` turns
+
+    ```mlir
+    %w = weft.param "mlp.up_proj.weight" : tensor<1024x512xf32>
+    %y = weft.linear %x, %w : (tensor<?x512xf32>, tensor<1024x512xf32>) -> tensor<?x1024xf32>
+    ```
+
+    into
+
+    ```mlir
+    %q = weft.param "mlp.up_proj.qweight" : tensor<1024x512xi4>
+    %s = weft.param "mlp.up_proj.scales" : tensor<1024x4xf32>
+    %z = weft.param "mlp.up_proj.zeros" : tensor<1024x4xi4>
+    %y = weft.qlinear %x, %q, %s zeros %z {group_size = 128 : i64} : (tensor<?x512xf32>, tensor<1024x512xi4>, tensor<1024x4xf32>, tensor<1024x4xi4>) -> tensor<?x1024xf32>
+    ```
+
+    The pass runs on the module because the output archive covers all of
+    its functions.
+  }];
+  let options = [
+    Option<"bits", "bits", "unsigned", "8",
+           "width of the quantized values: 8 or 4">,
+    Option<"groupSize", "group-size", "int64_t", "-1",
+           "input features per scale group (e.g. 32, 64, 128), or -1 for one "
+           "group per output channel">,
+    Option<"symmetric", "symmetric", "bool", "true",
+           "signed values without zero points (true) or unsigned values with "
+           "zero points (false)">,
+    Option<"scalesType", "scales-type", "std::string", "\"f32\"",
+           "element type of the scales: f32, f16 or bf16">,
+    ListOption<"include", "include", "std::string",
+               "glob patterns of weight names to quantize (default: all)">,
+    ListOption<"exclude", "exclude", "std::string",
+               "glob patterns of weight names to leave in float">,
+    Option<"params", "params", "std::string", "",
+           "input safetensors archive holding the weights">,
+    Option<"paramsOut", "params-out", "std::string", "",
+           "output safetensors archive for the rewritten module">,
+    Option<"report", "report", "std::string", "",
+           "JSON file for the per-layer error report">,
+    Option<"seed", "seed", "uint64_t", "0",
+           "seed of the random inputs that measure the output error">,
+    Option<"errorRows", "error-rows", "unsigned", "64",
+           "random input rows that measure the output error (0: not "
+           "measured; it costs 2 * rows * N * K flops per layer)">,
+  ];
+}
+
+def WeftMergeLoraPass : Pass<"weft-merge-lora", "::mlir::ModuleOp"> {
+  let summary = "merges LoRA adapters into the base weights";
+  let description = [{
+    Rewrites `add(linear(x, W), lora(x, A, B))` (either operand order), where
+    `W`, `A` and `B` are `weft.param`s and the linear layer has no activation,
+    into one `linear(x, W')` with `W' = W + scale * B A`, keeping the bias and
+    residual of the linear layer. `W'` is computed in f64 from the archive
+    values, rounded to the dtype of `W` and written to `params-out` as
+    `<prefix>.merged.weight` for a base weight named `<prefix>.weight`
+    (`<name>.merged` otherwise); `W`, `A` and `B` are dropped from the output
+    archive when nothing else references them. The linear layer and the
+    adapter must both have no other use.
+
+    Multi-adapter loras (`A[n, r, K]`, `B[n, N, r]` with `ids`) are the
+    serving form and are left unmerged, unless `adapter=i` is given: then
+    adapter `i` is merged (`W' = W + scale * B[i] A[i]`) and the lora op with
+    its `ids` is removed, which specializes the program to adapter `i` for
+    every token. Single-adapter loras merge whatever `adapter` is. (Keeping
+    the other adapters for serving on top of a merged adapter `i` would
+    change what id `-1`, no adapter, computes, since the base weight then
+    includes adapter `i`; the pass specializes instead of rebasing.)
+
+    Bookkeeping: the output archive's `__metadata__` gets, per merged weight,
+    `weft.merged.<merged name>` = `{"base": W, "lora_a": A, "lora_b": B,
+    "scale": s, "adapter": i}` (`adapter` -1 for the single-adapter form), so
+    that the merge can be undone from the input archive's adapters:
+    `W = W' - scale * B A`, exactly up to the rounding of `W'` to the dtype of
+    `W` (none for f32 beyond one f32 rounding of the sum).
+
+    Example: `weft-opt model.mlir '-weft-merge-lora=params=model.safetensors
+    params-out=merged.safetensors'` turns
+
+    ```mlir
+    %w = weft.param "q_proj.weight" : tensor<64x64xf32>
+    %a = weft.param "q_proj.lora_A.weight" : tensor<8x64xf32>
+    %b = weft.param "q_proj.lora_B.weight" : tensor<64x8xf32>
+    %y = weft.linear %x, %w : (tensor<?x64xf32>, tensor<64x64xf32>) -> tensor<?x64xf32>
+    %d = weft.lora %x, %a, %b {scale = 2.0 : f32} : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<64x8xf32>) -> tensor<?x64xf32>
+    %q = weft.add %y, %d : (tensor<?x64xf32>, tensor<?x64xf32>) -> tensor<?x64xf32>
+    ```
+
+    into
+
+    ```mlir
+    %w = weft.param "q_proj.merged.weight" : tensor<64x64xf32>
+    %q = weft.linear %x, %w : (tensor<?x64xf32>, tensor<64x64xf32>) -> tensor<?x64xf32>
+    ```
+  }];
+  let options = [
+    Option<"adapter", "adapter", "int64_t", "-1",
+           "adapter index to merge from multi-adapter loras (specializing "
+           "the program to it); -1 leaves them unmerged">,
+    Option<"params", "params", "std::string", "",
+           "input safetensors archive holding the weights and adapters">,
+    Option<"paramsOut", "params-out", "std::string", "",
+           "output safetensors archive for the rewritten module">,
+  ];
+}
+
+def WeftFuseProjectionsPass : Pass<"weft-fuse-projections", "::mlir::ModuleOp"> {
+  let summary = "fuses linear layers that share an input into one wider layer";
+  let description = [{
+    Horizontal fusion: linear layers in one block that read the same `x`,
+    whose weights (and biases, when they have them) are `weft.param`s and
+    that have no activation or residual, become one `weft.linear` on the
+    weights concatenated along N, followed by one `weft.slice` per original
+    layer. This covers Q/K/V projections (with different N under GQA) and
+    the gate and up projections of a gated MLP. `weft.qlinear`s fuse when
+    their quantization is identical: the same qweight and scales types, the
+    same group size and all with or without zero points. Layers fuse only
+    with layers of the same op, weight type, result type and bias presence;
+    the others stay as they are.
+
+    The concatenated tensors are written to `params-out` under a name made
+    of the common prefix and suffix of the originals and their differing
+    middles joined by `+`: `attn.q_proj.weight`, `attn.k_proj.weight` and
+    `attn.v_proj.weight` give `attn.q_proj+k_proj+v_proj.weight`.
+    Concatenating rows of a row-major tensor appends its bytes, so quantized
+    and packed int4 tensors fuse without being decoded.
+
+    Example: `weft-opt model.mlir '-weft-fuse-projections=params=in.safetensors
+    params-out=out.safetensors'` turns
+
+    ```mlir
+    %wq = weft.param "attn.q_proj.weight" : tensor<64x64xf32>
+    %wk = weft.param "attn.k_proj.weight" : tensor<32x64xf32>
+    %q = weft.linear %x, %wq : (tensor<?x64xf32>, tensor<64x64xf32>) -> tensor<?x64xf32>
+    %k = weft.linear %x, %wk : (tensor<?x64xf32>, tensor<32x64xf32>) -> tensor<?x32xf32>
+    ```
+
+    into
+
+    ```mlir
+    %w = weft.param "attn.q_proj+k_proj.weight" : tensor<96x64xf32>
+    %qk = weft.linear %x, %w : (tensor<?x64xf32>, tensor<96x64xf32>) -> tensor<?x96xf32>
+    %q = weft.slice %qk {axis = 1 : i64, end = 64 : i64, start = 0 : i64} : (tensor<?x96xf32>) -> tensor<?x64xf32>
+    %k = weft.slice %qk {axis = 1 : i64, end = 96 : i64, start = 64 : i64} : (tensor<?x96xf32>) -> tensor<?x32xf32>
+    ```
+  }];
+  let options = [
+    Option<"params", "params", "std::string", "",
+           "input safetensors archive holding the weights">,
+    Option<"paramsOut", "params-out", "std::string", "",
+           "output safetensors archive for the rewritten module">,
+  ];
+}
+
+def WeftTilePass : Pass<"weft-tile"> {
+  let summary = "tiles linear, qlinear and rms_norm into loops over tiles";
+  let description = [{
+    Tiles every `weft.linear`, `weft.qlinear` and `weft.rms_norm` through
+    their `TilingInterface` implementation (`scf::tileUsingSCF`): each op
+    becomes an `scf.for` nest over tiles of its result, computing one tile
+    per iteration with the same op on `tensor.extract_slice`s of its
+    operands and inserting it into the result with `tensor.insert_slice`.
+
+    Only parallel dims are tiled. The loops of a linear layer are its
+    result's dims (the leading dims of `x`, then N; K stays whole, so a
+    tile reads whole rows of the weight); those of `rms_norm` are the
+    leading dims (the normalized dim stays whole). `tile-sizes` gives one
+    size per loop, outermost first; `0` leaves a loop untiled, and sizes
+    beyond an op's loop count are ignored, missing ones are `0`. A tile of
+    N for a `weft.qlinear` must divide N, since quantized weights keep
+    static shapes. `weft-compile` does not yet lower tiles of N of an int4
+    `weft.qlinear` whose weights are parameters (`weft-pack-int4-buffers`
+    rewrites loads of packed parameters, not subviews of them); int8 weights
+    and tiles of the leading dims compile.
+
+    The ops implement `TilingInterface` and
+    `ReifyRankedShapedTypeOpInterface` as external models registered with
+    the dialect (`registerTilingInterfaceExternalModels`), so upstream
+    tiling and fusion drivers can use them too.
+
+    Example: `weft-opt -weft-tile=tile-sizes=0,16,64` on
+    `%y = weft.linear %x, %w : (tensor<?x?x512xf32>, tensor<1024x512xf32>) -> tensor<?x?x1024xf32>`
+    gives two loops, over 16 tokens and 64 output features, around
+    `weft.linear %x_tile, %w_tile : (tensor<?x?x512xf32>, tensor<64x512xf32>) -> tensor<?x?x64xf32>`.
+  }];
+  let options = [
+    ListOption<"tileSizes", "tile-sizes", "int64_t",
+               "tile size per loop, outermost first (0: not tiled)">,
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
+  ];
 }
 
 #endif // WEFT_DIALECT_WEFT_TRANSFORMS_PASSES_TD

@@ -8,6 +8,7 @@
 #ifndef WEFT_DIALECT_WEFT_TRANSFORMS_TRANSFORMS_H
 #define WEFT_DIALECT_WEFT_TRANSFORMS_TRANSFORMS_H
 
+#include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mlir::weft {
@@ -25,6 +26,9 @@ void populateFuseGatedLinearPatterns(RewritePatternSet &patterns);
 
 /// add(linear|qlinear(x), lora(x)) into the base layer's LoRA operands.
 void populateFuseLoraPatterns(RewritePatternSet &patterns);
+/// TilingInterface and ReifyRankedShapedTypeOpInterface for weft.linear,
+/// weft.qlinear and weft.rms_norm, attached when the weft dialect loads.
+void registerTilingInterfaceExternalModels(DialectRegistry &registry);
 
 } // namespace mlir::weft
 
