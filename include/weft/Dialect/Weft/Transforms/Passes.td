@@ -117,6 +117,8 @@ def WeftFuseLoraPass : Pass<"weft-fuse-lora"> {
     activation cannot move inside it) and no delta yet. A bias or residual on
     the base layer stays: the fused op adds the delta before the bias.
   }];
+}
+
 //===----------------------------------------------------------------------===//
 // Passes that rewrite weights. Each reads the parameter archive named by
 // `params` and writes `params-out`, holding every parameter the rewritten
