@@ -20,8 +20,13 @@ from weft import runtime, tools
 from weft.hf.checkpoint import HFError
 
 
-class NotAvailable(HFError):
-    """An option whose implementation is not part of this build."""
+# Weight-only round-to-nearest schemes of --quantize (docs/Quantization.md):
+# int8 per output channel, symmetric; int4 in groups of 32 input features with
+# zero points. Layers whose input size the group does not divide stay float.
+QUANTIZE = {
+    "int8": "bits=8 group-size=-1 symmetric=true",
+    "int4": "bits=4 group-size=32 symmetric=false",
+}
 
 
 def pipeline(quantize=None, target="cpu"):
@@ -36,10 +41,10 @@ def pipeline(quantize=None, target="cpu"):
         raise HFError(f"--target {target}: expected cpu or cuda")
     passes = []
     if quantize is not None:
-        if quantize not in ("int8", "int4"):
+        if quantize not in QUANTIZE:
             raise HFError(f"--quantize {quantize}: expected int8 or int4")
-        raise NotAvailable(f"--quantize {quantize}: not available yet (this build has no "
-                           "weft-quantize pass)")
+        passes.append(f"--weft-quantize={QUANTIZE[quantize]} params={{params}} "
+                      "params-out={params_out}")
     return passes
 
 
