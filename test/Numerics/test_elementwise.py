@@ -54,6 +54,10 @@ def test_unary(op, dtype):
     x = RNG.standard_normal((7, 33)).astype(np.float32) * 3.0
     if op == "rsqrt":
         x = np.abs(x) + 0.1
+    if op == "exp" and dtype == "f16":
+        # exp(x) overflows f16 (max 65504) above x = 11.09; the draw reaches
+        # 12 now and then.
+        x = np.clip(x, -10.0, 10.0)
     tx = t((None, 33), dtype)
     program = f"""
 func.func @main(%x: {tx}) -> {tx} {{
