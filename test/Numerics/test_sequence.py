@@ -226,6 +226,36 @@ func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %D: {th}, 
     harness.assert_close(s2, rs2, *STATE_TOL, "final_state, D[H, P]")
 
 
+# y of the wide-state scan: readouts sum N = 64 products of magnitude <~ 5
+# over 24 steps, a few ulp of a sum of absolute values <~ 300.
+WIDE_SCAN_TOL = (2e-5, 2e-4)
+
+
+@pytest.mark.parametrize("n", [64, 37])
+def test_ssm_scan_wide_state(n):
+    # Sizes where the per-step update and readout run as vector loops over the
+    # state row: N = 64 (whole vectors) and N = 37 (a tail), P = 16, H = 8
+    # heads in G = 2 groups (each task reads its group's B and C), f32 without
+    # epilogue (y_t is written by the readout itself), with initial_state.
+    b, length, h, p, g = 2, 24, 8, 16, 2
+    s = _scan_data(b, length, h, p, g, n, "f32", scalar_a=True)
+    tx, tdt = t((b, None, h, p), "f32"), t((b, None, h), "f32")
+    tbc, th, ts = t((b, None, g, n), "f32"), t((h,), "f32"), t((b, h, p, n), "f32")
+    program = f"""
+func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %db: {th}, %s0: {ts}) -> ({tx}, {ts}) {{
+  %y, %s = weft.ssm_scan %x, %dt, %A, %B, %C dt_bias %db initial_state %s0 {{dt_softplus}} : ({tx}, {tdt}, {th}, {tbc}, {tbc}, {th}, {ts}) -> ({tx}, {ts})
+  return %y, %s : {tx}, {ts}
+}}"""
+    names = ["x", "dt", "a", "bm", "cm", "dt_bias", "state"]
+    y, state = harness.run(program, [s[k][0] for k in names])
+    exact = {k: s[k][1] for k in names}
+    ry, rs = reference.ssm_scan(*[exact[k] for k in ("x", "dt", "a", "bm", "cm")],
+                                dt_bias=exact["dt_bias"], initial_state=exact["state"],
+                                dt_softplus=True)
+    harness.assert_close(y, ry, *WIDE_SCAN_TOL, "y")
+    harness.assert_close(state, rs, *STATE_TOL, "final_state")
+
+
 def test_ssm_scan_decode_consistency():
     # One call over L = 12 tokens == calls over 5, 4, 1 and 2 tokens, each
     # starting from the final_state of the previous one (Mamba-2 with every

@@ -24,28 +24,20 @@ Value f32Const(OpBuilder &b, Location loc, double value) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
 }
 
-/// The static sizes of `sizes` (dynamic where a size is a value).
-SmallVector<int64_t> staticShape(ArrayRef<OpFoldResult> sizes) {
+/// The slice of `source` at `offsets` with `sizes`, keeping only the dims in
+/// `keptDims` (the others have size 1).
+Value extractBlock(OpBuilder &b, Location loc, Value source,
+                   ArrayRef<OpFoldResult> offsets,
+                   ArrayRef<OpFoldResult> sizes, ArrayRef<int64_t> keptDims) {
   SmallVector<int64_t> shape;
-  for (OpFoldResult size : sizes)
-    shape.push_back(getConstantIntValue(size).value_or(ShapedType::kDynamic));
-  return shape;
-}
-
-/// The slice of `source` at position `t` of its sequence dim (dim 1), with
-/// that dim dropped: `sizes` are the sizes of the other dims.
-Value extractStep(OpBuilder &b, Location loc, Value source, Value t,
-                  ArrayRef<OpFoldResult> sizes) {
-  SmallVector<OpFoldResult> offsets(sizes.size() + 1, b.getIndexAttr(0));
-  offsets[1] = t;
-  SmallVector<OpFoldResult> fullSizes(sizes);
-  fullSizes.insert(fullSizes.begin() + 1, b.getIndexAttr(1));
-  SmallVector<OpFoldResult> strides(fullSizes.size(), b.getIndexAttr(1));
-  auto sourceType = cast<RankedTensorType>(source.getType());
-  auto type =
-      RankedTensorType::get(staticShape(sizes), sourceType.getElementType());
-  return tensor::ExtractSliceOp::create(b, loc, type, source, offsets,
-                                        fullSizes, strides);
+  for (int64_t dim : keptDims)
+    shape.push_back(
+        getConstantIntValue(sizes[dim]).value_or(ShapedType::kDynamic));
+  auto type = RankedTensorType::get(
+      shape, cast<RankedTensorType>(source.getType()).getElementType());
+  SmallVector<OpFoldResult> strides(sizes.size(), b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(b, loc, type, source, offsets, sizes,
+                                        strides);
 }
 
 /// softplus(x) = log(1 + exp(x)), evaluated as x where exp overflows.
@@ -57,9 +49,10 @@ Value buildSoftplus(OpBuilder &b, Location loc, Value x) {
 }
 
 /// weft.ssm_scan -> the processed step dt' for all (b, t, h) in one
-/// linalg.generic, then an scf.for over the sequence carrying the f32 state
-/// [B,H,P,N] and y; each step updates the state, reduces it against C_t and
-/// inserts y_t. Nothing of size [B,L,H,P,N] is materialised.
+/// linalg.generic, then an scf.forall over (b, h) whose tasks each run an
+/// scf.for over the sequence carrying their f32 state [P,N] and rows of y;
+/// each step updates the state, reduces it against C_t and inserts y_t.
+/// Nothing of size [B,L,H,P,N] is materialised.
 struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -148,27 +141,67 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
           });
     }
 
-    SmallVector<OpFoldResult> stateSizes = {batch, heads, headDim, stateDim};
-    Value state0 =
-        initState
-            ? castToType(rewriter, loc, initState,
-                         RankedTensorType::get(staticShape(stateSizes), f32))
-            : createFilledF32Tensor(rewriter, loc, stateSizes, 0.0);
-    Value y0 = tensor::EmptyOp::create(
-        rewriter, loc, {batch, length, heads, headDim}, yType.getElementType());
+    // Head h reads group h / (H / G).
+    Value headsPerGroup = arith::DivUIOp::create(
+        rewriter, loc, getIndexValue(rewriter, loc, heads),
+        getIndexValue(rewriter, loc, groups));
 
-    // Head h reads group h / (H / G): an indexing map when H and G are
-    // static, else a tensor.extract at a computed index.
-    std::optional<int64_t> numHeads = getConstantIntValue(heads);
-    std::optional<int64_t> numGroups = getConstantIntValue(groups);
-    std::optional<int64_t> headsPerGroup;
-    if (numHeads && numGroups)
-      headsPerGroup = *numHeads / *numGroups;
-    Value headsPerGroupValue;
-    if (!headsPerGroup)
-      headsPerGroupValue = arith::DivUIOp::create(
-          rewriter, loc, getIndexValue(rewriter, loc, heads),
-          getIndexValue(rewriter, loc, groups));
+    // One task per (b, h): its state [P, N] (contiguous, N innermost, small
+    // enough to stay in L1) is carried through the sequential steps.
+    SmallVector<OpFoldResult> stateSizes = {batch, heads, headDim, stateDim};
+    Type elementType = yType.getElementType();
+    auto forall = scf::ForallOp::create(
+        rewriter, loc, ArrayRef<OpFoldResult>{batch, heads},
+        ValueRange{tensor::EmptyOp::create(rewriter, loc,
+                                           {batch, length, heads, headDim},
+                                           elementType),
+                   tensor::EmptyOp::create(rewriter, loc, stateSizes, f32)},
+        std::nullopt);
+    rewriter.setInsertionPoint(forall.getTerminator());
+    Value bIdx = forall.getInductionVar(0), hIdx = forall.getInductionVar(1);
+    Value yShared = forall.getRegionIterArgs()[0];
+    Value stateShared = forall.getRegionIterArgs()[1];
+    Value gIdx = arith::DivUIOp::create(rewriter, loc, hIdx, headsPerGroup);
+    OpFoldResult zeroAttr = rewriter.getIndexAttr(0);
+    OpFoldResult oneAttr = rewriter.getIndexAttr(1);
+
+    SmallVector<OpFoldResult> stateOffsets = {bIdx, hIdx, zeroAttr, zeroAttr};
+    SmallVector<OpFoldResult> stateBlockSizes = {oneAttr, oneAttr, headDim,
+                                                 stateDim};
+    Value state0 = extractBlock(rewriter, loc, stateShared, stateOffsets,
+                                stateBlockSizes, {2, 3});
+    if (initState)
+      state0 = linalg::CopyOp::create(
+                   rewriter, loc,
+                   extractBlock(rewriter, loc, initState, stateOffsets,
+                                stateBlockSizes, {2, 3}),
+                   state0)
+                   .getResult(0);
+    else
+      state0 =
+          linalg::FillOp::create(rewriter, loc, f32Const(rewriter, loc, 0.0),
+                                 state0)
+              .getResult(0);
+    SmallVector<OpFoldResult> yOffsets = {bIdx, zeroAttr, hIdx, zeroAttr};
+    SmallVector<OpFoldResult> yBlockSizes = {oneAttr, length, oneAttr, headDim};
+    Value y0 =
+        extractBlock(rewriter, loc, yShared, yOffsets, yBlockSizes, {1, 3});
+
+    // Per-head parameters.
+    Value aScalar, aRow;
+    if (scalarA)
+      aScalar = extendToF32(rewriter, loc,
+                            tensor::ExtractOp::create(rewriter, loc, a, hIdx));
+    else
+      aRow = extractBlock(rewriter, loc, a, {hIdx, zeroAttr},
+                          {oneAttr, stateDim}, {1});
+    Value dScalar, dRow;
+    if (dParam && dType.getRank() == 1)
+      dScalar = extendToF32(
+          rewriter, loc, tensor::ExtractOp::create(rewriter, loc, dParam, hIdx));
+    else if (dParam)
+      dRow = extractBlock(rewriter, loc, dParam, {hIdx, zeroAttr},
+                          {oneAttr, headDim}, {1});
 
     Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
@@ -179,161 +212,137 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
     Value t = loop.getInductionVar();
     Value state = loop.getRegionIterArg(0), y = loop.getRegionIterArg(1);
 
-    Value dtStep = extractStep(rewriter, loc, dtProcessed, t, {batch, heads});
-    Value xStep = extractStep(rewriter, loc, x, t, {batch, heads, headDim});
-    Value bStep = extractStep(rewriter, loc, bm, t, {batch, groups, stateDim});
-    Value cStep = extractStep(rewriter, loc, cm, t, {batch, groups, stateDim});
-
-    // Reads group tensor `source` [B,G,N] at (b, group(h), n) in a generic
-    // over (b, h, p, n): either through `maps`/`inputs` or by extraction.
-    AffineMap groupMap;
-    if (headsPerGroup) {
-      AffineExpr group = *numGroups == 1 ? getAffineConstantExpr(0, context)
-                                         : d1.floorDiv(*headsPerGroup);
-      groupMap = AffineMap::get(4, 0, {d0, group, d3}, context);
-    }
-    auto readGroup = [&](OpBuilder &b, Location loc, Value source,
-                         ValueRange args, int64_t argIndex) -> Value {
-      if (headsPerGroup)
-        return args[argIndex];
-      Value h = linalg::IndexOp::create(b, loc, 1);
-      Value g = arith::DivUIOp::create(b, loc, h, headsPerGroupValue);
-      return tensor::ExtractOp::create(
-          b, loc, source,
-          ValueRange{linalg::IndexOp::create(b, loc, 0), g,
-                     linalg::IndexOp::create(b, loc, 3)});
+    Value dtValue = extendToF32(
+        rewriter, loc,
+        tensor::ExtractOp::create(rewriter, loc, dtProcessed,
+                                  ValueRange{bIdx, t, hIdx}));
+    auto stepRow = [&](Value source, Value head, OpFoldResult size) {
+      return extractBlock(rewriter, loc, source, {bIdx, t, head, zeroAttr},
+                          {oneAttr, oneAttr, oneAttr, size}, {3});
     };
+    Value xRow = stepRow(x, hIdx, headDim);
+    Value bRow = stepRow(bm, gIdx, stateDim);
+    Value cRow = stepRow(cm, gIdx, stateDim);
 
-    // exp(dt' * A), once per (b, h) for A[H] or per (b, h, n) for A[H, N].
-    SmallVector<OpFoldResult> decaySizes = {batch, heads};
-    SmallVector<AffineMap> decayMaps;
+    AffineExpr pDim, nDim;
+    bindDims(context, pDim, nDim);
+    AffineMap pMap = AffineMap::get(2, 0, {pDim}, context);
+    AffineMap nMap = AffineMap::get(2, 0, {nDim}, context);
+    AffineMap pnMap = rewriter.getMultiDimIdentityMap(2);
+
+    // exp(dt' * A): a scalar for A[H], a row over n for A[H, N].
+    Value decayScalar, decayRow;
     if (scalarA) {
-      decayMaps = {rewriter.getMultiDimIdentityMap(2),
-                   AffineMap::get(2, 0, {d1}, context),
-                   rewriter.getMultiDimIdentityMap(2)};
+      decayScalar = math::ExpOp::create(
+          rewriter, loc, arith::MulFOp::create(rewriter, loc, dtValue, aScalar));
     } else {
-      decaySizes.push_back(stateDim);
-      decayMaps = {AffineMap::get(3, 0, {d0, d1}, context),
-                   AffineMap::get(3, 0, {d1, d2}, context),
-                   rewriter.getMultiDimIdentityMap(3)};
+      decayRow = buildGenericOp(
+          rewriter, loc, {aRow},
+          tensor::EmptyOp::create(rewriter, loc, {stateDim}, f32),
+          {rewriter.getMultiDimIdentityMap(1),
+           rewriter.getMultiDimIdentityMap(1)},
+          parallelIterators(1),
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            Value prod = arith::MulFOp::create(b, loc, dtValue,
+                                               extendToF32(b, loc, args[0]));
+            return math::ExpOp::create(b, loc, prod);
+          });
     }
-    Value decay =
-        buildGenericOp(rewriter, loc, {dtStep, a},
-                       tensor::EmptyOp::create(rewriter, loc, decaySizes, f32),
-                       decayMaps, parallelIterators(decaySizes.size()),
-                       [](OpBuilder &b, Location loc, ValueRange args) {
-                         Value prod = arith::MulFOp::create(
-                             b, loc, extendToF32(b, loc, args[0]),
-                             extendToF32(b, loc, args[1]));
-                         return math::ExpOp::create(b, loc, prod);
-                       });
 
-    // state = exp(dt' A) * state + dt' * x_t * B_t, in place over (b,h,p,n).
-    AffineMap stateMap = rewriter.getMultiDimIdentityMap(4);
-    SmallVector<Value> updateInputs = {decay, dtStep, xStep};
-    SmallVector<AffineMap> updateMaps = {
-        scalarA ? AffineMap::get(4, 0, {d0, d1}, context)
-                : AffineMap::get(4, 0, {d0, d1, d3}, context),
-        AffineMap::get(4, 0, {d0, d1}, context),
-        AffineMap::get(4, 0, {d0, d1, d2}, context)};
-    if (headsPerGroup) {
-      updateInputs.push_back(bStep);
-      updateMaps.push_back(groupMap);
+    // state[p, n] = decay * state[p, n] + (dt' * x_t[p]) * B_t[n], in place,
+    // n innermost (vectorizes over the contiguous state row).
+    SmallVector<Value> updateInputs = {xRow, bRow};
+    SmallVector<AffineMap> updateMaps = {pMap, nMap};
+    if (decayRow) {
+      updateInputs.push_back(decayRow);
+      updateMaps.push_back(nMap);
     }
-    updateMaps.push_back(stateMap);
+    updateMaps.push_back(pnMap);
     Value stateNew = buildGenericOp(
-        rewriter, loc, updateInputs, state, updateMaps, parallelIterators(4),
+        rewriter, loc, updateInputs, state, updateMaps, parallelIterators(2),
         [&](OpBuilder &b, Location loc, ValueRange args) {
-          Value bValue = extendToF32(b, loc, readGroup(b, loc, bStep, args, 3));
-          Value dtX =
-              arith::MulFOp::create(b, loc, extendToF32(b, loc, args[1]),
-                                    extendToF32(b, loc, args[2]));
-          Value input = arith::MulFOp::create(b, loc, dtX, bValue);
-          Value decayed = arith::MulFOp::create(b, loc, args[0], args.back());
+          Value dtX = arith::MulFOp::create(b, loc, dtValue,
+                                            extendToF32(b, loc, args[0]));
+          Value input =
+              arith::MulFOp::create(b, loc, dtX, extendToF32(b, loc, args[1]));
+          Value decay = decayRow ? args[2] : decayScalar;
+          Value decayed = arith::MulFOp::create(b, loc, decay, args.back());
           return arith::AddFOp::create(b, loc, decayed, input);
         });
 
-    // sum_n state * C_t over (b, h, p, n).
-    SmallVector<Value> readoutInputs = {stateNew};
-    SmallVector<AffineMap> readoutMaps = {stateMap};
-    if (headsPerGroup) {
-      readoutInputs.push_back(cStep);
-      readoutMaps.push_back(groupMap);
-    }
-    readoutMaps.push_back(AffineMap::get(4, 0, {d0, d1, d2}, context));
-    // y_t is computed directly into its slice of y, so that bufferization
-    // writes y in place. Without an epilogue (no D, no z, f32) the readout
-    // itself is y_t.
-    Type elementType = yType.getElementType();
+    // out[p] = sum_n state[p, n] * C_t[n]. y_t is computed directly into its
+    // row of y, so that bufferization writes y in place. Without an
+    // epilogue (no D, no z, f32) the readout itself is y_t.
     bool hasEpilogue = dParam || z || !elementType.isF32();
-    SmallVector<OpFoldResult> stepSizes = {batch, heads, headDim};
-    Value ySlice = extractStep(rewriter, loc, y, t, stepSizes);
+    Value yRow = extractBlock(rewriter, loc, y, {t, zeroAttr},
+                              {oneAttr, headDim}, {1});
     Value readoutInit =
-        hasEpilogue ? tensor::EmptyOp::create(rewriter, loc, stepSizes, f32)
-                    : ySlice;
+        hasEpilogue ? tensor::EmptyOp::create(rewriter, loc, {headDim}, f32)
+                    : yRow;
     readoutInit = linalg::FillOp::create(
                       rewriter, loc, f32Const(rewriter, loc, 0.0), readoutInit)
                       .getResult(0);
     Value readout = buildGenericOp(
-        rewriter, loc, readoutInputs, readoutInit, readoutMaps,
-        {IteratorType::parallel, IteratorType::parallel, IteratorType::parallel,
-         IteratorType::reduction},
+        rewriter, loc, {stateNew, cRow}, readoutInit, {pnMap, nMap, pMap},
+        {IteratorType::parallel, IteratorType::reduction},
         [&](OpBuilder &b, Location loc, ValueRange args) {
-          Value cValue = extendToF32(b, loc, readGroup(b, loc, cStep, args, 1));
-          Value prod = arith::MulFOp::create(b, loc, args[0], cValue);
+          Value prod = arith::MulFOp::create(b, loc, args[0],
+                                             extendToF32(b, loc, args[1]));
           return arith::AddFOp::create(b, loc, args.back(), prod);
         });
 
     // y_t = (readout + D * x_t) * silu(z_t), rounded to x's element type.
-    SmallVector<Value> outInputs = {readout};
-    SmallVector<AffineMap> outMaps = {rewriter.getMultiDimIdentityMap(3)};
-    if (dParam) {
-      outInputs.push_back(xStep);
-      outMaps.push_back(rewriter.getMultiDimIdentityMap(3));
-      outInputs.push_back(dParam);
-      outMaps.push_back(dType.getRank() == 1
-                            ? AffineMap::get(3, 0, {d1}, context)
-                            : AffineMap::get(3, 0, {d1, d2}, context));
-    }
-    Value zStep;
-    if (z) {
-      zStep = extractStep(rewriter, loc, z, t, stepSizes);
-      outInputs.push_back(zStep);
-      outMaps.push_back(rewriter.getMultiDimIdentityMap(3));
-    }
-    outMaps.push_back(rewriter.getMultiDimIdentityMap(3));
-    bool hasD = static_cast<bool>(dParam), hasZ = static_cast<bool>(z);
     Value yStep = readout;
-    if (hasEpilogue)
+    if (hasEpilogue) {
+      AffineMap id1 = rewriter.getMultiDimIdentityMap(1);
+      SmallVector<Value> outInputs = {readout, xRow};
+      SmallVector<AffineMap> outMaps = {id1, id1};
+      if (dRow) {
+        outInputs.push_back(dRow);
+        outMaps.push_back(id1);
+      }
+      if (z) {
+        outInputs.push_back(stepRow(z, hIdx, headDim));
+        outMaps.push_back(id1);
+      }
+      outMaps.push_back(id1);
+      bool hasZ = static_cast<bool>(z);
       yStep = buildGenericOp(
-          rewriter, loc, outInputs, ySlice, outMaps, parallelIterators(3),
+          rewriter, loc, outInputs, yRow, outMaps, parallelIterators(1),
           [&](OpBuilder &b, Location loc, ValueRange args) {
             Value out = args[0];
-            if (hasD) {
-              Value skip =
-                  arith::MulFOp::create(b, loc, extendToF32(b, loc, args[2]),
-                                        extendToF32(b, loc, args[1]));
+            if (dParam) {
+              Value dValue = dRow ? extendToF32(b, loc, args[2]) : dScalar;
+              Value skip = arith::MulFOp::create(
+                  b, loc, dValue, extendToF32(b, loc, args[1]));
               out = arith::AddFOp::create(b, loc, out, skip);
             }
             if (hasZ) {
-              Value zValue = extendToF32(b, loc, args[hasD ? 3 : 1]);
+              Value zValue = extendToF32(b, loc, args[dRow ? 3 : 2]);
               Value gate = arith::MulFOp::create(b, loc, zValue,
                                                  buildSigmoid(b, loc, zValue));
               out = arith::MulFOp::create(b, loc, out, gate);
             }
             return truncateFromF32(b, loc, out, elementType);
           });
-    OpFoldResult unit = rewriter.getIndexAttr(1);
-    OpFoldResult zeroAttr = rewriter.getIndexAttr(0);
+    }
     Value yNew = tensor::InsertSliceOp::create(
-        rewriter, loc, yStep, y, {zeroAttr, t, zeroAttr, zeroAttr},
-        {batch, unit, heads, headDim}, {unit, unit, unit, unit});
+        rewriter, loc, yStep, y, {t, zeroAttr}, {oneAttr, headDim},
+        {oneAttr, oneAttr});
     scf::YieldOp::create(rewriter, loc, ValueRange{stateNew, yNew});
-    rewriter.setInsertionPointAfter(loop);
 
-    rewriter.replaceOp(
-        op, {castToType(rewriter, loc, loop.getResult(1), yType),
-             castToType(rewriter, loc, loop.getResult(0), stateType)});
+    rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(
+        rewriter, loc, loop.getResult(1), yShared, yOffsets, yBlockSizes,
+        SmallVector<OpFoldResult>(4, oneAttr));
+    tensor::ParallelInsertSliceOp::create(
+        rewriter, loc, loop.getResult(0), stateShared, stateOffsets,
+        stateBlockSizes, SmallVector<OpFoldResult>(4, oneAttr));
+    rewriter.setInsertionPointAfter(forall);
+
+    rewriter.replaceOp(op, {castToType(rewriter, loc, forall.getResult(0), yType),
+                            castToType(rewriter, loc, forall.getResult(1),
+                                       stateType)});
     return success();
   }
 };
