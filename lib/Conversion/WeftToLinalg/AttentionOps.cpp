@@ -558,12 +558,14 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
     // acc_new = acc * alpha + sum_j p[i, j] * v[j0 + j, :]. Only keys below
     // kv_len[b] are read: the padding of a KV cache may hold NaN or inf,
     // which p = 0 would not cancel (0 * NaN = NaN).
-    Value keyCount = getIndexValue(rewriter, loc, block);
+    OpFoldResult keyCount = block;
     if (kvLen) {
       Value remaining = arith::SubIOp::create(rewriter, loc, validLen, j0);
-      keyCount = arith::MinSIOp::create(rewriter, loc, keyCount, remaining);
-      keyCount = arith::MaxSIOp::create(rewriter, loc, keyCount,
-                                        indexConst(rewriter, loc, 0));
+      Value count = arith::MinSIOp::create(
+          rewriter, loc, getIndexValue(rewriter, loc, block), remaining);
+      keyCount = arith::MaxSIOp::create(rewriter, loc, count,
+                                        indexConst(rewriter, loc, 0))
+                     .getResult();
     }
     Value accNew;
     int64_t valueWidth = valueDim % 64 == 0   ? 64
@@ -582,8 +584,8 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
       rewriter.setInsertionPointToStart(chunkLoop.getBody());
       Value e0 = chunkLoop.getInductionVar();
       Value chunkAcc = buildRowKernel(
-          rewriter, loc, paddedRowsValue, keyCount,
-          chunkLoop.getRegionIterArg(0),
+          rewriter, loc, paddedRowsValue,
+          getIndexValue(rewriter, loc, keyCount), chunkLoop.getRegionIterArg(0),
           [&](OpBuilder &b, Value r0, Value tile) {
             SmallVector<Value> accs;
             for (int64_t r = 0; r < kKernelRows; ++r) {
@@ -634,12 +636,11 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
           [](OpBuilder &b, Location loc, ValueRange args) {
             return arith::MulFOp::create(b, loc, args[1], args[0]);
           });
-      OpFoldResult keyCountAttr = keyCount;
       Value probsUsed =
           extractBlock(rewriter, loc, probs, {zeroAttr, zeroAttr},
-                       {paddedRows, keyCountAttr}, {0, 1});
+                       {paddedRows, keyCount}, {0, 1});
       Value vUsed = extractBlock(rewriter, loc, vBlock, {zeroAttr, zeroAttr},
-                                 {keyCountAttr, valueDimAttr}, {0, 1});
+                                 {keyCount, valueDimAttr}, {0, 1});
       accNew = buildGenericOp(
           rewriter, loc, {probsUsed, vUsed}, accScaled,
           {AffineMap::get(3, 0, {d0, d1}, context),
