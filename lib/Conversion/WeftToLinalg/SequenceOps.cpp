@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 using namespace mlir;
@@ -146,8 +147,13 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
         rewriter, loc, getIndexValue(rewriter, loc, heads),
         getIndexValue(rewriter, loc, groups));
 
-    // One task per (b, h): its state [P, N] (contiguous, N innermost, small
-    // enough to stay in L1) is carried through the sequential steps.
+    // One task per (b, h), carrying its f32 state tile (16 KB for
+    // P = N = 64: it stays in L1) through the sequential steps. With P >= 16
+    // the tile is [N, P]: the update and the readout (an axpy into y_t per n)
+    // are then vector loops over p without horizontal sums; with a small P
+    // (Mamba-1, P = 1) it is [P, N], vectorized over n.
+    std::optional<int64_t> staticP = getConstantIntValue(headDim);
+    bool pInner = staticP && *staticP >= 16;
     SmallVector<OpFoldResult> stateSizes = {batch, heads, headDim, stateDim};
     Type elementType = yType.getElementType();
     auto forall = scf::ForallOp::create(
@@ -164,28 +170,47 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
     Value gIdx = arith::DivUIOp::create(rewriter, loc, hIdx, headsPerGroup);
     OpFoldResult zeroAttr = rewriter.getIndexAttr(0);
     OpFoldResult oneAttr = rewriter.getIndexAttr(1);
+    AffineExpr e0, e1;
+    bindDims(context, e0, e1);
+    AffineMap id2 = rewriter.getMultiDimIdentityMap(2);
+    AffineMap transposed2 = AffineMap::get(2, 0, {e1, e0}, context);
+
+    // The task's rows of x (and later y, z) are H * P elements apart, too far
+    // for the prefetcher to follow one step at a time: x is read once into a
+    // contiguous f32 [L, P] with independent loads, and the epilogue runs
+    // over all steps after the scan.
+    SmallVector<OpFoldResult> seqOffsets = {bIdx, zeroAttr, hIdx, zeroAttr};
+    SmallVector<OpFoldResult> seqSizes = {oneAttr, length, oneAttr, headDim};
+    Value xRows = buildGenericOp(
+        rewriter, loc,
+        {extractBlock(rewriter, loc, x, seqOffsets, seqSizes, {1, 3})},
+        tensor::EmptyOp::create(rewriter, loc, {length, headDim}, f32),
+        {id2, id2}, parallelIterators(2),
+        [](OpBuilder &b, Location loc, ValueRange args) {
+          return extendToF32(b, loc, args[0]);
+        });
 
     SmallVector<OpFoldResult> stateOffsets = {bIdx, hIdx, zeroAttr, zeroAttr};
     SmallVector<OpFoldResult> stateBlockSizes = {oneAttr, oneAttr, headDim,
                                                  stateDim};
-    Value state0 = extractBlock(rewriter, loc, stateShared, stateOffsets,
-                                stateBlockSizes, {2, 3});
+    Value stateSlice = extractBlock(rewriter, loc, stateShared, stateOffsets,
+                                    stateBlockSizes, {2, 3});
+    Value state0 =
+        pInner ? tensor::EmptyOp::create(rewriter, loc, {stateDim, headDim}, f32)
+                     .getResult()
+               : stateSlice;
     if (initState)
-      state0 = linalg::CopyOp::create(
-                   rewriter, loc,
-                   extractBlock(rewriter, loc, initState, stateOffsets,
-                                stateBlockSizes, {2, 3}),
-                   state0)
-                   .getResult(0);
+      state0 = buildGenericOp(
+          rewriter, loc,
+          {extractBlock(rewriter, loc, initState, stateOffsets,
+                        stateBlockSizes, {2, 3})},
+          state0, {pInner ? transposed2 : id2, id2}, parallelIterators(2),
+          [](OpBuilder &, Location, ValueRange args) { return args[0]; });
     else
       state0 =
           linalg::FillOp::create(rewriter, loc, f32Const(rewriter, loc, 0.0),
                                  state0)
               .getResult(0);
-    SmallVector<OpFoldResult> yOffsets = {bIdx, zeroAttr, hIdx, zeroAttr};
-    SmallVector<OpFoldResult> yBlockSizes = {oneAttr, length, oneAttr, headDim};
-    Value y0 =
-        extractBlock(rewriter, loc, yShared, yOffsets, yBlockSizes, {1, 3});
 
     // Per-head parameters.
     Value aScalar, aRow;
@@ -195,40 +220,35 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
     else
       aRow = extractBlock(rewriter, loc, a, {hIdx, zeroAttr},
                           {oneAttr, stateDim}, {1});
-    Value dScalar, dRow;
-    if (dParam && dType.getRank() == 1)
-      dScalar = extendToF32(
-          rewriter, loc, tensor::ExtractOp::create(rewriter, loc, dParam, hIdx));
-    else if (dParam)
-      dRow = extractBlock(rewriter, loc, dParam, {hIdx, zeroAttr},
-                          {oneAttr, headDim}, {1});
 
     Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value readouts0 =
+        tensor::EmptyOp::create(rewriter, loc, {length, headDim}, f32);
     auto loop = scf::ForOp::create(rewriter, loc, zero,
                                    getIndexValue(rewriter, loc, length), one,
-                                   ValueRange{state0, y0});
+                                   ValueRange{state0, readouts0});
     rewriter.setInsertionPointToStart(loop.getBody());
     Value t = loop.getInductionVar();
-    Value state = loop.getRegionIterArg(0), y = loop.getRegionIterArg(1);
+    Value state = loop.getRegionIterArg(0);
+    Value readouts = loop.getRegionIterArg(1);
 
     Value dtValue = extendToF32(
         rewriter, loc,
         tensor::ExtractOp::create(rewriter, loc, dtProcessed,
                                   ValueRange{bIdx, t, hIdx}));
-    auto stepRow = [&](Value source, Value head, OpFoldResult size) {
-      return extractBlock(rewriter, loc, source, {bIdx, t, head, zeroAttr},
-                          {oneAttr, oneAttr, oneAttr, size}, {3});
+    auto groupRow = [&](Value source) {
+      return extractBlock(rewriter, loc, source, {bIdx, t, gIdx, zeroAttr},
+                          {oneAttr, oneAttr, oneAttr, stateDim}, {3});
     };
-    Value xRow = stepRow(x, hIdx, headDim);
-    Value bRow = stepRow(bm, gIdx, stateDim);
-    Value cRow = stepRow(cm, gIdx, stateDim);
+    Value xRow = extractBlock(rewriter, loc, xRows, {t, zeroAttr},
+                              {oneAttr, headDim}, {1});
+    Value bRow = groupRow(bm);
+    Value cRow = groupRow(cm);
 
-    AffineExpr pDim, nDim;
-    bindDims(context, pDim, nDim);
-    AffineMap pMap = AffineMap::get(2, 0, {pDim}, context);
-    AffineMap nMap = AffineMap::get(2, 0, {nDim}, context);
-    AffineMap pnMap = rewriter.getMultiDimIdentityMap(2);
+    // The tile's loops are (n, p) or (p, n), the innermost contiguous.
+    AffineMap pMap = AffineMap::get(2, 0, {pInner ? e1 : e0}, context);
+    AffineMap nMap = AffineMap::get(2, 0, {pInner ? e0 : e1}, context);
 
     // exp(dt' * A): a scalar for A[H], a row over n for A[H, N].
     Value decayScalar, decayRow;
@@ -249,94 +269,166 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
           });
     }
 
-    // state[p, n] = decay * state[p, n] + (dt' * x_t[p]) * B_t[n], in place,
-    // n innermost (vectorizes over the contiguous state row).
-    SmallVector<Value> updateInputs = {xRow, bRow};
-    SmallVector<AffineMap> updateMaps = {pMap, nMap};
-    if (decayRow) {
-      updateInputs.push_back(decayRow);
-      updateMaps.push_back(nMap);
-    }
-    updateMaps.push_back(pnMap);
-    Value stateNew = buildGenericOp(
-        rewriter, loc, updateInputs, state, updateMaps, parallelIterators(2),
-        [&](OpBuilder &b, Location loc, ValueRange args) {
-          Value dtX = arith::MulFOp::create(b, loc, dtValue,
-                                            extendToF32(b, loc, args[0]));
-          Value input =
-              arith::MulFOp::create(b, loc, dtX, extendToF32(b, loc, args[1]));
-          Value decay = decayRow ? args[2] : decayScalar;
-          Value decayed = arith::MulFOp::create(b, loc, decay, args.back());
-          return arith::AddFOp::create(b, loc, decayed, input);
-        });
-
-    // out[p] = sum_n state[p, n] * C_t[n]. y_t is computed directly into its
-    // row of y, so that bufferization writes y in place. Without an
-    // epilogue (no D, no z, f32) the readout itself is y_t.
-    bool hasEpilogue = dParam || z || !elementType.isF32();
-    Value yRow = extractBlock(rewriter, loc, y, {t, zeroAttr},
-                              {oneAttr, headDim}, {1});
-    Value readoutInit =
-        hasEpilogue ? tensor::EmptyOp::create(rewriter, loc, {headDim}, f32)
-                    : yRow;
-    readoutInit = linalg::FillOp::create(
-                      rewriter, loc, f32Const(rewriter, loc, 0.0), readoutInit)
-                      .getResult(0);
-    Value readout = buildGenericOp(
-        rewriter, loc, {stateNew, cRow}, readoutInit, {pnMap, nMap, pMap},
-        {IteratorType::parallel, IteratorType::reduction},
-        [&](OpBuilder &b, Location loc, ValueRange args) {
-          Value prod = arith::MulFOp::create(b, loc, args[0],
-                                             extendToF32(b, loc, args[1]));
-          return arith::AddFOp::create(b, loc, args.back(), prod);
-        });
-
-    // y_t = (readout + D * x_t) * silu(z_t), rounded to x's element type.
-    Value yStep = readout;
-    if (hasEpilogue) {
-      AffineMap id1 = rewriter.getMultiDimIdentityMap(1);
-      SmallVector<Value> outInputs = {readout, xRow};
-      SmallVector<AffineMap> outMaps = {id1, id1};
-      if (dRow) {
-        outInputs.push_back(dRow);
-        outMaps.push_back(id1);
+    Value stateNew, readoutsNew;
+    if (pInner && *staticP % 16 == 0 && *staticP <= 256) {
+      // One pass over the tile per step, vector<P> rows: for each n,
+      //   row = decay * row + B_t[n] * (dt' * x_t);  y_t += C_t[n] * row
+      // with y_t and dt' * x_t held in registers.
+      auto rowType = VectorType::get({*staticP}, f32);
+      Value zeroIndex = arith::ConstantIndexOp::create(rewriter, loc, 0);
+      Value padding = f32Const(rewriter, loc, 0.0);
+      auto read = [&](Value source, ValueRange indices) {
+        return vector::TransferReadOp::create(rewriter, loc, rowType, source,
+                                              indices, padding,
+                                              ArrayRef<bool>{true})
+            .getResult();
+      };
+      auto splat = [&](Value scalar) {
+        return vector::BroadcastOp::create(rewriter, loc, rowType, scalar)
+            .getResult();
+      };
+      Value dtX = arith::MulFOp::create(rewriter, loc, splat(dtValue),
+                                        read(xRows, {t, zeroIndex}));
+      Value decayVector = decayScalar ? splat(decayScalar) : Value();
+      Value yZero = arith::ConstantOp::create(
+          rewriter, loc,
+          DenseElementsAttr::get(rowType, rewriter.getF32FloatAttr(0)));
+      auto nLoop = scf::ForOp::create(
+          rewriter, loc, zero, getIndexValue(rewriter, loc, stateDim), one,
+          ValueRange{state, yZero});
+      {
+        OpBuilder::InsertionGuard guard(rewriter);
+        rewriter.setInsertionPointToStart(nLoop.getBody());
+        Value n = nLoop.getInductionVar();
+        Value tile = nLoop.getRegionIterArg(0);
+        Value rowDecay =
+            decayVector
+                ? decayVector
+                : splat(tensor::ExtractOp::create(rewriter, loc, decayRow, n));
+        Value bValue = extendToF32(
+            rewriter, loc, tensor::ExtractOp::create(rewriter, loc, bRow, n));
+        Value cValue = extendToF32(
+            rewriter, loc, tensor::ExtractOp::create(rewriter, loc, cRow, n));
+        Value row = arith::MulFOp::create(rewriter, loc, rowDecay,
+                                          read(tile, {n, zeroIndex}));
+        row = vector::FMAOp::create(rewriter, loc, splat(bValue), dtX, row);
+        Value tileNew = vector::TransferWriteOp::create(
+                            rewriter, loc, row, tile, ValueRange{n, zeroIndex},
+                            ArrayRef<bool>{true})
+                            .getResult();
+        Value yNew = vector::FMAOp::create(rewriter, loc, splat(cValue), row,
+                                           nLoop.getRegionIterArg(1));
+        scf::YieldOp::create(rewriter, loc, ValueRange{tileNew, yNew});
       }
-      if (z) {
-        outInputs.push_back(stepRow(z, hIdx, headDim));
-        outMaps.push_back(id1);
+      stateNew = nLoop.getResult(0);
+      readoutsNew = vector::TransferWriteOp::create(
+                        rewriter, loc, nLoop.getResult(1), readouts,
+                        ValueRange{t, zeroIndex}, ArrayRef<bool>{true})
+                        .getResult();
+    } else {
+      // state[p, n] = decay * state[p, n] + (dt' * x_t[p]) * B_t[n], in place.
+      SmallVector<Value> updateInputs = {xRow, bRow};
+      SmallVector<AffineMap> updateMaps = {pMap, nMap};
+      if (decayRow) {
+        updateInputs.push_back(decayRow);
+        updateMaps.push_back(nMap);
       }
-      outMaps.push_back(id1);
-      bool hasZ = static_cast<bool>(z);
-      yStep = buildGenericOp(
-          rewriter, loc, outInputs, yRow, outMaps, parallelIterators(1),
+      updateMaps.push_back(id2);
+      stateNew = buildGenericOp(
+          rewriter, loc, updateInputs, state, updateMaps, parallelIterators(2),
           [&](OpBuilder &b, Location loc, ValueRange args) {
-            Value out = args[0];
-            if (dParam) {
-              Value dValue = dRow ? extendToF32(b, loc, args[2]) : dScalar;
-              Value skip = arith::MulFOp::create(
-                  b, loc, dValue, extendToF32(b, loc, args[1]));
-              out = arith::AddFOp::create(b, loc, out, skip);
-            }
-            if (hasZ) {
-              Value zValue = extendToF32(b, loc, args[dRow ? 3 : 2]);
-              Value gate = arith::MulFOp::create(b, loc, zValue,
-                                                 buildSigmoid(b, loc, zValue));
-              out = arith::MulFOp::create(b, loc, out, gate);
-            }
-            return truncateFromF32(b, loc, out, elementType);
+            Value dtX = arith::MulFOp::create(b, loc, dtValue, args[0]);
+            Value input =
+                arith::MulFOp::create(b, loc, dtX, extendToF32(b, loc, args[1]));
+            Value decay = decayRow ? args[2] : decayScalar;
+            Value decayed = arith::MulFOp::create(b, loc, decay, args.back());
+            return arith::AddFOp::create(b, loc, decayed, input);
           });
+
+      // readout_t[p] = sum_n state[p, n] * C_t[n], into row t of the f32
+      // readouts (written in place).
+      Value readoutRow = linalg::FillOp::create(
+                             rewriter, loc, f32Const(rewriter, loc, 0.0),
+                             extractBlock(rewriter, loc, readouts, {t, zeroAttr},
+                                          {oneAttr, headDim}, {1}))
+                             .getResult(0);
+      SmallVector<IteratorType> readoutIterators =
+          pInner ? SmallVector<IteratorType>{IteratorType::reduction,
+                                             IteratorType::parallel}
+                 : SmallVector<IteratorType>{IteratorType::parallel,
+                                             IteratorType::reduction};
+      Value readout = buildGenericOp(
+          rewriter, loc, {stateNew, cRow}, readoutRow, {id2, nMap, pMap},
+          readoutIterators, [&](OpBuilder &b, Location loc, ValueRange args) {
+            Value prod = arith::MulFOp::create(b, loc, args[0],
+                                               extendToF32(b, loc, args[1]));
+            return arith::AddFOp::create(b, loc, args.back(), prod);
+          });
+      readoutsNew = tensor::InsertSliceOp::create(
+          rewriter, loc, readout, readouts, {t, zeroAttr}, {oneAttr, headDim},
+          {oneAttr, oneAttr});
     }
-    Value yNew = tensor::InsertSliceOp::create(
-        rewriter, loc, yStep, y, {t, zeroAttr}, {oneAttr, headDim},
-        {oneAttr, oneAttr});
-    scf::YieldOp::create(rewriter, loc, ValueRange{stateNew, yNew});
+    scf::YieldOp::create(rewriter, loc, ValueRange{stateNew, readoutsNew});
+    rewriter.setInsertionPointAfter(loop);
+
+    // y = (readout + D * x) * silu(z), rounded to x's element type, over all
+    // steps at once, written into the task's rows of y.
+    SmallVector<Value> outInputs = {loop.getResult(1)};
+    SmallVector<AffineMap> outMaps = {id2};
+    Value dScalar;
+    if (dParam && dType.getRank() == 1) {
+      dScalar = extendToF32(
+          rewriter, loc, tensor::ExtractOp::create(rewriter, loc, dParam, hIdx));
+      outInputs.push_back(xRows);
+      outMaps.push_back(id2);
+    } else if (dParam) {
+      outInputs.push_back(xRows);
+      outMaps.push_back(id2);
+      outInputs.push_back(extractBlock(rewriter, loc, dParam, {hIdx, zeroAttr},
+                                       {oneAttr, headDim}, {1}));
+      outMaps.push_back(AffineMap::get(2, 0, {e1}, context));
+    }
+    if (z) {
+      outInputs.push_back(
+          extractBlock(rewriter, loc, z, seqOffsets, seqSizes, {1, 3}));
+      outMaps.push_back(id2);
+    }
+    outMaps.push_back(id2);
+    bool hasZ = static_cast<bool>(z), hasD = static_cast<bool>(dParam);
+    Value yBlock = buildGenericOp(
+        rewriter, loc, outInputs,
+        extractBlock(rewriter, loc, yShared, seqOffsets, seqSizes, {1, 3}),
+        outMaps, parallelIterators(2),
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          Value out = args[0];
+          if (hasD) {
+            Value dValue = dScalar ? dScalar : extendToF32(b, loc, args[2]);
+            Value skip = arith::MulFOp::create(b, loc, dValue, args[1]);
+            out = arith::AddFOp::create(b, loc, out, skip);
+          }
+          if (hasZ) {
+            Value zValue = extendToF32(b, loc, args[args.size() - 2]);
+            Value gate = arith::MulFOp::create(b, loc, zValue,
+                                               buildSigmoid(b, loc, zValue));
+            out = arith::MulFOp::create(b, loc, out, gate);
+          }
+          return truncateFromF32(b, loc, out, elementType);
+        });
+
+    // The final state tile, back in the [P, N] layout of final_state.
+    Value stateBlock = loop.getResult(0);
+    if (pInner)
+      stateBlock = buildGenericOp(
+          rewriter, loc, {stateBlock}, stateSlice, {transposed2, id2},
+          parallelIterators(2),
+          [](OpBuilder &, Location, ValueRange args) { return args[0]; });
 
     rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
     tensor::ParallelInsertSliceOp::create(
-        rewriter, loc, loop.getResult(1), yShared, yOffsets, yBlockSizes,
+        rewriter, loc, yBlock, yShared, seqOffsets, seqSizes,
         SmallVector<OpFoldResult>(4, oneAttr));
     tensor::ParallelInsertSliceOp::create(
-        rewriter, loc, loop.getResult(0), stateShared, stateOffsets,
+        rewriter, loc, stateBlock, stateShared, stateOffsets,
         stateBlockSizes, SmallVector<OpFoldResult>(4, oneAttr));
     rewriter.setInsertionPointAfter(forall);
 
