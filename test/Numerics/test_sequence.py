@@ -227,18 +227,19 @@ func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %D: {th}, 
 
 
 # y of the wide-state scan: readouts sum N = 64 products of magnitude <~ 5
-# over 24 steps, a few ulp of a sum of absolute values <~ 300.
+# over 25 steps, a few ulp of a sum of absolute values <~ 300.
 WIDE_SCAN_TOL = (2e-5, 2e-4)
 
 
 @pytest.mark.parametrize("p,n", [(16, 64), (16, 37), (24, 8)])
 def test_ssm_scan_wide_state(p, n):
     # Head dims P >= 16, where the state tile is [N, P]: P = 16 runs the
-    # vector<P> kernel (one pass per step: update and readout), P = 24 (not a
-    # multiple of 16) the generic loops over the same tile. N = 64, 37 (not a
-    # multiple of the vector width) and 8; H = 8 heads in G = 2 groups (each
-    # task reads its group's B and C), f32 without epilogue, initial_state.
-    b, length, h, g = 2, 24, 8, 2
+    # vector<P> kernel (one pass over the tile per pair of steps, L = 25 ends
+    # with a single step), P = 24 (not a multiple of 16) the generic loops
+    # over the same tile. N = 64, 37 (not a multiple of the vector width) and
+    # 8; H = 8 heads in G = 2 groups (each task reads its group's B and C),
+    # f32 without epilogue, initial_state.
+    b, length, h, g = 2, 25, 8, 2
     s = _scan_data(b, length, h, p, g, n, "f32", scalar_a=True)
     tx, tdt = t((b, None, h, p), "f32"), t((b, None, h), "f32")
     tbc, th, ts = t((b, None, g, n), "f32"), t((h,), "f32"), t((b, h, p, n), "f32")

@@ -154,8 +154,14 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
     // (Mamba-1, P = 1) it is [P, N], vectorized over n.
     std::optional<int64_t> staticP = getConstantIntValue(headDim);
     bool pInner = staticP && *staticP >= 16;
-    SmallVector<OpFoldResult> stateSizes = {batch, heads, headDim, stateDim};
+    // Whole vector<P> rows: the fused vector step below.
+    bool vectorRows = pInner && *staticP % 16 == 0 && *staticP <= 256;
     Type elementType = yType.getElementType();
+    // Without D, z or rounding, y_t is the readout itself and goes straight
+    // into the task's rows of y.
+    bool hasEpilogue = dParam || z || !elementType.isF32();
+    bool directY = vectorRows && !hasEpilogue;
+    SmallVector<OpFoldResult> stateSizes = {batch, heads, headDim, stateDim};
     auto forall = scf::ForallOp::create(
         rewriter, loc, ArrayRef<OpFoldResult>{batch, heads},
         ValueRange{tensor::EmptyOp::create(rewriter, loc,
@@ -181,14 +187,46 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
     // over all steps after the scan.
     SmallVector<OpFoldResult> seqOffsets = {bIdx, zeroAttr, hIdx, zeroAttr};
     SmallVector<OpFoldResult> seqSizes = {oneAttr, length, oneAttr, headDim};
-    Value xRows = buildGenericOp(
-        rewriter, loc,
-        {extractBlock(rewriter, loc, x, seqOffsets, seqSizes, {1, 3})},
-        tensor::EmptyOp::create(rewriter, loc, {length, headDim}, f32),
-        {id2, id2}, parallelIterators(2),
-        [](OpBuilder &b, Location loc, ValueRange args) {
-          return extendToF32(b, loc, args[0]);
-        });
+    Value xSeq = extractBlock(rewriter, loc, x, seqOffsets, seqSizes, {1, 3});
+    Value xRows =
+        tensor::EmptyOp::create(rewriter, loc, {length, headDim}, f32);
+    if (vectorRows) {
+      // Row by row as vectors (a scalar copy loop would not overlap its
+      // cache misses as well).
+      auto rowType = VectorType::get({*staticP}, f32);
+      Type xElementType =
+          cast<RankedTensorType>(xSeq.getType()).getElementType();
+      Value zeroIndex = arith::ConstantIndexOp::create(rewriter, loc, 0);
+      auto copyLoop = scf::ForOp::create(
+          rewriter, loc, zeroIndex, getIndexValue(rewriter, loc, length),
+          arith::ConstantIndexOp::create(rewriter, loc, 1), ValueRange{xRows});
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(copyLoop.getBody());
+      Value t = copyLoop.getInductionVar();
+      Value row = vector::TransferReadOp::create(
+          rewriter, loc, VectorType::get({*staticP}, xElementType), xSeq,
+          ValueRange{t, zeroIndex},
+          arith::ConstantOp::create(rewriter, loc,
+                                    rewriter.getZeroAttr(xElementType))
+              .getResult(),
+          ArrayRef<bool>{true});
+      if (!xElementType.isF32())
+        row = arith::ExtFOp::create(rewriter, loc, rowType, row);
+      scf::YieldOp::create(
+          rewriter, loc,
+          vector::TransferWriteOp::create(
+              rewriter, loc, row, copyLoop.getRegionIterArg(0),
+              ValueRange{t, zeroIndex}, ArrayRef<bool>{true})
+              .getResult());
+      rewriter.setInsertionPointAfter(copyLoop);
+      xRows = copyLoop.getResult(0);
+    } else {
+      xRows = buildGenericOp(rewriter, loc, {xSeq}, xRows, {id2, id2},
+                             parallelIterators(2),
+                             [](OpBuilder &b, Location loc, ValueRange args) {
+                               return extendToF32(b, loc, args[0]);
+                             });
+    }
 
     SmallVector<OpFoldResult> stateOffsets = {bIdx, hIdx, zeroAttr, zeroAttr};
     SmallVector<OpFoldResult> stateBlockSizes = {oneAttr, oneAttr, headDim,
@@ -223,123 +261,154 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
 
     Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value ySeq =
+        extractBlock(rewriter, loc, yShared, seqOffsets, seqSizes, {1, 3});
     Value readouts0 =
-        tensor::EmptyOp::create(rewriter, loc, {length, headDim}, f32);
-    auto loop = scf::ForOp::create(rewriter, loc, zero,
-                                   getIndexValue(rewriter, loc, length), one,
-                                   ValueRange{state0, readouts0});
-    rewriter.setInsertionPointToStart(loop.getBody());
-    Value t = loop.getInductionVar();
-    Value state = loop.getRegionIterArg(0);
-    Value readouts = loop.getRegionIterArg(1);
-
-    Value dtValue = extendToF32(
-        rewriter, loc,
-        tensor::ExtractOp::create(rewriter, loc, dtProcessed,
-                                  ValueRange{bIdx, t, hIdx}));
-    auto groupRow = [&](Value source) {
-      return extractBlock(rewriter, loc, source, {bIdx, t, gIdx, zeroAttr},
-                          {oneAttr, oneAttr, oneAttr, stateDim}, {3});
-    };
-    Value xRow = extractBlock(rewriter, loc, xRows, {t, zeroAttr},
-                              {oneAttr, headDim}, {1});
-    Value bRow = groupRow(bm);
-    Value cRow = groupRow(cm);
-
+        directY ? ySeq
+                : tensor::EmptyOp::create(rewriter, loc, {length, headDim}, f32)
+                      .getResult();
     // The tile's loops are (n, p) or (p, n), the innermost contiguous.
     AffineMap pMap = AffineMap::get(2, 0, {pInner ? e1 : e0}, context);
     AffineMap nMap = AffineMap::get(2, 0, {pInner ? e0 : e1}, context);
 
-    // exp(dt' * A): a scalar for A[H], a row over n for A[H, N].
-    Value decayScalar, decayRow;
-    if (scalarA) {
-      decayScalar = math::ExpOp::create(
-          rewriter, loc, arith::MulFOp::create(rewriter, loc, dtValue, aScalar));
-    } else {
-      decayRow = buildGenericOp(
-          rewriter, loc, {aRow},
-          tensor::EmptyOp::create(rewriter, loc, {stateDim}, f32),
-          {rewriter.getMultiDimIdentityMap(1),
-           rewriter.getMultiDimIdentityMap(1)},
-          parallelIterators(1),
-          [&](OpBuilder &b, Location loc, ValueRange args) {
-            Value prod = arith::MulFOp::create(b, loc, dtValue,
-                                               extendToF32(b, loc, args[0]));
-            return math::ExpOp::create(b, loc, prod);
-          });
-    }
-
-    Value stateNew, readoutsNew;
-    if (pInner && *staticP % 16 == 0 && *staticP <= 256) {
-      // One pass over the tile per step, vector<P> rows: for each n,
-      //   row = decay * row + B_t[n] * (dt' * x_t);  y_t += C_t[n] * row
-      // with y_t and dt' * x_t held in registers.
-      auto rowType = VectorType::get({*staticP}, f32);
-      Value zeroIndex = arith::ConstantIndexOp::create(rewriter, loc, 0);
-      Value padding = f32Const(rewriter, loc, 0.0);
-      auto read = [&](Value source, ValueRange indices) {
-        return vector::TransferReadOp::create(rewriter, loc, rowType, source,
-                                              indices, padding,
-                                              ArrayRef<bool>{true})
-            .getResult();
-      };
-      auto splat = [&](Value scalar) {
-        return vector::BroadcastOp::create(rewriter, loc, rowType, scalar)
-            .getResult();
-      };
-      Value dtX = arith::MulFOp::create(rewriter, loc, splat(dtValue),
-                                        read(xRows, {t, zeroIndex}));
-      Value decayVector = decayScalar ? splat(decayScalar) : Value();
-      Value yZero = arith::ConstantOp::create(
-          rewriter, loc,
-          DenseElementsAttr::get(rowType, rewriter.getF32FloatAttr(0)));
-      auto nLoop = scf::ForOp::create(
-          rewriter, loc, zero, getIndexValue(rewriter, loc, stateDim), one,
-          ValueRange{state, yZero});
-      {
-        OpBuilder::InsertionGuard guard(rewriter);
-        rewriter.setInsertionPointToStart(nLoop.getBody());
-        Value n = nLoop.getInductionVar();
-        Value tile = nLoop.getRegionIterArg(0);
-        Value rowDecay =
-            decayVector
-                ? decayVector
-                : splat(tensor::ExtractOp::create(rewriter, loc, decayRow, n));
-        Value bValue = extendToF32(
-            rewriter, loc, tensor::ExtractOp::create(rewriter, loc, bRow, n));
-        Value cValue = extendToF32(
-            rewriter, loc, tensor::ExtractOp::create(rewriter, loc, cRow, n));
-        Value row = arith::MulFOp::create(rewriter, loc, rowDecay,
-                                          read(tile, {n, zeroIndex}));
-        row = vector::FMAOp::create(rewriter, loc, splat(bValue), dtX, row);
-        Value tileNew = vector::TransferWriteOp::create(
-                            rewriter, loc, row, tile, ValueRange{n, zeroIndex},
-                            ArrayRef<bool>{true})
-                            .getResult();
-        Value yNew = vector::FMAOp::create(rewriter, loc, splat(cValue), row,
-                                           nLoop.getRegionIterArg(1));
-        scf::YieldOp::create(rewriter, loc, ValueRange{tileNew, yNew});
+    // Emits steps t0 .. t0 + count - 1 (count > 1 only with vectorRows) and
+    // returns the new state tile and readouts.
+    auto buildSteps = [&](Value t0, int64_t count, Value state,
+                          Value readouts) -> std::pair<Value, Value> {
+      SmallVector<Value> ts, dtValues, decayScalars, decayRows, bRows, cRows;
+      for (int64_t s = 0; s < count; ++s) {
+        Value t = s == 0 ? t0
+                         : arith::AddIOp::create(
+                               rewriter, loc, t0,
+                               arith::ConstantIndexOp::create(rewriter, loc, s))
+                               .getResult();
+        Value dtValue = extendToF32(
+            rewriter, loc,
+            tensor::ExtractOp::create(rewriter, loc, dtProcessed,
+                                      ValueRange{bIdx, t, hIdx}));
+        auto groupRow = [&](Value source) {
+          return extractBlock(rewriter, loc, source, {bIdx, t, gIdx, zeroAttr},
+                              {oneAttr, oneAttr, oneAttr, stateDim}, {3});
+        };
+        // exp(dt' * A): a scalar for A[H], a row over n for A[H, N].
+        Value decayScalar, decayRow;
+        if (scalarA) {
+          decayScalar = math::ExpOp::create(
+              rewriter, loc,
+              arith::MulFOp::create(rewriter, loc, dtValue, aScalar));
+        } else {
+          decayRow = buildGenericOp(
+              rewriter, loc, {aRow},
+              tensor::EmptyOp::create(rewriter, loc, {stateDim}, f32),
+              {rewriter.getMultiDimIdentityMap(1),
+               rewriter.getMultiDimIdentityMap(1)},
+              parallelIterators(1),
+              [&](OpBuilder &b, Location loc, ValueRange args) {
+                Value prod = arith::MulFOp::create(
+                    b, loc, dtValue, extendToF32(b, loc, args[0]));
+                return math::ExpOp::create(b, loc, prod);
+              });
+        }
+        ts.push_back(t);
+        dtValues.push_back(dtValue);
+        decayScalars.push_back(decayScalar);
+        decayRows.push_back(decayRow);
+        bRows.push_back(groupRow(bm));
+        cRows.push_back(groupRow(cm));
       }
-      stateNew = nLoop.getResult(0);
-      readoutsNew = vector::TransferWriteOp::create(
-                        rewriter, loc, nLoop.getResult(1), readouts,
-                        ValueRange{t, zeroIndex}, ArrayRef<bool>{true})
-                        .getResult();
-    } else {
+
+      if (vectorRows) {
+        // One pass over the tile for `count` steps, vector<P> rows: for each
+        // n and each step s,
+        //   row = decay_s * row + B_s[n] * (dt'_s * x_s);  y_s += C_s[n] * row
+        // with y_s and dt'_s * x_s in registers; two steps per pass halve
+        // the loads and stores of the tile, which bound the step.
+        auto rowType = VectorType::get({*staticP}, f32);
+        Value padding = f32Const(rewriter, loc, 0.0);
+        auto read = [&](Value source, ValueRange indices) {
+          return vector::TransferReadOp::create(rewriter, loc, rowType, source,
+                                                indices, padding,
+                                                ArrayRef<bool>{true})
+              .getResult();
+        };
+        auto splat = [&](Value scalar) {
+          return vector::BroadcastOp::create(rewriter, loc, rowType, scalar)
+              .getResult();
+        };
+        SmallVector<Value> dtXs, decayVectors;
+        for (int64_t s = 0; s < count; ++s) {
+          dtXs.push_back(arith::MulFOp::create(rewriter, loc,
+                                               splat(dtValues[s]),
+                                               read(xRows, {ts[s], zero})));
+          decayVectors.push_back(decayScalars[s] ? splat(decayScalars[s])
+                                                 : Value());
+        }
+        Value yZero = arith::ConstantOp::create(
+            rewriter, loc,
+            DenseElementsAttr::get(rowType, rewriter.getF32FloatAttr(0)));
+        SmallVector<Value> inits = {state};
+        inits.append(count, yZero);
+        auto nLoop = scf::ForOp::create(
+            rewriter, loc, zero, getIndexValue(rewriter, loc, stateDim), one,
+            inits);
+        {
+          OpBuilder::InsertionGuard guard(rewriter);
+          rewriter.setInsertionPointToStart(nLoop.getBody());
+          Value n = nLoop.getInductionVar();
+          Value tile = nLoop.getRegionIterArg(0);
+          Value row = read(tile, {n, zero});
+          SmallVector<Value> yields = {Value()};
+          for (int64_t s = 0; s < count; ++s) {
+            Value rowDecay =
+                decayVectors[s]
+                    ? decayVectors[s]
+                    : splat(tensor::ExtractOp::create(rewriter, loc,
+                                                      decayRows[s], n));
+            Value bValue = extendToF32(
+                rewriter, loc,
+                tensor::ExtractOp::create(rewriter, loc, bRows[s], n));
+            Value cValue = extendToF32(
+                rewriter, loc,
+                tensor::ExtractOp::create(rewriter, loc, cRows[s], n));
+            row = arith::MulFOp::create(rewriter, loc, rowDecay, row);
+            row = vector::FMAOp::create(rewriter, loc, splat(bValue), dtXs[s],
+                                        row);
+            yields.push_back(vector::FMAOp::create(
+                rewriter, loc, splat(cValue), row,
+                nLoop.getRegionIterArg(1 + s)));
+          }
+          yields[0] = vector::TransferWriteOp::create(rewriter, loc, row, tile,
+                                                      ValueRange{n, zero},
+                                                      ArrayRef<bool>{true})
+                          .getResult();
+          scf::YieldOp::create(rewriter, loc, yields);
+        }
+        for (int64_t s = 0; s < count; ++s)
+          readouts = vector::TransferWriteOp::create(
+                         rewriter, loc, nLoop.getResult(1 + s), readouts,
+                         ValueRange{ts[s], zero}, ArrayRef<bool>{true})
+                         .getResult();
+        return {nLoop.getResult(0), readouts};
+      }
+
       // state[p, n] = decay * state[p, n] + (dt' * x_t[p]) * B_t[n], in place.
-      SmallVector<Value> updateInputs = {xRow, bRow};
+      Value t = ts[0], dtValue = dtValues[0];
+      Value decayScalar = decayScalars[0], decayRow = decayRows[0];
+      Value xRow = extractBlock(rewriter, loc, xRows, {t, zeroAttr},
+                                {oneAttr, headDim}, {1});
+      SmallVector<Value> updateInputs = {xRow, bRows[0]};
       SmallVector<AffineMap> updateMaps = {pMap, nMap};
       if (decayRow) {
         updateInputs.push_back(decayRow);
         updateMaps.push_back(nMap);
       }
       updateMaps.push_back(id2);
-      stateNew = buildGenericOp(
+      Value stateNew = buildGenericOp(
           rewriter, loc, updateInputs, state, updateMaps, parallelIterators(2),
           [&](OpBuilder &b, Location loc, ValueRange args) {
             Value dtX = arith::MulFOp::create(b, loc, dtValue, args[0]);
-            Value input =
-                arith::MulFOp::create(b, loc, dtX, extendToF32(b, loc, args[1]));
+            Value input = arith::MulFOp::create(b, loc, dtX,
+                                                extendToF32(b, loc, args[1]));
             Value decay = decayRow ? args[2] : decayScalar;
             Value decayed = arith::MulFOp::create(b, loc, decay, args.back());
             return arith::AddFOp::create(b, loc, decayed, input);
@@ -349,8 +418,9 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
       // readouts (written in place).
       Value readoutRow = linalg::FillOp::create(
                              rewriter, loc, f32Const(rewriter, loc, 0.0),
-                             extractBlock(rewriter, loc, readouts, {t, zeroAttr},
-                                          {oneAttr, headDim}, {1}))
+                             extractBlock(rewriter, loc, readouts,
+                                          {t, zeroAttr}, {oneAttr, headDim},
+                                          {1}))
                              .getResult(0);
       SmallVector<IteratorType> readoutIterators =
           pInner ? SmallVector<IteratorType>{IteratorType::reduction,
@@ -358,18 +428,47 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
                  : SmallVector<IteratorType>{IteratorType::parallel,
                                              IteratorType::reduction};
       Value readout = buildGenericOp(
-          rewriter, loc, {stateNew, cRow}, readoutRow, {id2, nMap, pMap},
+          rewriter, loc, {stateNew, cRows[0]}, readoutRow, {id2, nMap, pMap},
           readoutIterators, [&](OpBuilder &b, Location loc, ValueRange args) {
             Value prod = arith::MulFOp::create(b, loc, args[0],
                                                extendToF32(b, loc, args[1]));
             return arith::AddFOp::create(b, loc, args.back(), prod);
           });
-      readoutsNew = tensor::InsertSliceOp::create(
+      Value readoutsNew = tensor::InsertSliceOp::create(
           rewriter, loc, readout, readouts, {t, zeroAttr}, {oneAttr, headDim},
           {oneAttr, oneAttr});
+      return {stateNew, readoutsNew};
+    };
+
+    // The scan: with vectorRows pairs of steps, then the last odd step.
+    auto buildLoop = [&](Value begin, Value end, int64_t count, Value state,
+                         Value readouts) {
+      auto loop = scf::ForOp::create(
+          rewriter, loc, begin, end,
+          arith::ConstantIndexOp::create(rewriter, loc, count),
+          ValueRange{state, readouts});
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(loop.getBody());
+      auto [stateNew, readoutsNew] =
+          buildSteps(loop.getInductionVar(), count, loop.getRegionIterArg(0),
+                     loop.getRegionIterArg(1));
+      scf::YieldOp::create(rewriter, loc, ValueRange{stateNew, readoutsNew});
+      return loop;
+    };
+    Value lengthValue = getIndexValue(rewriter, loc, length);
+    scf::ForOp loop;
+    if (vectorRows) {
+      Value two = arith::ConstantIndexOp::create(rewriter, loc, 2);
+      Value pairsEnd = arith::MulIOp::create(
+          rewriter, loc, arith::DivUIOp::create(rewriter, loc, lengthValue, two),
+          two);
+      scf::ForOp pairs =
+          buildLoop(zero, pairsEnd, 2, state0, readouts0);
+      loop = buildLoop(pairsEnd, lengthValue, 1, pairs.getResult(0),
+                       pairs.getResult(1));
+    } else {
+      loop = buildLoop(zero, lengthValue, 1, state0, readouts0);
     }
-    scf::YieldOp::create(rewriter, loc, ValueRange{stateNew, readoutsNew});
-    rewriter.setInsertionPointAfter(loop);
 
     // y = (readout + D * x) * silu(z), rounded to x's element type, over all
     // steps at once, written into the task's rows of y.
@@ -395,9 +494,8 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
     }
     outMaps.push_back(id2);
     bool hasZ = static_cast<bool>(z), hasD = static_cast<bool>(dParam);
-    Value yBlock = buildGenericOp(
-        rewriter, loc, outInputs,
-        extractBlock(rewriter, loc, yShared, seqOffsets, seqSizes, {1, 3}),
+    Value yBlock = directY ? loop.getResult(1) : buildGenericOp(
+        rewriter, loc, outInputs, ySeq,
         outMaps, parallelIterators(2),
         [&](OpBuilder &b, Location loc, ValueRange args) {
           Value out = args[0];

@@ -30,13 +30,14 @@
 // CHECK: %[[SINIT:.+]] = tensor.extract_slice %[[S0]][%[[BI]], %[[HI]], 0, 0] [1, 1, 3, 5]
 // CHECK: %[[STATE0:.+]] = linalg.generic {indexing_maps = [#[[ID2]], #[[ID2]]], {{.*}} ins(%[[SINIT]] : tensor<3x5xf32>) outs(%[[STILE]] : tensor<3x5xf32>)
 // CHECK: %[[AH:.+]] = tensor.extract %[[A]][%[[HI]]] : tensor<4xf32>
+// CHECK: %[[YSEQ:.+]] = tensor.extract_slice %[[YOUT]][%[[BI]], 0, %[[HI]], 0] [1, %[[LEN]], 1, 3]
 // CHECK: %[[LOOP:.+]]:2 = scf.for %[[T:[a-z0-9_]+]] = %{{.+}} to %[[LEN]] step %{{.+}} iter_args(%[[STATE:[a-z0-9_]+]] = %[[STATE0]], %[[READOUTS:[a-z0-9_]+]] = %{{.+}}) -> (tensor<3x5xf32>, tensor<?x3xf32>)
 // CHECK: %[[DTV:.+]] = tensor.extract %[[DTP]][%[[BI]], %[[T]], %[[HI]]] : tensor<2x?x4xf32>
-// CHECK: %[[XT:.+]] = tensor.extract_slice %[[XROWS]][%[[T]], 0] [1, 3] [1, 1] : tensor<?x3xf32> to tensor<3xf32>
-// CHECK: %[[BT:.+]] = tensor.extract_slice %[[B]][%[[BI]], %[[T]], %[[GI]], 0] [1, 1, 1, 5] [1, 1, 1, 1] : tensor<2x?x2x5xf32> to tensor<5xf32>
-// CHECK: %[[CT:.+]] = tensor.extract_slice %[[C]][%[[BI]], %[[T]], %[[GI]], 0] [1, 1, 1, 5] [1, 1, 1, 1] : tensor<2x?x2x5xf32> to tensor<5xf32>
 // CHECK: %[[DA:.+]] = arith.mulf %[[DTV]], %[[AH]]
 // CHECK: %[[DECAY:.+]] = math.exp %[[DA]]
+// CHECK: %[[BT:.+]] = tensor.extract_slice %[[B]][%[[BI]], %[[T]], %[[GI]], 0] [1, 1, 1, 5] [1, 1, 1, 1] : tensor<2x?x2x5xf32> to tensor<5xf32>
+// CHECK: %[[CT:.+]] = tensor.extract_slice %[[C]][%[[BI]], %[[T]], %[[GI]], 0] [1, 1, 1, 5] [1, 1, 1, 1] : tensor<2x?x2x5xf32> to tensor<5xf32>
+// CHECK: %[[XT:.+]] = tensor.extract_slice %[[XROWS]][%[[T]], 0] [1, 3] [1, 1] : tensor<?x3xf32> to tensor<3xf32>
 // CHECK: %[[NEWSTATE:.+]] = linalg.generic {indexing_maps = [#[[ROW]], #[[COL]], #[[ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[XT]], %[[BT]] : tensor<3xf32>, tensor<5xf32>) outs(%[[STATE]] : tensor<3x5xf32>)
 // CHECK: ^bb0(%[[XV:.+]]: f32, %[[BV:.+]]: f32, %[[SV:.+]]: f32):
 // CHECK: %[[DTX:.+]] = arith.mulf %[[DTV]], %[[XV]]
@@ -50,7 +51,6 @@
 // CHECK: scf.yield %[[NEWSTATE]], %[[RNEW]]
 // CHECK: %[[DH:.+]] = tensor.extract %[[D]][%[[HI]]] : tensor<4xf32>
 // CHECK: %[[ZSEQ:.+]] = tensor.extract_slice %[[Z]][%[[BI]], 0, %[[HI]], 0] [1, %[[LEN]], 1, 3]
-// CHECK: %[[YSEQ:.+]] = tensor.extract_slice %[[YOUT]][%[[BI]], 0, %[[HI]], 0] [1, %[[LEN]], 1, 3]
 // CHECK: %[[YBLOCK:.+]] = linalg.generic {{.*}} ins(%[[LOOP]]#1, %[[XROWS]], %[[ZSEQ]] : tensor<?x3xf32>, tensor<?x3xf32>, tensor<?x3xf32>) outs(%[[YSEQ]] : tensor<?x3xf32>)
 // CHECK: arith.mulf %[[DH]]
 // CHECK: math.exp
@@ -119,39 +119,63 @@ func.func @ssm_scan_dynamic_heads(%x: tensor<1x?x?x4xf32>, %dt: tensor<1x?x?xf32
 
 // -----
 
-// Head dim P = 16 (a multiple of the vector width): the state tile is
-// [N, P], initial_state is transposed into it and the final tile back; each
-// step is one scf.for over n of vector<16xf32> rows,
-//   row = decay * row + B_t[n] * (dt' * x_t);  y_t += C_t[n] * row,
-// with y_t in registers, written as row t of the readouts.
+// Head dim P = 16 (a multiple of the vector width): x rows are copied as
+// vectors; the state tile is [N, P], initial_state is transposed into it and
+// the final tile back. Pairs of steps share one scf.for over n of
+// vector<16xf32> rows,
+//   row = decay_s * row + B_s[n] * (dt'_s * x_s);  y_s += C_s[n] * row,
+// with y_s in registers and one load and store of each row; an odd last step
+// runs alone. Without D or z, y_s goes straight into the task's rows of y.
 
 // CHECK-DAG: #[[ID2:.+]] = affine_map<(d0, d1) -> (d0, d1)>
 // CHECK-DAG: #[[TR:.+]] = affine_map<(d0, d1) -> (d1, d0)>
 // CHECK-LABEL: func.func @ssm_scan_vector_rows(
 // CHECK-SAME: %[[X:[a-zA-Z0-9]+]]: tensor<1x?x2x16xf32>, %{{.+}}: tensor<1x?x2xf32>, %{{.+}}: tensor<2xf32>, %[[B:[a-zA-Z0-9]+]]: tensor<1x?x1x8xf32>, %[[C:[a-zA-Z0-9]+]]: tensor<1x?x1x8xf32>, %[[S0:[a-zA-Z0-9]+]]: tensor<1x2x16x8xf32>)
-// CHECK: scf.forall
+// CHECK: scf.forall ({{.*}}) in (1, 2) shared_outs(%[[YOUT:[a-z0-9_]+]] = %{{.+}}, %{{.+}} = %{{.+}})
+// CHECK: %[[XSEQ:.+]] = tensor.extract_slice %[[X]]
+// CHECK: %[[XROWS:.+]] = scf.for {{.*}} -> (tensor<?x16xf32>)
+// CHECK: vector.transfer_read %[[XSEQ]]
+// CHECK: vector.transfer_write
 // CHECK: %[[STILE:.+]] = tensor.extract_slice %{{.+}} : tensor<1x2x16x8xf32> to tensor<16x8xf32>
 // CHECK: %[[SINIT:.+]] = tensor.extract_slice %[[S0]]
 // CHECK: %[[STATE0:.+]] = linalg.generic {indexing_maps = [#[[TR]], #[[ID2]]], {{.*}} ins(%[[SINIT]] : tensor<16x8xf32>) outs(%{{.+}} : tensor<8x16xf32>)
-// CHECK: %[[LOOP:.+]]:2 = scf.for %[[T:[a-z0-9_]+]] = {{.*}} iter_args(%[[STATE:[a-z0-9_]+]] = %[[STATE0]], %[[READOUTS:[a-z0-9_]+]] = %{{.+}}) -> (tensor<8x16xf32>, tensor<?x16xf32>)
-// CHECK: %[[BT:.+]] = tensor.extract_slice %[[B]]
-// CHECK: %[[CT:.+]] = tensor.extract_slice %[[C]]
-// CHECK: %[[XT:.+]] = vector.transfer_read %{{.+}}[%[[T]], %{{.+}}], %{{.+}} {in_bounds = [true]} : tensor<?x16xf32>, vector<16xf32>
+// CHECK: %[[YSEQ:.+]] = tensor.extract_slice %[[YOUT]]
+// CHECK: %[[PAIRSEND:.+]] = arith.muli
+// CHECK: %[[PAIRS:.+]]:2 = scf.for %[[T:[a-z0-9_]+]] = %{{.+}} to %[[PAIRSEND]] step %{{.+}} iter_args(%[[STATE:[a-z0-9_]+]] = %[[STATE0]], %[[Y:[a-z0-9_]+]] = %[[YSEQ]]) -> (tensor<8x16xf32>, tensor<?x16xf32>)
+// CHECK: %[[BT:.+]] = tensor.extract_slice %[[B]][%{{.+}}, %[[T]], %{{.+}}, 0]
+// CHECK: %[[CT:.+]] = tensor.extract_slice %[[C]][%{{.+}}, %[[T]], %{{.+}}, 0]
+// CHECK: %[[T1:.+]] = arith.addi %[[T]], %{{.+}} : index
+// CHECK: %[[BT1:.+]] = tensor.extract_slice %[[B]][%{{.+}}, %[[T1]], %{{.+}}, 0]
+// CHECK: %[[CT1:.+]] = tensor.extract_slice %[[C]][%{{.+}}, %[[T1]], %{{.+}}, 0]
+// CHECK: %[[XT:.+]] = vector.transfer_read %[[XROWS]][%[[T]], %{{.+}}], %{{.+}} {in_bounds = [true]} : tensor<?x16xf32>, vector<16xf32>
 // CHECK: %[[DTX:.+]] = arith.mulf %{{.+}}, %[[XT]] : vector<16xf32>
 // CHECK: %[[DECAY:.+]] = vector.broadcast %{{.+}} : f32 to vector<16xf32>
-// CHECK: %[[NLOOP:.+]]:2 = scf.for %[[N:[a-z0-9_]+]] = {{.*}} iter_args(%[[TILE:[a-z0-9_]+]] = %[[STATE]], %[[Y:[a-z0-9_]+]] = %{{.+}}) -> (tensor<8x16xf32>, vector<16xf32>)
+// CHECK: %[[XT1:.+]] = vector.transfer_read %[[XROWS]][%[[T1]], %{{.+}}]
+// CHECK: %[[DTX1:.+]] = arith.mulf %{{.+}}, %[[XT1]] : vector<16xf32>
+// CHECK: %[[DECAY1:.+]] = vector.broadcast %{{.+}} : f32 to vector<16xf32>
+// CHECK: %[[NLOOP:.+]]:3 = scf.for %[[N:[a-z0-9_]+]] = {{.*}} iter_args(%[[TILE:[a-z0-9_]+]] = %[[STATE]], %[[Y0:[a-z0-9_]+]] = %{{.+}}, %[[Y1:[a-z0-9_]+]] = %{{.+}}) -> (tensor<8x16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: %[[OLD:.+]] = vector.transfer_read %[[TILE]][%[[N]], %{{.+}}], %{{.+}} {in_bounds = [true]} : tensor<8x16xf32>, vector<16xf32>
 // CHECK: %[[BN:.+]] = tensor.extract %[[BT]][%[[N]]] : tensor<8xf32>
 // CHECK: %[[CN:.+]] = tensor.extract %[[CT]][%[[N]]] : tensor<8xf32>
-// CHECK: %[[OLD:.+]] = vector.transfer_read %[[TILE]][%[[N]], %{{.+}}], %{{.+}} {in_bounds = [true]} : tensor<8x16xf32>, vector<16xf32>
 // CHECK: %[[DECAYED:.+]] = arith.mulf %[[DECAY]], %[[OLD]] : vector<16xf32>
 // CHECK: %[[BSPLAT:.+]] = vector.broadcast %[[BN]] : f32 to vector<16xf32>
 // CHECK: %[[ROW:.+]] = vector.fma %[[BSPLAT]], %[[DTX]], %[[DECAYED]] : vector<16xf32>
-// CHECK: %[[TILENEW:.+]] = vector.transfer_write %[[ROW]], %[[TILE]][%[[N]], %{{.+}}] {in_bounds = [true]} : vector<16xf32>, tensor<8x16xf32>
 // CHECK: %[[CSPLAT:.+]] = vector.broadcast %[[CN]] : f32 to vector<16xf32>
-// CHECK: %[[YNEW:.+]] = vector.fma %[[CSPLAT]], %[[ROW]], %[[Y]] : vector<16xf32>
-// CHECK: scf.yield %[[TILENEW]], %[[YNEW]]
-// CHECK: vector.transfer_write %[[NLOOP]]#1, %[[READOUTS]][%[[T]], %{{.+}}] {in_bounds = [true]} : vector<16xf32>, tensor<?x16xf32>
-// CHECK: linalg.generic {indexing_maps = [#[[TR]], #[[ID2]]], {{.*}} ins(%[[LOOP]]#0 : tensor<8x16xf32>) outs(%[[STILE]] : tensor<16x8xf32>)
+// CHECK: %[[YNEW:.+]] = vector.fma %[[CSPLAT]], %[[ROW]], %[[Y0]] : vector<16xf32>
+// CHECK: %[[BN1:.+]] = tensor.extract %[[BT1]][%[[N]]] : tensor<8xf32>
+// CHECK: %[[CN1:.+]] = tensor.extract %[[CT1]][%[[N]]] : tensor<8xf32>
+// CHECK: %[[DECAYED1:.+]] = arith.mulf %[[DECAY1]], %[[ROW]] : vector<16xf32>
+// CHECK: %[[ROW1:.+]] = vector.fma %{{.+}}, %[[DTX1]], %[[DECAYED1]] : vector<16xf32>
+// CHECK: %[[YNEW1:.+]] = vector.fma %{{.+}}, %[[ROW1]], %[[Y1]] : vector<16xf32>
+// CHECK: %[[TILENEW:.+]] = vector.transfer_write %[[ROW1]], %[[TILE]][%[[N]], %{{.+}}] {in_bounds = [true]} : vector<16xf32>, tensor<8x16xf32>
+// CHECK: scf.yield %[[TILENEW]], %[[YNEW]], %[[YNEW1]]
+// CHECK: %[[YW:.+]] = vector.transfer_write %[[NLOOP]]#1, %[[Y]][%[[T]], %{{.+}}] {in_bounds = [true]} : vector<16xf32>, tensor<?x16xf32>
+// CHECK: vector.transfer_write %[[NLOOP]]#2, %[[YW]][%[[T1]], %{{.+}}]
+// The last step of an odd length.
+// CHECK: %[[LAST:.+]]:2 = scf.for %{{.+}} = %[[PAIRSEND]] to %{{.+}} step %{{.+}} iter_args(%{{.+}} = %[[PAIRS]]#0, %{{.+}} = %[[PAIRS]]#1)
+// CHECK: scf.for {{.*}} -> (tensor<8x16xf32>, vector<16xf32>)
+// CHECK: linalg.generic {indexing_maps = [#[[TR]], #[[ID2]]], {{.*}} ins(%[[LAST]]#0 : tensor<8x16xf32>) outs(%[[STILE]] : tensor<16x8xf32>)
+// CHECK: tensor.parallel_insert_slice %[[LAST]]#1 into %[[YOUT]]
 // LLVM-LABEL: llvm.func @ssm_scan_vector_rows(
 func.func @ssm_scan_vector_rows(%x: tensor<1x?x2x16xf32>, %dt: tensor<1x?x2xf32>, %A: tensor<2xf32>, %B: tensor<1x?x1x8xf32>, %C: tensor<1x?x1x8xf32>, %s0: tensor<1x2x16x8xf32>) -> (tensor<1x?x2x16xf32>, tensor<1x2x16x8xf32>) {
   %y, %s = weft.ssm_scan %x, %dt, %A, %B, %C initial_state %s0 : (tensor<1x?x2x16xf32>, tensor<1x?x2xf32>, tensor<2xf32>, tensor<1x?x1x8xf32>, tensor<1x?x1x8xf32>, tensor<1x2x16x8xf32>) -> (tensor<1x?x2x16xf32>, tensor<1x2x16x8xf32>)
