@@ -61,14 +61,14 @@ Value buildNonPositiveExp(OpBuilder &b, Location loc, Value x) {
   Type i32 = b.getI32Type();
   Value isTiny = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, x,
                                        f32Const(b, loc, -87.0));
-  Value clamped =
-      arith::MaximumFOp::create(b, loc, x, f32Const(b, loc, -87.0));
+  Value clamped = arith::MaximumFOp::create(b, loc, x, f32Const(b, loc, -87.0));
   Value n = math::FloorOp::create(
       b, loc,
-      math::FmaOp::create(b, loc, clamped, f32Const(b, loc, 1.44269504088896341),
+      math::FmaOp::create(b, loc, clamped,
+                          f32Const(b, loc, 1.44269504088896341),
                           f32Const(b, loc, 0.5)));
-  Value r = math::FmaOp::create(b, loc, n, f32Const(b, loc, -0.693359375),
-                                clamped);
+  Value r =
+      math::FmaOp::create(b, loc, n, f32Const(b, loc, -0.693359375), clamped);
   r = math::FmaOp::create(b, loc, n, f32Const(b, loc, 2.12194440e-4), r);
   Value poly = f32Const(b, loc, 1.9875691500e-4);
   for (double c : {1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
@@ -86,15 +86,14 @@ Value buildNonPositiveExp(OpBuilder &b, Location loc, Value x) {
           b, loc, biased,
           arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(23))));
   Value result = arith::MulFOp::create(b, loc, er, scale);
-  return arith::SelectOp::create(b, loc, isTiny, f32Const(b, loc, 0.0),
-                                 result);
+  return arith::SelectOp::create(b, loc, isTiny, f32Const(b, loc, 0.0), result);
 }
 
 /// The slice of `source` at `offsets` with `sizes`, keeping only the dims in
 /// `keptDims` (the others have size 1).
 Value extractBlock(OpBuilder &b, Location loc, Value source,
-                   ArrayRef<OpFoldResult> offsets,
-                   ArrayRef<OpFoldResult> sizes, ArrayRef<int64_t> keptDims) {
+                   ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes,
+                   ArrayRef<int64_t> keptDims) {
   SmallVector<int64_t> shape;
   for (int64_t dim : keptDims)
     shape.push_back(
@@ -142,7 +141,8 @@ OpFoldResult roundUp(OpBuilder &b, Location loc, OpFoldResult value,
 Value vectorRead(OpBuilder &b, Location loc, VectorType type, Value source,
                  ValueRange indices) {
   Value padding = arith::ConstantOp::create(
-      b, loc, b.getZeroAttr(cast<ShapedType>(source.getType()).getElementType()));
+      b, loc,
+      b.getZeroAttr(cast<ShapedType>(source.getType()).getElementType()));
   return vector::TransferReadOp::create(b, loc, type, source, indices, padding,
                                         ArrayRef<bool>{true});
 }
@@ -165,9 +165,9 @@ Value buildRowKernel(
     function_ref<SmallVector<Value>(OpBuilder &, Value, Value, ValueRange)>
         update,
     function_ref<Value(OpBuilder &, Value, ValueRange, Value)> finish) {
-  auto rowLoop = scf::ForOp::create(b, loc, indexConst(b, loc, 0), numRows,
-                                    indexConst(b, loc, kKernelRows),
-                                    ValueRange{tile});
+  auto rowLoop =
+      scf::ForOp::create(b, loc, indexConst(b, loc, 0), numRows,
+                         indexConst(b, loc, kKernelRows), ValueRange{tile});
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(rowLoop.getBody());
   Value r0 = rowLoop.getInductionVar();
@@ -176,12 +176,11 @@ Value buildRowKernel(
   auto innerLoop = scf::ForOp::create(b, loc, indexConst(b, loc, 0), innerEnd,
                                       indexConst(b, loc, 1), accs0);
   b.setInsertionPointToStart(innerLoop.getBody());
-  SmallVector<Value> accs = update(b, r0, innerLoop.getInductionVar(),
-                                   innerLoop.getRegionIterArgs());
+  SmallVector<Value> accs =
+      update(b, r0, innerLoop.getInductionVar(), innerLoop.getRegionIterArgs());
   scf::YieldOp::create(b, loc, accs);
   b.setInsertionPointAfter(innerLoop);
-  scf::YieldOp::create(b, loc,
-                       finish(b, r0, innerLoop.getResults(), carried));
+  scf::YieldOp::create(b, loc, finish(b, r0, innerLoop.getResults(), carried));
   return rowLoop.getResult(0);
 }
 
@@ -252,19 +251,24 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
 
     // K^T in f32, [B, Hkv, D, Sk rounded up to whole key blocks] with zeros
     // in the padding: every key block is then a full [D, 64] tile whose rows
-    // are contiguous vectors.
-    OpFoldResult paddedSeqK = roundUp(rewriter, loc, seqK, kb);
-    Value kT = tensor::EmptyOp::create(
-        rewriter, loc, {batch, hkv, headDimAttr, paddedSeqK}, f32);
-    bool padsKeys = !getConstantIntValue(seqK) ||
-                    *getConstantIntValue(seqK) % kb != 0;
-    if (padsKeys)
-      kT = linalg::FillOp::create(rewriter, loc, f32Const(rewriter, loc, 0.0),
-                                  kT)
-               .getResult(0);
-    // Transposed one key block at a time (the block's rows of k stay in L1),
-    // in parallel over (b, kv head, key block).
-    {
+    // are contiguous vectors. Decoding (a static Sq below kKernelRows) reads
+    // K directly instead: a pass over the whole cache per call would cost
+    // more than the few query rows gain from it.
+    std::optional<int64_t> staticSeqQ = getConstantIntValue(seqQ);
+    bool transposeK = !staticSeqQ || *staticSeqQ >= kKernelRows;
+    Value kT;
+    if (transposeK) {
+      OpFoldResult paddedSeqK = roundUp(rewriter, loc, seqK, kb);
+      kT = tensor::EmptyOp::create(rewriter, loc,
+                                   {batch, hkv, headDimAttr, paddedSeqK}, f32);
+      bool padsKeys =
+          !getConstantIntValue(seqK) || *getConstantIntValue(seqK) % kb != 0;
+      if (padsKeys)
+        kT = linalg::FillOp::create(rewriter, loc, f32Const(rewriter, loc, 0.0),
+                                    kT)
+                 .getResult(0);
+      // Transposed one key block at a time (the block's rows of k stay in
+      // L1), in parallel over (b, kv head, key block).
       OpFoldResult numKeyBlocks;
       if (std::optional<int64_t> sk = getConstantIntValue(seqK))
         numKeyBlocks = rewriter.getIndexAttr(llvm::divideCeil(*sk, kb));
@@ -278,19 +282,18 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
       rewriter.setInsertionPoint(transpose.getTerminator());
       Value tb = transpose.getInductionVar(0);
       Value th = transpose.getInductionVar(1);
-      Value tj0 = arith::MulIOp::create(rewriter, loc,
-                                        transpose.getInductionVar(2),
-                                        indexConst(rewriter, loc, kb));
+      Value tj0 =
+          arith::MulIOp::create(rewriter, loc, transpose.getInductionVar(2),
+                                indexConst(rewriter, loc, kb));
       OpFoldResult tBlock = blockExtent(rewriter, loc, seqK, tj0, kb);
       SmallVector<OpFoldResult> offsets = {tb, th, zeroAttr, tj0};
-      SmallVector<OpFoldResult> sizes = {oneAttr, oneAttr, headDimAttr,
-                                         tBlock};
+      SmallVector<OpFoldResult> sizes = {oneAttr, oneAttr, headDimAttr, tBlock};
       Value transposed = buildGenericOp(
           rewriter, loc,
           {extractBlock(rewriter, loc, k, {tb, tj0, th, zeroAttr},
                         {oneAttr, tBlock, oneAttr, headDimAttr}, {1, 3})},
-          extractBlock(rewriter, loc, transpose.getRegionIterArgs()[0],
-                       offsets, sizes, {2, 3}),
+          extractBlock(rewriter, loc, transpose.getRegionIterArgs()[0], offsets,
+                       sizes, {2, 3}),
           {AffineMap::get(2, 0, {d1, d0}, context),
            rewriter.getMultiDimIdentityMap(2)},
           parallelIterators(2),
@@ -341,8 +344,7 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
           indexConst(rewriter, loc, 0));
       Value fromEnd = arith::SubIOp::create(
           rewriter, loc,
-          arith::SubIOp::create(rewriter, loc, n,
-                                indexConst(rewriter, loc, 1)),
+          arith::SubIOp::create(rewriter, loc, n, indexConst(rewriter, loc, 1)),
           half);
       blockIdx = arith::SelectOp::create(rewriter, loc, isOdd, fromEnd, half);
     }
@@ -358,15 +360,15 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
     Value paddedRowsValue = getIndexValue(rewriter, loc, paddedRows);
     bool padsRows = !getConstantIntValue(rows) ||
                     *getConstantIntValue(rows) % kKernelRows != 0;
-    Value kvHead = group == 1 ? hIdx
-                              : arith::DivUIOp::create(
-                                    rewriter, loc, hIdx,
-                                    indexConst(rewriter, loc, group))
-                                    .getResult();
+    Value kvHead =
+        group == 1 ? hIdx
+                   : arith::DivUIOp::create(rewriter, loc, hIdx,
+                                            indexConst(rewriter, loc, group))
+                         .getResult();
 
     // q rows of this block in f32, [paddedRows, D].
-    Value qTile = tensor::EmptyOp::create(rewriter, loc,
-                                          {paddedRows, headDimAttr}, f32);
+    Value qTile =
+        tensor::EmptyOp::create(rewriter, loc, {paddedRows, headDimAttr}, f32);
     if (padsRows)
       qTile = linalg::FillOp::create(rewriter, loc,
                                      f32Const(rewriter, loc, 0.0), qTile)
@@ -398,10 +400,10 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
                                             rewriter.getIndexType(), len);
     }
     // Keys [keyBegin, keyEnd) cover every visible key of this block.
-    Value keyEnd = kvLen ? arith::MinSIOp::create(rewriter, loc, seqKValue,
-                                                  validLen)
-                               .getResult()
-                         : seqKValue;
+    Value keyEnd =
+        kvLen ? arith::MinSIOp::create(rewriter, loc, seqKValue, validLen)
+                    .getResult()
+              : seqKValue;
     Value keyBegin = indexConst(rewriter, loc, 0);
     if (causal) {
       Value offset = arith::SubIOp::create(rewriter, loc, validLen, seqQValue);
@@ -436,9 +438,6 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
     Value m = loop.getRegionIterArg(0), l = loop.getRegionIterArg(1),
           acc = loop.getRegionIterArg(2);
     OpFoldResult block = blockExtent(rewriter, loc, seqK, j0, kb);
-    Value kTBlock =
-        extractBlock(rewriter, loc, kT, {bIdx, kvHead, zeroAttr, j0},
-                     {oneAttr, oneAttr, headDimAttr, keyBlockAttr}, {2, 3});
     Value vBlock =
         extractBlock(rewriter, loc, v, {bIdx, j0, kvHead, zeroAttr},
                      {oneAttr, block, oneAttr, valueDimAttr}, {1, 3});
@@ -446,37 +445,78 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
     // s[i, j] = sum_d q[q0 + i, d] * k[j0 + j, d]: per step, 4 rows x 64 keys
     // accumulate over d from broadcast q elements times rows of K^T.
     auto keyVector = VectorType::get({kb}, f32);
-    Value scores = buildRowKernel(
-        rewriter, loc, paddedRowsValue, indexConst(rewriter, loc, headDim),
-        tensor::EmptyOp::create(rewriter, loc, {paddedRows, keyBlockAttr},
-                                f32),
-        [&](OpBuilder &b, Value, Value) {
-          Value zeros = arith::ConstantOp::create(
-              b, loc, DenseElementsAttr::get(keyVector, b.getF32FloatAttr(0)));
-          return SmallVector<Value>(kKernelRows, zeros);
-        },
-        [&](OpBuilder &b, Value r0, Value d, ValueRange accs) {
-          Value keys = vectorRead(b, loc, keyVector, kTBlock, {d, indexConst(b, loc, 0)});
-          SmallVector<Value> next;
-          for (int64_t r = 0; r < kKernelRows; ++r) {
-            Value row = arith::AddIOp::create(b, loc, r0, indexConst(b, loc, r));
-            Value qValue = tensor::ExtractOp::create(b, loc, qTile,
-                                                     ValueRange{row, d});
-            Value broadcast =
-                vector::BroadcastOp::create(b, loc, keyVector, qValue);
-            next.push_back(
-                vector::FMAOp::create(b, loc, broadcast, keys, accs[r]));
-          }
-          return next;
-        },
-        [&](OpBuilder &b, Value r0, ValueRange accs, Value tile) {
-          for (int64_t r = 0; r < kKernelRows; ++r) {
-            Value row = arith::AddIOp::create(b, loc, r0, indexConst(b, loc, r));
-            tile = vectorWrite(b, loc, accs[r], tile,
-                               {row, indexConst(b, loc, 0)});
-          }
-          return tile;
-        });
+    Value kTBlock;
+    if (transposeK)
+      kTBlock =
+          extractBlock(rewriter, loc, kT, {bIdx, kvHead, zeroAttr, j0},
+                       {oneAttr, oneAttr, headDimAttr, keyBlockAttr}, {2, 3});
+    Value scores;
+    if (!transposeK) {
+      // Decoding: dot products over d (vectorized by LLVM) with the rows of
+      // K, into the [paddedRows, block] part of the tile.
+      Value kBlock =
+          extractBlock(rewriter, loc, k, {bIdx, j0, kvHead, zeroAttr},
+                       {oneAttr, block, oneAttr, headDimAttr}, {1, 3});
+      SmallVector<OpFoldResult> offsets = {zeroAttr, zeroAttr};
+      SmallVector<OpFoldResult> sizes = {paddedRows, block};
+      Value tile = tensor::EmptyOp::create(rewriter, loc,
+                                           {paddedRows, keyBlockAttr}, f32);
+      Value dots =
+          linalg::FillOp::create(
+              rewriter, loc, f32Const(rewriter, loc, 0.0),
+              extractBlock(rewriter, loc, tile, offsets, sizes, {0, 1}))
+              .getResult(0);
+      dots = buildGenericOp(
+          rewriter, loc, {qTile, kBlock}, dots,
+          {AffineMap::get(3, 0, {d0, d2}, context),
+           AffineMap::get(3, 0, {d1, d2}, context),
+           AffineMap::get(3, 0, {d0, d1}, context)},
+          {utils::IteratorType::parallel, utils::IteratorType::parallel,
+           utils::IteratorType::reduction},
+          [](OpBuilder &b, Location loc, ValueRange args) {
+            Value prod = arith::MulFOp::create(b, loc, args[0],
+                                               extendToF32(b, loc, args[1]));
+            return arith::AddFOp::create(b, loc, args[2], prod);
+          });
+      scores = tensor::InsertSliceOp::create(rewriter, loc, dots, tile, offsets,
+                                             sizes, {oneAttr, oneAttr});
+    } else {
+      scores = buildRowKernel(
+          rewriter, loc, paddedRowsValue, indexConst(rewriter, loc, headDim),
+          tensor::EmptyOp::create(rewriter, loc, {paddedRows, keyBlockAttr},
+                                  f32),
+          [&](OpBuilder &b, Value, Value) {
+            Value zeros = arith::ConstantOp::create(
+                b, loc,
+                DenseElementsAttr::get(keyVector, b.getF32FloatAttr(0)));
+            return SmallVector<Value>(kKernelRows, zeros);
+          },
+          [&](OpBuilder &b, Value r0, Value d, ValueRange accs) {
+            Value keys = vectorRead(b, loc, keyVector, kTBlock,
+                                    {d, indexConst(b, loc, 0)});
+            SmallVector<Value> next;
+            for (int64_t r = 0; r < kKernelRows; ++r) {
+              Value row =
+                  arith::AddIOp::create(b, loc, r0, indexConst(b, loc, r));
+              Value qValue =
+                  tensor::ExtractOp::create(b, loc, qTile, ValueRange{row, d});
+              Value broadcast =
+                  vector::BroadcastOp::create(b, loc, keyVector, qValue);
+              next.push_back(
+                  vector::FMAOp::create(b, loc, broadcast, keys, accs[r]));
+            }
+            return next;
+          },
+          [&](OpBuilder &b, Value r0, ValueRange accs, Value tile) {
+            for (int64_t r = 0; r < kKernelRows; ++r) {
+              Value row =
+                  arith::AddIOp::create(b, loc, r0, indexConst(b, loc, r));
+              tile = vectorWrite(b, loc, accs[r], tile,
+                                 {row, indexConst(b, loc, 0)});
+            }
+            return tile;
+          });
+    }
 
     // Scale, softcap, additive mask, then -inf where the key is not visible,
     // over the [rows, block] part of the tile; padding keys get -inf.
@@ -489,14 +529,13 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
               .getResult();
       SmallVector<OpFoldResult> offsets = {zeroAttr, block};
       SmallVector<OpFoldResult> sizes = {paddedRows, paddingKeys};
-      Value padding = linalg::FillOp::create(
-                          rewriter, loc, f32Const(rewriter, loc, kNegInf),
-                          extractBlock(rewriter, loc, scores, offsets, sizes,
-                                       {0, 1}))
-                          .getResult(0);
-      scores = tensor::InsertSliceOp::create(rewriter, loc, padding, scores,
-                                             offsets, sizes,
-                                             {oneAttr, oneAttr});
+      Value padding =
+          linalg::FillOp::create(
+              rewriter, loc, f32Const(rewriter, loc, kNegInf),
+              extractBlock(rewriter, loc, scores, offsets, sizes, {0, 1}))
+              .getResult(0);
+      scores = tensor::InsertSliceOp::create(
+          rewriter, loc, padding, scores, offsets, sizes, {oneAttr, oneAttr});
     }
     SmallVector<Value> inputs;
     SmallVector<AffineMap> maps;
@@ -564,9 +603,9 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
           return arith::SelectOp::create(b, loc, visible, s,
                                          f32Const(b, loc, kNegInf));
         });
-    scores = tensor::InsertSliceOp::create(rewriter, loc, visibleScores,
-                                           scores, visibleOffsets,
-                                           visibleSizes, {oneAttr, oneAttr});
+    scores = tensor::InsertSliceOp::create(rewriter, loc, visibleScores, scores,
+                                           visibleOffsets, visibleSizes,
+                                           {oneAttr, oneAttr});
 
     // The updates below write m, l, acc and s in place after their last read,
     // so that bufferization keeps the loop-carried buffers.
@@ -674,8 +713,8 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
             for (int64_t r = 0; r < kKernelRows; ++r) {
               Value row =
                   arith::AddIOp::create(b, loc, r0, indexConst(b, loc, r));
-              Value p = tensor::ExtractOp::create(b, loc, probs,
-                                                  ValueRange{row, j});
+              Value p =
+                  tensor::ExtractOp::create(b, loc, probs, ValueRange{row, j});
               Value broadcast =
                   vector::BroadcastOp::create(b, loc, accVector, p);
               next.push_back(
@@ -702,23 +741,22 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
           [](OpBuilder &b, Location loc, ValueRange args) {
             return arith::MulFOp::create(b, loc, args[1], args[0]);
           });
-      Value probsUsed =
-          extractBlock(rewriter, loc, probs, {zeroAttr, zeroAttr},
-                       {paddedRows, keyCount}, {0, 1});
+      Value probsUsed = extractBlock(rewriter, loc, probs, {zeroAttr, zeroAttr},
+                                     {paddedRows, keyCount}, {0, 1});
       Value vUsed = extractBlock(rewriter, loc, vBlock, {zeroAttr, zeroAttr},
                                  {keyCount, valueDimAttr}, {0, 1});
-      accNew = buildGenericOp(
-          rewriter, loc, {probsUsed, vUsed}, accScaled,
-          {AffineMap::get(3, 0, {d0, d1}, context),
-           AffineMap::get(3, 0, {d1, d2}, context),
-           AffineMap::get(3, 0, {d0, d2}, context)},
-          {IteratorType::parallel, IteratorType::reduction,
-           IteratorType::parallel},
-          [](OpBuilder &b, Location loc, ValueRange args) {
-            Value prod = arith::MulFOp::create(b, loc, args[0],
-                                               extendToF32(b, loc, args[1]));
-            return arith::AddFOp::create(b, loc, args[2], prod);
-          });
+      accNew =
+          buildGenericOp(rewriter, loc, {probsUsed, vUsed}, accScaled,
+                         {AffineMap::get(3, 0, {d0, d1}, context),
+                          AffineMap::get(3, 0, {d1, d2}, context),
+                          AffineMap::get(3, 0, {d0, d2}, context)},
+                         {IteratorType::parallel, IteratorType::reduction,
+                          IteratorType::parallel},
+                         [](OpBuilder &b, Location loc, ValueRange args) {
+                           Value prod = arith::MulFOp::create(
+                               b, loc, args[0], extendToF32(b, loc, args[1]));
+                           return arith::AddFOp::create(b, loc, args[2], prod);
+                         });
     }
     scf::YieldOp::create(rewriter, loc, ValueRange{mNew, lNew, accNew});
     rewriter.setInsertionPointAfter(loop);
@@ -727,11 +765,10 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
     // rows without a visible key (l == 0) give 0.
     Value mFinal = loop.getResult(0), lFinal = loop.getResult(1);
     SmallVector<OpFoldResult> outOffsets = {bIdx, q0, hIdx, zeroAttr};
-    SmallVector<OpFoldResult> outSizes = {oneAttr, rows, oneAttr,
-                                          valueDimAttr};
-    Value accRows = extractBlock(rewriter, loc, loop.getResult(2),
-                                 {zeroAttr, zeroAttr}, {rows, valueDimAttr},
-                                 {0, 1});
+    SmallVector<OpFoldResult> outSizes = {oneAttr, rows, oneAttr, valueDimAttr};
+    Value accRows =
+        extractBlock(rewriter, loc, loop.getResult(2), {zeroAttr, zeroAttr},
+                     {rows, valueDimAttr}, {0, 1});
     Value lRows = extractBlock(rewriter, loc, lFinal, {zeroAttr}, {rows}, {0});
     Value outBlock = buildGenericOp(
         rewriter, loc, {accRows, lRows},
@@ -754,10 +791,9 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
     if (lseType)
       lseBlock = buildGenericOp(
           rewriter, loc,
-          {extractBlock(rewriter, loc, mFinal, {zeroAttr}, {rows}, {0}),
-           lRows},
-          extractBlock(rewriter, loc, forall.getRegionIterArgs()[1],
-                       lseOffsets, lseSizes, {2}),
+          {extractBlock(rewriter, loc, mFinal, {zeroAttr}, {rows}, {0}), lRows},
+          extractBlock(rewriter, loc, forall.getRegionIterArgs()[1], lseOffsets,
+                       lseSizes, {2}),
           {statsMap, statsMap, statsMap}, parallelIterators(1),
           [](OpBuilder &b, Location loc, ValueRange args) {
             Value empty =
@@ -782,7 +818,8 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
     SmallVector<Value> results = {
         castToType(rewriter, loc, forall.getResult(0), outType)};
     if (lseType)
-      results.push_back(castToType(rewriter, loc, forall.getResult(1), lseType));
+      results.push_back(
+          castToType(rewriter, loc, forall.getResult(1), lseType));
     rewriter.replaceOp(op, results);
     return success();
   }

@@ -28,8 +28,8 @@ Value f32Const(OpBuilder &b, Location loc, double value) {
 /// The slice of `source` at `offsets` with `sizes`, keeping only the dims in
 /// `keptDims` (the others have size 1).
 Value extractBlock(OpBuilder &b, Location loc, Value source,
-                   ArrayRef<OpFoldResult> offsets,
-                   ArrayRef<OpFoldResult> sizes, ArrayRef<int64_t> keptDims) {
+                   ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes,
+                   ArrayRef<int64_t> keptDims) {
   SmallVector<int64_t> shape;
   for (int64_t dim : keptDims)
     shape.push_back(
@@ -212,12 +212,11 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
           ArrayRef<bool>{true});
       if (!xElementType.isF32())
         row = arith::ExtFOp::create(rewriter, loc, rowType, row);
-      scf::YieldOp::create(
-          rewriter, loc,
-          vector::TransferWriteOp::create(
-              rewriter, loc, row, copyLoop.getRegionIterArg(0),
-              ValueRange{t, zeroIndex}, ArrayRef<bool>{true})
-              .getResult());
+      scf::YieldOp::create(rewriter, loc,
+                           vector::TransferWriteOp::create(
+                               rewriter, loc, row, copyLoop.getRegionIterArg(0),
+                               ValueRange{t, zeroIndex}, ArrayRef<bool>{true})
+                               .getResult());
       rewriter.setInsertionPointAfter(copyLoop);
       xRows = copyLoop.getResult(0);
     } else {
@@ -233,22 +232,21 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
                                                  stateDim};
     Value stateSlice = extractBlock(rewriter, loc, stateShared, stateOffsets,
                                     stateBlockSizes, {2, 3});
-    Value state0 =
-        pInner ? tensor::EmptyOp::create(rewriter, loc, {stateDim, headDim}, f32)
-                     .getResult()
-               : stateSlice;
+    Value state0 = pInner ? tensor::EmptyOp::create(rewriter, loc,
+                                                    {stateDim, headDim}, f32)
+                                .getResult()
+                          : stateSlice;
     if (initState)
       state0 = buildGenericOp(
           rewriter, loc,
-          {extractBlock(rewriter, loc, initState, stateOffsets,
-                        stateBlockSizes, {2, 3})},
+          {extractBlock(rewriter, loc, initState, stateOffsets, stateBlockSizes,
+                        {2, 3})},
           state0, {pInner ? transposed2 : id2, id2}, parallelIterators(2),
           [](OpBuilder &, Location, ValueRange args) { return args[0]; });
     else
-      state0 =
-          linalg::FillOp::create(rewriter, loc, f32Const(rewriter, loc, 0.0),
-                                 state0)
-              .getResult(0);
+      state0 = linalg::FillOp::create(rewriter, loc,
+                                      f32Const(rewriter, loc, 0.0), state0)
+                   .getResult(0);
 
     // Per-head parameters.
     Value aScalar, aRow;
@@ -282,10 +280,10 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
                                rewriter, loc, t0,
                                arith::ConstantIndexOp::create(rewriter, loc, s))
                                .getResult();
-        Value dtValue = extendToF32(
-            rewriter, loc,
-            tensor::ExtractOp::create(rewriter, loc, dtProcessed,
-                                      ValueRange{bIdx, t, hIdx}));
+        Value dtValue =
+            extendToF32(rewriter, loc,
+                        tensor::ExtractOp::create(rewriter, loc, dtProcessed,
+                                                  ValueRange{bIdx, t, hIdx}));
         auto groupRow = [&](Value source) {
           return extractBlock(rewriter, loc, source, {bIdx, t, gIdx, zeroAttr},
                               {oneAttr, oneAttr, oneAttr, stateDim}, {3});
@@ -337,9 +335,8 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
         };
         SmallVector<Value> dtXs, decayVectors;
         for (int64_t s = 0; s < count; ++s) {
-          dtXs.push_back(arith::MulFOp::create(rewriter, loc,
-                                               splat(dtValues[s]),
-                                               read(xRows, {ts[s], zero})));
+          dtXs.push_back(arith::MulFOp::create(
+              rewriter, loc, splat(dtValues[s]), read(xRows, {ts[s], zero})));
           decayVectors.push_back(decayScalars[s] ? splat(decayScalars[s])
                                                  : Value());
         }
@@ -348,9 +345,9 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
             DenseElementsAttr::get(rowType, rewriter.getF32FloatAttr(0)));
         SmallVector<Value> inits = {state};
         inits.append(count, yZero);
-        auto nLoop = scf::ForOp::create(
-            rewriter, loc, zero, getIndexValue(rewriter, loc, stateDim), one,
-            inits);
+        auto nLoop = scf::ForOp::create(rewriter, loc, zero,
+                                        getIndexValue(rewriter, loc, stateDim),
+                                        one, inits);
         {
           OpBuilder::InsertionGuard guard(rewriter);
           rewriter.setInsertionPointToStart(nLoop.getBody());
@@ -359,11 +356,10 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
           Value row = read(tile, {n, zero});
           SmallVector<Value> yields = {Value()};
           for (int64_t s = 0; s < count; ++s) {
-            Value rowDecay =
-                decayVectors[s]
-                    ? decayVectors[s]
-                    : splat(tensor::ExtractOp::create(rewriter, loc,
-                                                      decayRows[s], n));
+            Value rowDecay = decayVectors[s]
+                                 ? decayVectors[s]
+                                 : splat(tensor::ExtractOp::create(
+                                       rewriter, loc, decayRows[s], n));
             Value bValue = extendToF32(
                 rewriter, loc,
                 tensor::ExtractOp::create(rewriter, loc, bRows[s], n));
@@ -373,9 +369,9 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
             row = arith::MulFOp::create(rewriter, loc, rowDecay, row);
             row = vector::FMAOp::create(rewriter, loc, splat(bValue), dtXs[s],
                                         row);
-            yields.push_back(vector::FMAOp::create(
-                rewriter, loc, splat(cValue), row,
-                nLoop.getRegionIterArg(1 + s)));
+            yields.push_back(
+                vector::FMAOp::create(rewriter, loc, splat(cValue), row,
+                                      nLoop.getRegionIterArg(1 + s)));
           }
           yields[0] = vector::TransferWriteOp::create(rewriter, loc, row, tile,
                                                       ValueRange{n, zero},
@@ -416,12 +412,12 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
 
       // readout_t[p] = sum_n state[p, n] * C_t[n], into row t of the f32
       // readouts (written in place).
-      Value readoutRow = linalg::FillOp::create(
-                             rewriter, loc, f32Const(rewriter, loc, 0.0),
-                             extractBlock(rewriter, loc, readouts,
-                                          {t, zeroAttr}, {oneAttr, headDim},
-                                          {1}))
-                             .getResult(0);
+      Value readoutRow =
+          linalg::FillOp::create(rewriter, loc, f32Const(rewriter, loc, 0.0),
+                                 extractBlock(rewriter, loc, readouts,
+                                              {t, zeroAttr}, {oneAttr, headDim},
+                                              {1}))
+              .getResult(0);
       SmallVector<IteratorType> readoutIterators =
           pInner ? SmallVector<IteratorType>{IteratorType::reduction,
                                              IteratorType::parallel}
@@ -460,10 +456,9 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
     if (vectorRows) {
       Value two = arith::ConstantIndexOp::create(rewriter, loc, 2);
       Value pairsEnd = arith::MulIOp::create(
-          rewriter, loc, arith::DivUIOp::create(rewriter, loc, lengthValue, two),
-          two);
-      scf::ForOp pairs =
-          buildLoop(zero, pairsEnd, 2, state0, readouts0);
+          rewriter, loc,
+          arith::DivUIOp::create(rewriter, loc, lengthValue, two), two);
+      scf::ForOp pairs = buildLoop(zero, pairsEnd, 2, state0, readouts0);
       loop = buildLoop(pairsEnd, lengthValue, 1, pairs.getResult(0),
                        pairs.getResult(1));
     } else {
@@ -476,8 +471,9 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
     SmallVector<AffineMap> outMaps = {id2};
     Value dScalar;
     if (dParam && dType.getRank() == 1) {
-      dScalar = extendToF32(
-          rewriter, loc, tensor::ExtractOp::create(rewriter, loc, dParam, hIdx));
+      dScalar =
+          extendToF32(rewriter, loc,
+                      tensor::ExtractOp::create(rewriter, loc, dParam, hIdx));
       outInputs.push_back(xRows);
       outMaps.push_back(id2);
     } else if (dParam) {
@@ -494,24 +490,28 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
     }
     outMaps.push_back(id2);
     bool hasZ = static_cast<bool>(z), hasD = static_cast<bool>(dParam);
-    Value yBlock = directY ? loop.getResult(1) : buildGenericOp(
-        rewriter, loc, outInputs, ySeq,
-        outMaps, parallelIterators(2),
-        [&](OpBuilder &b, Location loc, ValueRange args) {
-          Value out = args[0];
-          if (hasD) {
-            Value dValue = dScalar ? dScalar : extendToF32(b, loc, args[2]);
-            Value skip = arith::MulFOp::create(b, loc, dValue, args[1]);
-            out = arith::AddFOp::create(b, loc, out, skip);
-          }
-          if (hasZ) {
-            Value zValue = extendToF32(b, loc, args[args.size() - 2]);
-            Value gate = arith::MulFOp::create(b, loc, zValue,
-                                               buildSigmoid(b, loc, zValue));
-            out = arith::MulFOp::create(b, loc, out, gate);
-          }
-          return truncateFromF32(b, loc, out, elementType);
-        });
+    Value yBlock =
+        directY
+            ? loop.getResult(1)
+            : buildGenericOp(
+                  rewriter, loc, outInputs, ySeq, outMaps, parallelIterators(2),
+                  [&](OpBuilder &b, Location loc, ValueRange args) {
+                    Value out = args[0];
+                    if (hasD) {
+                      Value dValue =
+                          dScalar ? dScalar : extendToF32(b, loc, args[2]);
+                      Value skip =
+                          arith::MulFOp::create(b, loc, dValue, args[1]);
+                      out = arith::AddFOp::create(b, loc, out, skip);
+                    }
+                    if (hasZ) {
+                      Value zValue = extendToF32(b, loc, args[args.size() - 2]);
+                      Value gate = arith::MulFOp::create(
+                          b, loc, zValue, buildSigmoid(b, loc, zValue));
+                      out = arith::MulFOp::create(b, loc, out, gate);
+                    }
+                    return truncateFromF32(b, loc, out, elementType);
+                  });
 
     // The final state tile, back in the [P, N] layout of final_state.
     Value stateBlock = loop.getResult(0);
@@ -526,13 +526,13 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
         rewriter, loc, yBlock, yShared, seqOffsets, seqSizes,
         SmallVector<OpFoldResult>(4, oneAttr));
     tensor::ParallelInsertSliceOp::create(
-        rewriter, loc, stateBlock, stateShared, stateOffsets,
-        stateBlockSizes, SmallVector<OpFoldResult>(4, oneAttr));
+        rewriter, loc, stateBlock, stateShared, stateOffsets, stateBlockSizes,
+        SmallVector<OpFoldResult>(4, oneAttr));
     rewriter.setInsertionPointAfter(forall);
 
-    rewriter.replaceOp(op, {castToType(rewriter, loc, forall.getResult(0), yType),
-                            castToType(rewriter, loc, forall.getResult(1),
-                                       stateType)});
+    rewriter.replaceOp(
+        op, {castToType(rewriter, loc, forall.getResult(0), yType),
+             castToType(rewriter, loc, forall.getResult(1), stateType)});
     return success();
   }
 };

@@ -33,8 +33,8 @@
 // CHECK: arith.maxsi
 // CHECK: %[[BEGIN:.+]] = arith.muli %{{.+}}, %{{.+}} : index
 // CHECK: %[[LOOP:.+]]:3 = scf.for %[[J0:[a-z0-9_]+]] = %[[BEGIN]] to %[[END]] step %{{.+}} iter_args({{.*}}) -> (tensor<8xf32>, tensor<8xf32>, tensor<8x6xf32>)
-// CHECK: %[[KTB:.+]] = tensor.extract_slice %[[KT]][%[[B]], %[[KVH]], 0, %[[J0]]] [1, 1, 8, 64] [1, 1, 1, 1] : tensor<2x2x8x64xf32> to tensor<8x64xf32>
 // CHECK: %[[VB:.+]] = tensor.extract_slice %[[V]][%[[B]], %[[J0]], %[[KVH]], 0] [1, 37, 1, 6] [1, 1, 1, 1] : tensor<2x37x2x6xf32> to tensor<37x6xf32>
+// CHECK: %[[KTB:.+]] = tensor.extract_slice %[[KT]][%[[B]], %[[KVH]], 0, %[[J0]]] [1, 1, 8, 64] [1, 1, 1, 1] : tensor<2x2x8x64xf32> to tensor<8x64xf32>
 // CHECK: scf.for %[[R0:[a-z0-9_]+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%{{.+}} = %{{.+}}) -> (tensor<8x64xf32>)
 // CHECK: scf.for %[[D:[a-z0-9_]+]] = {{.*}} -> (vector<64xf32>, vector<64xf32>, vector<64xf32>, vector<64xf32>)
 // CHECK: vector.transfer_read %[[KTB]][%[[D]], %{{.+}}], %{{.+}} {in_bounds = [true]} : tensor<8x64xf32>, vector<64xf32>
@@ -128,22 +128,25 @@ func.func @attention_dynamic_f16(%q: tensor<?x?x8x64xf16>, %k: tensor<?x?x2x64xf
 
 // -----
 
-// Static key length, a multiple of the key block: whole [D, 64] and [64, Dv]
-// blocks, no padding keys; one query row padded to 4; a mask with size-1
-// batch and head dims broadcasts; without causal or kv_len no visibility test
-// is emitted and every key block is visited. Dv = 16: vector<16xf32> rows.
+// Decoding (static Sq = 1 < 4): no K^T pass; the scores are dot products
+// over d with the rows of K. A static key length that is a multiple of the
+// key block keeps the blocks whole (no padding keys); the query row is padded
+// to 4; a mask with size-1 batch and head dims broadcasts; without causal or
+// kv_len no visibility test is emitted and every key block is visited.
+// Dv = 16: vector<16xf32> rows in P.V.
 
 // CHECK-LABEL: func.func @attention_static_blocks(
 // CHECK-SAME: %[[Q:[a-zA-Z0-9]+]]: tensor<1x1x4x16xf32>, %[[K:[a-zA-Z0-9]+]]: tensor<1x128x4x16xf32>, %[[V:[a-zA-Z0-9]+]]: tensor<1x128x4x16xf32>, %[[MASK:[a-zA-Z0-9]+]]: tensor<1x1x1x128xf32>)
-// CHECK: tensor.empty() : tensor<1x4x16x128xf32>
-// CHECK-NOT: linalg.fill
-// CHECK: scf.forall ({{.*}}) in (1, 4, 2)
+// CHECK-NOT: tensor<1x4x16x128xf32>
 // CHECK: scf.forall (%{{.+}}, %[[H:[a-z0-9_]+]], %{{.+}}) in (1, 4, 1)
 // CHECK-NOT: arith.remui
-// CHECK: linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<4x16xf32>)
-// CHECK: scf.for %[[J0:[a-z0-9_]+]] = %{{.+}} to %[[SK:.+]] step
+// CHECK: %[[QTILE:.+]] = tensor.insert_slice %{{.+}} into %{{.+}}[0, 0] [1, 16] [1, 1] : tensor<1x16xf32> into tensor<4x16xf32>
+// CHECK: scf.for %[[J0:[a-z0-9_]+]] = %{{.+}} to %{{.+}} step
 // CHECK-NOT: arith.minsi
 // CHECK: tensor.extract_slice %[[V]][%{{.+}}, %[[J0]], %[[H]], 0] [1, 64, 1, 16] [1, 1, 1, 1] : tensor<1x128x4x16xf32> to tensor<64x16xf32>
+// CHECK: %[[KB:.+]] = tensor.extract_slice %[[K]][%{{.+}}, %[[J0]], %[[H]], 0] [1, 64, 1, 16] [1, 1, 1, 1] : tensor<1x128x4x16xf32> to tensor<64x16xf32>
+// CHECK: %[[ZERO:.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<4x64xf32>)
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[QTILE]], %[[KB]] : tensor<4x16xf32>, tensor<64x16xf32>) outs(%[[ZERO]] : tensor<4x64xf32>)
 // CHECK-NOT: tensor<4x?xf32>
 // CHECK: %[[MASKB:.+]] = tensor.extract_slice %[[MASK]][0, 0, %{{.+}}, %[[J0]]] [1, 1, 1, 64] [1, 1, 1, 1] : tensor<1x1x1x128xf32> to tensor<1x64xf32>
 // CHECK: linalg.generic {{.*}} ins(%[[MASKB]] : tensor<1x64xf32>)
