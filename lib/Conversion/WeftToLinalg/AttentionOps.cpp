@@ -154,20 +154,21 @@ Value vectorWrite(OpBuilder &b, Location loc, Value vector, Value dest,
       .getResult();
 }
 
-/// An scf.for over rows [0, numRows) in steps of kKernelRows around a
+/// An scf.for over rows [0, numRows) in steps of `rowsPerStep` around a
 /// register-blocked inner loop: for each step, `init(r0, tile)` gives the
-/// kKernelRows accumulators, an scf.for over [0, innerEnd) updates them with
+/// accumulators, an scf.for over [0, innerEnd) updates them with
 /// `update(r0, k, accs)`, and `finish(r0, accs, tile)` writes them into the
 /// carried tile.
 Value buildRowKernel(
-    OpBuilder &b, Location loc, Value numRows, Value innerEnd, Value tile,
+    OpBuilder &b, Location loc, Value numRows, int64_t rowsPerStep,
+    Value innerEnd, Value tile,
     function_ref<SmallVector<Value>(OpBuilder &, Value, Value)> init,
     function_ref<SmallVector<Value>(OpBuilder &, Value, Value, ValueRange)>
         update,
     function_ref<Value(OpBuilder &, Value, ValueRange, Value)> finish) {
   auto rowLoop =
       scf::ForOp::create(b, loc, indexConst(b, loc, 0), numRows,
-                         indexConst(b, loc, kKernelRows), ValueRange{tile});
+                         indexConst(b, loc, rowsPerStep), ValueRange{tile});
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(rowLoop.getBody());
   Value r0 = rowLoop.getInductionVar();
@@ -354,12 +355,15 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
     OpFoldResult rows =
         blockExtent(rewriter, loc, seqQ, q0, kAttentionQueryBlockSize);
     Value rowsValue = getIndexValue(rewriter, loc, rows);
-    // The kernels run over whole steps of kKernelRows rows: the tiles have
-    // paddedRows rows, the padding rows of q being zeros.
-    OpFoldResult paddedRows = roundUp(rewriter, loc, rows, kKernelRows);
+    // The kernels run over whole steps of kernelRows rows (all of a decoding
+    // step's rows): the tiles have paddedRows rows, the padding rows of q
+    // being zeros.
+    int64_t kernelRows =
+        transposeK ? kKernelRows : std::max<int64_t>(*staticSeqQ, 1);
+    OpFoldResult paddedRows = roundUp(rewriter, loc, rows, kernelRows);
     Value paddedRowsValue = getIndexValue(rewriter, loc, paddedRows);
     bool padsRows = !getConstantIntValue(rows) ||
-                    *getConstantIntValue(rows) % kKernelRows != 0;
+                    *getConstantIntValue(rows) % kernelRows != 0;
     Value kvHead =
         group == 1 ? hIdx
                    : arith::DivUIOp::create(rewriter, loc, hIdx,
@@ -482,7 +486,8 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
                                              sizes, {oneAttr, oneAttr});
     } else {
       scores = buildRowKernel(
-          rewriter, loc, paddedRowsValue, indexConst(rewriter, loc, headDim),
+          rewriter, loc, paddedRowsValue, kKernelRows,
+          indexConst(rewriter, loc, headDim),
           tensor::EmptyOp::create(rewriter, loc, {paddedRows, keyBlockAttr},
                                   f32),
           [&](OpBuilder &b, Value, Value) {
@@ -689,11 +694,11 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
       rewriter.setInsertionPointToStart(chunkLoop.getBody());
       Value e0 = chunkLoop.getInductionVar();
       Value chunkAcc = buildRowKernel(
-          rewriter, loc, paddedRowsValue,
+          rewriter, loc, paddedRowsValue, kernelRows,
           getIndexValue(rewriter, loc, keyCount), chunkLoop.getRegionIterArg(0),
           [&](OpBuilder &b, Value r0, Value tile) {
             SmallVector<Value> accs;
-            for (int64_t r = 0; r < kKernelRows; ++r) {
+            for (int64_t r = 0; r < kernelRows; ++r) {
               Value row =
                   arith::AddIOp::create(b, loc, r0, indexConst(b, loc, r));
               Value scaleRow = vector::BroadcastOp::create(
@@ -710,7 +715,7 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
             if (vElementType != f32)
               values = arith::ExtFOp::create(b, loc, accVector, values);
             SmallVector<Value> next;
-            for (int64_t r = 0; r < kKernelRows; ++r) {
+            for (int64_t r = 0; r < kernelRows; ++r) {
               Value row =
                   arith::AddIOp::create(b, loc, r0, indexConst(b, loc, r));
               Value p =
@@ -723,7 +728,7 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
             return next;
           },
           [&](OpBuilder &b, Value r0, ValueRange accs, Value tile) {
-            for (int64_t r = 0; r < kKernelRows; ++r) {
+            for (int64_t r = 0; r < kernelRows; ++r) {
               Value row =
                   arith::AddIOp::create(b, loc, r0, indexConst(b, loc, r));
               tile = vectorWrite(b, loc, accs[r], tile, {row, e0});
