@@ -262,3 +262,30 @@ func.func @main(%q: {tq}, %k: {tk}, %v: {tk}, %len: {tlen}) -> ({tq}, {tl}, {tq}
     _check(o1, l1, reference.attention(qx, kx, vx, kv_len=kv_len), "f32", "decode")
     _check(o2, None, reference.attention(qx, kx, vx, kv_len=kv_len, causal=True, window=100),
            "f32", "decode, window 100")
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f16"])
+def test_decode_heads_as_rows(dtype):
+    # A static Sq below 4 (decoding, here 3 speculative tokens): one task per
+    # (batch, kv head) whose rows are the G = 3 query heads x 3 queries (9
+    # rows, padded to 12). Causal with kv_len [150, 70] (Sk = 150, dynamic),
+    # an additive mask that differs per batch row and head, lse.
+    b, sq, sk, hq, hkv, d = 2, 3, 150, 6, 2, 32
+    kv_len = np.array([150, 70], dtype=np.int32)
+    q, qx = given(RNG.standard_normal((b, sq, hq, d)), dtype)
+    k, kx = given(RNG.standard_normal((b, sk, hkv, d)), dtype)
+    v, vx = given(RNG.standard_normal((b, sk, hkv, d)), dtype)
+    mask_values = RNG.standard_normal((b, hq, sq, sk))
+    mask_values[RNG.random(mask_values.shape) < 0.1] = -np.inf
+    mask, maskx = given(mask_values, dtype)
+    tq, tk = t((b, sq, hq, d), dtype), t((b, None, hkv, d), dtype)
+    tm, tl = t((b, hq, sq, None), dtype), t((b, hq, sq), "f32")
+    tlen = t((b,), "i32")
+    program = f"""
+func.func @main(%q: {tq}, %k: {tk}, %v: {tk}, %m: {tm}, %len: {tlen}) -> ({tq}, {tl}) {{
+  %o, %l = weft.attention %q, %k, %v mask %m kv_len %len {{causal, return_lse}} : ({tq}, {tk}, {tk}, {tm}, {tlen}) -> ({tq}, {tl})
+  return %o, %l : {tq}, {tl}
+}}"""
+    o, l = harness.run(program, [q, k, v, mask, kv_len])
+    _check(o, l, reference.attention(qx, kx, vx, mask=maskx, kv_len=kv_len, causal=True),
+           dtype, "decode rows")

@@ -17,7 +17,9 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Transforms/DialectConversion.h"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 using namespace mlir;
@@ -309,7 +311,11 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
       kT = transpose.getResult(0);
     }
 
-    // One task per (b, h, query block).
+    // One task per (b, h, query block). Decoding, one task per (b, kv head)
+    // instead: the G query heads sharing the kv head are the rows of the
+    // task (row r is query r % Sq of head kvh * G + r / Sq), so that K and V
+    // are read once for them and the kernels have G * Sq rows to work on.
+    bool headsAsRows = !transposeK;
     OpFoldResult numQueryBlocks;
     if (std::optional<int64_t> sq = getConstantIntValue(seqQ)) {
       numQueryBlocks = rewriter.getIndexAttr(
@@ -326,11 +332,16 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
       sharedOuts.push_back(
           tensor::EmptyOp::create(rewriter, loc, {batch, hq, seqQ}, f32));
     auto forall = scf::ForallOp::create(
-        rewriter, loc, ArrayRef<OpFoldResult>{batch, hq, numQueryBlocks},
+        rewriter, loc,
+        ArrayRef<OpFoldResult>{batch, headsAsRows ? hkv : hq, numQueryBlocks},
         sharedOuts, std::nullopt);
     rewriter.setInsertionPoint(forall.getTerminator());
     Value bIdx = forall.getInductionVar(0), hIdx = forall.getInductionVar(1);
     Value blockIdx = forall.getInductionVar(2);
+    Value seqQStatic =
+        headsAsRows
+            ? indexConst(rewriter, loc, std::max<int64_t>(*staticSeqQ, 1))
+            : Value();
 
     // With causal masking later query blocks see more keys. OpenMP's static
     // schedule gives each thread a contiguous range of tasks, so visit the
@@ -352,23 +363,38 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
     Value q0 = arith::MulIOp::create(
         rewriter, loc, blockIdx,
         indexConst(rewriter, loc, kAttentionQueryBlockSize));
-    OpFoldResult rows =
-        blockExtent(rewriter, loc, seqQ, q0, kAttentionQueryBlockSize);
-    Value rowsValue = getIndexValue(rewriter, loc, rows);
+    OpFoldResult rows = headsAsRows ? rewriter.getIndexAttr(group * *staticSeqQ)
+                                    : blockExtent(rewriter, loc, seqQ, q0,
+                                                  kAttentionQueryBlockSize);
+    // The query rows of the block (without the head rows of decoding).
+    Value queryRowsValue =
+        headsAsRows ? seqQValue : getIndexValue(rewriter, loc, rows);
     // The kernels run over whole steps of kernelRows rows (all of a decoding
     // step's rows): the tiles have paddedRows rows, the padding rows of q
     // being zeros.
     int64_t kernelRows =
-        transposeK ? kKernelRows : std::max<int64_t>(*staticSeqQ, 1);
+        headsAsRows ? std::clamp<int64_t>(group * *staticSeqQ, 1, kKernelRows)
+                    : kKernelRows;
     OpFoldResult paddedRows = roundUp(rewriter, loc, rows, kernelRows);
     Value paddedRowsValue = getIndexValue(rewriter, loc, paddedRows);
     bool padsRows = !getConstantIntValue(rows) ||
                     *getConstantIntValue(rows) % kernelRows != 0;
     Value kvHead =
-        group == 1 ? hIdx
-                   : arith::DivUIOp::create(rewriter, loc, hIdx,
-                                            indexConst(rewriter, loc, group))
-                         .getResult();
+        group == 1 || headsAsRows
+            ? hIdx
+            : arith::DivUIOp::create(rewriter, loc, hIdx,
+                                     indexConst(rewriter, loc, group))
+                  .getResult();
+    // Decoding: the query position and the head of a row r.
+    auto rowQuery = [&](OpBuilder &b, Value r) -> Value {
+      return arith::RemUIOp::create(b, loc, r, seqQStatic);
+    };
+    auto rowHead = [&](OpBuilder &b, Value r) -> Value {
+      Value firstHead =
+          arith::MulIOp::create(b, loc, kvHead, indexConst(b, loc, group));
+      Value headInGroup = arith::DivUIOp::create(b, loc, r, seqQStatic);
+      return arith::AddIOp::create(b, loc, firstHead, headInGroup);
+    };
 
     // q rows of this block in f32, [paddedRows, D].
     Value qTile =
@@ -379,16 +405,29 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
                   .getResult(0);
     {
       AffineMap id2 = rewriter.getMultiDimIdentityMap(2);
-      Value qRows = buildGenericOp(
-          rewriter, loc,
-          {extractBlock(rewriter, loc, q, {bIdx, q0, hIdx, zeroAttr},
-                        {oneAttr, rows, oneAttr, headDimAttr}, {1, 3})},
-          extractBlock(rewriter, loc, qTile, {zeroAttr, zeroAttr},
-                       {rows, headDimAttr}, {0, 1}),
-          {id2, id2}, parallelIterators(2),
-          [](OpBuilder &b, Location loc, ValueRange args) {
-            return extendToF32(b, loc, args[0]);
-          });
+      Value qRowsInit = extractBlock(rewriter, loc, qTile, {zeroAttr, zeroAttr},
+                                     {rows, headDimAttr}, {0, 1});
+      Value qRows =
+          headsAsRows
+              ? buildGenericOp(
+                    rewriter, loc, {}, qRowsInit, {id2}, parallelIterators(2),
+                    [&](OpBuilder &b, Location loc, ValueRange) {
+                      Value r = linalg::IndexOp::create(b, loc, 0);
+                      Value value = tensor::ExtractOp::create(
+                          b, loc, q,
+                          ValueRange{bIdx, rowQuery(b, r), rowHead(b, r),
+                                     linalg::IndexOp::create(b, loc, 1)});
+                      return extendToF32(b, loc, value);
+                    })
+              : buildGenericOp(
+                    rewriter, loc,
+                    {extractBlock(rewriter, loc, q, {bIdx, q0, hIdx, zeroAttr},
+                                  {oneAttr, rows, oneAttr, headDimAttr},
+                                  {1, 3})},
+                    qRowsInit, {id2, id2}, parallelIterators(2),
+                    [](OpBuilder &b, Location loc, ValueRange args) {
+                      return extendToF32(b, loc, args[0]);
+                    });
       qTile = tensor::InsertSliceOp::create(
           rewriter, loc, qRows, qTile, {zeroAttr, zeroAttr},
           {rows, headDimAttr}, {oneAttr, oneAttr});
@@ -412,8 +451,8 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
     if (causal) {
       Value offset = arith::SubIOp::create(rewriter, loc, validLen, seqQValue);
       Value lastRowEnd = arith::AddIOp::create(
-          rewriter, loc, arith::AddIOp::create(rewriter, loc, q0, rowsValue),
-          offset);
+          rewriter, loc,
+          arith::AddIOp::create(rewriter, loc, q0, queryRowsValue), offset);
       keyEnd = arith::MinSIOp::create(rewriter, loc, keyEnd, lastRowEnd);
       if (window) {
         // The first row sees keys from q0 + off - W + 1; start at the key
@@ -545,16 +584,18 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
     SmallVector<Value> inputs;
     SmallVector<AffineMap> maps;
     AffineMap blockMap = rewriter.getMultiDimIdentityMap(2);
-    if (mask) {
-      // A static size-1 batch or head dim of the mask broadcasts.
-      auto maskType = cast<RankedTensorType>(mask.getType());
-      OpFoldResult maskBatch =
-          maskType.getDimSize(0) == 1 ? zeroAttr : OpFoldResult(bIdx);
+    // A static size-1 batch or head dim of the mask broadcasts.
+    auto maskType = mask ? cast<RankedTensorType>(mask.getType()) : nullptr;
+    bool maskBroadcastsHeads = mask && maskType.getDimSize(1) == 1;
+    Value maskBatch = mask && maskType.getDimSize(0) == 1
+                          ? indexConst(rewriter, loc, 0)
+                          : bIdx;
+    if (mask && !headsAsRows) {
       OpFoldResult maskHead =
-          maskType.getDimSize(1) == 1 ? zeroAttr : OpFoldResult(hIdx);
-      inputs.push_back(extractBlock(rewriter, loc, mask,
-                                    {maskBatch, maskHead, q0, j0},
-                                    {oneAttr, oneAttr, rows, block}, {2, 3}));
+          maskBroadcastsHeads ? zeroAttr : OpFoldResult(hIdx);
+      inputs.push_back(extractBlock(
+          rewriter, loc, mask, {getAsOpFoldResult(maskBatch), maskHead, q0, j0},
+          {oneAttr, oneAttr, rows, block}, {2, 3}));
       maps.push_back(blockMap);
     }
     maps.push_back(blockMap);
@@ -576,15 +617,26 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
             s = arith::MulFOp::create(b, loc, capped,
                                       f32Const(b, loc, *softcap));
           }
-          if (hasMask)
+          if (hasMask && !headsAsRows)
             s = arith::AddFOp::create(b, loc, s, extendToF32(b, loc, args[0]));
+          if (!(hasMask && headsAsRows) && !hasKvLen && !causal)
+            return s;
+          Value r = linalg::IndexOp::create(b, loc, 0);
+          Value i = headsAsRows ? rowQuery(b, r)
+                                : arith::AddIOp::create(b, loc, r, q0);
+          Value j = arith::AddIOp::create(
+              b, loc, linalg::IndexOp::create(b, loc, 1), j0);
+          if (hasMask && headsAsRows) {
+            Value maskHead =
+                maskBroadcastsHeads ? indexConst(b, loc, 0) : rowHead(b, r);
+            Value maskValue = tensor::ExtractOp::create(
+                b, loc, mask, ValueRange{maskBatch, maskHead, i, j});
+            s = arith::AddFOp::create(b, loc, s,
+                                      extendToF32(b, loc, maskValue));
+          }
           if (!hasKvLen && !causal)
             return s;
           // The conditions above with Sq moved to the other side.
-          Value i = arith::AddIOp::create(
-              b, loc, linalg::IndexOp::create(b, loc, 0), q0);
-          Value j = arith::AddIOp::create(
-              b, loc, linalg::IndexOp::create(b, loc, 1), j0);
           Value visible;
           auto conjoin = [&](Value cond) {
             visible =
@@ -769,34 +821,70 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
     // output rows = acc / l, written into their place in the shared output;
     // rows without a visible key (l == 0) give 0.
     Value mFinal = loop.getResult(0), lFinal = loop.getResult(1);
-    SmallVector<OpFoldResult> outOffsets = {bIdx, q0, hIdx, zeroAttr};
-    SmallVector<OpFoldResult> outSizes = {oneAttr, rows, oneAttr, valueDimAttr};
-    Value accRows =
-        extractBlock(rewriter, loc, loop.getResult(2), {zeroAttr, zeroAttr},
-                     {rows, valueDimAttr}, {0, 1});
-    Value lRows = extractBlock(rewriter, loc, lFinal, {zeroAttr}, {rows}, {0});
-    Value outBlock = buildGenericOp(
-        rewriter, loc, {accRows, lRows},
-        extractBlock(rewriter, loc, forall.getRegionIterArgs()[0], outOffsets,
-                     outSizes, {1, 3}),
-        {blockMap, rowMap, blockMap}, parallelIterators(2),
-        [&](OpBuilder &b, Location loc, ValueRange args) {
-          Value empty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
-                                              args[1], f32Const(b, loc, 0));
-          Value div = arith::DivFOp::create(b, loc, args[0], args[1]);
-          Value result =
-              arith::SelectOp::create(b, loc, empty, f32Const(b, loc, 0), div);
-          return truncateFromF32(b, loc, result, elementType);
-        });
+    // The tile's rows go to (first row, row count, head, first query) of the
+    // output: one range, or one per head when decoding.
+    struct RowRange {
+      int64_t firstRow;
+      OpFoldResult count;
+      Value head;
+      OpFoldResult firstQuery;
+    };
+    SmallVector<RowRange> ranges;
+    if (headsAsRows) {
+      for (int64_t g = 0; g < group; ++g)
+        ranges.push_back(
+            {g * *staticSeqQ, rewriter.getIndexAttr(*staticSeqQ),
+             arith::AddIOp::create(
+                 rewriter, loc,
+                 arith::MulIOp::create(rewriter, loc, kvHead,
+                                       indexConst(rewriter, loc, group)),
+                 indexConst(rewriter, loc, g)),
+             zeroAttr});
+    } else {
+      ranges.push_back({0, rows, hIdx, q0});
+    }
+    SmallVector<std::function<void()>> inserts;
+    for (const RowRange &range : ranges) {
+      OpFoldResult first = rewriter.getIndexAttr(range.firstRow);
+      SmallVector<OpFoldResult> outOffsets = {bIdx, range.firstQuery,
+                                              range.head, zeroAttr};
+      SmallVector<OpFoldResult> outSizes = {oneAttr, range.count, oneAttr,
+                                            valueDimAttr};
+      Value accRows =
+          extractBlock(rewriter, loc, loop.getResult(2), {first, zeroAttr},
+                       {range.count, valueDimAttr}, {0, 1});
+      Value lRows =
+          extractBlock(rewriter, loc, lFinal, {first}, {range.count}, {0});
+      Value outBlock = buildGenericOp(
+          rewriter, loc, {accRows, lRows},
+          extractBlock(rewriter, loc, forall.getRegionIterArgs()[0], outOffsets,
+                       outSizes, {1, 3}),
+          {blockMap, rowMap, blockMap}, parallelIterators(2),
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            Value empty =
+                arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                      args[1], f32Const(b, loc, 0));
+            Value div = arith::DivFOp::create(b, loc, args[0], args[1]);
+            Value result = arith::SelectOp::create(b, loc, empty,
+                                                   f32Const(b, loc, 0), div);
+            return truncateFromF32(b, loc, result, elementType);
+          });
+      inserts.push_back([&, outBlock, outOffsets, outSizes] {
+        tensor::ParallelInsertSliceOp::create(
+            rewriter, loc, outBlock, forall.getRegionIterArgs()[0], outOffsets,
+            outSizes, SmallVector<OpFoldResult>(4, oneAttr));
+      });
 
-    // lse = m + log(l), -inf for rows without a visible key.
-    SmallVector<OpFoldResult> lseOffsets = {bIdx, hIdx, q0};
-    SmallVector<OpFoldResult> lseSizes = {oneAttr, oneAttr, rows};
-    Value lseBlock;
-    if (lseType)
-      lseBlock = buildGenericOp(
+      // lse = m + log(l), -inf for rows without a visible key.
+      if (!lseType)
+        continue;
+      SmallVector<OpFoldResult> lseOffsets = {bIdx, range.head,
+                                              range.firstQuery};
+      SmallVector<OpFoldResult> lseSizes = {oneAttr, oneAttr, range.count};
+      Value lseBlock = buildGenericOp(
           rewriter, loc,
-          {extractBlock(rewriter, loc, mFinal, {zeroAttr}, {rows}, {0}), lRows},
+          {extractBlock(rewriter, loc, mFinal, {first}, {range.count}, {0}),
+           lRows},
           extractBlock(rewriter, loc, forall.getRegionIterArgs()[1], lseOffsets,
                        lseSizes, {2}),
           {statsMap, statsMap, statsMap}, parallelIterators(1),
@@ -809,15 +897,16 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
             return arith::SelectOp::create(b, loc, empty,
                                            f32Const(b, loc, kNegInf), lse);
           });
+      inserts.push_back([&, lseBlock, lseOffsets, lseSizes] {
+        tensor::ParallelInsertSliceOp::create(
+            rewriter, loc, lseBlock, forall.getRegionIterArgs()[1], lseOffsets,
+            lseSizes, SmallVector<OpFoldResult>(3, oneAttr));
+      });
+    }
 
     rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
-    tensor::ParallelInsertSliceOp::create(
-        rewriter, loc, outBlock, forall.getRegionIterArgs()[0], outOffsets,
-        outSizes, SmallVector<OpFoldResult>(4, oneAttr));
-    if (lseType)
-      tensor::ParallelInsertSliceOp::create(
-          rewriter, loc, lseBlock, forall.getRegionIterArgs()[1], lseOffsets,
-          lseSizes, SmallVector<OpFoldResult>(3, oneAttr));
+    for (const std::function<void()> &insert : inserts)
+      insert();
     rewriter.setInsertionPointAfter(forall);
 
     SmallVector<Value> results = {

@@ -128,34 +128,70 @@ func.func @attention_dynamic_f16(%q: tensor<?x?x8x64xf16>, %k: tensor<?x?x2x64xf
 
 // -----
 
-// Decoding (static Sq = 1 < 4): no K^T pass; the scores are dot products
-// over d with the rows of K. A static key length that is a multiple of the
-// key block keeps the blocks whole (no padding keys); the query row is padded
-// to 4; a mask with size-1 batch and head dims broadcasts; without causal or
-// kv_len no visibility test is emitted and every key block is visited.
-// Dv = 16: vector<16xf32> rows in P.V.
+// Decoding (static Sq = 1 < 4): no K^T pass; one task per (batch, kv
+// head) whose rows are its G query heads (here G = 1: one row, kernels one
+// row at a time), q and the mask read per row with tensor.extract; the
+// scores are dot products over d with the rows of K. A static key length
+// that is a multiple of the key block keeps the blocks whole (no padding
+// keys); a mask with size-1 batch and head dims broadcasts; without causal or
+// kv_len every key block is visited. Dv = 16: vector<16xf32> rows in P.V.
 
 // CHECK-LABEL: func.func @attention_static_blocks(
 // CHECK-SAME: %[[Q:[a-zA-Z0-9]+]]: tensor<1x1x4x16xf32>, %[[K:[a-zA-Z0-9]+]]: tensor<1x128x4x16xf32>, %[[V:[a-zA-Z0-9]+]]: tensor<1x128x4x16xf32>, %[[MASK:[a-zA-Z0-9]+]]: tensor<1x1x1x128xf32>)
 // CHECK-NOT: tensor<1x4x16x128xf32>
-// CHECK: scf.forall (%{{.+}}, %[[H:[a-z0-9_]+]], %{{.+}}) in (1, 4, 1)
-// CHECK-NOT: arith.remui
-// CHECK: %[[QTILE:.+]] = tensor.insert_slice %{{.+}} into %{{.+}}[0, 0] [1, 16] [1, 1] : tensor<1x16xf32> into tensor<4x16xf32>
+// CHECK: scf.forall (%{{.+}}, %[[KVH:[a-z0-9_]+]], %{{.+}}) in (1, 4, 1)
+// CHECK-NOT: arith.remui %{{.+}}, %c2
+// CHECK: %[[QROWS:.+]] = linalg.generic {{.*}} outs(%{{.+}} : tensor<1x16xf32>)
+// CHECK: tensor.extract %[[Q]]
+// CHECK: %[[QTILE:.+]] = tensor.insert_slice %[[QROWS]]
 // CHECK: scf.for %[[J0:[a-z0-9_]+]] = %{{.+}} to %{{.+}} step
 // CHECK-NOT: arith.minsi
-// CHECK: tensor.extract_slice %[[V]][%{{.+}}, %[[J0]], %[[H]], 0] [1, 64, 1, 16] [1, 1, 1, 1] : tensor<1x128x4x16xf32> to tensor<64x16xf32>
-// CHECK: %[[KB:.+]] = tensor.extract_slice %[[K]][%{{.+}}, %[[J0]], %[[H]], 0] [1, 64, 1, 16] [1, 1, 1, 1] : tensor<1x128x4x16xf32> to tensor<64x16xf32>
-// CHECK: %[[ZERO:.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<4x64xf32>)
-// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[QTILE]], %[[KB]] : tensor<4x16xf32>, tensor<64x16xf32>) outs(%[[ZERO]] : tensor<4x64xf32>)
-// CHECK-NOT: tensor<4x?xf32>
-// CHECK: %[[MASKB:.+]] = tensor.extract_slice %[[MASK]][0, 0, %{{.+}}, %[[J0]]] [1, 1, 1, 64] [1, 1, 1, 1] : tensor<1x1x1x128xf32> to tensor<1x64xf32>
-// CHECK: linalg.generic {{.*}} ins(%[[MASKB]] : tensor<1x64xf32>)
+// CHECK: tensor.extract_slice %[[V]][%{{.+}}, %[[J0]], %[[KVH]], 0] [1, 64, 1, 16] [1, 1, 1, 1] : tensor<1x128x4x16xf32> to tensor<64x16xf32>
+// CHECK: %[[KB:.+]] = tensor.extract_slice %[[K]][%{{.+}}, %[[J0]], %[[KVH]], 0] [1, 64, 1, 16] [1, 1, 1, 1] : tensor<1x128x4x16xf32> to tensor<64x16xf32>
+// CHECK: %[[ZERO:.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<1x64xf32>)
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[QTILE]], %[[KB]] : tensor<1x16xf32>, tensor<64x16xf32>) outs(%[[ZERO]] : tensor<1x64xf32>)
+// CHECK-NOT: tensor<1x?xf32>
+// CHECK: linalg.generic {{.*}} outs(%{{.+}} : tensor<1x64xf32>)
 // CHECK: arith.constant 5.000000e-01 : f32
-// CHECK-NOT: linalg.index
+// CHECK: tensor.extract %[[MASK]]
+// CHECK-NOT: arith.select
 // CHECK: linalg.yield
-// CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: scf.for {{.*}} -> (vector<16xf32>)
+// CHECK: vector.fma
 // LLVM-LABEL: llvm.func @attention_static_blocks(
 func.func @attention_static_blocks(%q: tensor<1x1x4x16xf32>, %k: tensor<1x128x4x16xf32>, %v: tensor<1x128x4x16xf32>, %mask: tensor<1x1x1x128xf32>) -> tensor<1x1x4x16xf32> {
   %o = weft.attention %q, %k, %v mask %mask {scale = 0.5 : f32} : (tensor<1x1x4x16xf32>, tensor<1x128x4x16xf32>, tensor<1x128x4x16xf32>, tensor<1x1x1x128xf32>) -> tensor<1x1x4x16xf32>
   return %o : tensor<1x1x4x16xf32>
+}
+
+// -----
+
+// Decoding with GQA (Hq = 8, Hkv = 2, Sq = 1): tasks over (batch, kv head),
+// 4 rows each (query heads 4 kvh .. 4 kvh + 3), written back one head at a
+// time.
+
+// CHECK-LABEL: func.func @attention_decode_gqa(
+// CHECK-SAME: %[[Q:[a-zA-Z0-9]+]]: tensor<?x1x8x32xf32>
+// CHECK: scf.forall (%[[B:[a-z0-9_]+]], %[[KVH:[a-z0-9_]+]], %{{.+}}) in (%{{.+}}, 2, 1) shared_outs(%[[OUT:[a-z0-9_]+]] = %{{.+}}, %[[LSE:[a-z0-9_]+]] = %{{.+}})
+// CHECK: linalg.generic {{.*}} outs(%{{.+}} : tensor<4x32xf32>)
+// CHECK: %[[R:.+]] = linalg.index 0 : index
+// CHECK: arith.remui %[[R]], %{{.+}} : index
+// CHECK: arith.muli %[[KVH]], %{{.+}} : index
+// CHECK: arith.divui %[[R]], %{{.+}} : index
+// CHECK: tensor.extract %[[Q]]
+// CHECK: scf.for {{.*}} -> (tensor<4xf32>, tensor<4xf32>, tensor<4x32xf32>)
+// CHECK: scf.for {{.*}} -> (vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>)
+// CHECK: scf.forall.in_parallel
+// CHECK-NEXT: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[B]], 0, %{{.+}}, 0] [1, 1, 1, 32] [1, 1, 1, 1] : tensor<1x32xf32> into tensor<?x1x8x32xf32>
+// CHECK-NEXT: tensor.parallel_insert_slice %{{.+}} into %[[LSE]][%[[B]], %{{.+}}, 0] [1, 1, 1] [1, 1, 1] : tensor<1xf32> into tensor<?x8x1xf32>
+// CHECK-NEXT: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[B]], 0, %{{.+}}, 0] [1, 1, 1, 32] [1, 1, 1, 1] : tensor<1x32xf32> into tensor<?x1x8x32xf32>
+// CHECK-NEXT: tensor.parallel_insert_slice %{{.+}} into %[[LSE]][%[[B]], %{{.+}}, 0] [1, 1, 1] [1, 1, 1] : tensor<1xf32> into tensor<?x8x1xf32>
+// CHECK-NEXT: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[B]], 0, %{{.+}}, 0] [1, 1, 1, 32] [1, 1, 1, 1] : tensor<1x32xf32> into tensor<?x1x8x32xf32>
+// CHECK-NEXT: tensor.parallel_insert_slice %{{.+}} into %[[LSE]][%[[B]], %{{.+}}, 0] [1, 1, 1] [1, 1, 1] : tensor<1xf32> into tensor<?x8x1xf32>
+// CHECK-NEXT: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[B]], 0, %{{.+}}, 0] [1, 1, 1, 32] [1, 1, 1, 1] : tensor<1x32xf32> into tensor<?x1x8x32xf32>
+// CHECK-NEXT: tensor.parallel_insert_slice %{{.+}} into %[[LSE]][%[[B]], %{{.+}}, 0] [1, 1, 1] [1, 1, 1] : tensor<1xf32> into tensor<?x8x1xf32>
+// LLVM-LABEL: llvm.func @attention_decode_gqa(
+func.func @attention_decode_gqa(%q: tensor<?x1x8x32xf32>, %k: tensor<?x?x2x32xf32>, %v: tensor<?x?x2x32xf32>, %len: tensor<?xi64>) -> (tensor<?x1x8x32xf32>, tensor<?x8x1xf32>) {
+  %o, %lse = weft.attention %q, %k, %v kv_len %len {return_lse} : (tensor<?x1x8x32xf32>, tensor<?x?x2x32xf32>, tensor<?x?x2x32xf32>, tensor<?xi64>) -> (tensor<?x1x8x32xf32>, tensor<?x8x1xf32>)
+  return %o, %lse : tensor<?x1x8x32xf32>, tensor<?x8x1xf32>
 }
