@@ -289,3 +289,19 @@ func.func @main(%q: {tq}, %k: {tk}, %v: {tk}, %m: {tm}, %len: {tlen}) -> ({tq}, 
     o, l = harness.run(program, [q, k, v, mask, kv_len])
     _check(o, l, reference.attention(qx, kx, vx, mask=maskx, kv_len=kv_len, causal=True),
            dtype, "decode rows")
+
+
+def test_static_empty_query():
+    # A static Sq = 0 gives empty results (and compiles: no task slices the
+    # empty query dim).
+    b, sk, hq, hkv, d = 2, 10, 4, 2, 16
+    q = np.zeros((b, 0, hq, d), dtype=np.float32)
+    k = RNG.standard_normal((b, sk, hkv, d)).astype(np.float32)
+    tq, tk, tl = t((b, 0, hq, d), "f32"), t((b, sk, hkv, d), "f32"), t((b, hq, 0), "f32")
+    program = f"""
+func.func @main(%q: {tq}, %k: {tk}, %v: {tk}) -> ({tq}, {tl}) {{
+  %o, %l = weft.attention %q, %k, %v {{causal, return_lse}} : ({tq}, {tk}, {tk}) -> ({tq}, {tl})
+  return %o, %l : {tq}, {tl}
+}}"""
+    o, l = harness.run(program, [q, k, k])
+    assert o.shape == (b, 0, hq, d) and l.shape == (b, hq, 0)

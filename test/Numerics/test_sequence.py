@@ -258,6 +258,25 @@ func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %db: {th},
     harness.assert_close(state, rs, *STATE_TOL, "final_state")
 
 
+def test_ssm_scan_static_empty_sequence():
+    # A static L = 0: y is empty and final_state equals initial_state
+    # (copied exactly), for the vector (P = 16) and the generic (P = 3) forms.
+    for p in (16, 3):
+        b, h, g, n = 1, 2, 1, 8
+        s = _scan_data(b, 0, h, p, g, n, "f32", scalar_a=True)
+        tx, tdt, tbc = t((b, 0, h, p), "f32"), t((b, 0, h), "f32"), t((b, 0, g, n), "f32")
+        th, ts = t((h,), "f32"), t((b, h, p, n), "f32")
+        program = f"""
+func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %s0: {ts}) -> ({tx}, {ts}) {{
+  %y, %s = weft.ssm_scan %x, %dt, %A, %B, %C initial_state %s0 : ({tx}, {tdt}, {th}, {tbc}, {tbc}, {ts}) -> ({tx}, {ts})
+  return %y, %s : {tx}, {ts}
+}}"""
+        names = ["x", "dt", "a", "bm", "cm", "state"]
+        y, state = harness.run(program, [s[k][0] for k in names])
+        assert y.shape == (b, 0, h, p)
+        np.testing.assert_array_equal(state, s["state"][0])
+
+
 def test_ssm_scan_decode_consistency():
     # One call over L = 12 tokens == calls over 5, 4, 1 and 2 tokens, each
     # starting from the final_state of the previous one (Mamba-2 with every

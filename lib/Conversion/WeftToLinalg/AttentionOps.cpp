@@ -242,6 +242,23 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
     OpFoldResult seqK = getSharedSize(rewriter, loc, keySources);
     OpFoldResult hq = rewriter.getIndexAttr(numHeads);
     OpFoldResult hkv = rewriter.getIndexAttr(numKvHeads);
+    // No query rows: empty results (the tasks below would slice empty
+    // tensors at static offsets).
+    if (getConstantIntValue(seqQ) == 0) {
+      SmallVector<Value> empties = {castToType(
+          rewriter, loc,
+          tensor::EmptyOp::create(
+              rewriter, loc, {batch, seqQ, hq, rewriter.getIndexAttr(valueDim)},
+              elementType),
+          outType)};
+      if (lseType)
+        empties.push_back(castToType(
+            rewriter, loc,
+            tensor::EmptyOp::create(rewriter, loc, {batch, hq, seqQ}, f32),
+            lseType));
+      rewriter.replaceOp(op, empties);
+      return success();
+    }
     Value seqQValue = getIndexValue(rewriter, loc, seqQ);
     Value seqKValue = getIndexValue(rewriter, loc, seqK);
     OpFoldResult zeroAttr = rewriter.getIndexAttr(0);

@@ -142,6 +142,28 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
           });
     }
 
+    // An empty sequence: y is empty and the state passes through (the tasks
+    // below would slice the empty sequence dim at static offsets).
+    if (getConstantIntValue(length) == 0) {
+      // A copy: results never alias the inputs.
+      SmallVector<OpFoldResult> stateSizes = {batch, heads, headDim, stateDim};
+      Value finalState =
+          initState ? linalg::CopyOp::create(rewriter, loc, initState,
+                                             tensor::EmptyOp::create(
+                                                 rewriter, loc, stateSizes, f32)
+                                                 .getResult())
+                          .getResult(0)
+                    : createFilledF32Tensor(rewriter, loc, stateSizes, 0.0);
+      rewriter.replaceOp(
+          op, {castToType(rewriter, loc,
+                          tensor::EmptyOp::create(
+                              rewriter, loc, {batch, length, heads, headDim},
+                              yType.getElementType()),
+                          yType),
+               castToType(rewriter, loc, finalState, stateType)});
+      return success();
+    }
+
     // Head h reads group h / (H / G).
     Value headsPerGroup = arith::DivUIOp::create(
         rewriter, loc, getIndexValue(rewriter, loc, heads),
