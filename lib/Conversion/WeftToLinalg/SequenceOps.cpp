@@ -55,7 +55,12 @@ Value buildSoftplus(OpBuilder &b, Location loc, Value x) {
 /// each step updates the state, reduces it against C_t and inserts y_t.
 /// Nothing of size [B,L,H,P,N] is materialised.
 struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
-  using OpConversionPattern::OpConversionPattern;
+  SsmScanOpLowering(MLIRContext *context, int64_t chunkSize)
+      : OpConversionPattern(context), chunkSize(chunkSize) {}
+
+  /// Steps per chunk of the chunked (SSD) form of scalar-A scans; 0 selects
+  /// the sequential scan.
+  int64_t chunkSize;
 
   LogicalResult
   matchAndRewrite(SsmScanOp op, OpAdaptor adaptor,
@@ -175,7 +180,8 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
     // are then vector loops over p without horizontal sums; with a small P
     // (Mamba-1, P = 1) it is [P, N], vectorized over n.
     std::optional<int64_t> staticP = getConstantIntValue(headDim);
-    bool pInner = staticP && *staticP >= 16;
+    bool ssd = chunkSize > 0 && scalarA;
+    bool pInner = ssd || (staticP && *staticP >= 16);
     // Whole vector<P> rows: the fused vector step below.
     bool vectorRows = pInner && *staticP % 16 == 0 && *staticP <= 256;
     Type elementType = yType.getElementType();
@@ -474,8 +480,170 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
       return loop;
     };
     Value lengthValue = getIndexValue(rewriter, loc, length);
+
+    // Chunked (SSD) form for a scalar A: for a chunk of q steps from t0, with
+    // a_i = dt'_i A and cum_i = a_0 + ... + a_i,
+    //   y_i = exp(cum_i) C_i S + sum_{j<=i} (C_i . B_j) exp(cum_i - cum_j)
+    //         dt'_j x_j
+    //   S' = exp(cum_last) S + sum_j exp(cum_last - cum_j) dt'_j B_j^T x_j
+    // (S is the [N, P] tile): matrix products within the chunk, a short
+    // sequential loop over chunks.
+    auto buildChunk = [&](Value t0, Value state,
+                          Value readouts) -> std::pair<Value, Value> {
+      using utils::IteratorType;
+      Value remaining = arith::SubIOp::create(rewriter, loc, lengthValue, t0);
+      OpFoldResult count =
+          arith::MinSIOp::create(
+              rewriter, loc, remaining,
+              arith::ConstantIndexOp::create(rewriter, loc, chunkSize))
+              .getResult();
+      AffineExpr c0, c1, c2;
+      bindDims(context, c0, c1, c2);
+      auto map2 = [&](ArrayRef<AffineExpr> exprs) {
+        return AffineMap::get(2, 0, exprs, context);
+      };
+      auto map3 = [&](ArrayRef<AffineExpr> exprs) {
+        return AffineMap::get(3, 0, exprs, context);
+      };
+      auto zeros = [&](ArrayRef<OpFoldResult> sizes) {
+        return createFilledF32Tensor(rewriter, loc, sizes, 0.0);
+      };
+      Value dtChunk = extractBlock(rewriter, loc, dtProcessed, {bIdx, t0, hIdx},
+                                   {oneAttr, count, oneAttr}, {1});
+      Value bChunk = extractBlock(rewriter, loc, bm, {bIdx, t0, gIdx, zeroAttr},
+                                  {oneAttr, count, oneAttr, stateDim}, {1, 3});
+      Value cChunk = extractBlock(rewriter, loc, cm, {bIdx, t0, gIdx, zeroAttr},
+                                  {oneAttr, count, oneAttr, stateDim}, {1, 3});
+      Value xChunk = extractBlock(rewriter, loc, xRows, {t0, zeroAttr},
+                                  {count, headDim}, {0, 1});
+      // cum_i = sum_{k <= i} dt'_k A.
+      Value cum = buildGenericOp(
+          rewriter, loc, {dtChunk}, zeros({count}), {map2({c1}), map2({c0})},
+          {IteratorType::parallel, IteratorType::reduction},
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            Value term = arith::MulFOp::create(
+                b, loc, extendToF32(b, loc, args[0]), aScalar);
+            Value inside =
+                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                                      linalg::IndexOp::create(b, loc, 1),
+                                      linalg::IndexOp::create(b, loc, 0));
+            return arith::SelectOp::create(
+                b, loc, inside, arith::AddFOp::create(b, loc, args[1], term),
+                args[1]);
+          });
+      // M_ij = (C_i . B_j) exp(cum_i - cum_j) dt'_j for j <= i, else 0.
+      Value scores =
+          buildGenericOp(rewriter, loc, {cChunk, bChunk}, zeros({count, count}),
+                         {map3({c0, c2}), map3({c1, c2}), map3({c0, c1})},
+                         {IteratorType::parallel, IteratorType::parallel,
+                          IteratorType::reduction},
+                         [](OpBuilder &b, Location loc, ValueRange args) {
+                           Value prod = arith::MulFOp::create(
+                               b, loc, extendToF32(b, loc, args[0]),
+                               extendToF32(b, loc, args[1]));
+                           return arith::AddFOp::create(b, loc, args[2], prod);
+                         });
+      Value weights = buildGenericOp(
+          rewriter, loc, {cum, cum, dtChunk, scores},
+          tensor::EmptyOp::create(rewriter, loc, {count, count}, f32),
+          {map2({c0}), map2({c1}), map2({c1}), map2({c0, c1}),
+           map2({c0, c1})},
+          parallelIterators(2),
+          [](OpBuilder &b, Location loc, ValueRange args) {
+            Value decay = math::ExpOp::create(
+                b, loc, arith::SubFOp::create(b, loc, args[0], args[1]));
+            Value weight = arith::MulFOp::create(
+                b, loc, args[3],
+                arith::MulFOp::create(b, loc, decay,
+                                      extendToF32(b, loc, args[2])));
+            Value inside =
+                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                                      linalg::IndexOp::create(b, loc, 1),
+                                      linalg::IndexOp::create(b, loc, 0));
+            return arith::SelectOp::create(b, loc, inside, weight,
+                                           f32Const(b, loc, 0.0));
+          });
+      // y = exp(cum_i) (C S)_i + (M X)_i, into rows t0.. of the readouts.
+      Value fromState = buildGenericOp(
+          rewriter, loc, {cChunk, state}, zeros({count, headDim}),
+          {map3({c0, c1}), map3({c1, c2}), map3({c0, c2})},
+          {IteratorType::parallel, IteratorType::reduction,
+           IteratorType::parallel},
+          [](OpBuilder &b, Location loc, ValueRange args) {
+            Value prod = arith::MulFOp::create(
+                b, loc, extendToF32(b, loc, args[0]), args[1]);
+            return arith::AddFOp::create(b, loc, args[2], prod);
+          });
+      fromState = buildGenericOp(
+          rewriter, loc, {cum}, fromState, {map2({c0}), map2({c0, c1})},
+          parallelIterators(2),
+          [](OpBuilder &b, Location loc, ValueRange args) {
+            return arith::MulFOp::create(
+                b, loc, math::ExpOp::create(b, loc, args[0]), args[1]);
+          });
+      Value yChunk =
+          buildGenericOp(rewriter, loc, {weights, xChunk}, fromState,
+                         {map3({c0, c1}), map3({c1, c2}), map3({c0, c2})},
+                         {IteratorType::parallel, IteratorType::reduction,
+                          IteratorType::parallel},
+                         [](OpBuilder &b, Location loc, ValueRange args) {
+                           Value prod =
+                               arith::MulFOp::create(b, loc, args[0], args[1]);
+                           return arith::AddFOp::create(b, loc, args[2], prod);
+                         });
+      Value readoutsNew = tensor::InsertSliceOp::create(
+          rewriter, loc, yChunk, readouts, {t0, zeroAttr}, {count, headDim},
+          {oneAttr, oneAttr});
+      // S' = exp(cum_last) S + sum_j B_j^T (exp(cum_last - cum_j) dt'_j) x_j.
+      Value last = arith::SubIOp::create(
+          rewriter, loc, getIndexValue(rewriter, loc, count),
+          arith::ConstantIndexOp::create(rewriter, loc, 1));
+      Value cumLast = tensor::ExtractOp::create(rewriter, loc, cum, last);
+      Value inputWeights = buildGenericOp(
+          rewriter, loc, {cum, dtChunk},
+          tensor::EmptyOp::create(rewriter, loc, {count}, f32),
+          {rewriter.getMultiDimIdentityMap(1),
+           rewriter.getMultiDimIdentityMap(1),
+           rewriter.getMultiDimIdentityMap(1)},
+          parallelIterators(1),
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            Value decay = math::ExpOp::create(
+                b, loc, arith::SubFOp::create(b, loc, cumLast, args[0]));
+            return arith::MulFOp::create(b, loc, decay,
+                                         extendToF32(b, loc, args[1]));
+          });
+      Value chunkDecay = math::ExpOp::create(rewriter, loc, cumLast);
+      Value decayed = buildGenericOp(
+          rewriter, loc, {}, state, {id2}, parallelIterators(2),
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            return arith::MulFOp::create(b, loc, args[0], chunkDecay);
+          });
+      Value stateNew = buildGenericOp(
+          rewriter, loc, {bChunk, inputWeights, xChunk}, decayed,
+          {map3({c1, c0}), map3({c1}), map3({c1, c2}), map3({c0, c2})},
+          {IteratorType::parallel, IteratorType::reduction,
+           IteratorType::parallel},
+          [](OpBuilder &b, Location loc, ValueRange args) {
+            Value weighted = arith::MulFOp::create(
+                b, loc, extendToF32(b, loc, args[0]), args[1]);
+            Value prod = arith::MulFOp::create(b, loc, weighted, args[2]);
+            return arith::AddFOp::create(b, loc, args[3], prod);
+          });
+      return {stateNew, readoutsNew};
+    };
     scf::ForOp loop;
-    if (vectorRows) {
+    if (ssd) {
+      loop = scf::ForOp::create(
+          rewriter, loc, zero, lengthValue,
+          arith::ConstantIndexOp::create(rewriter, loc, chunkSize),
+          ValueRange{state0, readouts0});
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(loop.getBody());
+      auto [stateNew, readoutsNew] =
+          buildChunk(loop.getInductionVar(), loop.getRegionIterArg(0),
+                     loop.getRegionIterArg(1));
+      scf::YieldOp::create(rewriter, loc, ValueRange{stateNew, readoutsNew});
+    } else if (vectorRows) {
       Value two = arith::ConstantIndexOp::create(rewriter, loc, 2);
       Value pairsEnd = arith::MulIOp::create(
           rewriter, loc,
@@ -697,7 +865,8 @@ struct CausalConv1dOpLowering : OpConversionPattern<CausalConv1dOp> {
 
 } // namespace
 
-void weft::populateSequenceToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<SsmScanOpLowering, CausalConv1dOpLowering>(
-      patterns.getContext());
+void weft::populateSequenceToLinalgPatterns(RewritePatternSet &patterns,
+                                            int64_t ssmChunkSize) {
+  patterns.add<SsmScanOpLowering>(patterns.getContext(), ssmChunkSize);
+  patterns.add<CausalConv1dOpLowering>(patterns.getContext());
 }
