@@ -1,5 +1,6 @@
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(convert-weft-to-linalg))' | FileCheck %s
 // RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(convert-weft-to-linalg),one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},func.func(scf-forall-to-for,convert-linalg-to-loops),convert-scf-to-cf,expand-strided-metadata,lower-affine,convert-vector-to-llvm,finalize-memref-to-llvm,convert-math-to-llvm,convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts)' | FileCheck %s --check-prefix=LLVM
+// RUN: weft-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(convert-weft-to-linalg{ssm-chunk-size=8}))' | FileCheck %s --check-prefix=SSD
 
 // Mamba-2 form, small head dim (P = 3 < 16): the processed step dt' is
 // computed once before the scan; one task per (b, h) copies its rows of x to
@@ -70,6 +71,9 @@ func.func @ssm_scan_mamba2(%x: tensor<2x?x4x3xf32>, %dt: tensor<2x?x4xf32>, %A: 
 // tile starts at zero, the decay is a row over n per step, y is rounded to
 // f16 in the epilogue.
 
+// With ssm-chunk-size the A[H, N] form keeps the sequential scan.
+// SSD-LABEL: func.func @ssm_scan_mamba1_f16(
+// SSD: scf.for {{.*}} step %c1{{.*}} -> (tensor<1x16xf32>, tensor<?x1xf32>)
 // CHECK-LABEL: func.func @ssm_scan_mamba1_f16(
 // CHECK-SAME: %[[X:[a-zA-Z0-9]+]]: tensor<?x?x6x1xf16>, %[[DT:[a-zA-Z0-9]+]]: tensor<?x?x6xf16>, %[[A:[a-zA-Z0-9]+]]: tensor<6x16xf32>
 // CHECK: %[[DTP:.+]] = linalg.generic {{.*}} ins(%[[DT]] : tensor<?x?x6xf16>) outs(%{{.+}} : tensor<?x?x6xf32>)
@@ -129,6 +133,22 @@ func.func @ssm_scan_dynamic_heads(%x: tensor<1x?x?x4xf32>, %dt: tensor<1x?x?xf32
 
 // CHECK-DAG: #[[ID2:.+]] = affine_map<(d0, d1) -> (d0, d1)>
 // CHECK-DAG: #[[TR:.+]] = affine_map<(d0, d1) -> (d1, d0)>
+// With ssm-chunk-size=8 (scalar A): an scf.for over chunks of
+// min(8, L - t0) steps carrying the [N, P] tile and the readouts: cum_i (a
+// masked prefix sum), C B^T, the decay-weighted lower-triangular weights,
+// y = exp(cum) C S + M X into the chunk's readout rows, then the new tile.
+// SSD-LABEL: func.func @ssm_scan_vector_rows(
+// SSD: scf.for %[[T0:[a-z0-9_]+]] = %{{.+}} to %{{.+}} step %c8{{.*}} iter_args(%[[S:[a-z0-9_]+]] = %{{.+}}, %[[R:[a-z0-9_]+]] = %{{.+}}) -> (tensor<8x16xf32>, tensor<?x16xf32>)
+// SSD: %[[COUNT:.+]] = arith.minsi
+// SSD: %[[CUM:.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]} ins(%{{.+}} : tensor<?xf32>) outs(%{{.+}} : tensor<?xf32>)
+// SSD: arith.cmpi ule
+// SSD: %[[CB:.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]} ins(%{{.+}}, %{{.+}} : tensor<?x8xf32>, tensor<?x8xf32>) outs(%{{.+}} : tensor<?x?xf32>)
+// SSD: %[[M:.+]] = linalg.generic {{.*}} ins(%[[CUM]], %[[CUM]], %{{.+}}, %[[CB]] : {{.*}}) outs(%{{.+}} : tensor<?x?xf32>)
+// SSD: math.exp
+// SSD: %[[CS:.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]} ins(%{{.+}}, %[[S]] : tensor<?x8xf32>, tensor<8x16xf32>) outs(%{{.+}} : tensor<?x16xf32>)
+// SSD: %[[Y:.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[M]], %{{.+}} : tensor<?x?xf32>, tensor<?x16xf32>)
+// SSD: tensor.insert_slice %[[Y]] into %[[R]][%[[T0]], 0] [%[[COUNT]], 16] [1, 1]
+// SSD: linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]} ins(%{{.+}}, %{{.+}}, %{{.+}} : tensor<?x8xf32>, tensor<?xf32>, tensor<?x16xf32>) outs(%{{.+}} : tensor<8x16xf32>)
 // CHECK-LABEL: func.func @ssm_scan_vector_rows(
 // CHECK-SAME: %[[X:[a-zA-Z0-9]+]]: tensor<1x?x2x16xf32>, %{{.+}}: tensor<1x?x2xf32>, %{{.+}}: tensor<2xf32>, %[[B:[a-zA-Z0-9]+]]: tensor<1x?x1x8xf32>, %[[C:[a-zA-Z0-9]+]]: tensor<1x?x1x8xf32>, %[[S0:[a-zA-Z0-9]+]]: tensor<1x2x16x8xf32>)
 // CHECK: scf.forall ({{.*}}) in (1, 2) shared_outs(%[[YOUT:[a-z0-9_]+]] = %{{.+}}, %{{.+}} = %{{.+}})
