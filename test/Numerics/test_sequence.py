@@ -283,18 +283,19 @@ func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %s0: {ts})
 SSD_TOL = WIDE_SCAN_TOL
 
 
-@pytest.mark.parametrize("p,chunk", [(16, 8), (3, 5)])
-def test_ssm_scan_chunked(p, chunk):
+@pytest.mark.parametrize("p,chunk,dynamic_p", [(16, 8, False), (3, 5, False), (3, 5, True)])
+def test_ssm_scan_chunked(p, chunk, dynamic_p):
     # convert-weft-to-linalg{ssm-chunk-size=...}: scalar-A scans in chunked
     # (SSD) form. L = 21 is not a multiple of the chunk (a partial last
     # chunk); H = 4 heads in G = 2 groups, N = 8; D[H], z, dt_bias,
-    # dt_softplus and initial_state; a Mamba-1 scan (A[H, N]) in the same
-    # function keeps the sequential form.
+    # dt_softplus and initial_state, P static or dynamic; a Mamba-1 scan
+    # (A[H, N]) in the same function keeps the sequential form.
     b, length, h, g, n = 2, 21, 4, 2, 8
     s = _scan_data(b, length, h, p, g, n, "f32", scalar_a=True)
     s1 = _scan_data(b, length, h, 1, 1, n, "f32", scalar_a=False)
-    tx, tdt = t((b, None, h, p), "f32"), t((b, None, h), "f32")
-    tbc, th, ts = t((b, None, g, n), "f32"), t((h,), "f32"), t((b, h, p, n), "f32")
+    pd = None if dynamic_p else p
+    tx, tdt = t((b, None, h, pd), "f32"), t((b, None, h), "f32")
+    tbc, th, ts = t((b, None, g, n), "f32"), t((h,), "f32"), t((b, h, pd, n), "f32")
     tx1, tbc1 = t((b, None, h, 1), "f32"), t((b, None, 1, n), "f32")
     ta1, ts1 = t((h, n), "f32"), t((b, h, 1, n), "f32")
     program = f"""

@@ -183,7 +183,8 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
     bool ssd = chunkSize > 0 && scalarA;
     bool pInner = ssd || (staticP && *staticP >= 16);
     // Whole vector<P> rows: the fused vector step below.
-    bool vectorRows = pInner && *staticP % 16 == 0 && *staticP <= 256;
+    bool vectorRows =
+        staticP && *staticP >= 16 && *staticP % 16 == 0 && *staticP <= 256;
     Type elementType = yType.getElementType();
     // Without D, z or rounding, y_t is the readout itself and goes straight
     // into the task's rows of y.
@@ -210,9 +211,10 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
     AffineMap transposed2 = AffineMap::get(2, 0, {e1, e0}, context);
 
     // The task's rows of x (and later y, z) are H * P elements apart, too far
-    // for the prefetcher to follow one step at a time: x is read once into a
-    // contiguous f32 [L, P] with independent loads, and the epilogue runs
-    // over all steps after the scan.
+    // for the prefetcher to follow one step at a time: with whole vector rows
+    // x is copied once into a contiguous f32 [L, P] (independent loads), and
+    // the epilogue runs over all steps after the scan. Otherwise xRows is x
+    // in f32 (the identity generic folds away for f32 x).
     SmallVector<OpFoldResult> seqOffsets = {bIdx, zeroAttr, hIdx, zeroAttr};
     SmallVector<OpFoldResult> seqSizes = {oneAttr, length, oneAttr, headDim};
     Value xSeq = extractBlock(rewriter, loc, x, seqOffsets, seqSizes, {1, 3});
@@ -546,8 +548,7 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
       Value weights = buildGenericOp(
           rewriter, loc, {cum, cum, dtChunk, scores},
           tensor::EmptyOp::create(rewriter, loc, {count, count}, f32),
-          {map2({c0}), map2({c1}), map2({c1}), map2({c0, c1}),
-           map2({c0, c1})},
+          {map2({c0}), map2({c1}), map2({c1}), map2({c0, c1}), map2({c0, c1})},
           parallelIterators(2),
           [](OpBuilder &b, Location loc, ValueRange args) {
             Value decay = math::ExpOp::create(
