@@ -188,13 +188,15 @@ Value buildRowKernel(
 }
 
 /// weft.attention -> scf.forall over (batch, head, query block). Each task
-/// runs an scf.for over the key blocks it can see (causal and window limits
-/// are loop bounds) carrying the running row max m[Qb], row sum l[Qb] and
-/// accumulator acc[Qb, Dv] (f32), and writes its rows of the output (and lse)
-/// in place. Q.K^T and P.V are register-blocked vector kernels (4 query rows
-/// at a time) over K^T, transposed once into f32 [B, Hkv, D, Sk padded to
-/// whole key blocks], and over the rows of V; the online-softmax update
+/// runs an scf.for over the key blocks it can see (causal, window and kv_len
+/// limits are loop bounds) carrying the running row max m[Qb], row sum l[Qb]
+/// and accumulator acc[Qb, Dv] (f32), and writes its rows of the output (and
+/// lse) in place. Q.K^T and P.V are register-blocked vector kernels (4 query
+/// rows at a time) over K^T, transposed once into f32 [B, Hkv, D, Sk padded
+/// to whole key blocks], and over the rows of V; the online-softmax update
 /// between them is linalg.generic ops over the [Qb, 64] score tile.
+/// Decoding (a static Sq below 4) has one task per (batch, kv head) whose
+/// rows are the group's query heads, and dot products with the rows of K.
 struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
   using OpConversionPattern::OpConversionPattern;
 
