@@ -41,7 +41,7 @@ def WeftLowerStridedCopiesPass
 
 def WeftSerializeNestedParallelLoopsPass
     : Pass<"weft-serialize-nested-parallel-loops", "::mlir::func::FuncOp"> {
-  let summary = "keeps parallel loops inside sequential loops on one thread";
+  let summary = "keeps parallel loops nested in other loops on one thread";
   let description = [{
     Rewrites every `scf.parallel` nested in an `scf.for`, `scf.while` or
     another `scf.parallel` into nested `scf.for` loops, so that only loops at
