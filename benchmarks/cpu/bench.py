@@ -1,6 +1,7 @@
 """CPU benchmarks: weft kernels against references measured in the same run.
 
   python3 benchmarks/cpu/bench.py [--bin build/bin] [--quick] [--json OUT.json]
+                                  [--cases attention,ssm_scan]
 
 Each case compiles a weft program with weft-compile, times it with
 `weft-run --bench N` (median after a warm-up, loading excluded) and times the
@@ -210,11 +211,16 @@ func.func @main(%x: {tx}, %dt: {tdt}, %a: tensor<{h}xf32>, %bm: {tbc}, %cm: {tbc
     }
 
 
+CASE_NAMES = ["linear", "gemv-int8", "gemv-int4", "attention", "ssm_scan"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"))
     parser.add_argument("--quick", action="store_true", help="small shapes, few repeats")
     parser.add_argument("--json", help="write the results as JSON")
+    parser.add_argument("--cases", default=",".join(CASE_NAMES),
+                        help="comma-separated subset of: " + ", ".join(CASE_NAMES))
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     repeats = 3 if args.quick else 5
@@ -239,7 +245,13 @@ def main():
                 lambda: bench_attention(weft, rng, 1, 1024, 4, 128, repeats),
                 lambda: bench_ssm_scan(weft, rng, 1, 1024, 32, 64, 64, bandwidth, repeats),
             ]
-        for case in cases:
+        selected = args.cases.split(",")
+        unknown = sorted(set(selected) - set(CASE_NAMES))
+        if unknown:
+            parser.error(f"unknown cases {unknown}; choose from {CASE_NAMES}")
+        for name, case in zip(CASE_NAMES, cases):
+            if name not in selected:
+                continue
             result = case()
             results.append(result)
             print(f"{result['case']:<52} weft {result['weft_ms']:9.2f} ms   "

@@ -5,11 +5,13 @@
 #include "weft/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -22,6 +24,8 @@ void weft::buildCpuPipeline(OpPassManager &pm,
   // Loops. Strided copies become loops too (no runtime copy helper).
   pm.addNestedPass<func::FuncOp>(createWeftLowerStridedCopiesPass());
   if (options.parallel) {
+    // scf.forall (the tasks of attention and ssm_scan) -> scf.parallel.
+    pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
     pm.addNestedPass<func::FuncOp>(
         createWeftSerializeNestedParallelLoopsPass());
@@ -30,6 +34,7 @@ void weft::buildCpuPipeline(OpPassManager &pm,
     // no alloca) before scf-to-cf splits the body into blocks.
     pm.addPass(createCanonicalizerPass());
   } else {
+    pm.addNestedPass<func::FuncOp>(createForallToForLoopPass());
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   }
 
@@ -40,6 +45,8 @@ void weft::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  // The register-blocked kernels of attention are vector ops.
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   // log1p goes to libm: the LLVM lowering's log(1 + x) loses every digit of
   // small x (softplus of large negative inputs). Ops without an LLVM

@@ -35,7 +35,8 @@ struct WeftSerializeNestedParallelLoopsPass
     getOperation().walk([&](scf::ParallelOp loop) {
       if (loop.getNumReductions() == 0 &&
           (loop->getParentOfType<scf::ForOp>() ||
-           loop->getParentOfType<scf::WhileOp>()))
+           loop->getParentOfType<scf::WhileOp>() ||
+           loop->getParentOfType<scf::ParallelOp>()))
         nested.push_back(loop);
     });
     // Innermost first (the walk is post-order), so that cloned bodies never

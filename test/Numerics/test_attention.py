@@ -2,9 +2,11 @@
 """weft.attention: causal (bottom-right), window, softcap, additive masks,
 kv_len (decode and prefill), GQA/MQA, Dv != D, scale, lse, f32/f16/bf16.
 
-The lowering walks the keys in blocks of 64, so the key lengths are chosen to
-cover one partial block (37), whole blocks (128) and a partial last block after
-full ones (150, 200), with static and dynamic sizes.
+The lowering runs one task per (batch, head, block of 64 queries) and walks
+the keys in blocks of 64, skipping the blocks that causal masking or the window
+hide, so the lengths are chosen to cover one partial block (37), whole blocks
+(128, 256) and a partial last block after full ones (150, 200, 300), with
+static and dynamic sizes.
 """
 
 import numpy as np
@@ -198,3 +200,108 @@ func.func @main(%q: {tq}, %qs: {tqs}, %k: {tqs}, %v: {tqs}) -> ({tq}, {tqs}, {tl
     qx, qsx, kx, vx = (a.astype(np.float64) for a in (q, qs, k, v))
     _check(o1, None, reference.attention(qx, kx, vx), "f32", "plain")
     _check(o2, l2, reference.attention(qsx, kx, vx, causal=True), "f32", "causal")
+
+
+@pytest.mark.parametrize("dtype", ["f32", "bf16"])
+def test_query_blocks(dtype):
+    # Several query blocks per (batch, head): Sq = Sk = 300 (dynamic; the last
+    # query and key blocks are partial) causal with a window of 70, so that
+    # every query block skips key blocks below the window and above the
+    # diagonal; Sq = Sk = 256 (static, whole blocks) causal and plain; GQA
+    # Hq = 3 Hkv. Skipped blocks must leave the same result as masking.
+    b, hq, hkv, d = 2, 6, 2, 16
+    s1, s2 = 300, 256
+    q1, q1x = given(RNG.standard_normal((b, s1, hq, d)), dtype)
+    k1, k1x = given(RNG.standard_normal((b, s1, hkv, d)), dtype)
+    v1, v1x = given(RNG.standard_normal((b, s1, hkv, d)), dtype)
+    q2, q2x = given(RNG.standard_normal((b, s2, hq, d)), dtype)
+    k2, k2x = given(RNG.standard_normal((b, s2, hkv, d)), dtype)
+    v2, v2x = given(RNG.standard_normal((b, s2, hkv, d)), dtype)
+    tq1, tk1 = t((None, None, hq, d), dtype), t((None, None, hkv, d), dtype)
+    tq2, tk2 = t((b, s2, hq, d), dtype), t((b, s2, hkv, d), dtype)
+    tl1, tl2 = t((None, hq, None), "f32"), t((b, hq, s2), "f32")
+    program = f"""
+func.func @main(%q1: {tq1}, %k1: {tk1}, %v1: {tk1}, %q2: {tq2}, %k2: {tk2}, %v2: {tk2}) -> ({tq1}, {tl1}, {tq2}, {tl2}, {tq2}) {{
+  %o1, %l1 = weft.attention %q1, %k1, %v1 {{causal, window = 70 : i64, return_lse}} : ({tq1}, {tk1}, {tk1}) -> ({tq1}, {tl1})
+  %o2, %l2 = weft.attention %q2, %k2, %v2 {{causal, return_lse}} : ({tq2}, {tk2}, {tk2}) -> ({tq2}, {tl2})
+  %o3 = weft.attention %q2, %k2, %v2 : ({tq2}, {tk2}, {tk2}) -> {tq2}
+  return %o1, %l1, %o2, %l2, %o3 : {tq1}, {tl1}, {tq2}, {tl2}, {tq2}
+}}"""
+    o1, l1, o2, l2, o3 = harness.run(program, [q1, k1, v1, q2, k2, v2])
+    _check(o1, l1, reference.attention(q1x, k1x, v1x, causal=True, window=70), dtype,
+           "window 70, Sq = Sk = 300")
+    _check(o2, l2, reference.attention(q2x, k2x, v2x, causal=True), dtype,
+           "causal, Sq = Sk = 256")
+    _check(o3, None, reference.attention(q2x, k2x, v2x), dtype, "plain, Sq = Sk = 256")
+
+
+def test_decode_long_cache():
+    # Decode (Sq = 1) against a cache of Sk = 1000 padded keys, kv_len ending
+    # inside, at and past key block boundaries (64, 65, 1000, 513), GQA
+    # Hq = 4 Hkv, with a causal window of 100 on a second call: the task skips
+    # every key block outside [kv_len - 100, kv_len).
+    b, sk, hq, hkv, d = 4, 1000, 8, 2, 32
+    kv_len = np.array([64, 65, 1000, 513], dtype=np.int64)
+    q = RNG.standard_normal((b, 1, hq, d)).astype(np.float32)
+    k = RNG.standard_normal((b, sk, hkv, d)).astype(np.float32)
+    v = RNG.standard_normal((b, sk, hkv, d)).astype(np.float32)
+    kp, vp = k.copy(), v.copy()
+    for i in range(b):
+        kp[i, kv_len[i]:] = np.nan
+        vp[i, kv_len[i]:] = np.inf
+    tq, tk = t((None, 1, hq, d), "f32"), t((None, None, hkv, d), "f32")
+    tl, tlen = t((None, hq, 1), "f32"), t((None,), "i64")
+    program = f"""
+func.func @main(%q: {tq}, %k: {tk}, %v: {tk}, %len: {tlen}) -> ({tq}, {tl}, {tq}) {{
+  %o1, %l1 = weft.attention %q, %k, %v kv_len %len {{return_lse}} : ({tq}, {tk}, {tk}, {tlen}) -> ({tq}, {tl})
+  %o2 = weft.attention %q, %k, %v kv_len %len {{causal, window = 100 : i64}} : ({tq}, {tk}, {tk}, {tlen}) -> {tq}
+  return %o1, %l1, %o2 : {tq}, {tl}, {tq}
+}}"""
+    o1, l1, o2 = harness.run(program, [q, kp, vp, kv_len])
+    qx, kx, vx = (a.astype(np.float64) for a in (q, k, v))
+    _check(o1, l1, reference.attention(qx, kx, vx, kv_len=kv_len), "f32", "decode")
+    _check(o2, None, reference.attention(qx, kx, vx, kv_len=kv_len, causal=True, window=100),
+           "f32", "decode, window 100")
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f16"])
+def test_decode_heads_as_rows(dtype):
+    # A static Sq below 4 (decoding, here 3 speculative tokens): one task per
+    # (batch, kv head) whose rows are the G = 3 query heads x 3 queries (9
+    # rows, padded to 12). Causal with kv_len [150, 70] (Sk = 150, dynamic),
+    # an additive mask that differs per batch row and head, lse.
+    b, sq, sk, hq, hkv, d = 2, 3, 150, 6, 2, 32
+    kv_len = np.array([150, 70], dtype=np.int32)
+    q, qx = given(RNG.standard_normal((b, sq, hq, d)), dtype)
+    k, kx = given(RNG.standard_normal((b, sk, hkv, d)), dtype)
+    v, vx = given(RNG.standard_normal((b, sk, hkv, d)), dtype)
+    mask_values = RNG.standard_normal((b, hq, sq, sk))
+    mask_values[RNG.random(mask_values.shape) < 0.1] = -np.inf
+    mask, maskx = given(mask_values, dtype)
+    tq, tk = t((b, sq, hq, d), dtype), t((b, None, hkv, d), dtype)
+    tm, tl = t((b, hq, sq, None), dtype), t((b, hq, sq), "f32")
+    tlen = t((b,), "i32")
+    program = f"""
+func.func @main(%q: {tq}, %k: {tk}, %v: {tk}, %m: {tm}, %len: {tlen}) -> ({tq}, {tl}) {{
+  %o, %l = weft.attention %q, %k, %v mask %m kv_len %len {{causal, return_lse}} : ({tq}, {tk}, {tk}, {tm}, {tlen}) -> ({tq}, {tl})
+  return %o, %l : {tq}, {tl}
+}}"""
+    o, l = harness.run(program, [q, k, v, mask, kv_len])
+    _check(o, l, reference.attention(qx, kx, vx, mask=maskx, kv_len=kv_len, causal=True),
+           dtype, "decode rows")
+
+
+def test_static_empty_query():
+    # A static Sq = 0 gives empty results (and compiles: no task slices the
+    # empty query dim).
+    b, sk, hq, hkv, d = 2, 10, 4, 2, 16
+    q = np.zeros((b, 0, hq, d), dtype=np.float32)
+    k = RNG.standard_normal((b, sk, hkv, d)).astype(np.float32)
+    tq, tk, tl = t((b, 0, hq, d), "f32"), t((b, sk, hkv, d), "f32"), t((b, hq, 0), "f32")
+    program = f"""
+func.func @main(%q: {tq}, %k: {tk}, %v: {tk}) -> ({tq}, {tl}) {{
+  %o, %l = weft.attention %q, %k, %v {{causal, return_lse}} : ({tq}, {tk}, {tk}) -> ({tq}, {tl})
+  return %o, %l : {tq}, {tl}
+}}"""
+    o, l = harness.run(program, [q, k, k])
+    assert o.shape == (b, 0, hq, d) and l.shape == (b, hq, 0)

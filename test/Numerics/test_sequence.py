@@ -226,6 +226,103 @@ func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %D: {th}, 
     harness.assert_close(s2, rs2, *STATE_TOL, "final_state, D[H, P]")
 
 
+# y of the wide-state scan: readouts sum N = 64 products of magnitude <~ 5
+# over 25 steps, a few ulp of a sum of absolute values <~ 300.
+WIDE_SCAN_TOL = (2e-5, 2e-4)
+
+
+@pytest.mark.parametrize("p,n", [(16, 64), (16, 37), (24, 8)])
+def test_ssm_scan_wide_state(p, n):
+    # Head dims P >= 16, where the state tile is [N, P]: P = 16 runs the
+    # vector<P> kernel (one pass over the tile per pair of steps, L = 25 ends
+    # with a single step), P = 24 (not a multiple of 16) the generic loops
+    # over the same tile. N = 64, 37 (not a multiple of the vector width) and
+    # 8; H = 8 heads in G = 2 groups (each task reads its group's B and C),
+    # f32 without epilogue, initial_state.
+    b, length, h, g = 2, 25, 8, 2
+    s = _scan_data(b, length, h, p, g, n, "f32", scalar_a=True)
+    tx, tdt = t((b, None, h, p), "f32"), t((b, None, h), "f32")
+    tbc, th, ts = t((b, None, g, n), "f32"), t((h,), "f32"), t((b, h, p, n), "f32")
+    program = f"""
+func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %db: {th}, %s0: {ts}) -> ({tx}, {ts}) {{
+  %y, %s = weft.ssm_scan %x, %dt, %A, %B, %C dt_bias %db initial_state %s0 {{dt_softplus}} : ({tx}, {tdt}, {th}, {tbc}, {tbc}, {th}, {ts}) -> ({tx}, {ts})
+  return %y, %s : {tx}, {ts}
+}}"""
+    names = ["x", "dt", "a", "bm", "cm", "dt_bias", "state"]
+    y, state = harness.run(program, [s[k][0] for k in names])
+    exact = {k: s[k][1] for k in names}
+    ry, rs = reference.ssm_scan(*[exact[k] for k in ("x", "dt", "a", "bm", "cm")],
+                                dt_bias=exact["dt_bias"], initial_state=exact["state"],
+                                dt_softplus=True)
+    harness.assert_close(y, ry, *WIDE_SCAN_TOL, "y")
+    harness.assert_close(state, rs, *STATE_TOL, "final_state")
+
+
+def test_ssm_scan_static_empty_sequence():
+    # A static L = 0: y is empty and final_state equals initial_state
+    # (copied exactly), for the vector (P = 16) and the generic (P = 3) forms.
+    for p in (16, 3):
+        b, h, g, n = 1, 2, 1, 8
+        s = _scan_data(b, 0, h, p, g, n, "f32", scalar_a=True)
+        tx, tdt, tbc = t((b, 0, h, p), "f32"), t((b, 0, h), "f32"), t((b, 0, g, n), "f32")
+        th, ts = t((h,), "f32"), t((b, h, p, n), "f32")
+        program = f"""
+func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %s0: {ts}) -> ({tx}, {ts}) {{
+  %y, %s = weft.ssm_scan %x, %dt, %A, %B, %C initial_state %s0 : ({tx}, {tdt}, {th}, {tbc}, {tbc}, {ts}) -> ({tx}, {ts})
+  return %y, %s : {tx}, {ts}
+}}"""
+        names = ["x", "dt", "a", "bm", "cm", "state"]
+        y, state = harness.run(program, [s[k][0] for k in names])
+        assert y.shape == (b, 0, h, p)
+        np.testing.assert_array_equal(state, s["state"][0])
+
+
+# The chunked (SSD) form sums the same terms in another order (products of
+# chunk-local decays exp(cum_i - cum_j), dot products of length N and chunk
+# length): a few ulp of sums of magnitude <~ 300, as for the wide-state scan.
+SSD_TOL = WIDE_SCAN_TOL
+
+
+@pytest.mark.parametrize("p,chunk,dynamic_p", [(16, 8, False), (3, 5, False), (3, 5, True)])
+def test_ssm_scan_chunked(p, chunk, dynamic_p):
+    # convert-weft-to-linalg{ssm-chunk-size=...}: scalar-A scans in chunked
+    # (SSD) form. L = 21 is not a multiple of the chunk (a partial last
+    # chunk); H = 4 heads in G = 2 groups, N = 8; D[H], z, dt_bias,
+    # dt_softplus and initial_state, P static or dynamic; a Mamba-1 scan
+    # (A[H, N]) in the same function keeps the sequential form.
+    b, length, h, g, n = 2, 21, 4, 2, 8
+    s = _scan_data(b, length, h, p, g, n, "f32", scalar_a=True)
+    s1 = _scan_data(b, length, h, 1, 1, n, "f32", scalar_a=False)
+    pd = None if dynamic_p else p
+    tx, tdt = t((b, None, h, pd), "f32"), t((b, None, h), "f32")
+    tbc, th, ts = t((b, None, g, n), "f32"), t((h,), "f32"), t((b, h, pd, n), "f32")
+    tx1, tbc1 = t((b, None, h, 1), "f32"), t((b, None, 1, n), "f32")
+    ta1, ts1 = t((h, n), "f32"), t((b, h, 1, n), "f32")
+    program = f"""
+func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %D: {th}, %z: {tx}, %db: {th}, %s0: {ts}, %x1: {tx1}, %A1: {ta1}, %B1: {tbc1}, %C1: {tbc1}) -> ({tx}, {ts}, {tx1}, {ts1}) {{
+  %y, %s = weft.ssm_scan %x, %dt, %A, %B, %C D %D z %z dt_bias %db initial_state %s0 {{dt_softplus}} : ({tx}, {tdt}, {th}, {tbc}, {tbc}, {th}, {tx}, {th}, {ts}) -> ({tx}, {ts})
+  %y1, %s1 = weft.ssm_scan %x1, %dt, %A1, %B1, %C1 {{dt_softplus}} : ({tx1}, {tdt}, {ta1}, {tbc1}, {tbc1}) -> ({tx1}, {ts1})
+  return %y, %s, %y1, %s1 : {tx}, {ts}, {tx1}, {ts1}
+}}"""
+    lowered = harness.optimize(
+        program,
+        f"--pass-pipeline=builtin.module(func.func(convert-weft-to-linalg{{ssm-chunk-size={chunk}}}))")
+    assert "weft.ssm_scan" not in lowered
+    names = ["x", "dt", "a", "bm", "cm", "d", "z", "dt_bias", "state"]
+    inputs = [s[k][0] for k in names] + [s1[k][0] for k in ("x", "a", "bm", "cm")]
+    y, state, y1, state1 = harness.run(lowered, inputs)
+    exact = {k: s[k][1] for k in names}
+    ry, rs = reference.ssm_scan(*[exact[k] for k in ("x", "dt", "a", "bm", "cm")],
+                                d=exact["d"], z=exact["z"], dt_bias=exact["dt_bias"],
+                                initial_state=exact["state"], dt_softplus=True)
+    harness.assert_close(y, ry, *SSD_TOL, "y, chunked")
+    harness.assert_close(state, rs, *SSD_TOL, "final_state, chunked")
+    ry1, rs1 = reference.ssm_scan(s1["x"][1], exact["dt"], s1["a"][1], s1["bm"][1],
+                                  s1["cm"][1], dt_softplus=True)
+    harness.assert_close(y1, ry1, *SCAN_TOL["f32"], "y, A[H, N] (sequential)")
+    harness.assert_close(state1, rs1, *STATE_TOL, "final_state, A[H, N] (sequential)")
+
+
 def test_ssm_scan_decode_consistency():
     # One call over L = 12 tokens == calls over 5, 4, 1 and 2 tokens, each
     # starting from the final_state of the previous one (Mamba-2 with every

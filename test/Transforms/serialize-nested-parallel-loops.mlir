@@ -66,3 +66,29 @@ func.func @interleaved(%x: memref<3x7x5x9xf32>, %acc: memref<7x9xf32>) {
   }
   return
 }
+
+// -----
+
+// A parallel loop inside a parallel task (attention's block loops inside its
+// (batch, head, query block) loop) becomes scf.for loops; the outer loop
+// stays the one parallel region.
+// CHECK-LABEL: func @parallel_in_parallel
+// CHECK:       scf.parallel (%[[I:.+]]) =
+// CHECK-NOT:   scf.parallel
+// CHECK:         scf.for %[[J:.+]] =
+// CHECK-NEXT:      memref.store %{{.+}}, %{{.+}}[%[[I]], %[[J]]]
+func.func @parallel_in_parallel(%out: memref<4x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %zero = arith.constant 0.0 : f32
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    scf.parallel (%j) = (%c0) to (%c8) step (%c1) {
+      memref.store %zero, %out[%i, %j] : memref<4x8xf32>
+      scf.reduce
+    }
+    scf.reduce
+  }
+  return
+}

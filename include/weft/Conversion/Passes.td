@@ -23,6 +23,13 @@ def ConvertWeftToLinalgPass
     "::mlir::math::MathDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+  let options = [
+    Option<"ssmChunkSize", "ssm-chunk-size", "int64_t", /*default=*/"0",
+           "lower ssm_scan with a scalar A in chunked (SSD) form, with "
+           "chunks of this many steps (matrix products within a chunk, a "
+           "sequential loop over chunks); 0 keeps the sequential scan">,
   ];
 }
 

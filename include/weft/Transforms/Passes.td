@@ -47,13 +47,15 @@ def WeftLowerStridedCopiesPass
 
 def WeftSerializeNestedParallelLoopsPass
     : Pass<"weft-serialize-nested-parallel-loops", "::mlir::func::FuncOp"> {
-  let summary = "keeps parallel loops inside sequential loops on one thread";
+  let summary = "keeps parallel loops nested in other loops on one thread";
   let description = [{
-    Rewrites every `scf.parallel` nested in an `scf.for` or `scf.while` into
-    nested `scf.for` loops, so that only loops at the top level of a function
-    become OpenMP parallel regions. A parallel region inside a sequential loop
-    (the step of a scan, one key block of attention) forks and joins threads
-    at every iteration, which costs more than it gains on small steps.
+    Rewrites every `scf.parallel` nested in an `scf.for`, `scf.while` or
+    another `scf.parallel` into nested `scf.for` loops, so that only loops at
+    the top level of a function become OpenMP parallel regions. A parallel
+    region inside a sequential loop (the step of a scan, one key block of
+    attention) forks and joins threads at every iteration, which costs more
+    than it gains on small steps; one inside a parallel task (attention's
+    (batch, head, query block) loop) has no threads left to use.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }

@@ -1,7 +1,8 @@
 //===- AttentionOps.cpp - attention and rope to linalg --------------------===//
 //
-// weft.attention lowers to a flash-attention (online softmax) loop over key
-// blocks so that no [Sq, Sk] score matrix is ever materialised; weft.rope to a
+// weft.attention lowers to a parallel loop over (batch, head, query block),
+// each task a flash-attention (online softmax) loop over the key blocks it can
+// see, so that no [Sq, Sk] score matrix is ever materialised; weft.rope to a
 // single elementwise linalg.generic.
 //
 //===----------------------------------------------------------------------===//
@@ -13,9 +14,12 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Transforms/DialectConversion.h"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 using namespace mlir;
@@ -23,8 +27,11 @@ using namespace mlir::weft;
 
 namespace {
 
-/// Number of keys processed per iteration of the online-softmax loop. A tiling
-/// pass option (TilingInterface) will own this once attention is tiled.
+/// Queries per task of the parallel loop: each (batch, head, query block)
+/// runs the online softmax over the key blocks it can see.
+constexpr int64_t kAttentionQueryBlockSize = 64;
+
+/// Keys processed per iteration of the online-softmax loop.
 constexpr int64_t kAttentionKeyBlockSize = 64;
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
@@ -46,9 +53,150 @@ Value finiteMax(OpBuilder &b, Location loc, Value m) {
   return arith::SelectOp::create(b, loc, isNegInf, f32Const(b, loc, 0.0), m);
 }
 
-/// weft.attention -> scf.for over key blocks carrying the running row max
-/// m[B,Hq,Sq], row sum l[B,Hq,Sq] and accumulator acc[B,Sq,Hq,Dv] (f32), with
-/// linalg.generic ops for the block scores and the online-softmax update.
+/// exp(x) for x <= 0 (softmax numerators and rescaling factors) in f32 ops
+/// that vectorize: math.exp becomes a scalar libm call per element, which
+/// cost a fifth of the attention time. Cephes' expf: x = n ln2 + r with
+/// |r| <= ln2 / 2, e^r by a degree-7 polynomial (about 1 ulp), scaled by 2^n
+/// built in the exponent bits. Below -87 (e^x < 2^-125) the result is 0, so
+/// exp(-inf) = 0 exactly: invisible keys contribute nothing.
+Value buildNonPositiveExp(OpBuilder &b, Location loc, Value x) {
+  Type i32 = b.getI32Type();
+  Value isTiny = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, x,
+                                       f32Const(b, loc, -87.0));
+  Value clamped = arith::MaximumFOp::create(b, loc, x, f32Const(b, loc, -87.0));
+  Value n = math::FloorOp::create(
+      b, loc,
+      math::FmaOp::create(b, loc, clamped,
+                          f32Const(b, loc, 1.44269504088896341),
+                          f32Const(b, loc, 0.5)));
+  Value r =
+      math::FmaOp::create(b, loc, n, f32Const(b, loc, -0.693359375), clamped);
+  r = math::FmaOp::create(b, loc, n, f32Const(b, loc, 2.12194440e-4), r);
+  Value poly = f32Const(b, loc, 1.9875691500e-4);
+  for (double c : {1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
+                   1.6666665459e-1, 5.0000001201e-1})
+    poly = math::FmaOp::create(b, loc, poly, r, f32Const(b, loc, c));
+  Value r2 = arith::MulFOp::create(b, loc, r, r);
+  Value er = arith::AddFOp::create(
+      b, loc, math::FmaOp::create(b, loc, poly, r2, r), f32Const(b, loc, 1.0));
+  Value biased = arith::AddIOp::create(
+      b, loc, arith::FPToSIOp::create(b, loc, i32, n),
+      arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(127)));
+  Value scale = arith::BitcastOp::create(
+      b, loc, b.getF32Type(),
+      arith::ShLIOp::create(
+          b, loc, biased,
+          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(23))));
+  Value result = arith::MulFOp::create(b, loc, er, scale);
+  return arith::SelectOp::create(b, loc, isTiny, f32Const(b, loc, 0.0), result);
+}
+
+/// The slice of `source` at `offsets` with `sizes`, keeping only the dims in
+/// `keptDims` (the others have size 1).
+Value extractBlock(OpBuilder &b, Location loc, Value source,
+                   ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes,
+                   ArrayRef<int64_t> keptDims) {
+  SmallVector<int64_t> shape;
+  for (int64_t dim : keptDims)
+    shape.push_back(
+        getConstantIntValue(sizes[dim]).value_or(ShapedType::kDynamic));
+  auto type = RankedTensorType::get(
+      shape, cast<RankedTensorType>(source.getType()).getElementType());
+  SmallVector<OpFoldResult> strides(sizes.size(), b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(b, loc, type, source, offsets, sizes,
+                                        strides);
+}
+
+/// `size` rows starting at `start` of a dim of length `total`, clipped:
+/// static when every block is full (`total` a multiple of `size`, or at most
+/// `size`, with `start` a multiple of `size`).
+OpFoldResult blockExtent(OpBuilder &b, Location loc, OpFoldResult total,
+                         Value start, int64_t size) {
+  if (std::optional<int64_t> n = getConstantIntValue(total)) {
+    if (*n <= size)
+      return b.getIndexAttr(*n);
+    if (*n % size == 0)
+      return b.getIndexAttr(size);
+  }
+  Value remaining =
+      arith::SubIOp::create(b, loc, getIndexValue(b, loc, total), start);
+  return arith::MinSIOp::create(b, loc, remaining, indexConst(b, loc, size))
+      .getResult();
+}
+
+/// Query rows per step of the score and P.V kernels: 4 rows x 64 keys (or 4
+/// rows x 64 value channels) of f32 accumulators fill 16 of the 32 AVX-512
+/// registers, and every loaded vector feeds 4 FMAs.
+constexpr int64_t kKernelRows = 4;
+
+/// `value` rounded up to a multiple of `multiple`.
+OpFoldResult roundUp(OpBuilder &b, Location loc, OpFoldResult value,
+                     int64_t multiple) {
+  if (std::optional<int64_t> n = getConstantIntValue(value))
+    return b.getIndexAttr(llvm::divideCeil(*n, multiple) * multiple);
+  Value blocks = arith::CeilDivUIOp::create(
+      b, loc, getIndexValue(b, loc, value), indexConst(b, loc, multiple));
+  return arith::MulIOp::create(b, loc, blocks, indexConst(b, loc, multiple))
+      .getResult();
+}
+
+Value vectorRead(OpBuilder &b, Location loc, VectorType type, Value source,
+                 ValueRange indices) {
+  Value padding = arith::ConstantOp::create(
+      b, loc,
+      b.getZeroAttr(cast<ShapedType>(source.getType()).getElementType()));
+  return vector::TransferReadOp::create(b, loc, type, source, indices, padding,
+                                        ArrayRef<bool>{true});
+}
+
+Value vectorWrite(OpBuilder &b, Location loc, Value vector, Value dest,
+                  ValueRange indices) {
+  return vector::TransferWriteOp::create(b, loc, vector, dest, indices,
+                                         ArrayRef<bool>{true})
+      .getResult();
+}
+
+/// An scf.for over rows [0, numRows) in steps of `rowsPerStep` around a
+/// register-blocked inner loop: for each step, `init(r0, tile)` gives the
+/// accumulators, an scf.for over [0, innerEnd) updates them with
+/// `update(r0, k, accs)`, and `finish(r0, accs, tile)` writes them into the
+/// carried tile.
+Value buildRowKernel(
+    OpBuilder &b, Location loc, Value numRows, int64_t rowsPerStep,
+    Value innerEnd, Value tile,
+    function_ref<SmallVector<Value>(OpBuilder &, Value, Value)> init,
+    function_ref<SmallVector<Value>(OpBuilder &, Value, Value, ValueRange)>
+        update,
+    function_ref<Value(OpBuilder &, Value, ValueRange, Value)> finish) {
+  auto rowLoop =
+      scf::ForOp::create(b, loc, indexConst(b, loc, 0), numRows,
+                         indexConst(b, loc, rowsPerStep), ValueRange{tile});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(rowLoop.getBody());
+  Value r0 = rowLoop.getInductionVar();
+  Value carried = rowLoop.getRegionIterArg(0);
+  SmallVector<Value> accs0 = init(b, r0, carried);
+  auto innerLoop = scf::ForOp::create(b, loc, indexConst(b, loc, 0), innerEnd,
+                                      indexConst(b, loc, 1), accs0);
+  b.setInsertionPointToStart(innerLoop.getBody());
+  SmallVector<Value> accs =
+      update(b, r0, innerLoop.getInductionVar(), innerLoop.getRegionIterArgs());
+  scf::YieldOp::create(b, loc, accs);
+  b.setInsertionPointAfter(innerLoop);
+  scf::YieldOp::create(b, loc, finish(b, r0, innerLoop.getResults(), carried));
+  return rowLoop.getResult(0);
+}
+
+/// weft.attention -> scf.forall over (batch, head, query block). Each task
+/// runs an scf.for over the key blocks it can see (causal, window and kv_len
+/// limits are loop bounds) carrying the running row max m[Qb], row sum l[Qb]
+/// and accumulator acc[Qb, Dv] (f32), and writes its rows of the output (and
+/// lse) in place. Q.K^T and P.V are register-blocked vector kernels (4 query
+/// rows at a time) over K^T, transposed once into f32 [B, Hkv, D, Sk padded
+/// to whole key blocks], and over the rows of V; the online-softmax update
+/// between them is linalg.generic ops over the [Qb, 64] score tile.
+/// Decoding (a static Sq below 4) has one task per (batch, kv head) whose
+/// rows are the group's query heads, and dot products with the rows of K.
 struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -76,6 +224,10 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
       softcap = cap->convertToFloat();
     std::optional<int64_t> window = op.getWindow();
     bool causal = op.getCausal();
+    Type f32 = rewriter.getF32Type();
+    Type elementType = outType.getElementType();
+    Type vElementType = vType.getElementType();
+    constexpr int64_t kb = kAttentionKeyBlockSize;
 
     // Sizes shared by several operands; the result types may know more.
     OpFoldResult batch =
@@ -92,108 +244,388 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
     OpFoldResult seqK = getSharedSize(rewriter, loc, keySources);
     OpFoldResult hq = rewriter.getIndexAttr(numHeads);
     OpFoldResult hkv = rewriter.getIndexAttr(numKvHeads);
+    // No query rows: empty results (the tasks below would slice empty
+    // tensors at static offsets).
+    if (getConstantIntValue(seqQ) == 0) {
+      SmallVector<Value> empties = {castToType(
+          rewriter, loc,
+          tensor::EmptyOp::create(
+              rewriter, loc, {batch, seqQ, hq, rewriter.getIndexAttr(valueDim)},
+              elementType),
+          outType)};
+      if (lseType)
+        empties.push_back(castToType(
+            rewriter, loc,
+            tensor::EmptyOp::create(rewriter, loc, {batch, hq, seqQ}, f32),
+            lseType));
+      rewriter.replaceOp(op, empties);
+      return success();
+    }
     Value seqQValue = getIndexValue(rewriter, loc, seqQ);
     Value seqKValue = getIndexValue(rewriter, loc, seqK);
-    Type f32 = rewriter.getF32Type();
+    OpFoldResult zeroAttr = rewriter.getIndexAttr(0);
+    OpFoldResult oneAttr = rewriter.getIndexAttr(1);
+    OpFoldResult headDimAttr = rewriter.getIndexAttr(headDim);
+    OpFoldResult valueDimAttr = rewriter.getIndexAttr(valueDim);
+    OpFoldResult keyBlockAttr = rewriter.getIndexAttr(kb);
+    AffineExpr d0, d1, d2, d3;
+    bindDims(context, d0, d1, d2, d3);
 
-    SmallVector<OpFoldResult> statsSizes = {batch, hq, seqQ};
-    SmallVector<OpFoldResult> accSizes = {batch, seqQ, hq,
-                                          rewriter.getIndexAttr(valueDim)};
-    Value m0 = createFilledF32Tensor(rewriter, loc, statsSizes, kNegInf);
-    Value l0 = createFilledF32Tensor(rewriter, loc, statsSizes, 0.0);
-    Value acc0 = createFilledF32Tensor(rewriter, loc, accSizes, 0.0);
-
-    // A static block size where the key length allows it, so that the block
-    // tensors stay static.
-    std::optional<int64_t> staticBlock;
-    if (std::optional<int64_t> sk = getConstantIntValue(seqK)) {
-      if (*sk <= kAttentionKeyBlockSize)
-        staticBlock = *sk;
-      else if (*sk % kAttentionKeyBlockSize == 0)
-        staticBlock = kAttentionKeyBlockSize;
+    // K^T in f32, [B, Hkv, D, Sk rounded up to whole key blocks] with zeros
+    // in the padding: every key block is then a full [D, 64] tile whose rows
+    // are contiguous vectors. Decoding (a static Sq below kKernelRows) reads
+    // K directly instead: a pass over the whole cache per call would cost
+    // more than the few query rows gain from it.
+    std::optional<int64_t> staticSeqQ = getConstantIntValue(seqQ);
+    bool transposeK = !staticSeqQ || *staticSeqQ >= kKernelRows;
+    Value kT;
+    if (transposeK) {
+      OpFoldResult paddedSeqK = roundUp(rewriter, loc, seqK, kb);
+      kT = tensor::EmptyOp::create(rewriter, loc,
+                                   {batch, hkv, headDimAttr, paddedSeqK}, f32);
+      bool padsKeys =
+          !getConstantIntValue(seqK) || *getConstantIntValue(seqK) % kb != 0;
+      if (padsKeys)
+        kT = linalg::FillOp::create(rewriter, loc, f32Const(rewriter, loc, 0.0),
+                                    kT)
+                 .getResult(0);
+      // Transposed one key block at a time (the block's rows of k stay in
+      // L1), in parallel over (b, kv head, key block).
+      OpFoldResult numKeyBlocks;
+      if (std::optional<int64_t> sk = getConstantIntValue(seqK))
+        numKeyBlocks = rewriter.getIndexAttr(llvm::divideCeil(*sk, kb));
+      else
+        numKeyBlocks = arith::CeilDivUIOp::create(rewriter, loc, seqKValue,
+                                                  indexConst(rewriter, loc, kb))
+                           .getResult();
+      auto transpose = scf::ForallOp::create(
+          rewriter, loc, ArrayRef<OpFoldResult>{batch, hkv, numKeyBlocks},
+          ValueRange{kT}, std::nullopt);
+      rewriter.setInsertionPoint(transpose.getTerminator());
+      Value tb = transpose.getInductionVar(0);
+      Value th = transpose.getInductionVar(1);
+      Value tj0 =
+          arith::MulIOp::create(rewriter, loc, transpose.getInductionVar(2),
+                                indexConst(rewriter, loc, kb));
+      OpFoldResult tBlock = blockExtent(rewriter, loc, seqK, tj0, kb);
+      SmallVector<OpFoldResult> offsets = {tb, th, zeroAttr, tj0};
+      SmallVector<OpFoldResult> sizes = {oneAttr, oneAttr, headDimAttr, tBlock};
+      Value transposed = buildGenericOp(
+          rewriter, loc,
+          {extractBlock(rewriter, loc, k, {tb, tj0, th, zeroAttr},
+                        {oneAttr, tBlock, oneAttr, headDimAttr}, {1, 3})},
+          extractBlock(rewriter, loc, transpose.getRegionIterArgs()[0], offsets,
+                       sizes, {2, 3}),
+          {AffineMap::get(2, 0, {d1, d0}, context),
+           rewriter.getMultiDimIdentityMap(2)},
+          parallelIterators(2),
+          [](OpBuilder &b, Location loc, ValueRange args) {
+            return extendToF32(b, loc, args[0]);
+          });
+      rewriter.setInsertionPointToStart(transpose.getTerminator().getBody());
+      tensor::ParallelInsertSliceOp::create(
+          rewriter, loc, transposed, transpose.getRegionIterArgs()[0], offsets,
+          sizes, SmallVector<OpFoldResult>(4, oneAttr));
+      rewriter.setInsertionPointAfter(transpose);
+      kT = transpose.getResult(0);
     }
 
-    Value zero = indexConst(rewriter, loc, 0);
-    Value step = indexConst(rewriter, loc, kAttentionKeyBlockSize);
-    auto loop = scf::ForOp::create(rewriter, loc, zero, seqKValue, step,
+    // One task per (b, h, query block). Decoding, one task per (b, kv head)
+    // instead: the G query heads sharing the kv head are the rows of the
+    // task (row r is query r % Sq of head kvh * G + r / Sq), so that K and V
+    // are read once for them and the kernels have G * Sq rows to work on.
+    bool headsAsRows = !transposeK;
+    OpFoldResult numQueryBlocks;
+    if (std::optional<int64_t> sq = getConstantIntValue(seqQ)) {
+      numQueryBlocks = rewriter.getIndexAttr(
+          llvm::divideCeil(*sq, kAttentionQueryBlockSize));
+    } else {
+      numQueryBlocks = arith::CeilDivUIOp::create(
+                           rewriter, loc, seqQValue,
+                           indexConst(rewriter, loc, kAttentionQueryBlockSize))
+                           .getResult();
+    }
+    SmallVector<Value> sharedOuts = {tensor::EmptyOp::create(
+        rewriter, loc, {batch, seqQ, hq, valueDimAttr}, elementType)};
+    if (lseType)
+      sharedOuts.push_back(
+          tensor::EmptyOp::create(rewriter, loc, {batch, hq, seqQ}, f32));
+    auto forall = scf::ForallOp::create(
+        rewriter, loc,
+        ArrayRef<OpFoldResult>{batch, headsAsRows ? hkv : hq, numQueryBlocks},
+        sharedOuts, std::nullopt);
+    rewriter.setInsertionPoint(forall.getTerminator());
+    Value bIdx = forall.getInductionVar(0), hIdx = forall.getInductionVar(1);
+    Value blockIdx = forall.getInductionVar(2);
+    Value seqQStatic =
+        headsAsRows
+            ? indexConst(rewriter, loc, std::max<int64_t>(*staticSeqQ, 1))
+            : Value();
+
+    // With causal masking later query blocks see more keys. OpenMP's static
+    // schedule gives each thread a contiguous range of tasks, so visit the
+    // blocks as 0, n-1, 1, n-2, ... to even out the work per thread.
+    if (causal) {
+      Value n = getIndexValue(rewriter, loc, numQueryBlocks);
+      Value two = indexConst(rewriter, loc, 2);
+      Value half = arith::DivUIOp::create(rewriter, loc, blockIdx, two);
+      Value isOdd = arith::CmpIOp::create(
+          rewriter, loc, arith::CmpIPredicate::ne,
+          arith::RemUIOp::create(rewriter, loc, blockIdx, two),
+          indexConst(rewriter, loc, 0));
+      Value fromEnd = arith::SubIOp::create(
+          rewriter, loc,
+          arith::SubIOp::create(rewriter, loc, n, indexConst(rewriter, loc, 1)),
+          half);
+      blockIdx = arith::SelectOp::create(rewriter, loc, isOdd, fromEnd, half);
+    }
+    Value q0 = arith::MulIOp::create(
+        rewriter, loc, blockIdx,
+        indexConst(rewriter, loc, kAttentionQueryBlockSize));
+    OpFoldResult rows = headsAsRows ? rewriter.getIndexAttr(group * *staticSeqQ)
+                                    : blockExtent(rewriter, loc, seqQ, q0,
+                                                  kAttentionQueryBlockSize);
+    // The query rows of the block (without the head rows of decoding).
+    Value queryRowsValue =
+        headsAsRows ? seqQValue : getIndexValue(rewriter, loc, rows);
+    // The kernels run over whole steps of kernelRows rows (all of a decoding
+    // step's rows): the tiles have paddedRows rows, the padding rows of q
+    // being zeros.
+    int64_t kernelRows =
+        headsAsRows ? std::clamp<int64_t>(group * *staticSeqQ, 1, kKernelRows)
+                    : kKernelRows;
+    OpFoldResult paddedRows = roundUp(rewriter, loc, rows, kernelRows);
+    Value paddedRowsValue = getIndexValue(rewriter, loc, paddedRows);
+    bool padsRows = !getConstantIntValue(rows) ||
+                    *getConstantIntValue(rows) % kernelRows != 0;
+    Value kvHead =
+        group == 1 || headsAsRows
+            ? hIdx
+            : arith::DivUIOp::create(rewriter, loc, hIdx,
+                                     indexConst(rewriter, loc, group))
+                  .getResult();
+    // Decoding: the query position and the head of a row r.
+    auto rowQuery = [&](OpBuilder &b, Value r) -> Value {
+      return arith::RemUIOp::create(b, loc, r, seqQStatic);
+    };
+    auto rowHead = [&](OpBuilder &b, Value r) -> Value {
+      Value firstHead =
+          arith::MulIOp::create(b, loc, kvHead, indexConst(b, loc, group));
+      Value headInGroup = arith::DivUIOp::create(b, loc, r, seqQStatic);
+      return arith::AddIOp::create(b, loc, firstHead, headInGroup);
+    };
+
+    // q rows of this block in f32, [paddedRows, D].
+    Value qTile =
+        tensor::EmptyOp::create(rewriter, loc, {paddedRows, headDimAttr}, f32);
+    if (padsRows)
+      qTile = linalg::FillOp::create(rewriter, loc,
+                                     f32Const(rewriter, loc, 0.0), qTile)
+                  .getResult(0);
+    {
+      AffineMap id2 = rewriter.getMultiDimIdentityMap(2);
+      Value qRowsInit = extractBlock(rewriter, loc, qTile, {zeroAttr, zeroAttr},
+                                     {rows, headDimAttr}, {0, 1});
+      Value qRows =
+          headsAsRows
+              ? buildGenericOp(
+                    rewriter, loc, {}, qRowsInit, {id2}, parallelIterators(2),
+                    [&](OpBuilder &b, Location loc, ValueRange) {
+                      Value r = linalg::IndexOp::create(b, loc, 0);
+                      Value value = tensor::ExtractOp::create(
+                          b, loc, q,
+                          ValueRange{bIdx, rowQuery(b, r), rowHead(b, r),
+                                     linalg::IndexOp::create(b, loc, 1)});
+                      return extendToF32(b, loc, value);
+                    })
+              : buildGenericOp(
+                    rewriter, loc,
+                    {extractBlock(rewriter, loc, q, {bIdx, q0, hIdx, zeroAttr},
+                                  {oneAttr, rows, oneAttr, headDimAttr},
+                                  {1, 3})},
+                    qRowsInit, {id2, id2}, parallelIterators(2),
+                    [](OpBuilder &b, Location loc, ValueRange args) {
+                      return extendToF32(b, loc, args[0]);
+                    });
+      qTile = tensor::InsertSliceOp::create(
+          rewriter, loc, qRows, qTile, {zeroAttr, zeroAttr},
+          {rows, headDimAttr}, {oneAttr, oneAttr});
+    }
+
+    // L valid keys (kv_len[b] or Sk) and off = L - Sq: key j is visible from
+    // query i iff j < L, and with causal j <= i + off, and with a window
+    // i + off - j < W.
+    Value validLen = seqKValue;
+    if (kvLen) {
+      Value len = tensor::ExtractOp::create(rewriter, loc, kvLen, bIdx);
+      validLen = arith::IndexCastOp::create(rewriter, loc,
+                                            rewriter.getIndexType(), len);
+    }
+    // Keys [keyBegin, keyEnd) cover every visible key of this block.
+    Value keyEnd =
+        kvLen ? arith::MinSIOp::create(rewriter, loc, seqKValue, validLen)
+                    .getResult()
+              : seqKValue;
+    Value keyBegin = indexConst(rewriter, loc, 0);
+    if (causal) {
+      Value offset = arith::SubIOp::create(rewriter, loc, validLen, seqQValue);
+      Value lastRowEnd = arith::AddIOp::create(
+          rewriter, loc,
+          arith::AddIOp::create(rewriter, loc, q0, queryRowsValue), offset);
+      keyEnd = arith::MinSIOp::create(rewriter, loc, keyEnd, lastRowEnd);
+      if (window) {
+        // The first row sees keys from q0 + off - W + 1; start at the key
+        // block holding it so that blocks stay aligned.
+        Value first = arith::AddIOp::create(
+            rewriter, loc, arith::AddIOp::create(rewriter, loc, q0, offset),
+            indexConst(rewriter, loc, 1 - *window));
+        first = arith::MaxSIOp::create(rewriter, loc, first, keyBegin);
+        Value blockSize = indexConst(rewriter, loc, kb);
+        keyBegin = arith::MulIOp::create(
+            rewriter, loc,
+            arith::DivUIOp::create(rewriter, loc, first, blockSize), blockSize);
+      }
+    }
+
+    SmallVector<OpFoldResult> rowSizes = {paddedRows};
+    Value m0 = createFilledF32Tensor(rewriter, loc, rowSizes, kNegInf);
+    Value l0 = createFilledF32Tensor(rewriter, loc, rowSizes, 0.0);
+    Value acc0 =
+        createFilledF32Tensor(rewriter, loc, {paddedRows, valueDimAttr}, 0.0);
+    auto loop = scf::ForOp::create(rewriter, loc, keyBegin, keyEnd,
+                                   indexConst(rewriter, loc, kb),
                                    ValueRange{m0, l0, acc0});
     rewriter.setInsertionPointToStart(loop.getBody());
     Value j0 = loop.getInductionVar();
     Value m = loop.getRegionIterArg(0), l = loop.getRegionIterArg(1),
           acc = loop.getRegionIterArg(2);
+    OpFoldResult block = blockExtent(rewriter, loc, seqK, j0, kb);
+    Value vBlock =
+        extractBlock(rewriter, loc, v, {bIdx, j0, kvHead, zeroAttr},
+                     {oneAttr, block, oneAttr, valueDimAttr}, {1, 3});
 
-    OpFoldResult block;
-    if (staticBlock) {
-      block = rewriter.getIndexAttr(*staticBlock);
+    // s[i, j] = sum_d q[q0 + i, d] * k[j0 + j, d]: per step, 4 rows x 64 keys
+    // accumulate over d from broadcast q elements times rows of K^T.
+    auto keyVector = VectorType::get({kb}, f32);
+    Value kTBlock;
+    if (transposeK)
+      kTBlock =
+          extractBlock(rewriter, loc, kT, {bIdx, kvHead, zeroAttr, j0},
+                       {oneAttr, oneAttr, headDimAttr, keyBlockAttr}, {2, 3});
+    Value scores;
+    if (!transposeK) {
+      // Decoding: dot products over d (vectorized by LLVM) with the rows of
+      // K, into the [paddedRows, block] part of the tile.
+      Value kBlock =
+          extractBlock(rewriter, loc, k, {bIdx, j0, kvHead, zeroAttr},
+                       {oneAttr, block, oneAttr, headDimAttr}, {1, 3});
+      SmallVector<OpFoldResult> offsets = {zeroAttr, zeroAttr};
+      SmallVector<OpFoldResult> sizes = {paddedRows, block};
+      Value tile = tensor::EmptyOp::create(rewriter, loc,
+                                           {paddedRows, keyBlockAttr}, f32);
+      Value dots =
+          linalg::FillOp::create(
+              rewriter, loc, f32Const(rewriter, loc, 0.0),
+              extractBlock(rewriter, loc, tile, offsets, sizes, {0, 1}))
+              .getResult(0);
+      dots = buildGenericOp(
+          rewriter, loc, {qTile, kBlock}, dots,
+          {AffineMap::get(3, 0, {d0, d2}, context),
+           AffineMap::get(3, 0, {d1, d2}, context),
+           AffineMap::get(3, 0, {d0, d1}, context)},
+          {utils::IteratorType::parallel, utils::IteratorType::parallel,
+           utils::IteratorType::reduction},
+          [](OpBuilder &b, Location loc, ValueRange args) {
+            Value prod = arith::MulFOp::create(b, loc, args[0],
+                                               extendToF32(b, loc, args[1]));
+            return arith::AddFOp::create(b, loc, args[2], prod);
+          });
+      scores = tensor::InsertSliceOp::create(rewriter, loc, dots, tile, offsets,
+                                             sizes, {oneAttr, oneAttr});
     } else {
-      Value remaining = arith::SubIOp::create(rewriter, loc, seqKValue, j0);
-      block =
-          arith::MinSIOp::create(rewriter, loc, remaining, step).getResult();
+      scores = buildRowKernel(
+          rewriter, loc, paddedRowsValue, kKernelRows,
+          indexConst(rewriter, loc, headDim),
+          tensor::EmptyOp::create(rewriter, loc, {paddedRows, keyBlockAttr},
+                                  f32),
+          [&](OpBuilder &b, Value, Value) {
+            Value zeros = arith::ConstantOp::create(
+                b, loc,
+                DenseElementsAttr::get(keyVector, b.getF32FloatAttr(0)));
+            return SmallVector<Value>(kKernelRows, zeros);
+          },
+          [&](OpBuilder &b, Value r0, Value d, ValueRange accs) {
+            Value keys = vectorRead(b, loc, keyVector, kTBlock,
+                                    {d, indexConst(b, loc, 0)});
+            SmallVector<Value> next;
+            for (int64_t r = 0; r < kKernelRows; ++r) {
+              Value row =
+                  arith::AddIOp::create(b, loc, r0, indexConst(b, loc, r));
+              Value qValue =
+                  tensor::ExtractOp::create(b, loc, qTile, ValueRange{row, d});
+              Value broadcast =
+                  vector::BroadcastOp::create(b, loc, keyVector, qValue);
+              next.push_back(
+                  vector::FMAOp::create(b, loc, broadcast, keys, accs[r]));
+            }
+            return next;
+          },
+          [&](OpBuilder &b, Value r0, ValueRange accs, Value tile) {
+            for (int64_t r = 0; r < kKernelRows; ++r) {
+              Value row =
+                  arith::AddIOp::create(b, loc, r0, indexConst(b, loc, r));
+              tile = vectorWrite(b, loc, accs[r], tile,
+                                 {row, indexConst(b, loc, 0)});
+            }
+            return tile;
+          });
     }
-    OpFoldResult zeroAttr = rewriter.getIndexAttr(0);
-    OpFoldResult oneAttr = rewriter.getIndexAttr(1);
-    SmallVector<OpFoldResult> unitStrides(4, oneAttr);
-    Value kBlock = tensor::ExtractSliceOp::create(
-        rewriter, loc, k, {zeroAttr, j0, zeroAttr, zeroAttr},
-        {batch, block, hkv, rewriter.getIndexAttr(headDim)}, unitStrides);
-    Value vBlock = tensor::ExtractSliceOp::create(
-        rewriter, loc, v, {zeroAttr, j0, zeroAttr, zeroAttr},
-        {batch, block, hkv, rewriter.getIndexAttr(valueDim)}, unitStrides);
 
-    AffineExpr d0, d1, d2, d3, d4;
-    bindDims(context, d0, d1, d2, d3, d4);
-    // Query head h reads kv head h / G.
-    AffineExpr kvHead = d1.floorDiv(group);
-    SmallVector<OpFoldResult> blockSizes = {batch, hq, seqQ, block};
-    using utils::IteratorType;
-    SmallVector<IteratorType> rowReduction = {
-        IteratorType::parallel, IteratorType::parallel, IteratorType::parallel,
-        IteratorType::reduction};
-
-    // s[b, h, i, j] = sum_d q[b, i, h, d] * k[b, j0 + j, h / G, d].
-    Value scores = buildGenericOp(
-        rewriter, loc, {q, kBlock},
-        createFilledF32Tensor(rewriter, loc, blockSizes, 0.0),
-        {AffineMap::get(5, 0, {d0, d2, d1, d4}, context),
-         AffineMap::get(5, 0, {d0, d3, kvHead, d4}, context),
-         AffineMap::get(5, 0, {d0, d1, d2, d3}, context)},
-        {IteratorType::parallel, IteratorType::parallel, IteratorType::parallel,
-         IteratorType::parallel, IteratorType::reduction},
-        [](OpBuilder &b, Location loc, ValueRange args) {
-          Value prod =
-              arith::MulFOp::create(b, loc, extendToF32(b, loc, args[0]),
-                                    extendToF32(b, loc, args[1]));
-          return arith::AddFOp::create(b, loc, args[2], prod);
-        });
-
-    // Scale, softcap, additive mask, then -inf where the key is not visible.
+    // Scale, softcap, additive mask, then -inf where the key is not visible,
+    // over the [rows, block] part of the tile; padding keys get -inf.
+    std::optional<int64_t> staticBlock = getConstantIntValue(block);
+    if (!staticBlock || *staticBlock < kb) {
+      Value blockValue = getIndexValue(rewriter, loc, block);
+      OpFoldResult paddingKeys =
+          arith::SubIOp::create(rewriter, loc, indexConst(rewriter, loc, kb),
+                                blockValue)
+              .getResult();
+      SmallVector<OpFoldResult> offsets = {zeroAttr, block};
+      SmallVector<OpFoldResult> sizes = {paddedRows, paddingKeys};
+      Value padding =
+          linalg::FillOp::create(
+              rewriter, loc, f32Const(rewriter, loc, kNegInf),
+              extractBlock(rewriter, loc, scores, offsets, sizes, {0, 1}))
+              .getResult(0);
+      scores = tensor::InsertSliceOp::create(
+          rewriter, loc, padding, scores, offsets, sizes, {oneAttr, oneAttr});
+    }
     SmallVector<Value> inputs;
     SmallVector<AffineMap> maps;
-    if (mask) {
-      auto maskType = cast<RankedTensorType>(mask.getType());
-      Value maskBlock = tensor::ExtractSliceOp::create(
-          rewriter, loc, mask, {zeroAttr, zeroAttr, zeroAttr, j0},
-          {tensor::getMixedSize(rewriter, loc, mask, 0),
-           tensor::getMixedSize(rewriter, loc, mask, 1),
-           tensor::getMixedSize(rewriter, loc, mask, 2), block},
-          unitStrides);
-      // A static size-1 batch or head dim of the mask broadcasts.
-      AffineExpr c0 = getAffineConstantExpr(0, context);
-      inputs.push_back(maskBlock);
-      maps.push_back(
-          AffineMap::get(4, 0,
-                         {maskType.getDimSize(0) == 1 ? c0 : d0,
-                          maskType.getDimSize(1) == 1 ? c0 : d1, d2, d3},
-                         context));
+    AffineMap blockMap = rewriter.getMultiDimIdentityMap(2);
+    // A static size-1 batch or head dim of the mask broadcasts.
+    auto maskType = mask ? cast<RankedTensorType>(mask.getType()) : nullptr;
+    bool maskBroadcastsHeads = mask && maskType.getDimSize(1) == 1;
+    Value maskBatch = mask && maskType.getDimSize(0) == 1
+                          ? indexConst(rewriter, loc, 0)
+                          : bIdx;
+    if (mask && !headsAsRows) {
+      OpFoldResult maskHead =
+          maskBroadcastsHeads ? zeroAttr : OpFoldResult(hIdx);
+      inputs.push_back(extractBlock(
+          rewriter, loc, mask, {getAsOpFoldResult(maskBatch), maskHead, q0, j0},
+          {oneAttr, oneAttr, rows, block}, {2, 3}));
+      maps.push_back(blockMap);
     }
-    if (kvLen) {
-      inputs.push_back(kvLen);
-      maps.push_back(AffineMap::get(4, 0, {d0}, context));
-    }
-    maps.push_back(rewriter.getMultiDimIdentityMap(4));
+    maps.push_back(blockMap);
     bool hasMask = static_cast<bool>(mask), hasKvLen = static_cast<bool>(kvLen);
-    scores = buildGenericOp(
-        rewriter, loc, inputs, scores, maps, parallelIterators(4),
+    SmallVector<OpFoldResult> visibleOffsets = {zeroAttr, zeroAttr};
+    SmallVector<OpFoldResult> visibleSizes = {rows, block};
+    Value visibleScores = buildGenericOp(
+        rewriter, loc, inputs,
+        extractBlock(rewriter, loc, scores, visibleOffsets, visibleSizes,
+                     {0, 1}),
+        maps, parallelIterators(2),
         [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
           Value s = arith::MulFOp::create(b, loc, args.back(),
                                           f32Const(b, loc, scale));
@@ -204,28 +636,34 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
             s = arith::MulFOp::create(b, loc, capped,
                                       f32Const(b, loc, *softcap));
           }
-          if (hasMask)
+          if (hasMask && !headsAsRows)
             s = arith::AddFOp::create(b, loc, s, extendToF32(b, loc, args[0]));
+          if (!(hasMask && headsAsRows) && !hasKvLen && !causal)
+            return s;
+          Value r = linalg::IndexOp::create(b, loc, 0);
+          Value i = headsAsRows ? rowQuery(b, r)
+                                : arith::AddIOp::create(b, loc, r, q0);
+          Value j = arith::AddIOp::create(
+              b, loc, linalg::IndexOp::create(b, loc, 1), j0);
+          if (hasMask && headsAsRows) {
+            Value maskHead =
+                maskBroadcastsHeads ? indexConst(b, loc, 0) : rowHead(b, r);
+            Value maskValue = tensor::ExtractOp::create(
+                b, loc, mask, ValueRange{maskBatch, maskHead, i, j});
+            s = arith::AddFOp::create(b, loc, s,
+                                      extendToF32(b, loc, maskValue));
+          }
           if (!hasKvLen && !causal)
             return s;
-          // With L valid keys and off = L - Sq: visible iff j < L, and with
-          // causal j <= i + off, and with a window i + off - j < W; both
-          // compared with Sq moved to the other side.
-          Value i = linalg::IndexOp::create(b, loc, 2);
-          Value j = arith::AddIOp::create(
-              b, loc, linalg::IndexOp::create(b, loc, 3), j0);
-          Value validLen = seqKValue;
+          // The conditions above with Sq moved to the other side.
           Value visible;
           auto conjoin = [&](Value cond) {
             visible =
                 visible ? arith::AndIOp::create(b, loc, visible, cond) : cond;
           };
-          if (hasKvLen) {
-            validLen = arith::IndexCastOp::create(b, loc, b.getIndexType(),
-                                                  args[hasMask ? 1 : 0]);
+          if (hasKvLen)
             conjoin(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, j,
                                           validLen));
-          }
           if (causal) {
             Value iPlusLen = arith::AddIOp::create(b, loc, i, validLen);
             Value jPlusSq = arith::AddIOp::create(b, loc, j, seqQValue);
@@ -241,50 +679,54 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
           return arith::SelectOp::create(b, loc, visible, s,
                                          f32Const(b, loc, kNegInf));
         });
-
-    AffineMap rowMap = AffineMap::get(4, 0, {d0, d1, d2}, context);
-    AffineMap blockMap = rewriter.getMultiDimIdentityMap(4);
-    AffineMap statsMap = rewriter.getMultiDimIdentityMap(3);
+    scores = tensor::InsertSliceOp::create(rewriter, loc, visibleScores, scores,
+                                           visibleOffsets, visibleSizes,
+                                           {oneAttr, oneAttr});
 
     // The updates below write m, l, acc and s in place after their last read,
     // so that bufferization keeps the loop-carried buffers.
     // m_new = max(m, rowmax(s)); alpha = exp(m - m_new) rescales what was
     // accumulated so far.
+    using utils::IteratorType;
+    AffineMap rowMap = AffineMap::get(2, 0, {d0}, context);
+    AffineMap statsMap = rewriter.getMultiDimIdentityMap(1);
+    SmallVector<IteratorType> rowReduction = {IteratorType::parallel,
+                                              IteratorType::reduction};
     Value rowMax = buildGenericOp(
         rewriter, loc, {scores},
-        createFilledF32Tensor(rewriter, loc, statsSizes, kNegInf),
+        createFilledF32Tensor(rewriter, loc, rowSizes, kNegInf),
         {blockMap, rowMap}, rowReduction,
         [](OpBuilder &b, Location loc, ValueRange args) {
           return arith::MaximumFOp::create(b, loc, args[1], args[0]);
         });
     Value alpha = buildGenericOp(
         rewriter, loc, {m, rowMax},
-        tensor::EmptyOp::create(rewriter, loc, statsSizes, f32),
-        {statsMap, statsMap, statsMap}, parallelIterators(3),
+        tensor::EmptyOp::create(rewriter, loc, rowSizes, f32),
+        {statsMap, statsMap, statsMap}, parallelIterators(1),
         [](OpBuilder &b, Location loc, ValueRange args) {
           Value mNew = arith::MaximumFOp::create(b, loc, args[0], args[1]);
           Value diff =
               arith::SubFOp::create(b, loc, args[0], finiteMax(b, loc, mNew));
-          return math::ExpOp::create(b, loc, diff);
+          return buildNonPositiveExp(b, loc, diff);
         });
     Value mNew = buildGenericOp(
-        rewriter, loc, {rowMax}, m, {statsMap, statsMap}, parallelIterators(3),
+        rewriter, loc, {rowMax}, m, {statsMap, statsMap}, parallelIterators(1),
         [](OpBuilder &b, Location loc, ValueRange args) {
           return arith::MaximumFOp::create(b, loc, args[1], args[0]);
         });
 
     // p = exp(s - m_new); invisible keys give exp(-inf) = 0.
     Value probs = buildGenericOp(
-        rewriter, loc, {mNew}, scores, {rowMap, blockMap}, parallelIterators(4),
+        rewriter, loc, {mNew}, scores, {rowMap, blockMap}, parallelIterators(2),
         [](OpBuilder &b, Location loc, ValueRange args) {
           Value shifted = arith::SubFOp::create(b, loc, args[1],
                                                 finiteMax(b, loc, args[0]));
-          return math::ExpOp::create(b, loc, shifted);
+          return buildNonPositiveExp(b, loc, shifted);
         });
 
     // l_new = l * alpha + rowsum(p).
     Value lScaled = buildGenericOp(
-        rewriter, loc, {alpha}, l, {statsMap, statsMap}, parallelIterators(3),
+        rewriter, loc, {alpha}, l, {statsMap, statsMap}, parallelIterators(1),
         [](OpBuilder &b, Location loc, ValueRange args) {
           return arith::MulFOp::create(b, loc, args[1], args[0]);
         });
@@ -294,81 +736,177 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
           return arith::AddFOp::create(b, loc, args[1], args[0]);
         });
 
-    // The padding of a KV cache past kv_len[b] may hold anything (NaN or inf
-    // in uninitialised memory) and p = 0 does not cancel it (0 * NaN = NaN):
-    // read zeros there instead.
+    // acc_new = acc * alpha + sum_j p[i, j] * v[j0 + j, :]. Only keys below
+    // kv_len[b] are read: the padding of a KV cache may hold NaN or inf,
+    // which p = 0 would not cancel (0 * NaN = NaN).
+    OpFoldResult keyCount = block;
     if (kvLen) {
-      Type vElementType = vType.getElementType();
-      vBlock = buildGenericOp(
-          rewriter, loc, {kvLen, vBlock},
-          tensor::EmptyOp::create(
-              rewriter, loc,
-              {batch, block, hkv, rewriter.getIndexAttr(valueDim)},
-              vElementType),
-          {AffineMap::get(4, 0, {d0}, context), blockMap, blockMap},
-          parallelIterators(4),
-          [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
-            Value j = arith::AddIOp::create(
-                b, loc, linalg::IndexOp::create(b, loc, 1), j0);
-            Value validLen =
-                arith::IndexCastOp::create(b, loc, b.getIndexType(), args[0]);
-            Value valid = arith::CmpIOp::create(
-                b, loc, arith::CmpIPredicate::slt, j, validLen);
-            Value zeroValue =
-                arith::ConstantOp::create(b, loc, b.getZeroAttr(vElementType));
-            return arith::SelectOp::create(b, loc, valid, args[1], zeroValue);
-          });
+      Value remaining = arith::SubIOp::create(rewriter, loc, validLen, j0);
+      Value count = arith::MinSIOp::create(
+          rewriter, loc, getIndexValue(rewriter, loc, block), remaining);
+      keyCount = arith::MaxSIOp::create(rewriter, loc, count,
+                                        indexConst(rewriter, loc, 0))
+                     .getResult();
     }
-
-    // acc_new = acc * alpha + sum_j p[b, h, i, j] * v[b, j0 + j, h / G, :].
-    AffineMap accMap = rewriter.getMultiDimIdentityMap(4);
-    Value accScaled = buildGenericOp(
-        rewriter, loc, {alpha}, acc,
-        {AffineMap::get(4, 0, {d0, d2, d1}, context), accMap},
-        parallelIterators(4), [](OpBuilder &b, Location loc, ValueRange args) {
-          return arith::MulFOp::create(b, loc, args[1], args[0]);
-        });
-    // Loops (b, i, h, j, e): the key j is the reduction, and the value dim e
-    // is innermost so each step is an axpy over a contiguous row of v and acc
-    // (vectorizes) instead of a strided dot product down a column of v.
-    Value accNew = buildGenericOp(
-        rewriter, loc, {probs, vBlock}, accScaled,
-        {AffineMap::get(5, 0, {d0, d2, d1, d3}, context),
-         AffineMap::get(5, 0, {d0, d3, d2.floorDiv(group), d4}, context),
-         AffineMap::get(5, 0, {d0, d1, d2, d4}, context)},
-        {IteratorType::parallel, IteratorType::parallel, IteratorType::parallel,
-         IteratorType::reduction, IteratorType::parallel},
-        [](OpBuilder &b, Location loc, ValueRange args) {
-          Value prod = arith::MulFOp::create(b, loc, args[0],
-                                             extendToF32(b, loc, args[1]));
-          return arith::AddFOp::create(b, loc, args[2], prod);
-        });
+    Value accNew;
+    int64_t valueWidth = valueDim % 64 == 0   ? 64
+                         : valueDim % 32 == 0 ? 32
+                         : valueDim % 16 == 0 ? 16
+                                              : 0;
+    if (valueWidth) {
+      // Per step, 4 rows x valueWidth channels accumulate over the keys from
+      // broadcast probabilities times rows of V.
+      auto accVector = VectorType::get({valueWidth}, f32);
+      auto vVector = VectorType::get({valueWidth}, vElementType);
+      auto chunkLoop = scf::ForOp::create(
+          rewriter, loc, indexConst(rewriter, loc, 0),
+          indexConst(rewriter, loc, valueDim),
+          indexConst(rewriter, loc, valueWidth), ValueRange{acc});
+      rewriter.setInsertionPointToStart(chunkLoop.getBody());
+      Value e0 = chunkLoop.getInductionVar();
+      Value chunkAcc = buildRowKernel(
+          rewriter, loc, paddedRowsValue, kernelRows,
+          getIndexValue(rewriter, loc, keyCount), chunkLoop.getRegionIterArg(0),
+          [&](OpBuilder &b, Value r0, Value tile) {
+            SmallVector<Value> accs;
+            for (int64_t r = 0; r < kernelRows; ++r) {
+              Value row =
+                  arith::AddIOp::create(b, loc, r0, indexConst(b, loc, r));
+              Value scaleRow = vector::BroadcastOp::create(
+                  b, loc, accVector,
+                  tensor::ExtractOp::create(b, loc, alpha, row));
+              accs.push_back(arith::MulFOp::create(
+                  b, loc, vectorRead(b, loc, accVector, tile, {row, e0}),
+                  scaleRow));
+            }
+            return accs;
+          },
+          [&](OpBuilder &b, Value r0, Value j, ValueRange accs) {
+            Value values = vectorRead(b, loc, vVector, vBlock, {j, e0});
+            if (vElementType != f32)
+              values = arith::ExtFOp::create(b, loc, accVector, values);
+            SmallVector<Value> next;
+            for (int64_t r = 0; r < kernelRows; ++r) {
+              Value row =
+                  arith::AddIOp::create(b, loc, r0, indexConst(b, loc, r));
+              Value p =
+                  tensor::ExtractOp::create(b, loc, probs, ValueRange{row, j});
+              Value broadcast =
+                  vector::BroadcastOp::create(b, loc, accVector, p);
+              next.push_back(
+                  vector::FMAOp::create(b, loc, broadcast, values, accs[r]));
+            }
+            return next;
+          },
+          [&](OpBuilder &b, Value r0, ValueRange accs, Value tile) {
+            for (int64_t r = 0; r < kernelRows; ++r) {
+              Value row =
+                  arith::AddIOp::create(b, loc, r0, indexConst(b, loc, r));
+              tile = vectorWrite(b, loc, accs[r], tile, {row, e0});
+            }
+            return tile;
+          });
+      scf::YieldOp::create(rewriter, loc, chunkAcc);
+      rewriter.setInsertionPointAfter(chunkLoop);
+      accNew = chunkLoop.getResult(0);
+    } else {
+      // Value dims that are not a multiple of 16: generic loops (i, j, e),
+      // the value dim e innermost so each step is an axpy over a row of v.
+      Value accScaled = buildGenericOp(
+          rewriter, loc, {alpha}, acc, {rowMap, blockMap}, parallelIterators(2),
+          [](OpBuilder &b, Location loc, ValueRange args) {
+            return arith::MulFOp::create(b, loc, args[1], args[0]);
+          });
+      Value probsUsed = extractBlock(rewriter, loc, probs, {zeroAttr, zeroAttr},
+                                     {paddedRows, keyCount}, {0, 1});
+      Value vUsed = extractBlock(rewriter, loc, vBlock, {zeroAttr, zeroAttr},
+                                 {keyCount, valueDimAttr}, {0, 1});
+      accNew =
+          buildGenericOp(rewriter, loc, {probsUsed, vUsed}, accScaled,
+                         {AffineMap::get(3, 0, {d0, d1}, context),
+                          AffineMap::get(3, 0, {d1, d2}, context),
+                          AffineMap::get(3, 0, {d0, d2}, context)},
+                         {IteratorType::parallel, IteratorType::reduction,
+                          IteratorType::parallel},
+                         [](OpBuilder &b, Location loc, ValueRange args) {
+                           Value prod = arith::MulFOp::create(
+                               b, loc, args[0], extendToF32(b, loc, args[1]));
+                           return arith::AddFOp::create(b, loc, args[2], prod);
+                         });
+    }
     scf::YieldOp::create(rewriter, loc, ValueRange{mNew, lNew, accNew});
     rewriter.setInsertionPointAfter(loop);
 
-    // output = acc / l; rows without a visible key (l == 0) give 0.
+    // output rows = acc / l, written into their place in the shared output;
+    // rows without a visible key (l == 0) give 0.
     Value mFinal = loop.getResult(0), lFinal = loop.getResult(1);
-    Type elementType = outType.getElementType();
-    Value output = buildGenericOp(
-        rewriter, loc, {loop.getResult(2), lFinal},
-        tensor::EmptyOp::create(rewriter, loc, accSizes, elementType),
-        {accMap, AffineMap::get(4, 0, {d0, d2, d1}, context), accMap},
-        parallelIterators(4), [&](OpBuilder &b, Location loc, ValueRange args) {
-          Value empty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
-                                              args[1], f32Const(b, loc, 0));
-          Value div = arith::DivFOp::create(b, loc, args[0], args[1]);
-          Value result =
-              arith::SelectOp::create(b, loc, empty, f32Const(b, loc, 0), div);
-          return truncateFromF32(b, loc, result, elementType);
-        });
-    SmallVector<Value> results = {castToType(rewriter, loc, output, outType)};
+    // The tile's rows go to (first row, row count, head, first query) of the
+    // output: one range, or one per head when decoding.
+    struct RowRange {
+      int64_t firstRow;
+      OpFoldResult count;
+      Value head;
+      OpFoldResult firstQuery;
+    };
+    SmallVector<RowRange> ranges;
+    if (headsAsRows) {
+      for (int64_t g = 0; g < group; ++g)
+        ranges.push_back(
+            {g * *staticSeqQ, rewriter.getIndexAttr(*staticSeqQ),
+             arith::AddIOp::create(
+                 rewriter, loc,
+                 arith::MulIOp::create(rewriter, loc, kvHead,
+                                       indexConst(rewriter, loc, group)),
+                 indexConst(rewriter, loc, g)),
+             zeroAttr});
+    } else {
+      ranges.push_back({0, rows, hIdx, q0});
+    }
+    SmallVector<std::function<void()>> inserts;
+    for (const RowRange &range : ranges) {
+      OpFoldResult first = rewriter.getIndexAttr(range.firstRow);
+      SmallVector<OpFoldResult> outOffsets = {bIdx, range.firstQuery,
+                                              range.head, zeroAttr};
+      SmallVector<OpFoldResult> outSizes = {oneAttr, range.count, oneAttr,
+                                            valueDimAttr};
+      Value accRows =
+          extractBlock(rewriter, loc, loop.getResult(2), {first, zeroAttr},
+                       {range.count, valueDimAttr}, {0, 1});
+      Value lRows =
+          extractBlock(rewriter, loc, lFinal, {first}, {range.count}, {0});
+      Value outBlock = buildGenericOp(
+          rewriter, loc, {accRows, lRows},
+          extractBlock(rewriter, loc, forall.getRegionIterArgs()[0], outOffsets,
+                       outSizes, {1, 3}),
+          {blockMap, rowMap, blockMap}, parallelIterators(2),
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            Value empty =
+                arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                      args[1], f32Const(b, loc, 0));
+            Value div = arith::DivFOp::create(b, loc, args[0], args[1]);
+            Value result = arith::SelectOp::create(b, loc, empty,
+                                                   f32Const(b, loc, 0), div);
+            return truncateFromF32(b, loc, result, elementType);
+          });
+      inserts.push_back([&, outBlock, outOffsets, outSizes] {
+        tensor::ParallelInsertSliceOp::create(
+            rewriter, loc, outBlock, forall.getRegionIterArgs()[0], outOffsets,
+            outSizes, SmallVector<OpFoldResult>(4, oneAttr));
+      });
 
-    // lse = m + log(l), -inf for rows without a visible key.
-    if (lseType) {
-      Value lse = buildGenericOp(
-          rewriter, loc, {mFinal, lFinal},
-          tensor::EmptyOp::create(rewriter, loc, statsSizes, f32),
-          {statsMap, statsMap, statsMap}, parallelIterators(3),
+      // lse = m + log(l), -inf for rows without a visible key.
+      if (!lseType)
+        continue;
+      SmallVector<OpFoldResult> lseOffsets = {bIdx, range.head,
+                                              range.firstQuery};
+      SmallVector<OpFoldResult> lseSizes = {oneAttr, oneAttr, range.count};
+      Value lseBlock = buildGenericOp(
+          rewriter, loc,
+          {extractBlock(rewriter, loc, mFinal, {first}, {range.count}, {0}),
+           lRows},
+          extractBlock(rewriter, loc, forall.getRegionIterArgs()[1], lseOffsets,
+                       lseSizes, {2}),
+          {statsMap, statsMap, statsMap}, parallelIterators(1),
           [](OpBuilder &b, Location loc, ValueRange args) {
             Value empty =
                 arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
@@ -378,8 +916,23 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
             return arith::SelectOp::create(b, loc, empty,
                                            f32Const(b, loc, kNegInf), lse);
           });
-      results.push_back(castToType(rewriter, loc, lse, lseType));
+      inserts.push_back([&, lseBlock, lseOffsets, lseSizes] {
+        tensor::ParallelInsertSliceOp::create(
+            rewriter, loc, lseBlock, forall.getRegionIterArgs()[1], lseOffsets,
+            lseSizes, SmallVector<OpFoldResult>(3, oneAttr));
+      });
     }
+
+    rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
+    for (const std::function<void()> &insert : inserts)
+      insert();
+    rewriter.setInsertionPointAfter(forall);
+
+    SmallVector<Value> results = {
+        castToType(rewriter, loc, forall.getResult(0), outType)};
+    if (lseType)
+      results.push_back(
+          castToType(rewriter, loc, forall.getResult(1), lseType));
     rewriter.replaceOp(op, results);
     return success();
   }

@@ -15,18 +15,21 @@ namespace mlir::weft {
 using namespace mlir;
 using namespace mlir::weft;
 
-void weft::populateWeftToLinalgPatterns(RewritePatternSet &patterns) {
+void weft::populateWeftToLinalgPatterns(RewritePatternSet &patterns,
+                                        int64_t ssmChunkSize) {
   populateElementwiseToLinalgPatterns(patterns);
   populateContractionToLinalgPatterns(patterns);
   populateNormalizationToLinalgPatterns(patterns);
   populateShapeToLinalgPatterns(patterns);
   populateAttentionToLinalgPatterns(patterns);
-  populateSequenceToLinalgPatterns(patterns);
+  populateSequenceToLinalgPatterns(patterns, ssmChunkSize);
 }
 
 namespace {
 struct ConvertWeftToLinalgPass
     : weft::impl::ConvertWeftToLinalgPassBase<ConvertWeftToLinalgPass> {
+  using ConvertWeftToLinalgPassBase::ConvertWeftToLinalgPassBase;
+
   void runOnOperation() override {
     // Parameters have no tensor-level meaning: weft-compile binds them to
     // function arguments first.
@@ -47,7 +50,7 @@ struct ConvertWeftToLinalgPass
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
 
     RewritePatternSet patterns(context);
-    populateWeftToLinalgPatterns(patterns);
+    populateWeftToLinalgPatterns(patterns, ssmChunkSize);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

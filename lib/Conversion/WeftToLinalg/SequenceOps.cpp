@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 using namespace mlir;
@@ -24,28 +25,20 @@ Value f32Const(OpBuilder &b, Location loc, double value) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
 }
 
-/// The static sizes of `sizes` (dynamic where a size is a value).
-SmallVector<int64_t> staticShape(ArrayRef<OpFoldResult> sizes) {
+/// The slice of `source` at `offsets` with `sizes`, keeping only the dims in
+/// `keptDims` (the others have size 1).
+Value extractBlock(OpBuilder &b, Location loc, Value source,
+                   ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes,
+                   ArrayRef<int64_t> keptDims) {
   SmallVector<int64_t> shape;
-  for (OpFoldResult size : sizes)
-    shape.push_back(getConstantIntValue(size).value_or(ShapedType::kDynamic));
-  return shape;
-}
-
-/// The slice of `source` at position `t` of its sequence dim (dim 1), with
-/// that dim dropped: `sizes` are the sizes of the other dims.
-Value extractStep(OpBuilder &b, Location loc, Value source, Value t,
-                  ArrayRef<OpFoldResult> sizes) {
-  SmallVector<OpFoldResult> offsets(sizes.size() + 1, b.getIndexAttr(0));
-  offsets[1] = t;
-  SmallVector<OpFoldResult> fullSizes(sizes);
-  fullSizes.insert(fullSizes.begin() + 1, b.getIndexAttr(1));
-  SmallVector<OpFoldResult> strides(fullSizes.size(), b.getIndexAttr(1));
-  auto sourceType = cast<RankedTensorType>(source.getType());
-  auto type =
-      RankedTensorType::get(staticShape(sizes), sourceType.getElementType());
-  return tensor::ExtractSliceOp::create(b, loc, type, source, offsets,
-                                        fullSizes, strides);
+  for (int64_t dim : keptDims)
+    shape.push_back(
+        getConstantIntValue(sizes[dim]).value_or(ShapedType::kDynamic));
+  auto type = RankedTensorType::get(
+      shape, cast<RankedTensorType>(source.getType()).getElementType());
+  SmallVector<OpFoldResult> strides(sizes.size(), b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(b, loc, type, source, offsets, sizes,
+                                        strides);
 }
 
 /// softplus(x) = log(1 + exp(x)), evaluated as x where exp overflows.
@@ -57,11 +50,17 @@ Value buildSoftplus(OpBuilder &b, Location loc, Value x) {
 }
 
 /// weft.ssm_scan -> the processed step dt' for all (b, t, h) in one
-/// linalg.generic, then an scf.for over the sequence carrying the f32 state
-/// [B,H,P,N] and y; each step updates the state, reduces it against C_t and
-/// inserts y_t. Nothing of size [B,L,H,P,N] is materialised.
+/// linalg.generic, then an scf.forall over (b, h) whose tasks each run an
+/// scf.for over the sequence carrying their f32 state [P,N] and rows of y;
+/// each step updates the state, reduces it against C_t and inserts y_t.
+/// Nothing of size [B,L,H,P,N] is materialised.
 struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
-  using OpConversionPattern::OpConversionPattern;
+  SsmScanOpLowering(MLIRContext *context, int64_t chunkSize)
+      : OpConversionPattern(context), chunkSize(chunkSize) {}
+
+  /// Steps per chunk of the chunked (SSD) form of scalar-A scans; 0 selects
+  /// the sequential scan.
+  int64_t chunkSize;
 
   LogicalResult
   matchAndRewrite(SsmScanOp op, OpAdaptor adaptor,
@@ -148,192 +147,583 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
           });
     }
 
-    SmallVector<OpFoldResult> stateSizes = {batch, heads, headDim, stateDim};
-    Value state0 =
-        initState
-            ? castToType(rewriter, loc, initState,
-                         RankedTensorType::get(staticShape(stateSizes), f32))
-            : createFilledF32Tensor(rewriter, loc, stateSizes, 0.0);
-    Value y0 = tensor::EmptyOp::create(
-        rewriter, loc, {batch, length, heads, headDim}, yType.getElementType());
+    // An empty sequence: y is empty and the state passes through (the tasks
+    // below would slice the empty sequence dim at static offsets).
+    if (getConstantIntValue(length) == 0) {
+      // A copy: results never alias the inputs.
+      SmallVector<OpFoldResult> stateSizes = {batch, heads, headDim, stateDim};
+      Value finalState =
+          initState ? linalg::CopyOp::create(rewriter, loc, initState,
+                                             tensor::EmptyOp::create(
+                                                 rewriter, loc, stateSizes, f32)
+                                                 .getResult())
+                          .getResult(0)
+                    : createFilledF32Tensor(rewriter, loc, stateSizes, 0.0);
+      rewriter.replaceOp(
+          op, {castToType(rewriter, loc,
+                          tensor::EmptyOp::create(
+                              rewriter, loc, {batch, length, heads, headDim},
+                              yType.getElementType()),
+                          yType),
+               castToType(rewriter, loc, finalState, stateType)});
+      return success();
+    }
 
-    // Head h reads group h / (H / G): an indexing map when H and G are
-    // static, else a tensor.extract at a computed index.
-    std::optional<int64_t> numHeads = getConstantIntValue(heads);
-    std::optional<int64_t> numGroups = getConstantIntValue(groups);
-    std::optional<int64_t> headsPerGroup;
-    if (numHeads && numGroups)
-      headsPerGroup = *numHeads / *numGroups;
-    Value headsPerGroupValue;
-    if (!headsPerGroup)
-      headsPerGroupValue = arith::DivUIOp::create(
-          rewriter, loc, getIndexValue(rewriter, loc, heads),
-          getIndexValue(rewriter, loc, groups));
+    // Head h reads group h / (H / G).
+    Value headsPerGroup = arith::DivUIOp::create(
+        rewriter, loc, getIndexValue(rewriter, loc, heads),
+        getIndexValue(rewriter, loc, groups));
+
+    // One task per (b, h), carrying its f32 state tile (16 KB for
+    // P = N = 64: it stays in L1) through the sequential steps. With P >= 16
+    // the tile is [N, P]: the update and the readout (an axpy into y_t per n)
+    // are then vector loops over p without horizontal sums; with a small P
+    // (Mamba-1, P = 1) it is [P, N], vectorized over n.
+    std::optional<int64_t> staticP = getConstantIntValue(headDim);
+    bool ssd = chunkSize > 0 && scalarA;
+    bool pInner = ssd || (staticP && *staticP >= 16);
+    // Whole vector<P> rows: the fused vector step below.
+    bool vectorRows =
+        staticP && *staticP >= 16 && *staticP % 16 == 0 && *staticP <= 256;
+    Type elementType = yType.getElementType();
+    // Without D, z or rounding, y_t is the readout itself and goes straight
+    // into the task's rows of y.
+    bool hasEpilogue = dParam || z || !elementType.isF32();
+    bool directY = vectorRows && !hasEpilogue;
+    SmallVector<OpFoldResult> stateSizes = {batch, heads, headDim, stateDim};
+    auto forall = scf::ForallOp::create(
+        rewriter, loc, ArrayRef<OpFoldResult>{batch, heads},
+        ValueRange{tensor::EmptyOp::create(rewriter, loc,
+                                           {batch, length, heads, headDim},
+                                           elementType),
+                   tensor::EmptyOp::create(rewriter, loc, stateSizes, f32)},
+        std::nullopt);
+    rewriter.setInsertionPoint(forall.getTerminator());
+    Value bIdx = forall.getInductionVar(0), hIdx = forall.getInductionVar(1);
+    Value yShared = forall.getRegionIterArgs()[0];
+    Value stateShared = forall.getRegionIterArgs()[1];
+    Value gIdx = arith::DivUIOp::create(rewriter, loc, hIdx, headsPerGroup);
+    OpFoldResult zeroAttr = rewriter.getIndexAttr(0);
+    OpFoldResult oneAttr = rewriter.getIndexAttr(1);
+    AffineExpr e0, e1;
+    bindDims(context, e0, e1);
+    AffineMap id2 = rewriter.getMultiDimIdentityMap(2);
+    AffineMap transposed2 = AffineMap::get(2, 0, {e1, e0}, context);
+
+    // The task's rows of x (and later y, z) are H * P elements apart, too far
+    // for the prefetcher to follow one step at a time: with whole vector rows
+    // x is copied once into a contiguous f32 [L, P] (independent loads), and
+    // the epilogue runs over all steps after the scan. Otherwise xRows is x
+    // in f32 (the identity generic folds away for f32 x).
+    SmallVector<OpFoldResult> seqOffsets = {bIdx, zeroAttr, hIdx, zeroAttr};
+    SmallVector<OpFoldResult> seqSizes = {oneAttr, length, oneAttr, headDim};
+    Value xSeq = extractBlock(rewriter, loc, x, seqOffsets, seqSizes, {1, 3});
+    Value xRows =
+        tensor::EmptyOp::create(rewriter, loc, {length, headDim}, f32);
+    if (vectorRows) {
+      // Row by row as vectors (a scalar copy loop would not overlap its
+      // cache misses as well).
+      auto rowType = VectorType::get({*staticP}, f32);
+      Type xElementType =
+          cast<RankedTensorType>(xSeq.getType()).getElementType();
+      Value zeroIndex = arith::ConstantIndexOp::create(rewriter, loc, 0);
+      auto copyLoop = scf::ForOp::create(
+          rewriter, loc, zeroIndex, getIndexValue(rewriter, loc, length),
+          arith::ConstantIndexOp::create(rewriter, loc, 1), ValueRange{xRows});
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(copyLoop.getBody());
+      Value t = copyLoop.getInductionVar();
+      Value row = vector::TransferReadOp::create(
+          rewriter, loc, VectorType::get({*staticP}, xElementType), xSeq,
+          ValueRange{t, zeroIndex},
+          arith::ConstantOp::create(rewriter, loc,
+                                    rewriter.getZeroAttr(xElementType))
+              .getResult(),
+          ArrayRef<bool>{true});
+      if (!xElementType.isF32())
+        row = arith::ExtFOp::create(rewriter, loc, rowType, row);
+      scf::YieldOp::create(rewriter, loc,
+                           vector::TransferWriteOp::create(
+                               rewriter, loc, row, copyLoop.getRegionIterArg(0),
+                               ValueRange{t, zeroIndex}, ArrayRef<bool>{true})
+                               .getResult());
+      rewriter.setInsertionPointAfter(copyLoop);
+      xRows = copyLoop.getResult(0);
+    } else {
+      xRows = buildGenericOp(rewriter, loc, {xSeq}, xRows, {id2, id2},
+                             parallelIterators(2),
+                             [](OpBuilder &b, Location loc, ValueRange args) {
+                               return extendToF32(b, loc, args[0]);
+                             });
+    }
+
+    SmallVector<OpFoldResult> stateOffsets = {bIdx, hIdx, zeroAttr, zeroAttr};
+    SmallVector<OpFoldResult> stateBlockSizes = {oneAttr, oneAttr, headDim,
+                                                 stateDim};
+    Value stateSlice = extractBlock(rewriter, loc, stateShared, stateOffsets,
+                                    stateBlockSizes, {2, 3});
+    Value state0 = pInner ? tensor::EmptyOp::create(rewriter, loc,
+                                                    {stateDim, headDim}, f32)
+                                .getResult()
+                          : stateSlice;
+    if (initState)
+      state0 = buildGenericOp(
+          rewriter, loc,
+          {extractBlock(rewriter, loc, initState, stateOffsets, stateBlockSizes,
+                        {2, 3})},
+          state0, {pInner ? transposed2 : id2, id2}, parallelIterators(2),
+          [](OpBuilder &, Location, ValueRange args) { return args[0]; });
+    else
+      state0 = linalg::FillOp::create(rewriter, loc,
+                                      f32Const(rewriter, loc, 0.0), state0)
+                   .getResult(0);
+
+    // Per-head parameters.
+    Value aScalar, aRow;
+    if (scalarA)
+      aScalar = extendToF32(rewriter, loc,
+                            tensor::ExtractOp::create(rewriter, loc, a, hIdx));
+    else
+      aRow = extractBlock(rewriter, loc, a, {hIdx, zeroAttr},
+                          {oneAttr, stateDim}, {1});
 
     Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
-    auto loop = scf::ForOp::create(rewriter, loc, zero,
-                                   getIndexValue(rewriter, loc, length), one,
-                                   ValueRange{state0, y0});
-    rewriter.setInsertionPointToStart(loop.getBody());
-    Value t = loop.getInductionVar();
-    Value state = loop.getRegionIterArg(0), y = loop.getRegionIterArg(1);
+    Value ySeq =
+        extractBlock(rewriter, loc, yShared, seqOffsets, seqSizes, {1, 3});
+    Value readouts0 =
+        directY ? ySeq
+                : tensor::EmptyOp::create(rewriter, loc, {length, headDim}, f32)
+                      .getResult();
+    // The tile's loops are (n, p) or (p, n), the innermost contiguous.
+    AffineMap pMap = AffineMap::get(2, 0, {pInner ? e1 : e0}, context);
+    AffineMap nMap = AffineMap::get(2, 0, {pInner ? e0 : e1}, context);
 
-    Value dtStep = extractStep(rewriter, loc, dtProcessed, t, {batch, heads});
-    Value xStep = extractStep(rewriter, loc, x, t, {batch, heads, headDim});
-    Value bStep = extractStep(rewriter, loc, bm, t, {batch, groups, stateDim});
-    Value cStep = extractStep(rewriter, loc, cm, t, {batch, groups, stateDim});
+    // Emits steps t0 .. t0 + count - 1 (count > 1 only with vectorRows) and
+    // returns the new state tile and readouts.
+    auto buildSteps = [&](Value t0, int64_t count, Value state,
+                          Value readouts) -> std::pair<Value, Value> {
+      SmallVector<Value> ts, dtValues, decayScalars, decayRows, bRows, cRows;
+      for (int64_t s = 0; s < count; ++s) {
+        Value t = s == 0 ? t0
+                         : arith::AddIOp::create(
+                               rewriter, loc, t0,
+                               arith::ConstantIndexOp::create(rewriter, loc, s))
+                               .getResult();
+        Value dtValue =
+            extendToF32(rewriter, loc,
+                        tensor::ExtractOp::create(rewriter, loc, dtProcessed,
+                                                  ValueRange{bIdx, t, hIdx}));
+        auto groupRow = [&](Value source) {
+          return extractBlock(rewriter, loc, source, {bIdx, t, gIdx, zeroAttr},
+                              {oneAttr, oneAttr, oneAttr, stateDim}, {3});
+        };
+        // exp(dt' * A): a scalar for A[H], a row over n for A[H, N].
+        Value decayScalar, decayRow;
+        if (scalarA) {
+          decayScalar = math::ExpOp::create(
+              rewriter, loc,
+              arith::MulFOp::create(rewriter, loc, dtValue, aScalar));
+        } else {
+          decayRow = buildGenericOp(
+              rewriter, loc, {aRow},
+              tensor::EmptyOp::create(rewriter, loc, {stateDim}, f32),
+              {rewriter.getMultiDimIdentityMap(1),
+               rewriter.getMultiDimIdentityMap(1)},
+              parallelIterators(1),
+              [&](OpBuilder &b, Location loc, ValueRange args) {
+                Value prod = arith::MulFOp::create(
+                    b, loc, dtValue, extendToF32(b, loc, args[0]));
+                return math::ExpOp::create(b, loc, prod);
+              });
+        }
+        ts.push_back(t);
+        dtValues.push_back(dtValue);
+        decayScalars.push_back(decayScalar);
+        decayRows.push_back(decayRow);
+        bRows.push_back(groupRow(bm));
+        cRows.push_back(groupRow(cm));
+      }
 
-    // Reads group tensor `source` [B,G,N] at (b, group(h), n) in a generic
-    // over (b, h, p, n): either through `maps`/`inputs` or by extraction.
-    AffineMap groupMap;
-    if (headsPerGroup) {
-      AffineExpr group = *numGroups == 1 ? getAffineConstantExpr(0, context)
-                                         : d1.floorDiv(*headsPerGroup);
-      groupMap = AffineMap::get(4, 0, {d0, group, d3}, context);
-    }
-    auto readGroup = [&](OpBuilder &b, Location loc, Value source,
-                         ValueRange args, int64_t argIndex) -> Value {
-      if (headsPerGroup)
-        return args[argIndex];
-      Value h = linalg::IndexOp::create(b, loc, 1);
-      Value g = arith::DivUIOp::create(b, loc, h, headsPerGroupValue);
-      return tensor::ExtractOp::create(
-          b, loc, source,
-          ValueRange{linalg::IndexOp::create(b, loc, 0), g,
-                     linalg::IndexOp::create(b, loc, 3)});
+      if (vectorRows) {
+        // One pass over the tile for `count` steps, vector<P> rows: for each
+        // n and each step s,
+        //   row = decay_s * row + B_s[n] * (dt'_s * x_s);  y_s += C_s[n] * row
+        // with y_s and dt'_s * x_s in registers; two steps per pass halve
+        // the loads and stores of the tile, which bound the step.
+        auto rowType = VectorType::get({*staticP}, f32);
+        Value padding = f32Const(rewriter, loc, 0.0);
+        auto read = [&](Value source, ValueRange indices) {
+          return vector::TransferReadOp::create(rewriter, loc, rowType, source,
+                                                indices, padding,
+                                                ArrayRef<bool>{true})
+              .getResult();
+        };
+        auto splat = [&](Value scalar) {
+          return vector::BroadcastOp::create(rewriter, loc, rowType, scalar)
+              .getResult();
+        };
+        SmallVector<Value> dtXs, decayVectors;
+        for (int64_t s = 0; s < count; ++s) {
+          dtXs.push_back(arith::MulFOp::create(
+              rewriter, loc, splat(dtValues[s]), read(xRows, {ts[s], zero})));
+          decayVectors.push_back(decayScalars[s] ? splat(decayScalars[s])
+                                                 : Value());
+        }
+        Value yZero = arith::ConstantOp::create(
+            rewriter, loc,
+            DenseElementsAttr::get(rowType, rewriter.getF32FloatAttr(0)));
+        SmallVector<Value> inits = {state};
+        inits.append(count, yZero);
+        auto nLoop = scf::ForOp::create(rewriter, loc, zero,
+                                        getIndexValue(rewriter, loc, stateDim),
+                                        one, inits);
+        {
+          OpBuilder::InsertionGuard guard(rewriter);
+          rewriter.setInsertionPointToStart(nLoop.getBody());
+          Value n = nLoop.getInductionVar();
+          Value tile = nLoop.getRegionIterArg(0);
+          Value row = read(tile, {n, zero});
+          SmallVector<Value> yields = {Value()};
+          for (int64_t s = 0; s < count; ++s) {
+            Value rowDecay = decayVectors[s]
+                                 ? decayVectors[s]
+                                 : splat(tensor::ExtractOp::create(
+                                       rewriter, loc, decayRows[s], n));
+            Value bValue = extendToF32(
+                rewriter, loc,
+                tensor::ExtractOp::create(rewriter, loc, bRows[s], n));
+            Value cValue = extendToF32(
+                rewriter, loc,
+                tensor::ExtractOp::create(rewriter, loc, cRows[s], n));
+            row = arith::MulFOp::create(rewriter, loc, rowDecay, row);
+            row = vector::FMAOp::create(rewriter, loc, splat(bValue), dtXs[s],
+                                        row);
+            yields.push_back(
+                vector::FMAOp::create(rewriter, loc, splat(cValue), row,
+                                      nLoop.getRegionIterArg(1 + s)));
+          }
+          yields[0] = vector::TransferWriteOp::create(rewriter, loc, row, tile,
+                                                      ValueRange{n, zero},
+                                                      ArrayRef<bool>{true})
+                          .getResult();
+          scf::YieldOp::create(rewriter, loc, yields);
+        }
+        for (int64_t s = 0; s < count; ++s)
+          readouts = vector::TransferWriteOp::create(
+                         rewriter, loc, nLoop.getResult(1 + s), readouts,
+                         ValueRange{ts[s], zero}, ArrayRef<bool>{true})
+                         .getResult();
+        return {nLoop.getResult(0), readouts};
+      }
+
+      // state[p, n] = decay * state[p, n] + (dt' * x_t[p]) * B_t[n], in place.
+      Value t = ts[0], dtValue = dtValues[0];
+      Value decayScalar = decayScalars[0], decayRow = decayRows[0];
+      Value xRow = extractBlock(rewriter, loc, xRows, {t, zeroAttr},
+                                {oneAttr, headDim}, {1});
+      SmallVector<Value> updateInputs = {xRow, bRows[0]};
+      SmallVector<AffineMap> updateMaps = {pMap, nMap};
+      if (decayRow) {
+        updateInputs.push_back(decayRow);
+        updateMaps.push_back(nMap);
+      }
+      updateMaps.push_back(id2);
+      Value stateNew = buildGenericOp(
+          rewriter, loc, updateInputs, state, updateMaps, parallelIterators(2),
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            Value dtX = arith::MulFOp::create(b, loc, dtValue, args[0]);
+            Value input = arith::MulFOp::create(b, loc, dtX,
+                                                extendToF32(b, loc, args[1]));
+            Value decay = decayRow ? args[2] : decayScalar;
+            Value decayed = arith::MulFOp::create(b, loc, decay, args.back());
+            return arith::AddFOp::create(b, loc, decayed, input);
+          });
+
+      // readout_t[p] = sum_n state[p, n] * C_t[n], into row t of the f32
+      // readouts (written in place).
+      Value readoutRow =
+          linalg::FillOp::create(rewriter, loc, f32Const(rewriter, loc, 0.0),
+                                 extractBlock(rewriter, loc, readouts,
+                                              {t, zeroAttr}, {oneAttr, headDim},
+                                              {1}))
+              .getResult(0);
+      SmallVector<IteratorType> readoutIterators =
+          pInner ? SmallVector<IteratorType>{IteratorType::reduction,
+                                             IteratorType::parallel}
+                 : SmallVector<IteratorType>{IteratorType::parallel,
+                                             IteratorType::reduction};
+      Value readout = buildGenericOp(
+          rewriter, loc, {stateNew, cRows[0]}, readoutRow, {id2, nMap, pMap},
+          readoutIterators, [&](OpBuilder &b, Location loc, ValueRange args) {
+            Value prod = arith::MulFOp::create(b, loc, args[0],
+                                               extendToF32(b, loc, args[1]));
+            return arith::AddFOp::create(b, loc, args.back(), prod);
+          });
+      Value readoutsNew = tensor::InsertSliceOp::create(
+          rewriter, loc, readout, readouts, {t, zeroAttr}, {oneAttr, headDim},
+          {oneAttr, oneAttr});
+      return {stateNew, readoutsNew};
     };
 
-    // exp(dt' * A), once per (b, h) for A[H] or per (b, h, n) for A[H, N].
-    SmallVector<OpFoldResult> decaySizes = {batch, heads};
-    SmallVector<AffineMap> decayMaps;
-    if (scalarA) {
-      decayMaps = {rewriter.getMultiDimIdentityMap(2),
-                   AffineMap::get(2, 0, {d1}, context),
-                   rewriter.getMultiDimIdentityMap(2)};
-    } else {
-      decaySizes.push_back(stateDim);
-      decayMaps = {AffineMap::get(3, 0, {d0, d1}, context),
-                   AffineMap::get(3, 0, {d1, d2}, context),
-                   rewriter.getMultiDimIdentityMap(3)};
-    }
-    Value decay =
-        buildGenericOp(rewriter, loc, {dtStep, a},
-                       tensor::EmptyOp::create(rewriter, loc, decaySizes, f32),
-                       decayMaps, parallelIterators(decaySizes.size()),
-                       [](OpBuilder &b, Location loc, ValueRange args) {
-                         Value prod = arith::MulFOp::create(
-                             b, loc, extendToF32(b, loc, args[0]),
-                             extendToF32(b, loc, args[1]));
-                         return math::ExpOp::create(b, loc, prod);
-                       });
+    // The scan: with vectorRows pairs of steps, then the last odd step.
+    auto buildLoop = [&](Value begin, Value end, int64_t count, Value state,
+                         Value readouts) {
+      auto loop = scf::ForOp::create(
+          rewriter, loc, begin, end,
+          arith::ConstantIndexOp::create(rewriter, loc, count),
+          ValueRange{state, readouts});
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(loop.getBody());
+      auto [stateNew, readoutsNew] =
+          buildSteps(loop.getInductionVar(), count, loop.getRegionIterArg(0),
+                     loop.getRegionIterArg(1));
+      scf::YieldOp::create(rewriter, loc, ValueRange{stateNew, readoutsNew});
+      return loop;
+    };
+    Value lengthValue = getIndexValue(rewriter, loc, length);
 
-    // state = exp(dt' A) * state + dt' * x_t * B_t, in place over (b,h,p,n).
-    AffineMap stateMap = rewriter.getMultiDimIdentityMap(4);
-    SmallVector<Value> updateInputs = {decay, dtStep, xStep};
-    SmallVector<AffineMap> updateMaps = {
-        scalarA ? AffineMap::get(4, 0, {d0, d1}, context)
-                : AffineMap::get(4, 0, {d0, d1, d3}, context),
-        AffineMap::get(4, 0, {d0, d1}, context),
-        AffineMap::get(4, 0, {d0, d1, d2}, context)};
-    if (headsPerGroup) {
-      updateInputs.push_back(bStep);
-      updateMaps.push_back(groupMap);
-    }
-    updateMaps.push_back(stateMap);
-    Value stateNew = buildGenericOp(
-        rewriter, loc, updateInputs, state, updateMaps, parallelIterators(4),
-        [&](OpBuilder &b, Location loc, ValueRange args) {
-          Value bValue = extendToF32(b, loc, readGroup(b, loc, bStep, args, 3));
-          Value dtX =
-              arith::MulFOp::create(b, loc, extendToF32(b, loc, args[1]),
-                                    extendToF32(b, loc, args[2]));
-          Value input = arith::MulFOp::create(b, loc, dtX, bValue);
-          Value decayed = arith::MulFOp::create(b, loc, args[0], args.back());
-          return arith::AddFOp::create(b, loc, decayed, input);
-        });
-
-    // sum_n state * C_t over (b, h, p, n).
-    SmallVector<Value> readoutInputs = {stateNew};
-    SmallVector<AffineMap> readoutMaps = {stateMap};
-    if (headsPerGroup) {
-      readoutInputs.push_back(cStep);
-      readoutMaps.push_back(groupMap);
-    }
-    readoutMaps.push_back(AffineMap::get(4, 0, {d0, d1, d2}, context));
-    // y_t is computed directly into its slice of y, so that bufferization
-    // writes y in place. Without an epilogue (no D, no z, f32) the readout
-    // itself is y_t.
-    Type elementType = yType.getElementType();
-    bool hasEpilogue = dParam || z || !elementType.isF32();
-    SmallVector<OpFoldResult> stepSizes = {batch, heads, headDim};
-    Value ySlice = extractStep(rewriter, loc, y, t, stepSizes);
-    Value readoutInit =
-        hasEpilogue ? tensor::EmptyOp::create(rewriter, loc, stepSizes, f32)
-                    : ySlice;
-    readoutInit = linalg::FillOp::create(
-                      rewriter, loc, f32Const(rewriter, loc, 0.0), readoutInit)
-                      .getResult(0);
-    Value readout = buildGenericOp(
-        rewriter, loc, readoutInputs, readoutInit, readoutMaps,
-        {IteratorType::parallel, IteratorType::parallel, IteratorType::parallel,
-         IteratorType::reduction},
-        [&](OpBuilder &b, Location loc, ValueRange args) {
-          Value cValue = extendToF32(b, loc, readGroup(b, loc, cStep, args, 1));
-          Value prod = arith::MulFOp::create(b, loc, args[0], cValue);
-          return arith::AddFOp::create(b, loc, args.back(), prod);
-        });
-
-    // y_t = (readout + D * x_t) * silu(z_t), rounded to x's element type.
-    SmallVector<Value> outInputs = {readout};
-    SmallVector<AffineMap> outMaps = {rewriter.getMultiDimIdentityMap(3)};
-    if (dParam) {
-      outInputs.push_back(xStep);
-      outMaps.push_back(rewriter.getMultiDimIdentityMap(3));
-      outInputs.push_back(dParam);
-      outMaps.push_back(dType.getRank() == 1
-                            ? AffineMap::get(3, 0, {d1}, context)
-                            : AffineMap::get(3, 0, {d1, d2}, context));
-    }
-    Value zStep;
-    if (z) {
-      zStep = extractStep(rewriter, loc, z, t, stepSizes);
-      outInputs.push_back(zStep);
-      outMaps.push_back(rewriter.getMultiDimIdentityMap(3));
-    }
-    outMaps.push_back(rewriter.getMultiDimIdentityMap(3));
-    bool hasD = static_cast<bool>(dParam), hasZ = static_cast<bool>(z);
-    Value yStep = readout;
-    if (hasEpilogue)
-      yStep = buildGenericOp(
-          rewriter, loc, outInputs, ySlice, outMaps, parallelIterators(3),
+    // Chunked (SSD) form for a scalar A: for a chunk of q steps from t0, with
+    // a_i = dt'_i A and cum_i = a_0 + ... + a_i,
+    //   y_i = exp(cum_i) C_i S + sum_{j<=i} (C_i . B_j) exp(cum_i - cum_j)
+    //         dt'_j x_j
+    //   S' = exp(cum_last) S + sum_j exp(cum_last - cum_j) dt'_j B_j^T x_j
+    // (S is the [N, P] tile): matrix products within the chunk, a short
+    // sequential loop over chunks.
+    auto buildChunk = [&](Value t0, Value state,
+                          Value readouts) -> std::pair<Value, Value> {
+      using utils::IteratorType;
+      Value remaining = arith::SubIOp::create(rewriter, loc, lengthValue, t0);
+      OpFoldResult count =
+          arith::MinSIOp::create(
+              rewriter, loc, remaining,
+              arith::ConstantIndexOp::create(rewriter, loc, chunkSize))
+              .getResult();
+      AffineExpr c0, c1, c2;
+      bindDims(context, c0, c1, c2);
+      auto map2 = [&](ArrayRef<AffineExpr> exprs) {
+        return AffineMap::get(2, 0, exprs, context);
+      };
+      auto map3 = [&](ArrayRef<AffineExpr> exprs) {
+        return AffineMap::get(3, 0, exprs, context);
+      };
+      auto zeros = [&](ArrayRef<OpFoldResult> sizes) {
+        return createFilledF32Tensor(rewriter, loc, sizes, 0.0);
+      };
+      Value dtChunk = extractBlock(rewriter, loc, dtProcessed, {bIdx, t0, hIdx},
+                                   {oneAttr, count, oneAttr}, {1});
+      Value bChunk = extractBlock(rewriter, loc, bm, {bIdx, t0, gIdx, zeroAttr},
+                                  {oneAttr, count, oneAttr, stateDim}, {1, 3});
+      Value cChunk = extractBlock(rewriter, loc, cm, {bIdx, t0, gIdx, zeroAttr},
+                                  {oneAttr, count, oneAttr, stateDim}, {1, 3});
+      Value xChunk = extractBlock(rewriter, loc, xRows, {t0, zeroAttr},
+                                  {count, headDim}, {0, 1});
+      // cum_i = sum_{k <= i} dt'_k A.
+      Value cum = buildGenericOp(
+          rewriter, loc, {dtChunk}, zeros({count}), {map2({c1}), map2({c0})},
+          {IteratorType::parallel, IteratorType::reduction},
           [&](OpBuilder &b, Location loc, ValueRange args) {
-            Value out = args[0];
-            if (hasD) {
-              Value skip =
-                  arith::MulFOp::create(b, loc, extendToF32(b, loc, args[2]),
-                                        extendToF32(b, loc, args[1]));
-              out = arith::AddFOp::create(b, loc, out, skip);
-            }
-            if (hasZ) {
-              Value zValue = extendToF32(b, loc, args[hasD ? 3 : 1]);
-              Value gate = arith::MulFOp::create(b, loc, zValue,
-                                                 buildSigmoid(b, loc, zValue));
-              out = arith::MulFOp::create(b, loc, out, gate);
-            }
-            return truncateFromF32(b, loc, out, elementType);
+            Value term = arith::MulFOp::create(
+                b, loc, extendToF32(b, loc, args[0]), aScalar);
+            Value inside =
+                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                                      linalg::IndexOp::create(b, loc, 1),
+                                      linalg::IndexOp::create(b, loc, 0));
+            return arith::SelectOp::create(
+                b, loc, inside, arith::AddFOp::create(b, loc, args[1], term),
+                args[1]);
           });
-    OpFoldResult unit = rewriter.getIndexAttr(1);
-    OpFoldResult zeroAttr = rewriter.getIndexAttr(0);
-    Value yNew = tensor::InsertSliceOp::create(
-        rewriter, loc, yStep, y, {zeroAttr, t, zeroAttr, zeroAttr},
-        {batch, unit, heads, headDim}, {unit, unit, unit, unit});
-    scf::YieldOp::create(rewriter, loc, ValueRange{stateNew, yNew});
-    rewriter.setInsertionPointAfter(loop);
+      // M_ij = (C_i . B_j) exp(cum_i - cum_j) dt'_j for j <= i, else 0.
+      Value scores =
+          buildGenericOp(rewriter, loc, {cChunk, bChunk}, zeros({count, count}),
+                         {map3({c0, c2}), map3({c1, c2}), map3({c0, c1})},
+                         {IteratorType::parallel, IteratorType::parallel,
+                          IteratorType::reduction},
+                         [](OpBuilder &b, Location loc, ValueRange args) {
+                           Value prod = arith::MulFOp::create(
+                               b, loc, extendToF32(b, loc, args[0]),
+                               extendToF32(b, loc, args[1]));
+                           return arith::AddFOp::create(b, loc, args[2], prod);
+                         });
+      Value weights = buildGenericOp(
+          rewriter, loc, {cum, cum, dtChunk, scores},
+          tensor::EmptyOp::create(rewriter, loc, {count, count}, f32),
+          {map2({c0}), map2({c1}), map2({c1}), map2({c0, c1}), map2({c0, c1})},
+          parallelIterators(2),
+          [](OpBuilder &b, Location loc, ValueRange args) {
+            Value decay = math::ExpOp::create(
+                b, loc, arith::SubFOp::create(b, loc, args[0], args[1]));
+            Value weight = arith::MulFOp::create(
+                b, loc, args[3],
+                arith::MulFOp::create(b, loc, decay,
+                                      extendToF32(b, loc, args[2])));
+            Value inside =
+                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                                      linalg::IndexOp::create(b, loc, 1),
+                                      linalg::IndexOp::create(b, loc, 0));
+            return arith::SelectOp::create(b, loc, inside, weight,
+                                           f32Const(b, loc, 0.0));
+          });
+      // y = exp(cum_i) (C S)_i + (M X)_i, into rows t0.. of the readouts.
+      Value fromState = buildGenericOp(
+          rewriter, loc, {cChunk, state}, zeros({count, headDim}),
+          {map3({c0, c1}), map3({c1, c2}), map3({c0, c2})},
+          {IteratorType::parallel, IteratorType::reduction,
+           IteratorType::parallel},
+          [](OpBuilder &b, Location loc, ValueRange args) {
+            Value prod = arith::MulFOp::create(
+                b, loc, extendToF32(b, loc, args[0]), args[1]);
+            return arith::AddFOp::create(b, loc, args[2], prod);
+          });
+      fromState = buildGenericOp(
+          rewriter, loc, {cum}, fromState, {map2({c0}), map2({c0, c1})},
+          parallelIterators(2),
+          [](OpBuilder &b, Location loc, ValueRange args) {
+            return arith::MulFOp::create(
+                b, loc, math::ExpOp::create(b, loc, args[0]), args[1]);
+          });
+      Value yChunk =
+          buildGenericOp(rewriter, loc, {weights, xChunk}, fromState,
+                         {map3({c0, c1}), map3({c1, c2}), map3({c0, c2})},
+                         {IteratorType::parallel, IteratorType::reduction,
+                          IteratorType::parallel},
+                         [](OpBuilder &b, Location loc, ValueRange args) {
+                           Value prod =
+                               arith::MulFOp::create(b, loc, args[0], args[1]);
+                           return arith::AddFOp::create(b, loc, args[2], prod);
+                         });
+      Value readoutsNew = tensor::InsertSliceOp::create(
+          rewriter, loc, yChunk, readouts, {t0, zeroAttr}, {count, headDim},
+          {oneAttr, oneAttr});
+      // S' = exp(cum_last) S + sum_j B_j^T (exp(cum_last - cum_j) dt'_j) x_j.
+      Value last = arith::SubIOp::create(
+          rewriter, loc, getIndexValue(rewriter, loc, count),
+          arith::ConstantIndexOp::create(rewriter, loc, 1));
+      Value cumLast = tensor::ExtractOp::create(rewriter, loc, cum, last);
+      Value inputWeights = buildGenericOp(
+          rewriter, loc, {cum, dtChunk},
+          tensor::EmptyOp::create(rewriter, loc, {count}, f32),
+          {rewriter.getMultiDimIdentityMap(1),
+           rewriter.getMultiDimIdentityMap(1),
+           rewriter.getMultiDimIdentityMap(1)},
+          parallelIterators(1),
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            Value decay = math::ExpOp::create(
+                b, loc, arith::SubFOp::create(b, loc, cumLast, args[0]));
+            return arith::MulFOp::create(b, loc, decay,
+                                         extendToF32(b, loc, args[1]));
+          });
+      Value chunkDecay = math::ExpOp::create(rewriter, loc, cumLast);
+      Value decayed = buildGenericOp(
+          rewriter, loc, {}, state, {id2}, parallelIterators(2),
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            return arith::MulFOp::create(b, loc, args[0], chunkDecay);
+          });
+      Value stateNew = buildGenericOp(
+          rewriter, loc, {bChunk, inputWeights, xChunk}, decayed,
+          {map3({c1, c0}), map3({c1}), map3({c1, c2}), map3({c0, c2})},
+          {IteratorType::parallel, IteratorType::reduction,
+           IteratorType::parallel},
+          [](OpBuilder &b, Location loc, ValueRange args) {
+            Value weighted = arith::MulFOp::create(
+                b, loc, extendToF32(b, loc, args[0]), args[1]);
+            Value prod = arith::MulFOp::create(b, loc, weighted, args[2]);
+            return arith::AddFOp::create(b, loc, args[3], prod);
+          });
+      return {stateNew, readoutsNew};
+    };
+    scf::ForOp loop;
+    if (ssd) {
+      loop = scf::ForOp::create(
+          rewriter, loc, zero, lengthValue,
+          arith::ConstantIndexOp::create(rewriter, loc, chunkSize),
+          ValueRange{state0, readouts0});
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(loop.getBody());
+      auto [stateNew, readoutsNew] =
+          buildChunk(loop.getInductionVar(), loop.getRegionIterArg(0),
+                     loop.getRegionIterArg(1));
+      scf::YieldOp::create(rewriter, loc, ValueRange{stateNew, readoutsNew});
+    } else if (vectorRows) {
+      Value two = arith::ConstantIndexOp::create(rewriter, loc, 2);
+      Value pairsEnd = arith::MulIOp::create(
+          rewriter, loc,
+          arith::DivUIOp::create(rewriter, loc, lengthValue, two), two);
+      scf::ForOp pairs = buildLoop(zero, pairsEnd, 2, state0, readouts0);
+      loop = buildLoop(pairsEnd, lengthValue, 1, pairs.getResult(0),
+                       pairs.getResult(1));
+    } else {
+      loop = buildLoop(zero, lengthValue, 1, state0, readouts0);
+    }
+
+    // y = (readout + D * x) * silu(z), rounded to x's element type, over all
+    // steps at once, written into the task's rows of y.
+    SmallVector<Value> outInputs = {loop.getResult(1)};
+    SmallVector<AffineMap> outMaps = {id2};
+    Value dScalar;
+    if (dParam && dType.getRank() == 1) {
+      dScalar =
+          extendToF32(rewriter, loc,
+                      tensor::ExtractOp::create(rewriter, loc, dParam, hIdx));
+      outInputs.push_back(xRows);
+      outMaps.push_back(id2);
+    } else if (dParam) {
+      outInputs.push_back(xRows);
+      outMaps.push_back(id2);
+      outInputs.push_back(extractBlock(rewriter, loc, dParam, {hIdx, zeroAttr},
+                                       {oneAttr, headDim}, {1}));
+      outMaps.push_back(AffineMap::get(2, 0, {e1}, context));
+    }
+    if (z) {
+      outInputs.push_back(
+          extractBlock(rewriter, loc, z, seqOffsets, seqSizes, {1, 3}));
+      outMaps.push_back(id2);
+    }
+    outMaps.push_back(id2);
+    bool hasZ = static_cast<bool>(z), hasD = static_cast<bool>(dParam);
+    Value yBlock =
+        directY
+            ? loop.getResult(1)
+            : buildGenericOp(
+                  rewriter, loc, outInputs, ySeq, outMaps, parallelIterators(2),
+                  [&](OpBuilder &b, Location loc, ValueRange args) {
+                    Value out = args[0];
+                    if (hasD) {
+                      Value dValue =
+                          dScalar ? dScalar : extendToF32(b, loc, args[2]);
+                      Value skip =
+                          arith::MulFOp::create(b, loc, dValue, args[1]);
+                      out = arith::AddFOp::create(b, loc, out, skip);
+                    }
+                    if (hasZ) {
+                      Value zValue = extendToF32(b, loc, args[args.size() - 2]);
+                      Value gate = arith::MulFOp::create(
+                          b, loc, zValue, buildSigmoid(b, loc, zValue));
+                      out = arith::MulFOp::create(b, loc, out, gate);
+                    }
+                    return truncateFromF32(b, loc, out, elementType);
+                  });
+
+    // The final state tile, back in the [P, N] layout of final_state.
+    Value stateBlock = loop.getResult(0);
+    if (pInner)
+      stateBlock = buildGenericOp(
+          rewriter, loc, {stateBlock}, stateSlice, {transposed2, id2},
+          parallelIterators(2),
+          [](OpBuilder &, Location, ValueRange args) { return args[0]; });
+
+    rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(
+        rewriter, loc, yBlock, yShared, seqOffsets, seqSizes,
+        SmallVector<OpFoldResult>(4, oneAttr));
+    tensor::ParallelInsertSliceOp::create(
+        rewriter, loc, stateBlock, stateShared, stateOffsets, stateBlockSizes,
+        SmallVector<OpFoldResult>(4, oneAttr));
+    rewriter.setInsertionPointAfter(forall);
 
     rewriter.replaceOp(
-        op, {castToType(rewriter, loc, loop.getResult(1), yType),
-             castToType(rewriter, loc, loop.getResult(0), stateType)});
+        op, {castToType(rewriter, loc, forall.getResult(0), yType),
+             castToType(rewriter, loc, forall.getResult(1), stateType)});
     return success();
   }
 };
@@ -476,7 +866,8 @@ struct CausalConv1dOpLowering : OpConversionPattern<CausalConv1dOp> {
 
 } // namespace
 
-void weft::populateSequenceToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<SsmScanOpLowering, CausalConv1dOpLowering>(
-      patterns.getContext());
+void weft::populateSequenceToLinalgPatterns(RewritePatternSet &patterns,
+                                            int64_t ssmChunkSize) {
+  patterns.add<SsmScanOpLowering>(patterns.getContext(), ssmChunkSize);
+  patterns.add<CausalConv1dOpLowering>(patterns.getContext());
 }

@@ -23,10 +23,14 @@ void populateShapeToLinalgPatterns(RewritePatternSet &patterns);
 /// attention, rope.
 void populateAttentionToLinalgPatterns(RewritePatternSet &patterns);
 /// ssm_scan, causal_conv1d.
-void populateSequenceToLinalgPatterns(RewritePatternSet &patterns);
+/// `ssmChunkSize` > 0 lowers scalar-A ssm_scan in chunked (SSD) form with
+/// chunks of that many steps; 0 keeps the sequential scan.
+void populateSequenceToLinalgPatterns(RewritePatternSet &patterns,
+                                      int64_t ssmChunkSize = 0);
 
 /// All of the above.
-void populateWeftToLinalgPatterns(RewritePatternSet &patterns);
+void populateWeftToLinalgPatterns(RewritePatternSet &patterns,
+                                  int64_t ssmChunkSize = 0);
 
 } // namespace mlir::weft
 
