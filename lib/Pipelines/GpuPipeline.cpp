@@ -12,12 +12,14 @@
 #include "weft/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -32,6 +34,8 @@ void weft::buildGpuPipeline(OpPassManager &pm,
   WeftLowerStridedCopiesPassOptions copies;
   copies.all = true;
   pm.addNestedPass<func::FuncOp>(createWeftLowerStridedCopiesPass(copies));
+  // scf.forall (the tasks of attention and ssm_scan) -> scf.parallel.
+  pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   WeftMapParallelLoopsToGpuPassOptions mapping;
   mapping.threads = options.threads;
@@ -40,8 +44,13 @@ void weft::buildGpuPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createWeftPackInt4BuffersPass());
   pm.addPass(createGpuKernelOutliningPass());
+  // Vector kernels (attention's register blocks) become loads and stores of
+  // vectors; views become plain descriptors before the kernels go to NVVM.
+  pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
 
   // Kernels -> NVVM.
   GpuNVVMAttachTargetOptions target;
@@ -50,6 +59,9 @@ void weft::buildGpuPipeline(OpPassManager &pm,
   target.optLevel = 3;
   pm.addPass(createGpuNVVMAttachTarget(target));
   pm.addNestedPass<gpu::GPUModuleOp>(createStripDebugInfoPass());
+  // Vector transfers -> vector loads/stores (convert-gpu-to-nvvm lowers
+  // vector ops but not transfers).
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertVectorToLLVMPass());
   ConvertGpuOpsToNVVMOpsOptions nvvm;
   nvvm.indexBitwidth = 64;
   pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps(nvvm));
