@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "weft/Conversion/Passes.h"
+#include "weft/Dialect/Weft/IR/WeftOps.h"
 #include "weft/Target/Artifact.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -158,6 +159,97 @@ void collectTies(func::FuncOp func, DimTies &ties) {
   });
 }
 
+/// Ties the weft ops' shape rules imply (Spec.md): what a lowering may read
+/// through loops whose bounds the analysis of the linalg form cannot follow.
+void collectWeftTies(func::FuncOp func, DimTies &ties) {
+  auto tieDim = [&](Value a, int64_t da, Value b, int64_t db) {
+    auto typeA = dyn_cast_if_present<RankedTensorType>(a ? a.getType() : Type());
+    auto typeB = dyn_cast_if_present<RankedTensorType>(b ? b.getType() : Type());
+    if (typeA && typeB && da < typeA.getRank() && db < typeB.getRank())
+      ties.tie(ties.tensorDim(a, da), ties.tensorDim(b, db));
+  };
+  // Right-aligned dims of `operand` and `result` (numpy broadcasting); a
+  // dynamic operand dim never broadcasts, so it equals the result's.
+  auto tieBroadcast = [&](Value operand, Value result) {
+    auto in = dyn_cast<RankedTensorType>(operand.getType());
+    auto out = dyn_cast<RankedTensorType>(result.getType());
+    if (!in || !out || in.getRank() > out.getRank())
+      return;
+    int64_t shift = out.getRank() - in.getRank();
+    for (int64_t d = 0; d < in.getRank(); ++d)
+      if (in.isDynamicDim(d))
+        tieDim(operand, d, result, d + shift);
+  };
+  func.walk([&](Operation *op) {
+    if (isa<AddOp, SubOp, MulOp, DivOp>(op) ||
+        op->hasTrait<OpTrait::Elementwise>() || isa<CastOp>(op)) {
+      for (Value operand : op->getOperands())
+        tieBroadcast(operand, op->getResult(0));
+    } else if (auto attention = dyn_cast<AttentionOp>(op)) {
+      tieDim(attention.getK(), 1, attention.getV(), 1);
+      tieDim(attention.getQ(), 0, attention.getK(), 0);
+      tieDim(attention.getK(), 0, attention.getV(), 0);
+      tieDim(attention.getKvLen(), 0, attention.getQ(), 0);
+    } else if (auto scan = dyn_cast<SsmScanOp>(op)) {
+      for (Value operand : {scan.getDt(), scan.getB(), scan.getC(),
+                            scan.getZ()}) {
+        tieDim(operand, 0, scan.getX(), 0);
+        tieDim(operand, 1, scan.getX(), 1);
+      }
+      tieDim(scan.getInitialState(), 0, scan.getX(), 0);
+    } else if (auto conv = dyn_cast<CausalConv1dOp>(op)) {
+      tieDim(conv.getState(), 0, conv.getX(), 0);
+    } else if (auto rope = dyn_cast<RopeOp>(op)) {
+      tieDim(rope.getPositions(), 0, rope.getX(), 0);
+      tieDim(rope.getPositions(), 1, rope.getX(), 1);
+    }
+  });
+}
+
+/// Equalities between dims of a function's arguments, gathered from
+/// several analyses of different forms of the function.
+class ArgumentTies {
+public:
+  /// Adds what `ties` says about the arguments of `func`.
+  void add(func::FuncOp func, DimTies &ties) {
+    std::map<int, int> firstOfClass;
+    for (BlockArgument arg : func.getArguments()) {
+      auto type = dyn_cast<RankedTensorType>(arg.getType());
+      if (!type)
+        continue;
+      for (int64_t d = 0; d < type.getRank(); ++d) {
+        int id = ties.tensorDim(arg, d);
+        int key = getKey(arg.getArgNumber(), d);
+        if (std::optional<int64_t> size = ties.getConstant(id))
+          constants[key] = *size;
+        auto [it, inserted] = firstOfClass.try_emplace(ties.leader(id), key);
+        if (!inserted)
+          classes.unionSets(it->second, key);
+      }
+    }
+  }
+
+  int leader(unsigned arg, int64_t dim) {
+    return classes.getLeaderValue(getKey(arg, dim));
+  }
+  std::optional<int64_t> getConstant(unsigned arg, int64_t dim) {
+    int root = leader(arg, dim);
+    for (auto [key, size] : constants)
+      if (classes.getLeaderValue(key) == root)
+        return size;
+    return std::nullopt;
+  }
+
+private:
+  int getKey(unsigned arg, int64_t dim) {
+    int key = static_cast<int>(arg) * 64 + static_cast<int>(dim);
+    classes.insert(key);
+    return key;
+  }
+  llvm::EquivalenceClasses<int> classes;
+  std::map<int, int64_t> constants;
+};
+
 } // namespace
 
 LogicalResult weft::inferInputShapes(ModuleOp module, Manifest &manifest) {
@@ -170,11 +262,16 @@ LogicalResult weft::inferInputShapes(ModuleOp module, Manifest &manifest) {
     return failure();
 
   for (FunctionSignature &signature : manifest.functions) {
-    auto func = lowered->lookupSymbol<func::FuncOp>(signature.name);
-    if (!func)
+    auto func = module.lookupSymbol<func::FuncOp>(signature.name);
+    auto loweredFunc = lowered->lookupSymbol<func::FuncOp>(signature.name);
+    if (!func || !loweredFunc)
       continue;
-    DimTies ties;
-    collectTies(func, ties);
+    ArgumentTies arguments;
+    DimTies weftTies, linalgTies;
+    collectWeftTies(func, weftTies);
+    arguments.add(func, weftTies);
+    collectTies(loweredFunc, linalgTies);
+    arguments.add(loweredFunc, linalgTies);
     // Dims of distinct inputs in one class share a symbol.
     std::map<int, std::vector<std::pair<size_t, size_t>>> members;
     for (auto [i, input] : llvm::enumerate(signature.inputs)) {
@@ -182,12 +279,11 @@ LogicalResult weft::inferInputShapes(ModuleOp module, Manifest &manifest) {
       for (auto [d, size] : llvm::enumerate(input.shape)) {
         if (size != ShapedType::kDynamic && size != -1)
           continue;
-        int id = ties.tensorDim(func.getArgument(i), d);
-        if (std::optional<int64_t> constant = ties.getConstant(id)) {
+        if (std::optional<int64_t> constant = arguments.getConstant(i, d)) {
           input.shape[d] = *constant;
           continue;
         }
-        members[ties.leader(id)].push_back({i, d});
+        members[arguments.leader(i, d)].push_back({i, d});
       }
     }
     int next = 0;

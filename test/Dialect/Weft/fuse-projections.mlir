@@ -120,3 +120,20 @@ func.func @not_fused(%x: tensor<2x64xf32>, %x2: tensor<2x64xf32>, %warg: tensor<
 // ARCHIVE-EMPTY:
 
 // NO-PARAMS: error: weft-fuse-projections needs the 'params' option
+
+// Not fused: a layer carrying a fused LoRA delta (its delta covers its own
+// rows only).
+// CHECK-LABEL: func @lora_not_fused
+// CHECK-NOT: weft.slice
+// CHECK: weft.linear %{{.+}}, %{{.+}} lora
+// CHECK: weft.linear
+// CHECK-NOT: weft.slice
+func.func @lora_not_fused(%x: tensor<2x64xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>) {
+  %w0 = weft.param "l.q.weight" : tensor<8x64xf32>
+  %a = weft.param "l.q.lora_a" : tensor<4x64xf32>
+  %b = weft.param "l.q.lora_b" : tensor<8x4xf32>
+  %y0 = weft.linear %x, %w0 lora %a, %b {lora_scale = 2.0 : f32} : (tensor<2x64xf32>, tensor<8x64xf32>, tensor<4x64xf32>, tensor<8x4xf32>) -> tensor<2x8xf32>
+  %w1 = weft.param "l.k.weight" : tensor<8x64xf32>
+  %y1 = weft.linear %x, %w1 : (tensor<2x64xf32>, tensor<8x64xf32>) -> tensor<2x8xf32>
+  return %y0, %y1 : tensor<2x8xf32>, tensor<2x8xf32>
+}

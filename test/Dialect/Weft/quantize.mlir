@@ -112,3 +112,16 @@ func.func @odd_groups(%x: tensor<2x48xf32>) -> tensor<2x8xf32> {
 // ARCHIVE4-NEXT: d.proj.weight F32[8, 48]
 // ARCHIVE4-NEXT: lm_head.weight F32[8, 64]
 // ARCHIVE4-EMPTY:
+
+// A fused LoRA delta stays on the quantized layer, in float.
+// INT8-LABEL: func @lora_fused
+// INT8-DAG: %[[A:.+]] = weft.param "d.lora_a" : tensor<4x64xf32>
+// INT8-DAG: %[[B:.+]] = weft.param "d.lora_b" : tensor<16x4xf32>
+// INT8: weft.qlinear %{{.+}}, %{{.+}}, %{{.+}} lora %[[A]], %[[B]] {group_size = -1 : i64, lora_scale = 2.000000e+00 : f32}
+func.func @lora_fused(%x: tensor<4x64xf32>) -> tensor<4x16xf32> {
+  %w = weft.param "d.base.weight" : tensor<16x64xf32>
+  %a = weft.param "d.lora_a" : tensor<4x64xf32>
+  %b = weft.param "d.lora_b" : tensor<16x4xf32>
+  %y = weft.linear %x, %w lora %a, %b {lora_scale = 2.0 : f32} : (tensor<4x64xf32>, tensor<16x64xf32>, tensor<4x64xf32>, tensor<16x4xf32>) -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}

@@ -25,7 +25,7 @@ namespace {
 
 constexpr StringLiteral kPassName = "weft-fuse-projections";
 
-/// A linear or qlinear without activation or residual whose weight tensors
+/// A linear or qlinear without activation, residual or LoRA whose weight tensors
 /// (weight, or qweight, scales and zeros) and bias are all weft.params.
 struct Projection {
   Operation *op;
@@ -47,12 +47,15 @@ std::optional<Projection> getProjection(Operation *op) {
   SmallVector<Value> weights;
   Value bias;
   if (auto linear = dyn_cast<LinearOp>(op)) {
-    if (linear.getResidual() || linear.getActivation() != Activation::none)
+    // A LoRA delta belongs to one layer's rows; it does not fuse.
+    if (linear.getResidual() || linear.getLoraA() ||
+        linear.getActivation() != Activation::none)
       return std::nullopt;
     weights = {linear.getWeight()};
     bias = linear.getBias();
   } else if (auto qlinear = dyn_cast<QLinearOp>(op)) {
-    if (qlinear.getResidual() || qlinear.getActivation() != Activation::none)
+    if (qlinear.getResidual() || qlinear.getLoraA() ||
+        qlinear.getActivation() != Activation::none)
       return std::nullopt;
     weights = {qlinear.getQweight(), qlinear.getScales()};
     if (Value zeros = qlinear.getZeros())

@@ -222,6 +222,15 @@ void WeftQuantizePass::replace(LinearOp linear, const QuantizedParams &params) {
       QLinearOp::create(builder, loc, linear.getType(), linear.getX(), qweight,
                         scales, zeros, linear.getBias(), linear.getResidual(),
                         groupSize, linear.getActivation());
+  // A fused LoRA delta stays on the layer, in float.
+  if (linear.getLoraA()) {
+    auto qlinear = result.getDefiningOp<QLinearOp>();
+    qlinear.getLoraAMutable().assign(linear.getLoraA());
+    qlinear.getLoraBMutable().assign(linear.getLoraB());
+    if (Value ids = linear.getLoraIds())
+      qlinear.getLoraIdsMutable().assign(ids);
+    qlinear.setLoraScaleAttr(linear.getLoraScaleAttr());
+  }
   Operation *weight = linear.getWeight().getDefiningOp();
   linear.replaceAllUsesWith(result);
   linear.erase();

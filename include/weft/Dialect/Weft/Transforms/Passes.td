@@ -220,7 +220,9 @@ def WeftMergeLoraPass : Pass<"weft-merge-lora", "::mlir::ModuleOp"> {
     `<prefix>.merged.weight` for a base weight named `<prefix>.weight`
     (`<name>.merged` otherwise); `W`, `A` and `B` are dropped from the output
     archive when nothing else references them. The linear layer and the
-    adapter must both have no other use.
+    adapter must both have no other use. Run it before `weft-fuse-lora`:
+    a delta already fused into the layer's `lora` operands is the serving
+    form and stays unmerged.
 
     Multi-adapter loras (`A[n, r, K]`, `B[n, N, r]` with `ids`) are the
     serving form and are left unmerged, unless `adapter=i` is given: then
