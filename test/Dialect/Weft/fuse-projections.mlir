@@ -99,6 +99,10 @@ func.func @not_fused(%x: tensor<2x64xf32>, %x2: tensor<2x64xf32>, %warg: tensor<
 }
 
 // ARCHIVE:      attn.q_proj+k_proj+v_proj.weight F32[128, 64]
+// ARCHIVE-NEXT: l.k.weight F32[8, 64]
+// ARCHIVE-NEXT: l.q.lora_a F32[4, 64]
+// ARCHIVE-NEXT: l.q.lora_b F32[8, 4]
+// ARCHIVE-NEXT: l.q.weight F32[8, 64]
 // ARCHIVE-NEXT: mlp.gate_proj+up_proj.bias F16[256]
 // ARCHIVE-NEXT: mlp.gate_proj+up_proj.weight F16[256, 64]
 // ARCHIVE-NEXT: n.a.weight F32[8, 64]
