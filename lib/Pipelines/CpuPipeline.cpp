@@ -10,6 +10,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -22,6 +24,8 @@ void weft::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCSEPass());
+  // Register-blocked vector code for linear-like contractions.
+  pm.addNestedPass<func::FuncOp>(createWeftTileContractionsPass());
 
   // Tensors -> buffers. Function boundaries use plain row-major memrefs so
   // that the runtime's descriptors match.
@@ -36,6 +40,7 @@ void weft::buildCpuPipeline(OpPassManager &pm,
 
   // Loops. Strided copies become loops too (no runtime copy helper).
   pm.addNestedPass<func::FuncOp>(createWeftLowerStridedCopiesPass());
+  pm.addPass(createForallToParallelLoopPass());
   if (options.parallel) {
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
     pm.addNestedPass<func::FuncOp>(
@@ -51,10 +56,18 @@ void weft::buildCpuPipeline(OpPassManager &pm,
   // Quantized weights arrive packed (two i4 per byte).
   pm.addPass(createWeftPackInt4BuffersPass());
 
+  // Vector ops -> 1-D vectors (what LLVM's vector types are).
+  pm.addNestedPass<func::FuncOp>(
+      createConvertVectorToSCFPass(VectorTransferToSCFOptions().enableFullUnroll()));
+  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass());
+
   // -> LLVM.
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  ConvertVectorToLLVMPassOptions vectorToLLVM;
+  vectorToLLVM.reassociateFPReductions = true;
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   // log1p goes to libm: the LLVM lowering's log(1 + x) loses every digit of
   // small x (softplus of large negative inputs). Ops without an LLVM

@@ -52,4 +52,48 @@ def WeftSerializeNestedParallelLoopsPass
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
+def WeftTileContractionsPass
+    : Pass<"weft-tile-contractions", "::mlir::func::FuncOp"> {
+  let summary = "register-blocked, vectorized contractions over a contiguous K";
+  let description = [{
+    Rewrites every f32-accumulating `linalg.generic` contraction whose single
+    reduction loop `k` is the last loop and the innermost dim of each input
+    that reads it (weft.linear, weft.matmul with `transpose_rhs`, weft.lora
+    with one adapter) and whose static `K` is a multiple of `lanes`:
+
+    1. split reduction: `k = ko * lanes + l` with `l` parallel, so that
+       `P[..., m, n, l] = sum_ko x[..., m, ko, l] * w[n, ko, l]` and then
+       `C[..., m, n] = sum_l P[..., m, n, l]` (upstream `splitReduction`);
+    2. tiling of `C` with its producers fused: an `scf.forall` over blocks
+       of `block-n` output columns (one block per thread task), then `scf.for`
+       register tiles of `tile-m` x `tile-n` outputs, then an `scf.for` over
+       `ko` (TilingInterface, `tileConsumerAndFuseProducersUsingSCF`);
+    3. peeling of the register-tile loops, so that full tiles have static
+       shapes and only the last (partial) tile of `m` or `n` is masked;
+    4. `linalg` vectorization of every tile and hoisting of the accumulator
+       transfers out of the `ko` loop: `tile-m * tile-n` accumulators of
+       `lanes` f32 stay in registers over all of `K`, and every load is a
+       contiguous chunk of a row of `x` or of `w` (w[N, K] needs no packing).
+
+    `P` never reaches memory: its tiles are read back from the vector values
+    that were written. Other contractions and other ops are left alone.
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", /*default=*/"16",
+           "f32 lanes of a vector register (16 for AVX-512)">,
+    Option<"tileM", "tile-m", "int64_t", /*default=*/"4",
+           "rows of the register tile">,
+    Option<"tileN", "tile-n", "int64_t", /*default=*/"4",
+           "columns of the register tile">,
+    Option<"blockN", "block-n", "int64_t", /*default=*/"64",
+           "output columns per parallel task">
+  ];
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif // WEFT_TRANSFORMS_PASSES_TD

@@ -380,22 +380,43 @@ struct QLinearOpLowering : OpConversionPattern<QLinearOp> {
     AffineExpr nExpr = getAffineDimExpr(n, context);
     AffineExpr gExpr = getAffineDimExpr(g, context);
     AffineExpr kbExpr = getAffineDimExpr(kb, context);
-    // x is viewed as x[..., G, gs / pairs, pairs] so that every loop is a
-    // plain dim of some map (linalg derives the loop ranges from them).
-    Value xView =
-        expandLastDim(rewriter, loc, x, {groups, groupSize / pairs, pairs});
     AffineMap groupMap = AffineMap::get(numLoops, 0, {nExpr, gExpr}, context);
     SmallVector<Value> inputs;
     SmallVector<AffineMap> maps;
-    for (int64_t p = 0; p < pairs; ++p) {
-      SmallVector<AffineExpr> xExprs;
-      for (int64_t d = 0; d < rank - 1; ++d)
-        xExprs.push_back(getAffineDimExpr(d, context));
-      xExprs.append({gExpr, kbExpr, getAffineConstantExpr(p, context)});
-      AffineExpr kExpr = gExpr * groupSize + kbExpr * pairs + p;
-      inputs.append({xView, qweight});
-      maps.push_back(AffineMap::get(numLoops, 0, xExprs, context));
-      maps.push_back(AffineMap::get(numLoops, 0, {nExpr, kExpr}, context));
+    SmallVector<AffineExpr> leadingExprs;
+    for (int64_t d = 0; d < rank - 1; ++d)
+      leadingExprs.push_back(getAffineDimExpr(d, context));
+    auto xMap = [&](ArrayRef<AffineExpr> last) {
+      SmallVector<AffineExpr> exprs(leadingExprs);
+      llvm::append_range(exprs, last);
+      return AffineMap::get(numLoops, 0, exprs, context);
+    };
+    if (pairs == 1) {
+      // x[..., G, gs] and qweight[N, G, gs]: every map is a projection of the
+      // loops, which is what linalg vectorization (weft-tile-contractions)
+      // takes.
+      Value xView = expandLastDim(rewriter, loc, x, {groups, groupSize});
+      auto qType = cast<RankedTensorType>(qweight.getType());
+      Value qView = tensor::ExpandShapeOp::create(
+          rewriter, loc,
+          RankedTensorType::get({qType.getDimSize(0), groups, groupSize},
+                                qType.getElementType()),
+          qweight, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+      inputs.append({xView, qView});
+      maps.push_back(xMap({gExpr, kbExpr}));
+      maps.push_back(AffineMap::get(numLoops, 0, {nExpr, gExpr, kbExpr},
+                                    context));
+    } else {
+      // x is viewed as x[..., G, gs / 2, 2] so that every loop is a plain dim
+      // of some map (linalg derives the loop ranges from them).
+      Value xView = expandLastDim(rewriter, loc, x, {groups, groupSize / 2, 2});
+      for (int64_t p = 0; p < pairs; ++p) {
+        AffineExpr kExpr = gExpr * groupSize + kbExpr * pairs + p;
+        inputs.append({xView, qweight});
+        maps.push_back(
+            xMap({gExpr, kbExpr, getAffineConstantExpr(p, context)}));
+        maps.push_back(AffineMap::get(numLoops, 0, {nExpr, kExpr}, context));
+      }
     }
     inputs.push_back(adaptor.getScales());
     maps.push_back(groupMap);

@@ -209,15 +209,19 @@ func.func @qlinear_i4_symmetric_grouped(%x: tensor<?x?x64xf32>, %q: tensor<32x64
 
 // Asymmetric int8, one group per row (group_size -1): one group of 64, so the
 // scale and zero point are read at [n, 0] (g has one iteration); q and the
-// zero point are zero-extended and subtracted in i32.
+// zero point are zero-extended and subtracted in i32. x and q are viewed as
+// [..., G, gs] so that every map is a projection of the loops.
 
+// CHECK-DAG: #[[$XMAP:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+// CHECK-DAG: #[[$QMAP:.+]] = affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>
 // CHECK-DAG: #[[$GROUP:.+]] = affine_map<(d0, d1, d2, d3) -> (d1, d2)>
 // CHECK-DAG: #[[$N:.+]] = affine_map<(d0, d1) -> (d1)>
 // CHECK-LABEL: func.func @qlinear_i8_asymmetric_per_channel(
 // CHECK-SAME:    %[[X:[a-zA-Z0-9_]+]]: tensor<?x64xf16>, %[[Q:[a-zA-Z0-9_]+]]: tensor<32x64xi8>, %[[S:[a-zA-Z0-9_]+]]: tensor<32x1xf16>, %[[Z:[a-zA-Z0-9_]+]]: tensor<32x1xi8>, %[[B:[a-zA-Z0-9_]+]]: tensor<32xf16>)
-// CHECK:         %[[XE:.+]] = tensor.expand_shape %[[X]] {{\[\[}}0], [1, 2, 3]] output_shape [%{{.+}}, 1, 64, 1] : tensor<?x64xf16> into tensor<?x1x64x1xf16>
-// CHECK:         %[[ACC:.+]] = linalg.generic {indexing_maps = [#{{.+}}, #{{.+}}, #[[$GROUP]], #[[$GROUP]], #{{.+}}], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
-// CHECK-SAME:        ins(%[[XE]], %[[Q]], %[[S]], %[[Z]] : tensor<?x1x64x1xf16>, tensor<32x64xi8>, tensor<32x1xf16>, tensor<32x1xi8>) outs(%{{.+}} : tensor<?x32xf32>)
+// CHECK:         %[[XE:.+]] = tensor.expand_shape %[[X]] {{\[\[}}0], [1, 2]] output_shape [%{{.+}}, 1, 64] : tensor<?x64xf16> into tensor<?x1x64xf16>
+// CHECK:         %[[QE:.+]] = tensor.expand_shape %[[Q]] {{\[\[}}0], [1, 2]] output_shape [32, 1, 64] : tensor<32x64xi8> into tensor<32x1x64xi8>
+// CHECK:         %[[ACC:.+]] = linalg.generic {indexing_maps = [#[[$XMAP]], #[[$QMAP]], #[[$GROUP]], #[[$GROUP]], #{{.+}}], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+// CHECK-SAME:        ins(%[[XE]], %[[QE]], %[[S]], %[[Z]] : tensor<?x1x64xf16>, tensor<32x1x64xi8>, tensor<32x1xf16>, tensor<32x1xi8>) outs(%{{.+}} : tensor<?x32xf32>)
 // CHECK-NEXT:    ^bb0(%[[XV:.+]]: f16, %[[QV:.+]]: i8, %[[SV:.+]]: f16, %[[ZV:.+]]: i8, %[[SUM:.+]]: f32):
 // CHECK-NEXT:      %[[SF:.+]] = arith.extf %[[SV]] : f16 to f32
 // CHECK-NEXT:      %[[QI:.+]] = arith.extui %[[QV]] : i8 to i32
