@@ -38,7 +38,7 @@ constexpr StringLiteral kLanePartialMarker = "__weft_lane_partial__";
 constexpr StringLiteral kTileMarker = "__weft_contraction_tile__";
 
 struct TileSizes {
-  int64_t lanes, tileM, tileN, blockN;
+  int64_t lanes, tileM, tileN, blockN, minBlocks;
 };
 
 /// Whether `op` is a contraction that this pass rewrites: an f32
@@ -268,10 +268,17 @@ LogicalResult tileContraction(RewriterBase &rewriter,
   sum->setAttr(kLaneSumMarker, rewriter.getUnitAttr());
   split.partial->setAttr(kLanePartialMarker, rewriter.getUnitAttr());
 
-  // Column blocks as parallel tasks (leading dims one at a time).
+  // Column blocks as parallel tasks (leading dims one at a time), at least
+  // `minBlocks` of them where N allows it so that every thread gets work.
+  int64_t blockN = tiles.blockN;
+  int64_t n = sum.getStaticLoopRanges()[sum.getNumParallelLoops() - 1];
+  if (!ShapedType::isDynamic(n)) {
+    auto even = static_cast<int64_t>(
+        llvm::alignTo(llvm::divideCeil(n, tiles.minBlocks), tiles.tileN));
+    blockN = std::min(blockN, even);
+  }
   auto blocks =
-      tileAndFuse(rewriter, sum,
-                  parallelTileSizes(rewriter, sum, 1, 0, tiles.blockN),
+      tileAndFuse(rewriter, sum, parallelTileSizes(rewriter, sum, 1, 0, blockN),
                   scf::SCFTilingOptions::LoopType::ForallOp);
   if (failed(blocks))
     return failure();
@@ -367,13 +374,14 @@ struct WeftTileContractionsPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (lanes < 1 || tileM < 1 || tileN < 1 || blockN < tileN) {
+    if (lanes < 1 || tileM < 1 || tileN < 1 || minBlocks < 1 ||
+        blockN < tileN) {
       getOperation().emitError(
-          "weft-tile-contractions: lanes, tile-m and tile-n must be >= 1 and "
-          "block-n >= tile-n");
+          "weft-tile-contractions: lanes, tile-m, tile-n and min-blocks must "
+          "be >= 1 and block-n >= tile-n");
       return signalPassFailure();
     }
-    TileSizes tiles{lanes, tileM, tileN, blockN};
+    TileSizes tiles{lanes, tileM, tileN, blockN, minBlocks};
     SmallVector<linalg::GenericOp> contractions;
     getOperation().walk([&](linalg::GenericOp op) {
       if (isLaneSplittable(op, tiles.lanes))

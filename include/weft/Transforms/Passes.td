@@ -56,20 +56,26 @@ def WeftTileContractionsPass
     : Pass<"weft-tile-contractions", "::mlir::func::FuncOp"> {
   let summary = "register-blocked, vectorized contractions over a contiguous K";
   let description = [{
-    Rewrites every f32-accumulating `linalg.generic` contraction whose single
-    reduction loop `k` is the last loop and the innermost dim of each input
-    that reads it (weft.linear, weft.matmul with `transpose_rhs`, weft.lora
-    with one adapter) and whose static `K` is a multiple of `lanes`:
+    Rewrites every f32-accumulating `linalg.generic` contraction whose last
+    loop `k` is a reduction that is the innermost dim of each input that
+    reads it, with a static size that is a multiple of `lanes` (weft.linear,
+    weft.qlinear int8, weft.matmul with `transpose_rhs`, weft.lora with one
+    adapter), and whose body adds one term of plain arithmetic to the
+    accumulator:
 
     1. split reduction: `k = ko * lanes + l` with `l` parallel, so that
        `P[..., m, n, l] = sum_ko x[..., m, ko, l] * w[n, ko, l]` and then
-       `C[..., m, n] = sum_l P[..., m, n, l]` (upstream `splitReduction`);
+       `C[..., m, n] = sum_l P[..., m, n, l]` (like upstream
+       `splitReduction`, which takes one reduction loop only; weft.qlinear
+       has two, the group and k within it);
     2. tiling of `C` with its producers fused: an `scf.forall` over blocks
-       of `block-n` output columns (one block per thread task), then `scf.for`
+       of at most `block-n` output columns (at least `min-blocks` blocks
+       where N allows, so that every thread has work), then `scf.for`
        register tiles of `tile-m` x `tile-n` outputs, then an `scf.for` over
        `ko` (TilingInterface, `tileConsumerAndFuseProducersUsingSCF`);
     3. peeling of the register-tile loops, so that full tiles have static
-       shapes and only the last (partial) tile of `m` or `n` is masked;
+       shapes; the last partial tile of `m` or `n` is tiled again by 1 along
+       that dim, so that every tile is static and nothing needs masks;
     4. `linalg` vectorization of every tile and hoisting of the accumulator
        transfers out of the `ko` loop: `tile-m * tile-n` accumulators of
        `lanes` f32 stay in registers over all of `K`, and every load is a
@@ -86,7 +92,9 @@ def WeftTileContractionsPass
     Option<"tileN", "tile-n", "int64_t", /*default=*/"4",
            "columns of the register tile">,
     Option<"blockN", "block-n", "int64_t", /*default=*/"64",
-           "output columns per parallel task">
+           "output columns per parallel task (at most)">,
+    Option<"minBlocks", "min-blocks", "int64_t", /*default=*/"2",
+           "parallel tasks to make at least, where N allows (the threads)">
   ];
   let dependentDialects = ["::mlir::affine::AffineDialect",
                            "::mlir::arith::ArithDialect",
