@@ -53,13 +53,15 @@ void weft::buildCpuPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   }
 
-  // Quantized weights arrive packed (two i4 per byte).
-  pm.addPass(createWeftPackInt4BuffersPass());
-
   // Vector ops -> 1-D vectors (what LLVM's vector types are).
-  pm.addNestedPass<func::FuncOp>(
-      createConvertVectorToSCFPass(VectorTransferToSCFOptions().enableFullUnroll()));
+  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(
+      VectorTransferToSCFOptions().enableFullUnroll()));
   pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass());
+
+  // Quantized weights arrive packed (two i4 per byte); loads and vector reads
+  // are rewritten on the argument itself, through no views.
+  pm.addPass(memref::createFoldMemRefAliasOpsPass());
+  pm.addPass(createWeftPackInt4BuffersPass());
 
   // -> LLVM.
   pm.addPass(createSCFToControlFlowPass());

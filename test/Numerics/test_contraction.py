@@ -286,11 +286,13 @@ def test_qlinear(bits, symmetric, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("symmetric", [True, False], ids=["symmetric", "asymmetric"])
-def test_qlinear_int8_gemv(symmetric, dtype):
-    # int8 GEMV shapes for weft-tile-contractions: one row of x (static M = 1)
-    # and a dynamic M of 2; K = 256, N = 70 (not a multiple of the 4-column
+@pytest.mark.parametrize("bits", [8, 4], ids=["int8", "int4"])
+def test_qlinear_gemv(bits, symmetric, dtype):
+    # GEMV shapes for weft-tile-contractions: one row of x (static M = 1) and
+    # a dynamic M of 2; K = 256, N = 70 (not a multiple of the 4-column
     # register tile; column blocks 36 + 34); groups of 16 (one lane chunk per
-    # group) and of 24 (not a multiple of 16: stays a plain loop nest).
+    # group; int4 chunks are 8 packed bytes) and of 24 (not a multiple of 16:
+    # stays a plain loop nest).
     n = 70
     layers = [(256, 16), (256, 16), (240, 24)]  # (K, group size)
     x1, x2, x3 = normal(1, 256), normal(2, 256), normal(1, 240)
@@ -298,21 +300,23 @@ def test_qlinear_int8_gemv(symmetric, dtype):
     tr1, tr2 = t((1, n), dtype), t((None, n), dtype)
     lines, params, refs = [], {}, []
     for k, group in layers:
-        q, z = quantized(8, symmetric, n, k, k // group)
+        q, z = quantized(bits, symmetric, n, k, k // group)
         # Scales keep the dequantized weight near N(0, 1/K).
-        s_in, s64 = given(RNG.uniform(0.5, 1.5, size=(n, k // group)) / (128 * np.sqrt(k / 3)), "f32")
+        qmax = 2 ** (bits - 1)
+        s_in, s64 = given(RNG.uniform(0.5, 1.5, size=(n, k // group)) / (qmax * np.sqrt(k / 3)), "f32")
         refs.append((q, (s_in, s64), group, z))
     inputs = [("%x1", tx1, tr1, x1), ("%x2", tx2, tr2, x2), ("%x3", tx3, tr1, x3)]
     for i, ((q, s, group, z), (xin, txi, tri, _)) in enumerate(zip(refs, inputs)):
         groups = q.shape[1] // group
-        ts, tz, tqi = t((n, groups), "f32"), t((n, groups), "i8"), t(q.shape, "i8")
-        params[f"l{i}.qweight"] = int_entry(q, 8, symmetric)
+        qtype = f"i{bits}"
+        ts, tz, tqi = t((n, groups), "f32"), t((n, groups), qtype), t(q.shape, qtype)
+        params[f"l{i}.qweight"] = int_entry(q, bits, symmetric)
         params[f"l{i}.scales"] = entry(s[0], "f32")
         lines.append(f'  %q{i} = weft.param "l{i}.qweight" : {tqi}')
         lines.append(f'  %s{i} = weft.param "l{i}.scales" : {ts}')
         operands, types = f"%q{i}, %s{i}", f"{tqi}, {ts}"
         if z is not None:
-            params[f"l{i}.zeros"] = int_entry(z, 8, False)
+            params[f"l{i}.zeros"] = int_entry(z, bits, False)
             lines.append(f'  %z{i} = weft.param "l{i}.zeros" : {tz}')
             operands, types = operands + f" zeros %z{i}", types + f", {tz}"
         lines.append(f"  %y{i} = weft.qlinear {xin}, {operands} {{group_size = {group} : i64}} "
@@ -331,7 +335,7 @@ def test_qlinear_int8_gemv(symmetric, dtype):
         # One more f32 rounding per term: the dequantized weight.
         rtol, atol = tolerance(dtype, q.shape[1] + 1, magnitude)
         harness.assert_close(result(out, dtype), expected, rtol, atol,
-                             what=f"qlinear int8 gemv {i} (group {group}) {dtype}")
+                             what=f"qlinear int{bits} gemv {i} (group {group}) {dtype}")
 
 
 # --- weft.lora ------------------------------------------------------------------

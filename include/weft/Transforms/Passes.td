@@ -18,12 +18,18 @@ def WeftPackInt4BuffersPass
     `memref<ceil(numel/2)xi8>`, row-major element `e` in byte `e/2`, even `e`
     in the low nibble. For an even last dim this is byte for byte the
     per-row packing of docs/Quantization.md. Each `memref.load` from such an
-    argument becomes a byte load, a shift and a truncation to `i4`.
+    argument becomes a byte load, a shift and a truncation to `i4`; each
+    in-bounds 1-D `vector.transfer_read` of 2L consecutive elements along an
+    even last dim (weft-tile-contractions' lane chunks, which start at
+    multiples of the lanes) becomes a load of L bytes whose low and high
+    nibbles are interleaved and truncated to `i4`. Views of the argument must
+    have been folded into the accesses (`fold-memref-alias-ops`).
     This is how quantized weights cross the artifact boundary. Any other use
     of an `i4` buffer is an error.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
-                           "::mlir::memref::MemRefDialect"];
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def WeftLowerStridedCopiesPass
@@ -59,7 +65,7 @@ def WeftTileContractionsPass
     Rewrites every f32-accumulating `linalg.generic` contraction whose last
     loop `k` is a reduction that is the innermost dim of each input that
     reads it, with a static size that is a multiple of `lanes` (weft.linear,
-    weft.qlinear int8, weft.matmul with `transpose_rhs`, weft.lora with one
+    weft.qlinear, weft.matmul with `transpose_rhs`, weft.lora with one
     adapter), and whose body adds one term of plain arithmetic to the
     accumulator:
 
