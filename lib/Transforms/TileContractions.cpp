@@ -43,9 +43,10 @@ struct TileSizes {
 
 /// Whether `op` is a contraction that this pass rewrites: an f32
 /// accumulator of rank >= 2 indexed by the parallel loops, which come first;
-/// a last loop `k` that is a reduction, the innermost dim of every input that
-/// reads it, of a static size that is a multiple of `lanes`; a body of plain
-/// arithmetic that adds one term to the accumulator.
+/// input maps that are projections of the loops; a last loop `k` that is a
+/// reduction, the innermost dim of every input that reads it, of a static
+/// size that is a multiple of `lanes`; a body of plain arithmetic that adds
+/// one term to the accumulator.
 bool isLaneSplittable(linalg::GenericOp op, int64_t lanes) {
   if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
       op.getNumReductionLoops() == 0)
@@ -70,6 +71,9 @@ bool isLaneSplittable(linalg::GenericOp op, int64_t lanes) {
   bool readsK = false;
   for (OpOperand *input : op.getDpsInputOperands()) {
     AffineMap map = op.getMatchingIndexingMap(input);
+    // What linalg vectorization takes (no floordiv of a GQA head, ...).
+    if (!map.isProjectedPermutation())
+      return false;
     if (!map.isFunctionOfDim(k))
       continue;
     if (map.getResults().back() != kExpr ||
@@ -226,6 +230,17 @@ tileAndFuse(RewriterBase &rewriter, linalg::LinalgOp op,
   tiling.setTileSizes(sizes).setLoopType(loopType);
   scf::SCFTileAndFuseOptions options;
   options.setTilingOptions(tiling);
+  // Only the split's own producers (the lane partial sums and the fills of
+  // the accumulators) go into the tiles; whatever computed the inputs stays
+  // whole outside.
+  options.setFusionControlFn(
+      [](tensor::ExtractSliceOp, OpResult producer,
+         bool) -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+        Operation *op = producer.getOwner();
+        if (isa<linalg::FillOp>(op) || op->hasAttr(kLanePartialMarker))
+          return scf::SCFTileAndFuseOptions::ControlFnResult{};
+        return std::nullopt;
+      });
   rewriter.setInsertionPoint(op);
   auto result = scf::tileConsumerAndFuseProducersUsingSCF(
       rewriter, cast<TilingInterface>(op.getOperation()), options);

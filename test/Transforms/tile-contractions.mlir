@@ -170,3 +170,27 @@ func.func @matmul_k_outer(%x: tensor<4x32xf32>, %w: tensor<32x8xf32>, %acc: tens
   } -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
+
+// -----
+
+// A map that is not a projection of the loops (grouped-query attention reads
+// key head h floordiv 4): linalg vectorization does not take it: left alone.
+
+// CHECK-LABEL: func.func @gqa_scores(
+// CHECK-NOT:     scf.forall
+// CHECK-NOT:     vector.
+// CHECK:         linalg.generic
+
+#q = affine_map<(d0, d1, d2) -> (d0, d2)>
+#k = affine_map<(d0, d1, d2) -> (d0 floordiv 4, d1, d2)>
+#s = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @gqa_scores(%q: tensor<8x32xf32>, %k: tensor<2x8x32xf32>, %acc: tensor<8x8xf32>) -> tensor<8x8xf32> {
+  %y = linalg.generic {indexing_maps = [#q, #k, #s], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%q, %k : tensor<8x32xf32>, tensor<2x8x32xf32>) outs(%acc : tensor<8x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<8x8xf32>
+  return %y : tensor<8x8xf32>
+}

@@ -66,8 +66,9 @@ def WeftTileContractionsPass
     loop `k` is a reduction that is the innermost dim of each input that
     reads it, with a static size that is a multiple of `lanes` (weft.linear,
     weft.qlinear, weft.matmul with `transpose_rhs`, weft.lora with one
-    adapter), and whose body adds one term of plain arithmetic to the
-    accumulator:
+    adapter, attention's score product where heads map one to one), whose
+    input maps are projections of the loops, and whose body adds one term of
+    plain arithmetic to the accumulator:
 
     1. split reduction: `k = ko * lanes + l` with `l` parallel, so that
        `P[..., m, n, l] = sum_ko x[..., m, ko, l] * w[n, ko, l]` and then
