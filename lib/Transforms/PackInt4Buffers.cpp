@@ -81,6 +81,29 @@ static void rewriteRead(vector::TransferReadOp read, Value packed,
         b, loc, DenseElementsAttr::get(bytesType, b.getI8IntegerAttr(4)));
     Value high = arith::ShRUIOp::create(b, loc, bytes, four);
     Value both = vector::InterleaveOp::create(b, loc, bytes, high);
+    // Extensions of the nibbles are done on the i8 lanes (shifts, a mask):
+    // LLVM scalarizes extensions of i4 vectors.
+    auto bothType = cast<VectorType>(both.getType());
+    for (Operation *user : llvm::make_early_inc_range(read->getUsers())) {
+      OpBuilder ub(user);
+      Value extended;
+      if (auto ext = dyn_cast<arith::ExtSIOp>(user)) {
+        Value fourWide = arith::ConstantOp::create(
+            ub, loc, DenseElementsAttr::get(bothType, ub.getI8IntegerAttr(4)));
+        Value up = arith::ShLIOp::create(ub, loc, both, fourWide);
+        Value value = arith::ShRSIOp::create(ub, loc, up, fourWide);
+        extended = arith::ExtSIOp::create(ub, loc, ext.getType(), value);
+      } else if (auto ext = dyn_cast<arith::ExtUIOp>(user)) {
+        Value mask = arith::ConstantOp::create(
+            ub, loc, DenseElementsAttr::get(bothType, ub.getI8IntegerAttr(15)));
+        Value value = arith::AndIOp::create(ub, loc, both, mask);
+        extended = arith::ExtUIOp::create(ub, loc, ext.getType(), value);
+      } else {
+        continue;
+      }
+      user->getResult(0).replaceAllUsesWith(extended);
+      user->erase();
+    }
     nibbles = arith::TruncIOp::create(b, loc, vectorType, both);
   } else {
     SmallVector<Value> elements;

@@ -108,10 +108,13 @@ struct LaneSplit {
 /// Rewrites `op` (isLaneSplittable) into
 ///   partial[P..., l] = sum_{R..., ko} body(in[..., ko, l], ...)
 ///   acc[P...] += sum_l partial[P..., l]
-/// with loops (P..., l, R..., ko) for the first (P: the parallel loops, R: the
-/// reductions before k) and every input that reads k viewed as [..., K/L, L].
-/// Upstream linalg::splitReduction does this for one reduction loop only;
-/// qlinear has two (group, k in group).
+/// with loops (P..., R..., ko, l) for the first (P: the parallel loops, R:
+/// the reductions before k, ko in place of k) and every input that reads k
+/// viewed as [..., K/L, L]. The lanes are the last loop, as they are the last
+/// dim of every vector read: vectorization then never moves them (a
+/// transpose of the lane dim is an element-by-element shuffle).
+/// Upstream linalg::splitReduction does this for one reduction loop only and
+/// with the lanes before the reduction; qlinear has two (group, k in group).
 LaneSplit splitLanes(RewriterBase &rewriter, linalg::GenericOp op,
                      int64_t lanes) {
   Location loc = op.getLoc();
@@ -120,21 +123,16 @@ LaneSplit splitLanes(RewriterBase &rewriter, linalg::GenericOp op,
   unsigned numParallel = op.getNumParallelLoops();
   unsigned k = numLoops - 1, newNumLoops = numLoops + 1;
   int64_t kSize = op.getStaticLoopRanges()[k];
-  AffineExpr l = getAffineDimExpr(numParallel, context);
-  AffineExpr ko = getAffineDimExpr(numLoops, context);
-  SmallVector<AffineExpr> renumber;
-  for (unsigned d = 0; d < numLoops; ++d)
-    renumber.push_back(d == k ? ko
-                              : getAffineDimExpr(d < numParallel ? d : d + 1,
-                                                 context));
+  AffineExpr l = getAffineDimExpr(numLoops, context);
+  AffineExpr ko = getAffineDimExpr(k, context);
   rewriter.setInsertionPoint(op);
   SmallVector<Value> inputs;
   SmallVector<AffineMap> maps;
   for (OpOperand *input : op.getDpsInputOperands()) {
-    AffineMap map = op.getMatchingIndexingMap(input).replaceDimsAndSymbols(
-        renumber, {}, newNumLoops, 0);
+    AffineMap map = op.getMatchingIndexingMap(input);
+    map = AffineMap::get(newNumLoops, 0, map.getResults(), context);
     Value value = input->get();
-    if (map.isFunctionOfDim(numLoops)) {
+    if (map.isFunctionOfDim(k)) {
       // [..., K] -> [..., K / L, L].
       auto type = cast<RankedTensorType>(value.getType());
       int64_t rank = type.getRank();
@@ -166,13 +164,13 @@ LaneSplit splitLanes(RewriterBase &rewriter, linalg::GenericOp op,
   Value zero =
       arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0.0));
   Value zeros = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
-  AffineMap lanesIdentity =
-      AffineMap::getMultiDimIdentityMap(newNumLoops, context)
-          .getMajorSubMap(numParallel + 1);
-  maps.push_back(lanesIdentity);
-  SmallVector<utils::IteratorType> iterators(numParallel + 1,
-                                             utils::IteratorType::parallel);
-  iterators.append(numLoops - numParallel, utils::IteratorType::reduction);
+  SmallVector<AffineExpr> partialExprs;
+  for (unsigned d = 0; d < numParallel; ++d)
+    partialExprs.push_back(getAffineDimExpr(d, context));
+  partialExprs.push_back(l);
+  maps.push_back(AffineMap::get(newNumLoops, 0, partialExprs, context));
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  iterators.push_back(utils::IteratorType::parallel);
   auto partial = linalg::GenericOp::create(
       rewriter, loc, TypeRange{zeros.getType()}, inputs, ValueRange{zeros},
       maps, iterators);

@@ -18,9 +18,9 @@
 // CHECK:           scf.for %{{.+}} = %{{.+}} to %{{.+}} step %[[C4:.+]] iter_args
 // CHECK:             scf.for %{{.+}} = %{{.+}} to %{{.+}} step %[[C4]] iter_args
 // CHECK:               %[[ACC:.+]] = scf.for %{{.+}} iter_args(%[[A:.+]] = %[[ZEROS]]) -> (vector<4x4x16xf32>)
-// CHECK:                 %[[XV:.+]] = vector.transfer_read {{.+}} : tensor<4x1x16xf32>, vector<4x4x16x1xf32>
-// CHECK:                 %[[WV:.+]] = vector.transfer_read {{.+}} : tensor<4x1x16xf32>, vector<4x4x16x1xf32>
-// CHECK:                 %[[P:.+]] = arith.mulf %[[XV]], %[[WV]] : vector<4x4x16x1xf32>
+// CHECK:                 %[[XV:.+]] = vector.transfer_read {{.+}} : tensor<4x1x16xf32>, vector<4x4x1x16xf32>
+// CHECK:                 %[[WV:.+]] = vector.transfer_read {{.+}} : tensor<4x1x16xf32>, vector<4x4x1x16xf32>
+// CHECK:                 %[[P:.+]] = arith.mulf %[[XV]], %[[WV]] : vector<4x4x1x16xf32>
 // CHECK:                 %[[PC:.+]] = vector.shape_cast %[[P]]
 // CHECK:                 %[[S:.+]] = arith.addf %[[A]], %[[PC]] : vector<4x4x16xf32>
 // CHECK:                 scf.yield %[[S]] : vector<4x4x16xf32>
@@ -35,7 +35,7 @@
 // OPTS-LABEL: func.func @linear_static(
 // OPTS:         scf.forall (%{{.+}}) = (0) to (44) step (16)
 // OPTS:           scf.for {{.+}} -> (vector<2x8x8xf32>)
-// OPTS:             arith.mulf {{.+}} : vector<2x8x8x1xf32>
+// OPTS:             arith.mulf {{.+}} : vector<2x8x1x8xf32>
 
 #x = affine_map<(d0, d1, d2) -> (d0, d2)>
 #w = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -65,8 +65,8 @@ func.func @linear_static(%x: tensor<8x64xf32>, %w: tensor<44x64xf32>) -> tensor<
 // CHECK:           %[[FULL:.+]] = affine.apply #{{.+}}()[%[[M]]]
 // CHECK:           scf.for %{{.+}} = %{{.+}} to %[[FULL]] step %{{.+}}
 // CHECK:             scf.for {{.+}} -> (vector<4x4x16xf32>)
-// CHECK:               vector.transfer_read {{.+}} : tensor<4x1x16xf16>, vector<4x4x16x1xf16>
-// CHECK:               arith.extf {{.+}} : vector<4x4x16x1xf16> to vector<4x4x16x1xf32>
+// CHECK:               vector.transfer_read {{.+}} : tensor<4x1x16xf16>, vector<4x4x1x16xf16>
+// CHECK:               arith.extf {{.+}} : vector<4x4x1x16xf16> to vector<4x4x1x16xf32>
 // CHECK:           scf.for %{{.+}} = %[[FULL]] to %[[M]] step
 // CHECK:             scf.for %[[ROW:.+]] = %{{.+}} to %{{.+}} step %[[C1:.+]] iter_args
 // CHECK:               scf.for {{.+}} -> (vector<1x4x16xf32>)
@@ -98,8 +98,8 @@ func.func @linear_dynamic_m(%x: tensor<?x32xf16>, %w: tensor<16x32xf16>, %acc: t
 // CHECK:         scf.forall (%{{.+}}) = (0) to (8) step (4)
 // CHECK:           %[[G:.+]] = scf.for %{{.+}} iter_args(%[[GA:.+]] = %{{.+}}) -> (vector<1x4x16xf32>)
 // CHECK:             %[[K:.+]] = scf.for %{{.+}} iter_args(%[[KA:.+]] = %[[GA]]) -> (vector<1x4x16xf32>)
-// CHECK:               vector.transfer_read {{.+}} : tensor<4x1x1x16xi8>, vector<1x4x16x1x1xi8>
-// CHECK:               vector.transfer_read {{.+}} : tensor<4x1xf32>, vector<1x4x16x1x1xf32>
+// CHECK:               vector.transfer_read {{.+}} : tensor<4x1x1x16xi8>, vector<1x4x1x1x16xi8>
+// CHECK:               vector.transfer_read {{.+}} : tensor<4x1xf32>, vector<1x4x1x1x16xf32>
 // CHECK:               arith.extsi
 // CHECK:               arith.sitofp
 // CHECK:               arith.addf %[[KA]], {{.+}} : vector<1x4x16xf32>
