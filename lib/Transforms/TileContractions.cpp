@@ -38,7 +38,7 @@ constexpr StringLiteral kLanePartialMarker = "__weft_lane_partial__";
 constexpr StringLiteral kTileMarker = "__weft_contraction_tile__";
 
 struct TileSizes {
-  int64_t lanes, tileM, tileN, blockN, minBlocks;
+  int64_t lanes, tileM, tileN, rowTileN, blockN, minBlocks;
 };
 
 /// Whether `op` is a contraction that this pass rewrites: an f32
@@ -283,11 +283,16 @@ LogicalResult tileContraction(RewriterBase &rewriter,
 
   // Column blocks as parallel tasks (leading dims one at a time), at least
   // `minBlocks` of them where N allows it so that every thread gets work.
-  int64_t blockN = tiles.blockN;
-  int64_t n = sum.getStaticLoopRanges()[sum.getNumParallelLoops() - 1];
+  SmallVector<int64_t> ranges = sum.getStaticLoopRanges();
+  int64_t numParallel = sum.getNumParallelLoops();
+  // One row of x (GEMV): more rows of w per tile, so that each vector of x
+  // serves more weights.
+  int64_t tileN = ranges[numParallel - 2] == 1 ? tiles.rowTileN : tiles.tileN;
+  int64_t blockN = std::max(tiles.blockN, tileN);
+  int64_t n = ranges[numParallel - 1];
   if (!ShapedType::isDynamic(n)) {
     auto even = static_cast<int64_t>(
-        llvm::alignTo(llvm::divideCeil(n, tiles.minBlocks), tiles.tileN));
+        llvm::alignTo(llvm::divideCeil(n, tiles.minBlocks), tileN));
     blockN = std::min(blockN, even);
   }
   auto blocks =
@@ -302,7 +307,7 @@ LogicalResult tileContraction(RewriterBase &rewriter,
   // Register tiles, with full tiles split from the last partial one.
   auto registerTiles = tileAndFuse(
       rewriter, sum,
-      parallelTileSizes(rewriter, sum, 0, tiles.tileM, tiles.tileN),
+      parallelTileSizes(rewriter, sum, 0, tiles.tileM, tileN),
       scf::SCFTilingOptions::LoopType::ForOp);
   if (failed(registerTiles))
     return failure();
@@ -387,14 +392,14 @@ struct WeftTileContractionsPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (lanes < 1 || tileM < 1 || tileN < 1 || minBlocks < 1 ||
-        blockN < tileN) {
+    if (lanes < 1 || tileM < 1 || tileN < 1 || rowTileN < 1 ||
+        minBlocks < 1 || blockN < tileN) {
       getOperation().emitError(
-          "weft-tile-contractions: lanes, tile-m, tile-n and min-blocks must "
-          "be >= 1 and block-n >= tile-n");
+          "weft-tile-contractions: lanes, tile-m, tile-n, row-tile-n and "
+          "min-blocks must be >= 1 and block-n >= tile-n");
       return signalPassFailure();
     }
-    TileSizes tiles{lanes, tileM, tileN, blockN, minBlocks};
+    TileSizes tiles{lanes, tileM, tileN, rowTileN, blockN, minBlocks};
     SmallVector<linalg::GenericOp> contractions;
     getOperation().walk([&](linalg::GenericOp op) {
       if (isLaneSplittable(op, tiles.lanes))

@@ -289,8 +289,9 @@ def test_qlinear(bits, symmetric, dtype):
 @pytest.mark.parametrize("bits", [8, 4], ids=["int8", "int4"])
 def test_qlinear_gemv(bits, symmetric, dtype):
     # GEMV shapes for weft-tile-contractions: one row of x (static M = 1) and
-    # a dynamic M of 2; K = 256, N = 70 (not a multiple of the 4-column
-    # register tile; column blocks 36 + 34); groups of 16 (one lane chunk per
+    # a dynamic M of 2; K = 256, N = 70 (not a multiple of the register tile:
+    # 1 x 8 tiles in column blocks 40 + 30 at M = 1, 4 x 4 tiles in blocks
+    # 36 + 34 otherwise); groups of 16 (one lane chunk per
     # group; int4 chunks are 8 packed bytes) and of 24 (not a multiple of 16:
     # stays a plain loop nest).
     n = 70

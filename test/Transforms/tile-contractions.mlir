@@ -2,7 +2,7 @@
 // RUN: weft-opt %s --weft-tile-contractions="lanes=8 tile-m=2 tile-n=8 block-n=16" --split-input-file | FileCheck %s --check-prefix=OPTS
 // RUN: not weft-opt %s --weft-tile-contractions="tile-m=0" --split-input-file 2>&1 | FileCheck %s --check-prefix=ERR
 
-// ERR: weft-tile-contractions: lanes, tile-m, tile-n and min-blocks must be >= 1 and block-n >= tile-n
+// ERR: weft-tile-contractions: lanes, tile-m, tile-n, row-tile-n and min-blocks must be >= 1 and block-n >= tile-n
 
 // x[8, 64] w[44, 64]: K viewed as 4 x 16 lanes; two column blocks (24 and 20)
 // in an scf.forall; 4 x 4 register tiles whose 16 accumulators of 16 lanes
@@ -92,27 +92,27 @@ func.func @linear_dynamic_m(%x: tensor<?x32xf16>, %w: tensor<16x32xf16>, %acc: t
 
 // Two reduction loops (weft.qlinear int8: group, k in group): the scale is
 // read once per group, the accumulators stay in registers over both loops.
-// M = 1: 1 x 4 register tiles; N = 8: two column blocks of 4.
+// M = 1: 1 x 8 register tiles (row-tile-n); N = 16: two column blocks of 8.
 
 // CHECK-LABEL: func.func @qlinear_gemv(
-// CHECK:         scf.forall (%{{.+}}) = (0) to (8) step (4)
-// CHECK:           %[[G:.+]] = scf.for %{{.+}} iter_args(%[[GA:.+]] = %{{.+}}) -> (vector<1x4x16xf32>)
-// CHECK:             %[[K:.+]] = scf.for %{{.+}} iter_args(%[[KA:.+]] = %[[GA]]) -> (vector<1x4x16xf32>)
-// CHECK:               vector.transfer_read {{.+}} : tensor<4x1x1x16xi8>, vector<1x4x1x1x16xi8>
-// CHECK:               vector.transfer_read {{.+}} : tensor<4x1xf32>, vector<1x4x1x1x16xf32>
+// CHECK:         scf.forall (%{{.+}}) = (0) to (16) step (8)
+// CHECK:           %[[G:.+]] = scf.for %{{.+}} iter_args(%[[GA:.+]] = %{{.+}}) -> (vector<1x8x16xf32>)
+// CHECK:             %[[K:.+]] = scf.for %{{.+}} iter_args(%[[KA:.+]] = %[[GA]]) -> (vector<1x8x16xf32>)
+// CHECK:               vector.transfer_read {{.+}} : tensor<8x1x1x16xi8>, vector<1x8x1x1x16xi8>
+// CHECK:               vector.transfer_read {{.+}} : tensor<8x1xf32>, vector<1x8x1x1x16xf32>
 // CHECK:               arith.extsi
 // CHECK:               arith.sitofp
-// CHECK:               arith.addf %[[KA]], {{.+}} : vector<1x4x16xf32>
+// CHECK:               arith.addf %[[KA]], {{.+}} : vector<1x8x16xf32>
 // CHECK:             scf.yield %[[K]]
-// CHECK:           vector.multi_reduction <add>, %[[G]], {{.+}} [2] : vector<1x4x16xf32> to vector<1x4xf32>
+// CHECK:           vector.multi_reduction <add>, %[[G]], {{.+}} [2] : vector<1x8x16xf32> to vector<1x8xf32>
 
 #x = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
 #q = affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>
 #s = affine_map<(d0, d1, d2, d3) -> (d1, d2)>
 #y = affine_map<(d0, d1, d2, d3) -> (d0, d1)>
-func.func @qlinear_gemv(%x: tensor<1x2x32xf32>, %q: tensor<8x2x32xi8>, %scale: tensor<8x2xf32>, %acc: tensor<1x8xf32>) -> tensor<1x8xf32> {
+func.func @qlinear_gemv(%x: tensor<1x2x32xf32>, %q: tensor<16x2x32xi8>, %scale: tensor<16x2xf32>, %acc: tensor<1x16xf32>) -> tensor<1x16xf32> {
   %y = linalg.generic {indexing_maps = [#x, #q, #s, #y], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
-      ins(%x, %q, %scale : tensor<1x2x32xf32>, tensor<8x2x32xi8>, tensor<8x2xf32>) outs(%acc : tensor<1x8xf32>) {
+      ins(%x, %q, %scale : tensor<1x2x32xf32>, tensor<16x2x32xi8>, tensor<16x2xf32>) outs(%acc : tensor<1x16xf32>) {
   ^bb0(%a: f32, %b: i8, %sc: f32, %c: f32):
     %bi = arith.extsi %b : i8 to i32
     %bf = arith.sitofp %bi : i32 to f32
@@ -120,8 +120,8 @@ func.func @qlinear_gemv(%x: tensor<1x2x32xf32>, %q: tensor<8x2x32xi8>, %scale: t
     %t = arith.mulf %p, %sc : f32
     %s = arith.addf %c, %t : f32
     linalg.yield %s : f32
-  } -> tensor<1x8xf32>
-  return %y : tensor<1x8xf32>
+  } -> tensor<1x16xf32>
+  return %y : tensor<1x16xf32>
 }
 
 // -----

@@ -22,8 +22,11 @@ def WeftPackInt4BuffersPass
     in-bounds 1-D `vector.transfer_read` of 2L consecutive elements along an
     even last dim (weft-tile-contractions' lane chunks, which start at
     multiples of the lanes) becomes a load of L bytes whose low and high
-    nibbles are interleaved and truncated to `i4`. Views of the argument must
-    have been folded into the accesses (`fold-memref-alias-ops`).
+    nibbles are interleaved; sign or zero extensions of the read are done on
+    those i8 lanes (shifts, a mask), since LLVM scalarizes extensions of i4
+    vectors. Other vector reads (one zero point broadcast over the lanes)
+    are assembled from nibble loads. Views of the argument must have been
+    folded into the accesses (`fold-memref-alias-ops`).
     This is how quantized weights cross the artifact boundary. Any other use
     of an `i4` buffer is an error.
   }];
@@ -70,7 +73,8 @@ def WeftTileContractionsPass
     input maps are projections of the loops, and whose body adds one term of
     plain arithmetic to the accumulator:
 
-    1. split reduction: `k = ko * lanes + l` with `l` parallel, so that
+    1. split reduction: `k = ko * lanes + l` with `l` parallel and the last
+       loop (so vectorization never moves the lane dim), so that
        `P[..., m, n, l] = sum_ko x[..., m, ko, l] * w[n, ko, l]` and then
        `C[..., m, n] = sum_l P[..., m, n, l]` (like upstream
        `splitReduction`, which takes one reduction loop only; weft.qlinear
@@ -78,8 +82,9 @@ def WeftTileContractionsPass
     2. tiling of `C` with its producers fused: an `scf.forall` over blocks
        of at most `block-n` output columns (at least `min-blocks` blocks
        where N allows, so that every thread has work), then `scf.for`
-       register tiles of `tile-m` x `tile-n` outputs, then an `scf.for` over
-       `ko` (TilingInterface, `tileConsumerAndFuseProducersUsingSCF`);
+       register tiles of `tile-m` x `tile-n` outputs, then `scf.for` loops
+       over the other reductions and `ko` (TilingInterface,
+       `tileConsumerAndFuseProducersUsingSCF`, `tileUsingSCF`);
     3. peeling of the register-tile loops, so that full tiles have static
        shapes; the last partial tile of `m` or `n` is tiled again by 1 along
        that dim, so that every tile is static and nothing needs masks;
@@ -98,6 +103,8 @@ def WeftTileContractionsPass
            "rows of the register tile">,
     Option<"tileN", "tile-n", "int64_t", /*default=*/"4",
            "columns of the register tile">,
+    Option<"rowTileN", "row-tile-n", "int64_t", /*default=*/"8",
+           "columns of the register tile when x has one row (M = 1)">,
     Option<"blockN", "block-n", "int64_t", /*default=*/"64",
            "output columns per parallel task (at most)">,
     Option<"minBlocks", "min-blocks", "int64_t", /*default=*/"2",
