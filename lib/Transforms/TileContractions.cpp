@@ -387,6 +387,64 @@ LogicalResult vectorizeTiles(RewriterBase &rewriter, Operation *root) {
   return success();
 }
 
+/// In `loop`, a carried vector updated as `acc + t * s` (possibly through a
+/// shape_cast) with `s` defined outside the loop becomes a sum of `t` alone,
+/// multiplied by `s` once after the loop: the qlinear scale is constant
+/// within a group, so each lane then costs one FMA instead of a multiply
+/// and an FMA.
+void factorLoopInvariantScales(RewriterBase &rewriter, scf::ForOp loop) {
+  auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+  for (auto [i, iterArg] : llvm::enumerate(loop.getRegionIterArgs())) {
+    auto type = dyn_cast<VectorType>(iterArg.getType());
+    auto add = yield.getOperand(i).getDefiningOp<arith::AddFOp>();
+    if (!type || !add || !iterArg.hasOneUse() || add.getLhs() != iterArg ||
+        !add->hasOneUse())
+      continue;
+    Value term = add.getRhs();
+    auto shapeCast = term.getDefiningOp<vector::ShapeCastOp>();
+    auto mul = (shapeCast ? shapeCast.getSource() : term).getDefiningOp<arith::MulFOp>();
+    if (!mul || !mul->hasOneUse() || (shapeCast && !shapeCast->hasOneUse()))
+      continue;
+    Value scale = mul.getRhs();
+    if (loop->isAncestor(scale.getParentRegion()->getParentOp()))
+      continue;
+    // In the loop: acc + t.
+    rewriter.setInsertionPoint(add);
+    Value t = mul.getLhs();
+    if (shapeCast)
+      t = vector::ShapeCastOp::create(rewriter, shapeCast.getLoc(), type, t);
+    rewriter.modifyOpInPlace(add, [&] { add.getRhsMutable().assign(t); });
+    // Before: a zero sum; after: init + sum * s.
+    Value init = loop.getInitArgs()[i];
+    rewriter.setInsertionPoint(loop);
+    Value zeros = arith::ConstantOp::create(
+        rewriter, loop.getLoc(), type,
+        DenseElementsAttr::get(type, rewriter.getFloatAttr(
+                                         type.getElementType(), 0.0)));
+    rewriter.modifyOpInPlace(
+        loop, [&] { loop.getInitArgsMutable()[i].assign(zeros); });
+    rewriter.setInsertionPointAfter(loop);
+    Value sum = loop.getResult(i);
+    Value scaled = sum;
+    auto scaleType = cast<VectorType>(scale.getType());
+    if (scaleType != type)
+      scaled = vector::ShapeCastOp::create(rewriter, loop.getLoc(), scaleType,
+                                           scaled);
+    Operation *firstUse = scaled.getDefiningOp();
+    scaled = arith::MulFOp::create(rewriter, loop.getLoc(), scaled, scale);
+    if (!firstUse)
+      firstUse = scaled.getDefiningOp();
+    if (scaleType != type)
+      scaled =
+          vector::ShapeCastOp::create(rewriter, loop.getLoc(), type, scaled);
+    Value total = arith::AddFOp::create(rewriter, loop.getLoc(), init, scaled);
+    rewriter.replaceAllUsesExcept(sum, total, firstUse);
+    if (shapeCast)
+      rewriter.eraseOp(shapeCast);
+    rewriter.eraseOp(mul);
+  }
+}
+
 struct WeftTileContractionsPass
     : weft::impl::WeftTileContractionsPassBase<WeftTileContractionsPass> {
   using Base::Base;
@@ -428,6 +486,15 @@ struct WeftTileContractionsPass
     // Accumulators: read before the reduction loop, written after it.
     getOperation().walk([&](scf::ForOp loop) {
       (void)hoistLoopInvariantSubsets(rewriter, loop);
+    });
+    // Per-group scales out of the innermost reduction loops.
+    getOperation().walk([&](scf::ForOp loop) {
+      if (llvm::any_of(loop.getRegionIterArgs(), [](Value arg) {
+            return isa<VectorType>(arg.getType());
+          })) {
+        moveLoopInvariantCode(cast<LoopLikeOpInterface>(loop.getOperation()));
+        factorLoopInvariantScales(rewriter, loop);
+      }
     });
     canonicalize(getOperation());
     getOperation().walk([&](Operation *op) {

@@ -95,15 +95,23 @@ func.func @linear_dynamic_m(%x: tensor<?x32xf16>, %w: tensor<16x32xf16>, %acc: t
 // M = 1: 1 x 8 register tiles (row-tile-n); N = 16: two column blocks of 8.
 
 // CHECK-LABEL: func.func @qlinear_gemv(
+// The scale multiplies the sum of each group once, after the loop over it.
+// CHECK-DAG:     %[[ZEROS:.+]] = arith.constant dense<0.000000e+00> : vector<1x8x16xf32>
 // CHECK:         scf.forall (%{{.+}}) = (0) to (16) step (8)
-// CHECK:           %[[G:.+]] = scf.for %{{.+}} iter_args(%[[GA:.+]] = %{{.+}}) -> (vector<1x8x16xf32>)
-// CHECK:             %[[K:.+]] = scf.for %{{.+}} iter_args(%[[KA:.+]] = %[[GA]]) -> (vector<1x8x16xf32>)
+// CHECK:           %[[G:.+]] = scf.for %{{.+}} iter_args(%[[GA:.+]] = %[[ZEROS]]) -> (vector<1x8x16xf32>)
+// CHECK:             %[[S:.+]] = vector.transfer_read {{.+}} : tensor<8x1xf32>, vector<1x8x1x1x16xf32>
+// CHECK:             %[[K:.+]] = scf.for %{{.+}} iter_args(%[[KA:.+]] = %[[ZEROS]]) -> (vector<1x8x16xf32>)
 // CHECK:               vector.transfer_read {{.+}} : tensor<8x1x1x16xi8>, vector<1x8x1x1x16xi8>
-// CHECK:               vector.transfer_read {{.+}} : tensor<8x1xf32>, vector<1x8x1x1x16xf32>
 // CHECK:               arith.extsi
 // CHECK:               arith.sitofp
-// CHECK:               arith.addf %[[KA]], {{.+}} : vector<1x8x16xf32>
-// CHECK:             scf.yield %[[K]]
+// CHECK:               %[[XQ:.+]] = arith.mulf
+// CHECK:               %[[XQC:.+]] = vector.shape_cast %[[XQ]]
+// CHECK:               arith.addf %[[KA]], %[[XQC]] : vector<1x8x16xf32>
+// CHECK:             %[[KC:.+]] = vector.shape_cast %[[K]] : vector<1x8x16xf32> to vector<1x8x1x1x16xf32>
+// CHECK:             %[[KS:.+]] = arith.mulf %[[KC]], %[[S]] : vector<1x8x1x1x16xf32>
+// CHECK:             %[[KSC:.+]] = vector.shape_cast %[[KS]]
+// CHECK:             %[[NEXT:.+]] = arith.addf %[[GA]], %[[KSC]] : vector<1x8x16xf32>
+// CHECK:             scf.yield %[[NEXT]]
 // CHECK:           vector.multi_reduction <add>, %[[G]], {{.+}} [2] : vector<1x8x16xf32> to vector<1x8xf32>
 
 #x = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>

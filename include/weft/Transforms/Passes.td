@@ -91,7 +91,10 @@ def WeftTileContractionsPass
     4. `linalg` vectorization of every tile and hoisting of the accumulator
        transfers out of the `ko` loop: `tile-m * tile-n` accumulators of
        `lanes` f32 stay in registers over all of `K`, and every load is a
-       contiguous chunk of a row of `x` or of `w` (w[N, K] needs no packing).
+       contiguous chunk of a row of `x` or of `w` (w[N, K] needs no packing);
+    5. a factor that is invariant in a reduction loop (the qlinear scale,
+       one per group) multiplies the loop's sum once after it instead of
+       every term in it.
 
     `P` never reaches memory: its tiles are read back from the vector values
     that were written. Other contractions and other ops are left alone.
