@@ -1,7 +1,6 @@
 """CPU benchmarks: weft kernels against references measured in the same run.
 
-  python3 benchmarks/cpu/bench.py [--bin build/bin] [--quick] [--json OUT.json]
-                                  [--cases attention,ssm_scan]
+  python3 benchmarks/cpu/bench.py [--bin build/bin] [--quick] [--json OUT.json] [--cases linear,...]
 
 Each case compiles a weft program with weft-compile, times it with
 `weft-run --bench N` (median after a warm-up, loading excluded) and times the
@@ -211,7 +210,7 @@ func.func @main(%x: {tx}, %dt: {tdt}, %a: tensor<{h}xf32>, %bm: {tbc}, %cm: {tbc
     }
 
 
-CASE_NAMES = ["linear", "gemv-int8", "gemv-int4", "attention", "ssm_scan"]
+CASES = ["linear", "gemv-int8", "gemv-int4", "attention", "ssm_scan"]
 
 
 def main():
@@ -219,9 +218,13 @@ def main():
     parser.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"))
     parser.add_argument("--quick", action="store_true", help="small shapes, few repeats")
     parser.add_argument("--json", help="write the results as JSON")
-    parser.add_argument("--cases", default=",".join(CASE_NAMES),
-                        help="comma-separated subset of: " + ", ".join(CASE_NAMES))
+    parser.add_argument("--cases", default=",".join(CASES),
+                        help="comma-separated subset of: " + ", ".join(CASES))
     args = parser.parse_args()
+    selected = args.cases.split(",")
+    unknown = sorted(set(selected) - set(CASES))
+    if unknown:
+        parser.error(f"unknown cases {unknown}; choose from {CASES}")
     rng = np.random.default_rng(0)
     repeats = 3 if args.quick else 5
     results = []
@@ -230,28 +233,22 @@ def main():
         bandwidth = measure_bandwidth(rng, repeats)
         print(f"streaming bandwidth (OpenBLAS sgemv, 192 MB): {bandwidth / 1e9:.1f} GB/s")
         if args.quick:
-            cases = [
-                lambda: bench_linear(weft, rng, 64, 512, 512, repeats),
-                lambda: bench_gemv(weft, rng, 8, 2048, 4096, 128, bandwidth, repeats),
-                lambda: bench_gemv(weft, rng, 4, 2048, 4096, 128, bandwidth, repeats),
-                lambda: bench_attention(weft, rng, 1, 256, 4, 64, repeats),
-                lambda: bench_ssm_scan(weft, rng, 1, 256, 8, 32, 32, bandwidth, repeats),
-            ]
+            cases = {
+                "linear": lambda: bench_linear(weft, rng, 64, 512, 512, repeats),
+                "gemv-int8": lambda: bench_gemv(weft, rng, 8, 2048, 4096, 128, bandwidth, repeats),
+                "gemv-int4": lambda: bench_gemv(weft, rng, 4, 2048, 4096, 128, bandwidth, repeats),
+                "attention": lambda: bench_attention(weft, rng, 1, 256, 4, 64, repeats),
+                "ssm_scan": lambda: bench_ssm_scan(weft, rng, 1, 256, 8, 32, 32, bandwidth, repeats),
+            }
         else:
-            cases = [
-                lambda: bench_linear(weft, rng, 128, 1024, 1024, repeats),
-                lambda: bench_gemv(weft, rng, 8, 8192, 16384, 128, bandwidth, repeats),
-                lambda: bench_gemv(weft, rng, 4, 16384, 16384, 128, bandwidth, repeats),
-                lambda: bench_attention(weft, rng, 1, 1024, 4, 128, repeats),
-                lambda: bench_ssm_scan(weft, rng, 1, 1024, 32, 64, 64, bandwidth, repeats),
-            ]
-        selected = args.cases.split(",")
-        unknown = sorted(set(selected) - set(CASE_NAMES))
-        if unknown:
-            parser.error(f"unknown cases {unknown}; choose from {CASE_NAMES}")
-        for name, case in zip(CASE_NAMES, cases):
-            if name not in selected:
-                continue
+            cases = {
+                "linear": lambda: bench_linear(weft, rng, 128, 1024, 1024, repeats),
+                "gemv-int8": lambda: bench_gemv(weft, rng, 8, 8192, 16384, 128, bandwidth, repeats),
+                "gemv-int4": lambda: bench_gemv(weft, rng, 4, 16384, 16384, 128, bandwidth, repeats),
+                "attention": lambda: bench_attention(weft, rng, 1, 1024, 4, 128, repeats),
+                "ssm_scan": lambda: bench_ssm_scan(weft, rng, 1, 1024, 32, 64, 64, bandwidth, repeats),
+            }
+        for case in (cases[name] for name in CASES if name in selected):
             result = case()
             results.append(result)
             print(f"{result['case']:<52} weft {result['weft_ms']:9.2f} ms   "

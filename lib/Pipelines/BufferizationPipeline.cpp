@@ -12,13 +12,14 @@
 
 using namespace mlir;
 
-void weft::buildBufferizationPipeline(OpPassManager &pm) {
-  // weft -> tensor-level linalg/scf.
+void weft::buildWeftToLinalgPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createConvertWeftToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createWeftFuseElementwiseProducersPass());
   pm.addPass(createCSEPass());
+}
 
+void weft::buildBufferizationPipeline(OpPassManager &pm) {
   // Tensors -> buffers. Function boundaries use plain row-major memrefs so
   // that the runtime's descriptors match.
   bufferization::OneShotBufferizePassOptions bufferize;

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -19,6 +20,9 @@ using namespace mlir;
 
 void weft::buildCpuPipeline(OpPassManager &pm,
                             const CpuPipelineOptions &options) {
+  buildWeftToLinalgPipeline(pm);
+  // Register-blocked vector code for linear-like contractions.
+  pm.addNestedPass<func::FuncOp>(createWeftTileContractionsPass());
   buildBufferizationPipeline(pm);
 
   // Loops. Strided copies become loops too (no runtime copy helper).
@@ -38,15 +42,23 @@ void weft::buildCpuPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   }
 
-  // Quantized weights arrive packed (two i4 per byte).
+  // Vector ops -> 1-D vectors (what LLVM's vector types are).
+  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(
+      VectorTransferToSCFOptions().enableFullUnroll()));
+  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass());
+
+  // Quantized weights arrive packed (two i4 per byte); loads and vector reads
+  // are rewritten on the argument itself, through no views.
+  pm.addPass(memref::createFoldMemRefAliasOpsPass());
   pm.addPass(createWeftPackInt4BuffersPass());
 
   // -> LLVM.
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
-  // The register-blocked kernels of attention are vector ops.
-  pm.addPass(createConvertVectorToLLVMPass());
+  ConvertVectorToLLVMPassOptions vectorToLLVM;
+  vectorToLLVM.reassociateFPReductions = true;
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   // log1p goes to libm: the LLVM lowering's log(1 + x) loses every digit of
   // small x (softplus of large negative inputs). Ops without an LLVM

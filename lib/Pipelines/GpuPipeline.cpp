@@ -1,6 +1,6 @@
 //===- GpuPipeline.cpp - weft-gpu-pipeline --------------------------------===//
 //
-// Buffers and loops as on the CPU, then every loop nest that touches memory
+// Linalg and buffers as on the CPU, then every loop nest that touches memory
 // becomes a kernel (weft-map-parallel-loops-to-gpu decides the grid), kernels
 // go to NVVM and PTX/cubin, and the host code goes to LLVM. Host allocations
 // use the runtime's unified-memory allocator (generic allocation functions),
@@ -27,6 +27,7 @@ using namespace mlir;
 
 void weft::buildGpuPipeline(OpPassManager &pm,
                             const GpuPipelineOptions &options) {
+  buildWeftToLinalgPipeline(pm);
   buildBufferizationPipeline(pm);
 
   // Loops, then kernels. Every copy becomes a loop: a memcpy would run on

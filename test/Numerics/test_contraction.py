@@ -128,6 +128,70 @@ func.func @main(%x: {tx}, %w: {tw}, %b: {tb}, %r: {tr}, %x1: {tx1}) -> ({tr}, {t
         harness.assert_close(result(out, dtype), expected, rtol, atol, what=f"linear {i} ({act}) {dtype}")
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_linear_register_tiles(dtype):
+    # Shapes around weft-tile-contractions' tiles (K in chunks of 16 lanes,
+    # 4 x 4 register tiles, column blocks of up to 64 split over 2 threads):
+    # 0: dynamic M = 11 and N = 37, neither a multiple of 4, x with a dynamic K,
+    #    bias, silu and residual;
+    # 1: static M = 1 (one row of x), N = 8;
+    # 2: rank-3 x with a dynamic middle dim, N = 130 (column blocks 64, 64, 2);
+    # 3: K = 1040 (65 chunks), N = 3 (below one register tile), M = 9;
+    # 4: batched matmul with transpose_rhs (the same form), K = 32;
+    # 5: K = 40, not a multiple of 16: stays a plain loop nest;
+    # 6: a weight input with a dynamic N (19 at run time).
+    x0, w0, b0, r0 = normal(11, 48), normal(37, 48, scale=48**-0.5), normal(37), normal(11, 37)
+    x1, w1 = normal(1, 64), normal(8, 64, scale=64**-0.5)
+    x2, w2 = normal(2, 5, 80), normal(130, 80, scale=80**-0.5)
+    x3, w3 = normal(9, 1040), normal(3, 1040, scale=1040**-0.5)
+    a4, b4 = normal(2, 5, 32), normal(2, 6, 32, scale=32**-0.5)
+    x5, w5 = normal(6, 40), normal(10, 40, scale=40**-0.5)
+    x6, w6 = normal(5, 32), normal(19, 32, scale=32**-0.5)
+    tx0, tw0, tb0, tr0 = t((None, None), dtype), t((37, 48), dtype), t((37,), dtype), t((None, 37), dtype)
+    tx1, tw1, tr1 = t((1, 64), dtype), t((8, 64), dtype), t((1, 8), dtype)
+    tx2, tw2, tr2 = t((2, None, 80), dtype), t((130, 80), dtype), t((2, None, 130), dtype)
+    tx3, tw3, tr3 = t((None, 1040), dtype), t((3, 1040), dtype), t((None, 3), dtype)
+    ta4, tb4, tr4 = t((2, 5, 32), dtype), t((2, 6, 32), dtype), t((2, 5, 6), dtype)
+    tx5, tw5, tr5 = t((None, 40), dtype), t((10, 40), dtype), t((None, 10), dtype)
+    tx6, tw6, tr6 = t((5, 32), dtype), t((None, 32), dtype), t((5, None), dtype)
+    program = f"""
+func.func @main(%x0: {tx0}, %w0: {tw0}, %b0: {tb0}, %r0: {tr0}, %x1: {tx1}, %w1: {tw1}, %x2: {tx2}, %w2: {tw2}, %x3: {tx3}, %w3: {tw3}, %a4: {ta4}, %b4: {tb4}, %x5: {tx5}, %w5: {tw5}, %x6: {tx6}, %w6: {tw6}) -> ({tr0}, {tr1}, {tr2}, {tr3}, {tr4}, {tr5}, {tr6}) {{
+  %0 = weft.linear %x0, %w0 bias %b0 residual %r0 {{activation = #weft.activation<silu>}} : ({tx0}, {tw0}, {tb0}, {tr0}) -> {tr0}
+  %1 = weft.linear %x1, %w1 : ({tx1}, {tw1}) -> {tr1}
+  %2 = weft.linear %x2, %w2 : ({tx2}, {tw2}) -> {tr2}
+  %3 = weft.linear %x3, %w3 : ({tx3}, {tw3}) -> {tr3}
+  %4 = weft.matmul %a4, %b4 {{transpose_rhs}} : ({ta4}, {tb4}) -> {tr4}
+  %5 = weft.linear %x5, %w5 : ({tx5}, {tw5}) -> {tr5}
+  %6 = weft.linear %x6, %w6 : ({tx6}, {tw6}) -> {tr6}
+  return %0, %1, %2, %3, %4, %5, %6 : {tr0}, {tr1}, {tr2}, {tr3}, {tr4}, {tr5}, {tr6}
+}}"""
+    values = [x0, w0, b0, r0, x1, w1, x2, w2, x3, w3, a4, b4, x5, w5, x6, w6]
+    pairs = [given(v, dtype) for v in values]
+    outs = harness.run(program, [p[0] for p in pairs])
+    e = [p[1] for p in pairs]
+    cases = [  # (x, w, bias, activation, residual, K)
+        (e[0], e[1], e[2], "silu", e[3], 48),
+        (e[4], e[5], None, "none", None, 64),
+        (e[6], e[7], None, "none", None, 80),
+        (e[8], e[9], None, "none", None, 1040),
+        (e[10], e[11], None, "none", None, 32),
+        (e[12], e[13], None, "none", None, 40),
+        (e[14], e[15], None, "none", None, 32),
+    ]
+    for i, (out, (xx, ww, bb, act, rr, k)) in enumerate(zip(outs, cases)):
+        if ww.ndim == 3:  # the batched matmul
+            expected = reference.matmul(xx, ww, False, True)
+            magnitude = reference.matmul(np.abs(xx), np.abs(ww), False, True)
+        else:
+            expected = reference.linear(xx, ww, bb, act, rr)
+            magnitude = reference.linear(np.abs(xx), np.abs(ww),
+                                         None if bb is None else np.abs(bb), "none",
+                                         None if rr is None else np.abs(rr))
+        rtol, atol = tolerance(dtype, k, magnitude)
+        harness.assert_close(result(out, dtype), expected, rtol, atol,
+                             what=f"linear tiles {i} {dtype}")
+
+
 # --- weft.qlinear ---------------------------------------------------------------
 
 
@@ -223,6 +287,65 @@ def test_qlinear(bits, symmetric, dtype):
         rtol, atol = tolerance(dtype, k + 1, magnitude)
         harness.assert_close(result(out, dtype), expected, rtol, atol,
                              what=f"qlinear layer {i} (group {group}) {dtype}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("symmetric", [True, False], ids=["symmetric", "asymmetric"])
+@pytest.mark.parametrize("bits", [8, 4], ids=["int8", "int4"])
+def test_qlinear_gemv(bits, symmetric, dtype):
+    # GEMV shapes for weft-tile-contractions: one row of x (static M = 1) and
+    # a dynamic M of 2; K = 256, N = 70 (not a multiple of the register tile:
+    # 1 x 8 tiles in column blocks 40 + 30 at M = 1, 4 x 4 tiles in blocks
+    # 36 + 34 otherwise); groups of 16 (one lane chunk per
+    # group; int4 chunks are 8 packed bytes) and of 24 (not a multiple of 16:
+    # stays a plain loop nest); K = 34 per channel (not a multiple of 16
+    # either: a plain loop nest whose int4 loads go through folded views).
+    n = 70
+    layers = [(256, 16), (256, 16), (240, 24), (34, 34)]  # (K, group size)
+    x1, x2, x3, x4 = normal(1, 256), normal(2, 256), normal(1, 240), normal(1, 34)
+    tx1, tx2, tx3 = t((1, 256), dtype), t((None, 256), dtype), t((1, 240), dtype)
+    tx4 = t((1, 34), dtype)
+    tr1, tr2 = t((1, n), dtype), t((None, n), dtype)
+    lines, params, refs = [], {}, []
+    for k, group in layers:
+        q, z = quantized(bits, symmetric, n, k, k // group)
+        # Scales keep the dequantized weight near N(0, 1/K).
+        qmax = 2 ** (bits - 1)
+        s_in, s64 = given(RNG.uniform(0.5, 1.5, size=(n, k // group)) / (qmax * np.sqrt(k / 3)), "f32")
+        refs.append((q, (s_in, s64), group, z))
+    inputs = [("%x1", tx1, tr1, x1), ("%x2", tx2, tr2, x2), ("%x3", tx3, tr1, x3),
+              ("%x4", tx4, tr1, x4)]
+    for i, ((q, s, group, z), (xin, txi, tri, _)) in enumerate(zip(refs, inputs)):
+        groups = q.shape[1] // group
+        qtype = f"i{bits}"
+        ts, tz, tqi = t((n, groups), "f32"), t((n, groups), qtype), t(q.shape, qtype)
+        params[f"l{i}.qweight"] = int_entry(q, bits, symmetric)
+        params[f"l{i}.scales"] = entry(s[0], "f32")
+        lines.append(f'  %q{i} = weft.param "l{i}.qweight" : {tqi}')
+        lines.append(f'  %s{i} = weft.param "l{i}.scales" : {ts}')
+        operands, types = f"%q{i}, %s{i}", f"{tqi}, {ts}"
+        if z is not None:
+            params[f"l{i}.zeros"] = int_entry(z, bits, False)
+            lines.append(f'  %z{i} = weft.param "l{i}.zeros" : {tz}')
+            operands, types = operands + f" zeros %z{i}", types + f", {tz}"
+        group_attr = -1 if group == q.shape[1] else group
+        lines.append(f"  %y{i} = weft.qlinear {xin}, {operands} {{group_size = {group_attr} : i64}} "
+                     f": ({txi}, {types}) -> {tri}")
+    program = (
+        f"func.func @main(%x1: {tx1}, %x2: {tx2}, %x3: {tx3}, %x4: {tx4}) -> ({tr1}, {tr2}, {tr1}, {tr1}) {{\n"
+        + "\n".join(lines)
+        + f"\n  return %y0, %y1, %y2, %y3 : {tr1}, {tr2}, {tr1}, {tr1}\n}}")
+    given_x = [given(v, dtype) for v in (x1, x2, x3, x4)]
+    outs = harness.run(program, [g[0] for g in given_x], params)
+    for i, (out, (q, s, group, z), (_, x64)) in enumerate(zip(outs, refs, given_x)):
+        s64 = s[1]
+        expected = reference.qlinear(x64, q, s64, group, z, None, "none", None)
+        weight = reference.dequantize(q, s64, group, z)
+        magnitude = reference.linear(np.abs(x64), np.abs(weight))
+        # One more f32 rounding per term: the dequantized weight.
+        rtol, atol = tolerance(dtype, q.shape[1] + 1, magnitude)
+        harness.assert_close(result(out, dtype), expected, rtol, atol,
+                             what=f"qlinear int{bits} gemv {i} (group {group}) {dtype}")
 
 
 # --- weft.lora ------------------------------------------------------------------

@@ -40,6 +40,56 @@ func.func @odd_last_dim(%w: memref<4x3xi4>, %n: index, %k: index) -> i4 {
 
 // -----
 
+// 16 nibbles from an even element of an even last dim: 8 bytes from byte
+// e / 2, low nibbles (even elements) interleaved with high nibbles.
+// CHECK-LABEL: func @read_lane_chunk
+// CHECK-SAME: (%[[W:.+]]: memref<32xi8>, %[[N:.+]]: index) -> vector<16xi4>
+// CHECK:       %[[C16:.+]] = arith.constant 16 : index
+// CHECK:       %[[E:.+]] = arith.addi %{{.+}}, %{{.+}} : index
+// CHECK:       %[[EB:.+]] = arith.divui %[[E]], %{{.+}} : index
+// CHECK:       %[[BYTES:.+]] = vector.load %[[W]][%[[EB]]] : memref<32xi8>, vector<8xi8>
+// CHECK:       %[[C4:.+]] = arith.constant dense<4> : vector<8xi8>
+// CHECK:       %[[HIGH:.+]] = arith.shrui %[[BYTES]], %[[C4]] : vector<8xi8>
+// CHECK:       %[[BOTH:.+]] = vector.interleave %[[BYTES]], %[[HIGH]] : vector<8xi8> -> vector<16xi8>
+// CHECK:       %[[NIB:.+]] = arith.trunci %[[BOTH]] : vector<16xi8> to vector<16xi4>
+// CHECK:       return %[[NIB]]
+func.func @read_lane_chunk(%w: memref<4x16xi4>, %n: index) -> vector<16xi4> {
+  %c0 = arith.constant 0 : index
+  %pad = arith.constant 0 : i4
+  %v = vector.transfer_read %w[%n, %c0], %pad {in_bounds = [true]} : memref<4x16xi4>, vector<16xi4>
+  return %v : vector<16xi4>
+}
+
+// -----
+
+// One element (a zero point broadcast over the lanes): one nibble load per
+// element.
+// CHECK-LABEL: func @read_one
+// CHECK-SAME: (%[[W:.+]]: memref<2xi8>, %[[N:.+]]: index) -> vector<1xi4>
+// CHECK:       %[[BYTE:.+]] = memref.load %[[W]][%{{.+}}] : memref<2xi8>
+// CHECK:       %[[V:.+]] = arith.shrui %[[BYTE]], %{{.+}} : i8
+// CHECK:       %[[NIB:.+]] = arith.trunci %[[V]] : i8 to i4
+// CHECK:       %[[VEC:.+]] = vector.from_elements %[[NIB]] : vector<1xi4>
+// CHECK:       return %[[VEC]]
+func.func @read_one(%w: memref<4x1xi4>, %n: index) -> vector<1xi4> {
+  %c0 = arith.constant 0 : index
+  %pad = arith.constant 0 : i4
+  %v = vector.transfer_read %w[%n, %c0], %pad {in_bounds = [true]} : memref<4x1xi4>, vector<1xi4>
+  return %v : vector<1xi4>
+}
+
+// -----
+
+func.func @read_out_of_bounds(%w: memref<4x16xi4>, %n: index) -> vector<16xi4> {
+  %c0 = arith.constant 0 : index
+  %pad = arith.constant 0 : i4
+  // expected-error @+1 {{'vector.transfer_read' op uses i4 argument 0 in a way that has no packed form}}
+  %v = vector.transfer_read %w[%n, %c0], %pad : memref<4x16xi4>, vector<16xi4>
+  return %v : vector<16xi4>
+}
+
+// -----
+
 // Other arguments are untouched.
 // CHECK-LABEL: func @other_args
 // CHECK-SAME: (%{{.+}}: memref<4xf32>, %{{.+}}: memref<2x2xi8>)
@@ -58,7 +108,7 @@ func.func @dynamic_shape(%w: memref<?x4xi4>) {
 
 func.func @store(%w: memref<4x4xi4>, %v: i4) {
   %c0 = arith.constant 0 : index
-  // expected-error @+1 {{'memref.store' op uses i4 argument 0 in a way that has no packed form (only loads do)}}
+  // expected-error @+1 {{'memref.store' op uses i4 argument 0 in a way that has no packed form (only loads and in-bounds 1-D vector reads along the last dim do)}}
   memref.store %v, %w[%c0, %c0] : memref<4x4xi4>
   return
 }

@@ -8,9 +8,13 @@
 
 namespace mlir::weft {
 
-/// The front half every target shares: weft -> linalg on tensors (with
-/// elementwise fusion) -> buffers with ownership-based deallocation. Function
-/// boundaries become identity-layout memrefs (the runtime's descriptors).
+/// The steps every target starts with: weft -> linalg/scf on tensors, then
+/// elementwise fusion (weft-fuse-elementwise-producers).
+void buildWeftToLinalgPipeline(OpPassManager &pm);
+
+/// Tensors -> buffers with ownership-based deallocation, for every target.
+/// Function boundaries become identity-layout memrefs (the runtime's
+/// descriptors).
 void buildBufferizationPipeline(OpPassManager &pm);
 
 /// Options of weft-cpu-pipeline.

@@ -18,12 +18,21 @@ def WeftPackInt4BuffersPass
     `memref<ceil(numel/2)xi8>`, row-major element `e` in byte `e/2`, even `e`
     in the low nibble. For an even last dim this is byte for byte the
     per-row packing of docs/Quantization.md. Each `memref.load` from such an
-    argument becomes a byte load, a shift and a truncation to `i4`.
+    argument becomes a byte load, a shift and a truncation to `i4`; each
+    in-bounds 1-D `vector.transfer_read` of 2L consecutive elements along an
+    even last dim (weft-tile-contractions' lane chunks, which start at
+    multiples of the lanes) becomes a load of L bytes whose low and high
+    nibbles are interleaved; sign or zero extensions of the read are done on
+    those i8 lanes (shifts, a mask), since LLVM scalarizes extensions of i4
+    vectors. Other vector reads (one zero point broadcast over the lanes)
+    are assembled from nibble loads. Views of the argument must have been
+    folded into the accesses (`fold-memref-alias-ops`).
     This is how quantized weights cross the artifact boundary. Any other use
     of an `i4` buffer is an error.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
-                           "::mlir::memref::MemRefDialect"];
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def WeftLowerStridedCopiesPass
@@ -109,6 +118,66 @@ def WeftFuseElementwiseProducersPass
     "::mlir::affine::AffineDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::tensor::TensorDialect"
   ];
+}
+
+def WeftTileContractionsPass
+    : Pass<"weft-tile-contractions", "::mlir::func::FuncOp"> {
+  let summary = "register-blocked, vectorized contractions over a contiguous K";
+  let description = [{
+    Rewrites every f32-accumulating `linalg.generic` contraction whose last
+    loop `k` is a reduction that is the innermost dim of each input that
+    reads it, with a static size that is a multiple of `lanes` (weft.linear,
+    weft.qlinear, weft.matmul with `transpose_rhs`, weft.lora with one
+    adapter, attention's score product where heads map one to one), whose
+    input maps are projections of the loops, and whose body adds one term of
+    plain arithmetic to the accumulator:
+
+    1. split reduction: `k = ko * lanes + l` with `l` parallel and the last
+       loop (so vectorization never moves the lane dim), so that
+       `P[..., m, n, l] = sum_ko x[..., m, ko, l] * w[n, ko, l]` and then
+       `C[..., m, n] = sum_l P[..., m, n, l]` (like upstream
+       `splitReduction`, which takes one reduction loop only; weft.qlinear
+       has two, the group and k within it);
+    2. tiling of `C` with its producers fused: an `scf.forall` over blocks
+       of at most `block-n` output columns (at least `min-blocks` blocks
+       where N allows, so that every thread has work), then `scf.for`
+       register tiles of `tile-m` x `tile-n` outputs, then `scf.for` loops
+       over the other reductions and `ko` (TilingInterface,
+       `tileConsumerAndFuseProducersUsingSCF`, `tileUsingSCF`);
+    3. peeling of the register-tile loops, so that full tiles have static
+       shapes; the last partial tile of `m` or `n` is tiled again by 1 along
+       that dim, so that every tile is static and nothing needs masks;
+    4. `linalg` vectorization of every tile and hoisting of the accumulator
+       transfers out of the `ko` loop: `tile-m * tile-n` accumulators of
+       `lanes` f32 stay in registers over all of `K`, and every load is a
+       contiguous chunk of a row of `x` or of `w` (w[N, K] needs no packing);
+    5. a factor that is invariant in a reduction loop (the qlinear scale,
+       one per group) multiplies the loop's sum once after it instead of
+       every term in it.
+
+    `P` never reaches memory: its tiles are read back from the vector values
+    that were written. Other contractions and other ops are left alone.
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", /*default=*/"16",
+           "f32 lanes of a vector register (16 for AVX-512)">,
+    Option<"tileM", "tile-m", "int64_t", /*default=*/"4",
+           "rows of the register tile">,
+    Option<"tileN", "tile-n", "int64_t", /*default=*/"4",
+           "columns of the register tile">,
+    Option<"rowTileN", "row-tile-n", "int64_t", /*default=*/"8",
+           "columns of the register tile when x has one row (M = 1)">,
+    Option<"blockN", "block-n", "int64_t", /*default=*/"64",
+           "output columns per parallel task (at most)">,
+    Option<"minBlocks", "min-blocks", "int64_t", /*default=*/"2",
+           "parallel tasks to make at least, where N allows (the threads)">
+  ];
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 #endif // WEFT_TRANSFORMS_PASSES_TD

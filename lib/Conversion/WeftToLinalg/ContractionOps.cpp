@@ -487,35 +487,34 @@ struct QLinearOpLowering : OpConversionPattern<QLinearOp> {
     auto resultType = cast<RankedTensorType>(op.getType());
     int64_t rank = resultType.getRank();
     MLIRContext *context = op.getContext();
-    // Loops (leading..., n, g, kb): group g, and within it `kb` indexes runs
-    // of `pairs` consecutive k (two for int4, whose two nibbles share a byte;
-    // one for int8): k = g * gs + pairs * kb + p. The scale is invariant in
-    // the innermost loop, which stays a plain dot product that vectorizes,
-    // and each packed byte is read once. Per-channel weights are one group.
-    int64_t pairs = op.getBits() == 4 ? 2 : 1;
+    // Loops (leading..., n, g, kb): group g and k = g * gs + kb within it,
+    // with x viewed as x[..., G, gs] and qweight as qweight[N, G, gs], so
+    // that every map is a projection of the loops (what linalg vectorization
+    // in weft-tile-contractions takes) and the scale is invariant in the
+    // innermost loop. Per-channel weights are one group. int4 weights are
+    // read as vectors of nibbles (packed bytes, weft-pack-int4-buffers).
     int64_t groups = op.getNumGroups();
     int64_t groupSize = op.getQweight().getType().getDimSize(1) / groups;
     int64_t numLoops = rank + 2, n = rank - 1, g = rank, kb = rank + 1;
     AffineExpr nExpr = getAffineDimExpr(n, context);
     AffineExpr gExpr = getAffineDimExpr(g, context);
     AffineExpr kbExpr = getAffineDimExpr(kb, context);
-    // x is viewed as x[..., G, gs / pairs, pairs] so that every loop is a
-    // plain dim of some map (linalg derives the loop ranges from them).
-    Value xView =
-        expandLastDim(rewriter, loc, x, {groups, groupSize / pairs, pairs});
     AffineMap groupMap = AffineMap::get(numLoops, 0, {nExpr, gExpr}, context);
-    SmallVector<Value> inputs;
-    SmallVector<AffineMap> maps;
-    for (int64_t p = 0; p < pairs; ++p) {
-      SmallVector<AffineExpr> xExprs;
-      for (int64_t d = 0; d < rank - 1; ++d)
-        xExprs.push_back(getAffineDimExpr(d, context));
-      xExprs.append({gExpr, kbExpr, getAffineConstantExpr(p, context)});
-      AffineExpr kExpr = gExpr * groupSize + kbExpr * pairs + p;
-      inputs.append({xView, qweight});
-      maps.push_back(AffineMap::get(numLoops, 0, xExprs, context));
-      maps.push_back(AffineMap::get(numLoops, 0, {nExpr, kExpr}, context));
-    }
+    SmallVector<AffineExpr> xExprs;
+    for (int64_t d = 0; d < rank - 1; ++d)
+      xExprs.push_back(getAffineDimExpr(d, context));
+    xExprs.append({gExpr, kbExpr});
+    Value xView = expandLastDim(rewriter, loc, x, {groups, groupSize});
+    auto qType = cast<RankedTensorType>(qweight.getType());
+    Value qView = tensor::ExpandShapeOp::create(
+        rewriter, loc,
+        RankedTensorType::get({qType.getDimSize(0), groups, groupSize},
+                              qType.getElementType()),
+        qweight, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+    SmallVector<Value> inputs = {xView, qView};
+    SmallVector<AffineMap> maps = {
+        AffineMap::get(numLoops, 0, xExprs, context),
+        AffineMap::get(numLoops, 0, {nExpr, gExpr, kbExpr}, context)};
     inputs.push_back(adaptor.getScales());
     maps.push_back(groupMap);
     if (zeros) {
@@ -532,27 +531,21 @@ struct QLinearOpLowering : OpConversionPattern<QLinearOp> {
         rewriter, loc, inputs, maps, acc,
         [&](OpBuilder &b, Location loc, ValueRange args) {
           Type i32 = b.getI32Type();
-          Value scale = extendToF32(b, loc, args[2 * pairs]);
-          Value sum;
-          for (int64_t p = 0; p < pairs; ++p) {
-            Value q;
-            if (symmetric) {
-              // Signed two's complement values.
-              q = arith::ExtSIOp::create(b, loc, i32, args[2 * p + 1]);
-            } else {
-              // Unsigned values and zero points; the difference is exact in
-              // i32.
-              Value qu = arith::ExtUIOp::create(b, loc, i32, args[2 * p + 1]);
-              Value zu =
-                  arith::ExtUIOp::create(b, loc, i32, args[2 * pairs + 1]);
-              q = arith::SubIOp::create(b, loc, qu, zu);
-            }
-            Value qf = arith::SIToFPOp::create(b, loc, b.getF32Type(), q);
-            Value term = arith::MulFOp::create(
-                b, loc, extendToF32(b, loc, args[2 * p]), qf);
-            sum = sum ? arith::AddFOp::create(b, loc, sum, term).getResult()
-                      : term;
+          Value scale = extendToF32(b, loc, args[2]);
+          Value q;
+          if (symmetric) {
+            // Signed two's complement values.
+            q = arith::ExtSIOp::create(b, loc, i32, args[1]);
+          } else {
+            // Unsigned values and zero points; the difference is exact in
+            // i32.
+            Value qu = arith::ExtUIOp::create(b, loc, i32, args[1]);
+            Value zu = arith::ExtUIOp::create(b, loc, i32, args[3]);
+            q = arith::SubIOp::create(b, loc, qu, zu);
           }
+          Value qf = arith::SIToFPOp::create(b, loc, b.getF32Type(), q);
+          Value sum =
+              arith::MulFOp::create(b, loc, extendToF32(b, loc, args[0]), qf);
           return arith::MulFOp::create(b, loc, sum, scale);
         });
     FailureOr<Value> sum = accumulateFusedLora(rewriter, loc, op, adaptor, acc);

@@ -169,31 +169,26 @@ func.func @linear_f16_rank1_gelu(%x: tensor<16xf16>, %w: tensor<8x16xf16>) -> te
 // -----
 
 // Symmetric int4, groups of 16 along K: loops (m0, m1, n, g, kb) with
-// k = 16 g + 2 kb + p, so the two nibbles of a packed byte are read in the
-// same iteration and the scale [n, g] is invariant in the innermost loop; x is
-// viewed as [.., 4, 8, 2]. The weight is dequantised in the body.
+// k = 16 g + kb; x and q are viewed as [..., 4, 16], so that every map is a
+// projection of the loops, and the scale [n, g] is invariant in the innermost
+// loop. The weight is dequantised in the body.
 
-// CHECK-DAG: #[[$X0:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d3, d4, 0)>
-// CHECK-DAG: #[[$Q0:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d2, d3 * 16 + d4 * 2)>
-// CHECK-DAG: #[[$X1:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d3, d4, 1)>
-// CHECK-DAG: #[[$Q1:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d2, d3 * 16 + d4 * 2 + 1)>
+// CHECK-DAG: #[[$X:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d3, d4)>
+// CHECK-DAG: #[[$Q:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d2, d3, d4)>
 // CHECK-DAG: #[[$SCALE:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d2, d3)>
 // CHECK-DAG: #[[$Y:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2)>
 // CHECK-LABEL: func.func @qlinear_i4_symmetric_grouped(
 // CHECK-SAME:    %[[X:[a-zA-Z0-9_]+]]: tensor<?x?x64xf32>, %[[Q:[a-zA-Z0-9_]+]]: tensor<32x64xi4>, %[[S:[a-zA-Z0-9_]+]]: tensor<32x4xf32>)
-// CHECK:         %[[XE:.+]] = tensor.expand_shape %[[X]] {{\[\[}}0], [1], [2, 3, 4]] output_shape [%{{.+}}, %{{.+}}, 4, 8, 2] : tensor<?x?x64xf32> into tensor<?x?x4x8x2xf32>
+// CHECK:         %[[XE:.+]] = tensor.expand_shape %[[X]] {{\[\[}}0], [1], [2, 3]] output_shape [%{{.+}}, %{{.+}}, 4, 16] : tensor<?x?x64xf32> into tensor<?x?x4x16xf32>
+// CHECK:         %[[QE:.+]] = tensor.expand_shape %[[Q]] {{\[\[}}0], [1, 2]] output_shape [32, 4, 16] : tensor<32x64xi4> into tensor<32x4x16xi4>
 // CHECK:         %[[ACC:.+]] = linalg.fill
-// CHECK:         %[[Y:.+]] = linalg.generic {indexing_maps = [#[[$X0]], #[[$Q0]], #[[$X1]], #[[$Q1]], #[[$SCALE]], #[[$Y]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}
-// CHECK-SAME:        ins(%[[XE]], %[[Q]], %[[XE]], %[[Q]], %[[S]] : tensor<?x?x4x8x2xf32>, tensor<32x64xi4>, tensor<?x?x4x8x2xf32>, tensor<32x64xi4>, tensor<32x4xf32>) outs(%[[ACC]] : tensor<?x?x32xf32>)
-// CHECK-NEXT:    ^bb0(%[[XV0:.+]]: f32, %[[QV0:.+]]: i4, %[[XV1:.+]]: f32, %[[QV1:.+]]: i4, %[[SV:.+]]: f32, %[[SUM:.+]]: f32):
-// CHECK-NEXT:      %[[QI0:.+]] = arith.extsi %[[QV0]] : i4 to i32
-// CHECK-NEXT:      %[[QF0:.+]] = arith.sitofp %[[QI0]] : i32 to f32
-// CHECK-NEXT:      %[[P0:.+]] = arith.mulf %[[XV0]], %[[QF0]] : f32
-// CHECK-NEXT:      %[[QI1:.+]] = arith.extsi %[[QV1]] : i4 to i32
-// CHECK-NEXT:      %[[QF1:.+]] = arith.sitofp %[[QI1]] : i32 to f32
-// CHECK-NEXT:      %[[P1:.+]] = arith.mulf %[[XV1]], %[[QF1]] : f32
-// CHECK-NEXT:      %[[PAIR:.+]] = arith.addf %[[P0]], %[[P1]] : f32
-// CHECK-NEXT:      %[[SCALED:.+]] = arith.mulf %[[PAIR]], %[[SV]] : f32
+// CHECK:         %[[Y:.+]] = linalg.generic {indexing_maps = [#[[$X]], #[[$Q]], #[[$SCALE]], #[[$Y]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}
+// CHECK-SAME:        ins(%[[XE]], %[[QE]], %[[S]] : tensor<?x?x4x16xf32>, tensor<32x4x16xi4>, tensor<32x4xf32>) outs(%[[ACC]] : tensor<?x?x32xf32>)
+// CHECK-NEXT:    ^bb0(%[[XV:.+]]: f32, %[[QV:.+]]: i4, %[[SV:.+]]: f32, %[[SUM:.+]]: f32):
+// CHECK-NEXT:      %[[QI:.+]] = arith.extsi %[[QV]] : i4 to i32
+// CHECK-NEXT:      %[[QF:.+]] = arith.sitofp %[[QI]] : i32 to f32
+// CHECK-NEXT:      %[[P:.+]] = arith.mulf %[[XV]], %[[QF]] : f32
+// CHECK-NEXT:      %[[SCALED:.+]] = arith.mulf %[[P]], %[[SV]] : f32
 // CHECK-NEXT:      %[[NEW:.+]] = arith.addf %[[SUM]], %[[SCALED]] : f32
 // CHECK-NEXT:      linalg.yield %[[NEW]] : f32
 // CHECK-NOT:     linalg.generic
@@ -209,15 +204,19 @@ func.func @qlinear_i4_symmetric_grouped(%x: tensor<?x?x64xf32>, %q: tensor<32x64
 
 // Asymmetric int8, one group per row (group_size -1): one group of 64, so the
 // scale and zero point are read at [n, 0] (g has one iteration); q and the
-// zero point are zero-extended and subtracted in i32.
+// zero point are zero-extended and subtracted in i32. x and q are viewed as
+// [..., G, gs] so that every map is a projection of the loops.
 
+// CHECK-DAG: #[[$XMAP:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+// CHECK-DAG: #[[$QMAP:.+]] = affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>
 // CHECK-DAG: #[[$GROUP:.+]] = affine_map<(d0, d1, d2, d3) -> (d1, d2)>
 // CHECK-DAG: #[[$N:.+]] = affine_map<(d0, d1) -> (d1)>
 // CHECK-LABEL: func.func @qlinear_i8_asymmetric_per_channel(
 // CHECK-SAME:    %[[X:[a-zA-Z0-9_]+]]: tensor<?x64xf16>, %[[Q:[a-zA-Z0-9_]+]]: tensor<32x64xi8>, %[[S:[a-zA-Z0-9_]+]]: tensor<32x1xf16>, %[[Z:[a-zA-Z0-9_]+]]: tensor<32x1xi8>, %[[B:[a-zA-Z0-9_]+]]: tensor<32xf16>)
-// CHECK:         %[[XE:.+]] = tensor.expand_shape %[[X]] {{\[\[}}0], [1, 2, 3]] output_shape [%{{.+}}, 1, 64, 1] : tensor<?x64xf16> into tensor<?x1x64x1xf16>
-// CHECK:         %[[ACC:.+]] = linalg.generic {indexing_maps = [#{{.+}}, #{{.+}}, #[[$GROUP]], #[[$GROUP]], #{{.+}}], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
-// CHECK-SAME:        ins(%[[XE]], %[[Q]], %[[S]], %[[Z]] : tensor<?x1x64x1xf16>, tensor<32x64xi8>, tensor<32x1xf16>, tensor<32x1xi8>) outs(%{{.+}} : tensor<?x32xf32>)
+// CHECK:         %[[XE:.+]] = tensor.expand_shape %[[X]] {{\[\[}}0], [1, 2]] output_shape [%{{.+}}, 1, 64] : tensor<?x64xf16> into tensor<?x1x64xf16>
+// CHECK:         %[[QE:.+]] = tensor.expand_shape %[[Q]] {{\[\[}}0], [1, 2]] output_shape [32, 1, 64] : tensor<32x64xi8> into tensor<32x1x64xi8>
+// CHECK:         %[[ACC:.+]] = linalg.generic {indexing_maps = [#[[$XMAP]], #[[$QMAP]], #[[$GROUP]], #[[$GROUP]], #{{.+}}], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+// CHECK-SAME:        ins(%[[XE]], %[[QE]], %[[S]], %[[Z]] : tensor<?x1x64xf16>, tensor<32x1x64xi8>, tensor<32x1xf16>, tensor<32x1xi8>) outs(%{{.+}} : tensor<?x32xf32>)
 // CHECK-NEXT:    ^bb0(%[[XV:.+]]: f16, %[[QV:.+]]: i8, %[[SV:.+]]: f16, %[[ZV:.+]]: i8, %[[SUM:.+]]: f32):
 // CHECK-NEXT:      %[[SF:.+]] = arith.extf %[[SV]] : f16 to f32
 // CHECK-NEXT:      %[[QI:.+]] = arith.extui %[[QV]] : i8 to i32
