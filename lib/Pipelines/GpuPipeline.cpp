@@ -43,6 +43,9 @@ void weft::buildGpuPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createWeftMapParallelLoopsToGpuPass(mapping));
   pm.addPass(createConvertParallelLoopToGpuPass());
   pm.addPass(createCanonicalizerPass());
+  // Packed int4 parameters: accesses go to the argument itself, through no
+  // views.
+  pm.addPass(memref::createFoldMemRefAliasOpsPass());
   pm.addPass(createWeftPackInt4BuffersPass());
   pm.addPass(createGpuKernelOutliningPass());
   // Vector kernels (attention's register blocks) become loads and stores of
