@@ -163,8 +163,10 @@ void collectTies(func::FuncOp func, DimTies &ties) {
 /// through loops whose bounds the analysis of the linalg form cannot follow.
 void collectWeftTies(func::FuncOp func, DimTies &ties) {
   auto tieDim = [&](Value a, int64_t da, Value b, int64_t db) {
-    auto typeA = dyn_cast_if_present<RankedTensorType>(a ? a.getType() : Type());
-    auto typeB = dyn_cast_if_present<RankedTensorType>(b ? b.getType() : Type());
+    auto typeA =
+        dyn_cast_if_present<RankedTensorType>(a ? a.getType() : Type());
+    auto typeB =
+        dyn_cast_if_present<RankedTensorType>(b ? b.getType() : Type());
     if (typeA && typeB && da < typeA.getRank() && db < typeB.getRank())
       ties.tie(ties.tensorDim(a, da), ties.tensorDim(b, db));
   };
@@ -191,8 +193,8 @@ void collectWeftTies(func::FuncOp func, DimTies &ties) {
       tieDim(attention.getK(), 0, attention.getV(), 0);
       tieDim(attention.getKvLen(), 0, attention.getQ(), 0);
     } else if (auto scan = dyn_cast<SsmScanOp>(op)) {
-      for (Value operand : {scan.getDt(), scan.getB(), scan.getC(),
-                            scan.getZ()}) {
+      for (Value operand :
+           {scan.getDt(), scan.getB(), scan.getC(), scan.getZ()}) {
         tieDim(operand, 0, scan.getX(), 0);
         tieDim(operand, 1, scan.getX(), 1);
       }

@@ -24,8 +24,7 @@ using namespace mlir;
 using gpu::Processor;
 
 static bool containsParallelLoop(Operation *op) {
-  return op
-      ->walk([](scf::ParallelOp) { return WalkResult::interrupt(); })
+  return op->walk([](scf::ParallelOp) { return WalkResult::interrupt(); })
       .wasInterrupted();
 }
 
@@ -41,8 +40,8 @@ static LogicalResult setMapping(scf::ParallelOp loop,
     unsigned back = rank - 1 - dim;
     Processor processor =
         back < fromLast.size() ? fromLast[back] : Processor::Sequential;
-    mapping.push_back(gpu::ParallelLoopDimMappingAttr::get(
-        context, processor, identity, identity));
+    mapping.push_back(gpu::ParallelLoopDimMappingAttr::get(context, processor,
+                                                           identity, identity));
   }
   return gpu::setMappingAttr(loop, mapping);
 }

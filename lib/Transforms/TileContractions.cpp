@@ -59,8 +59,7 @@ bool isLaneSplittable(linalg::GenericOp op, int64_t lanes) {
       return false;
   OpOperand *init = op.getDpsInitOperand(0);
   auto initType = dyn_cast<RankedTensorType>(init->get().getType());
-  if (!initType || !initType.getElementType().isF32() ||
-      initType.getRank() < 2)
+  if (!initType || !initType.getElementType().isF32() || initType.getRank() < 2)
     return false;
   MLIRContext *context = op.getContext();
   if (op.getMatchingIndexingMap(init) !=
@@ -95,9 +94,9 @@ bool isLaneSplittable(linalg::GenericOp op, int64_t lanes) {
         !isa_and_nonnull<arith::ArithDialect>(bodyOp.getDialect()))
       return false;
   Value acc = body->getArguments().back();
-  auto add = body->getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
-  return add && acc.hasOneUse() &&
-         (add.getLhs() == acc || add.getRhs() == acc);
+  auto add =
+      body->getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
+  return add && acc.hasOneUse() && (add.getLhs() == acc || add.getRhs() == acc);
 }
 
 /// The two ops that replace a lane-split contraction.
@@ -148,7 +147,7 @@ LaneSplit splitLanes(RewriterBase &rewriter, linalg::GenericOp op,
         reassociation.push_back({d});
       reassociation.push_back({rank - 1, rank});
       value = tensor::ExpandShapeOp::create(rewriter, loc, type.clone(shape),
-                                           value, reassociation);
+                                            value, reassociation);
       SmallVector<AffineExpr> results(map.getResults().drop_back());
       results.append({ko, l});
       map = AffineMap::get(newNumLoops, 0, results, context);
@@ -171,9 +170,9 @@ LaneSplit splitLanes(RewriterBase &rewriter, linalg::GenericOp op,
   maps.push_back(AffineMap::get(newNumLoops, 0, partialExprs, context));
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   iterators.push_back(utils::IteratorType::parallel);
-  auto partial = linalg::GenericOp::create(
-      rewriter, loc, TypeRange{zeros.getType()}, inputs, ValueRange{zeros},
-      maps, iterators);
+  auto partial =
+      linalg::GenericOp::create(rewriter, loc, TypeRange{zeros.getType()},
+                                inputs, ValueRange{zeros}, maps, iterators);
   rewriter.cloneRegionBefore(op.getRegion(), partial.getRegion(),
                              partial.getRegion().begin());
 
@@ -186,8 +185,7 @@ LaneSplit splitLanes(RewriterBase &rewriter, linalg::GenericOp op,
   sumIterators.push_back(utils::IteratorType::reduction);
   auto sum = linalg::GenericOp::create(
       rewriter, loc, TypeRange{init.getType()}, partial.getResult(0), init,
-      sumMaps, sumIterators,
-      [](OpBuilder &b, Location nloc, ValueRange args) {
+      sumMaps, sumIterators, [](OpBuilder &b, Location nloc, ValueRange args) {
         Value total = arith::AddFOp::create(b, nloc, args[1], args[0]);
         linalg::YieldOp::create(b, nloc, total);
       });
@@ -273,9 +271,8 @@ void canonicalize(Operation *root) {
 
 /// Splits, tiles and fuses one contraction into an scf.forall over column
 /// blocks; the ops of its tiles are marked with kTileMarker.
-LogicalResult tileContraction(RewriterBase &rewriter,
-                                       linalg::GenericOp op,
-                                       const TileSizes &tiles) {
+LogicalResult tileContraction(RewriterBase &rewriter, linalg::GenericOp op,
+                              const TileSizes &tiles) {
   LaneSplit split = splitLanes(rewriter, op, tiles.lanes);
   linalg::LinalgOp sum = split.sum;
   sum->setAttr(kLaneSumMarker, rewriter.getUnitAttr());
@@ -306,8 +303,7 @@ LogicalResult tileContraction(RewriterBase &rewriter,
 
   // Register tiles, with full tiles split from the last partial one.
   auto registerTiles = tileAndFuse(
-      rewriter, sum,
-      parallelTileSizes(rewriter, sum, 0, tiles.tileM, tileN),
+      rewriter, sum, parallelTileSizes(rewriter, sum, 0, tiles.tileM, tileN),
       scf::SCFTilingOptions::LoopType::ForOp);
   if (failed(registerTiles))
     return failure();
@@ -402,7 +398,8 @@ void factorLoopInvariantScales(RewriterBase &rewriter, scf::ForOp loop) {
       continue;
     Value term = add.getRhs();
     auto shapeCast = term.getDefiningOp<vector::ShapeCastOp>();
-    auto mul = (shapeCast ? shapeCast.getSource() : term).getDefiningOp<arith::MulFOp>();
+    auto mul = (shapeCast ? shapeCast.getSource() : term)
+                   .getDefiningOp<arith::MulFOp>();
     if (!mul || !mul->hasOneUse() || (shapeCast && !shapeCast->hasOneUse()))
       continue;
     Value scale = mul.getRhs();
@@ -419,8 +416,8 @@ void factorLoopInvariantScales(RewriterBase &rewriter, scf::ForOp loop) {
     rewriter.setInsertionPoint(loop);
     Value zeros = arith::ConstantOp::create(
         rewriter, loop.getLoc(), type,
-        DenseElementsAttr::get(type, rewriter.getFloatAttr(
-                                         type.getElementType(), 0.0)));
+        DenseElementsAttr::get(
+            type, rewriter.getFloatAttr(type.getElementType(), 0.0)));
     rewriter.modifyOpInPlace(
         loop, [&] { loop.getInitArgsMutable()[i].assign(zeros); });
     rewriter.setInsertionPointAfter(loop);
@@ -450,8 +447,8 @@ struct WeftTileContractionsPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (lanes < 1 || tileM < 1 || tileN < 1 || rowTileN < 1 ||
-        minBlocks < 1 || blockN < tileN) {
+    if (lanes < 1 || tileM < 1 || tileN < 1 || rowTileN < 1 || minBlocks < 1 ||
+        blockN < tileN) {
       getOperation().emitError(
           "weft-tile-contractions: lanes, tile-m, tile-n, row-tile-n and "
           "min-blocks must be >= 1 and block-n >= tile-n");

@@ -122,8 +122,8 @@ weftStatus bindParam(const TensorSig &sig, const ArchiveEntry &entry,
     } else {
       copy = std::malloc(storage ? storage : 1);
       if (!copy)
-        return makeError(WEFT_STATUS_OUT_OF_MEMORY, where,
-                         ": cannot allocate ", storage, " bytes");
+        return makeError(WEFT_STATUS_OUT_OF_MEMORY, where, ": cannot allocate ",
+                         storage, " bytes");
       binding.copies.emplace_back(copy, BufferDeleter{});
     }
     if (repack)
@@ -161,9 +161,8 @@ weftStatus bindFunction(const weftFunctionImpl &function,
     if (!entry)
       return makeError(WEFT_STATUS_NOT_FOUND, where, " not found in ",
                        archive->getPath());
-    if (weftStatus status =
-            bindParam(param, *entry, where, archive->getPath(),
-                      function.cuda, *result))
+    if (weftStatus status = bindParam(param, *entry, where, archive->getPath(),
+                                      function.cuda, *result))
       return status;
   }
   binding = std::move(result);

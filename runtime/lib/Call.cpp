@@ -289,8 +289,8 @@ weftStatus weftCall(weftFunction function, const weftTensor *inputs,
       deviceInputs.emplace_back(data, BufferDeleter{cuda::release});
       std::memcpy(data, inputs[i]->data, bytes);
     }
-    inputDescriptors.push_back(makeDescriptor(data, inputs[i]->shape.data(),
-                                              inputs[i]->shape.size()));
+    inputDescriptors.push_back(
+        makeDescriptor(data, inputs[i]->shape.data(), inputs[i]->shape.size()));
     argumentAllocations.insert(data);
   }
 

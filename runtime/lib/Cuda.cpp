@@ -46,9 +46,9 @@ struct Driver {
                                  CUjit_option *, void **);
   CUresult (*cuModuleUnload)(CUmodule);
   CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
-  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned,
-                             unsigned, unsigned, unsigned, unsigned, CUstream,
-                             void **, void **);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, unsigned, CUstream, void **,
+                             void **);
   CUresult (*cuStreamCreate)(CUstream *, unsigned);
   CUresult (*cuStreamDestroy)(CUstream);
   CUresult (*cuStreamSynchronize)(CUstream);
@@ -62,7 +62,7 @@ struct Driver {
 };
 
 std::mutex mutex;
-std::string firstError; // guarded by mutex
+std::string firstError;           // guarded by mutex
 std::set<void *> managedPointers; // guarded by mutex
 
 void recordError(const std::string &message) {
@@ -86,25 +86,24 @@ Driver loadDriver() {
     return driver;
   }
   // Versioned names where the plain one is a legacy ABI.
-  bool ok = resolve(library, "cuInit", driver.cuInit) &&
-            resolve(library, "cuDeviceGet", driver.cuDeviceGet) &&
-            resolve(library, "cuDevicePrimaryCtxRetain",
-                    driver.cuDevicePrimaryCtxRetain) &&
-            resolve(library, "cuCtxSetCurrent", driver.cuCtxSetCurrent) &&
-            resolve(library, "cuCtxSynchronize", driver.cuCtxSynchronize) &&
-            resolve(library, "cuModuleLoadData", driver.cuModuleLoadData) &&
-            resolve(library, "cuModuleLoadDataEx", driver.cuModuleLoadDataEx) &&
-            resolve(library, "cuModuleUnload", driver.cuModuleUnload) &&
-            resolve(library, "cuModuleGetFunction",
-                    driver.cuModuleGetFunction) &&
-            resolve(library, "cuLaunchKernel", driver.cuLaunchKernel) &&
-            resolve(library, "cuStreamCreate", driver.cuStreamCreate) &&
-            resolve(library, "cuStreamDestroy_v2", driver.cuStreamDestroy) &&
-            resolve(library, "cuStreamSynchronize",
-                    driver.cuStreamSynchronize) &&
-            resolve(library, "cuMemAllocManaged", driver.cuMemAllocManaged) &&
-            resolve(library, "cuMemFree_v2", driver.cuMemFree) &&
-            resolve(library, "cuGetErrorName", driver.cuGetErrorName);
+  bool ok =
+      resolve(library, "cuInit", driver.cuInit) &&
+      resolve(library, "cuDeviceGet", driver.cuDeviceGet) &&
+      resolve(library, "cuDevicePrimaryCtxRetain",
+              driver.cuDevicePrimaryCtxRetain) &&
+      resolve(library, "cuCtxSetCurrent", driver.cuCtxSetCurrent) &&
+      resolve(library, "cuCtxSynchronize", driver.cuCtxSynchronize) &&
+      resolve(library, "cuModuleLoadData", driver.cuModuleLoadData) &&
+      resolve(library, "cuModuleLoadDataEx", driver.cuModuleLoadDataEx) &&
+      resolve(library, "cuModuleUnload", driver.cuModuleUnload) &&
+      resolve(library, "cuModuleGetFunction", driver.cuModuleGetFunction) &&
+      resolve(library, "cuLaunchKernel", driver.cuLaunchKernel) &&
+      resolve(library, "cuStreamCreate", driver.cuStreamCreate) &&
+      resolve(library, "cuStreamDestroy_v2", driver.cuStreamDestroy) &&
+      resolve(library, "cuStreamSynchronize", driver.cuStreamSynchronize) &&
+      resolve(library, "cuMemAllocManaged", driver.cuMemAllocManaged) &&
+      resolve(library, "cuMemFree_v2", driver.cuMemFree) &&
+      resolve(library, "cuGetErrorName", driver.cuGetErrorName);
   if (!ok) {
     driver.failure = "CUDA driver libcuda.so.1 lacks a required function";
     return driver;
@@ -118,8 +117,8 @@ Driver loadDriver() {
   if (result != CUDA_SUCCESS) {
     const char *name = nullptr;
     driver.cuGetErrorName(result, &name);
-    driver.failure = concat("no usable CUDA device (",
-                            name ? name : "unknown error", ")");
+    driver.failure =
+        concat("no usable CUDA device (", name ? name : "unknown error", ")");
   }
   return driver;
 }
@@ -201,8 +200,8 @@ void cuda::release(void *pointer) {
   }
   if (Driver *driver = getDriver())
     check(*driver,
-          driver->cuMemFree(static_cast<CUdeviceptr>(
-              reinterpret_cast<uintptr_t>(pointer))),
+          driver->cuMemFree(
+              static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(pointer))),
           "cuMemFree");
 }
 
@@ -237,8 +236,7 @@ __attribute__((visibility("default"))) void *mgpuModuleLoadJIT(void *data,
     return nullptr;
   CUjit_option options[] = {CU_JIT_OPTIMIZATION_LEVEL};
   void *values[] = {reinterpret_cast<void *>(static_cast<intptr_t>(optLevel))};
-  check(*driver,
-        driver->cuModuleLoadDataEx(&module, data, 1, options, values),
+  check(*driver, driver->cuModuleLoadDataEx(&module, data, 1, options, values),
         "cuModuleLoadDataEx (PTX JIT)");
   return module;
 }
@@ -263,10 +261,10 @@ mgpuModuleGetFunction(void *module, const char *name) {
 }
 
 __attribute__((visibility("default"))) void
-mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
-                 intptr_t gridZ, intptr_t blockX, intptr_t blockY,
-                 intptr_t blockZ, int32_t sharedMemory, void *stream,
-                 void **params, void **extra, size_t /*paramsCount*/) {
+mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
+                 intptr_t blockX, intptr_t blockY, intptr_t blockZ,
+                 int32_t sharedMemory, void *stream, void **params,
+                 void **extra, size_t /*paramsCount*/) {
   Driver *driver = getDriver();
   if (!driver || !function)
     return; // the failure that left no function is already recorded

@@ -93,8 +93,7 @@ int main(int argc, char **argv) {
       cudaFormat != "fatbin")
     return fail("unsupported --cuda-format=" + cudaFormat +
                 " (supported: isa, bin, fatbin)");
-  if (emit != "artifact" && emit != "mlir" && emit != "llvm" &&
-      emit != "ptx")
+  if (emit != "artifact" && emit != "mlir" && emit != "llvm" && emit != "ptx")
     return fail("unsupported --emit=" + emit +
                 " (supported: artifact, mlir, llvm, ptx)");
   if (emit == "ptx" && (target != "cuda" || cudaFormat != "isa"))

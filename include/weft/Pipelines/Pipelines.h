@@ -51,9 +51,9 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       *this, "toolkit",
       llvm::cl::desc("CUDA toolkit directory (libdevice, ptxas)"),
       llvm::cl::init("/usr/local/cuda")};
-  PassOptions::Option<int64_t> threads{
-      *this, "threads", llvm::cl::desc("Threads per block"),
-      llvm::cl::init(256)};
+  PassOptions::Option<int64_t> threads{*this, "threads",
+                                       llvm::cl::desc("Threads per block"),
+                                       llvm::cl::init(256)};
 };
 
 /// Lowers a module of weft functions (parameters already bound to function

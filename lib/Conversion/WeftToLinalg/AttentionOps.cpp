@@ -36,10 +36,6 @@ constexpr int64_t kAttentionKeyBlockSize = 64;
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-Value f32Const(OpBuilder &b, Location loc, double value) {
-  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
-}
-
 Value indexConst(OpBuilder &b, Location loc, int64_t value) {
   return arith::ConstantIndexOp::create(b, loc, value);
 }
@@ -89,22 +85,6 @@ Value buildNonPositiveExp(OpBuilder &b, Location loc, Value x) {
           arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(23))));
   Value result = arith::MulFOp::create(b, loc, er, scale);
   return arith::SelectOp::create(b, loc, isTiny, f32Const(b, loc, 0.0), result);
-}
-
-/// The slice of `source` at `offsets` with `sizes`, keeping only the dims in
-/// `keptDims` (the others have size 1).
-Value extractBlock(OpBuilder &b, Location loc, Value source,
-                   ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes,
-                   ArrayRef<int64_t> keptDims) {
-  SmallVector<int64_t> shape;
-  for (int64_t dim : keptDims)
-    shape.push_back(
-        getConstantIntValue(sizes[dim]).value_or(ShapedType::kDynamic));
-  auto type = RankedTensorType::get(
-      shape, cast<RankedTensorType>(source.getType()).getElementType());
-  SmallVector<OpFoldResult> strides(sizes.size(), b.getIndexAttr(1));
-  return tensor::ExtractSliceOp::create(b, loc, type, source, offsets, sizes,
-                                        strides);
 }
 
 /// `size` rows starting at `start` of a dim of length `total`, clipped:

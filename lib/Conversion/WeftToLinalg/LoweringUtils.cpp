@@ -209,3 +209,22 @@ Value weft::buildGenericOp(
              })
       .getResult(0);
 }
+
+Value weft::f32Const(OpBuilder &b, Location loc, double value) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
+}
+
+Value weft::extractBlock(OpBuilder &b, Location loc, Value source,
+                         ArrayRef<OpFoldResult> offsets,
+                         ArrayRef<OpFoldResult> sizes,
+                         ArrayRef<int64_t> keptDims) {
+  SmallVector<int64_t> shape;
+  for (int64_t dim : keptDims)
+    shape.push_back(
+        getConstantIntValue(sizes[dim]).value_or(ShapedType::kDynamic));
+  auto type = RankedTensorType::get(
+      shape, cast<RankedTensorType>(source.getType()).getElementType());
+  SmallVector<OpFoldResult> strides(sizes.size(), b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(b, loc, type, source, offsets, sizes,
+                                        strides);
+}

@@ -93,6 +93,15 @@ Value buildGenericOp(
     ArrayRef<AffineMap> maps, ArrayRef<utils::IteratorType> iterators,
     function_ref<Value(OpBuilder &, Location, ValueRange)> body);
 
+/// An f32 constant.
+Value f32Const(OpBuilder &b, Location loc, double value);
+
+/// The slice of `source` at `offsets` with `sizes`, keeping only the dims in
+/// `keptDims` (the others have size 1).
+Value extractBlock(OpBuilder &b, Location loc, Value source,
+                   ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes,
+                   ArrayRef<int64_t> keptDims);
+
 } // namespace mlir::weft
 
 #endif // WEFT_LIB_CONVERSION_WEFTTOLINALG_LOWERINGUTILS_H

@@ -21,26 +21,6 @@ using namespace mlir::weft;
 
 namespace {
 
-Value f32Const(OpBuilder &b, Location loc, double value) {
-  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
-}
-
-/// The slice of `source` at `offsets` with `sizes`, keeping only the dims in
-/// `keptDims` (the others have size 1).
-Value extractBlock(OpBuilder &b, Location loc, Value source,
-                   ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes,
-                   ArrayRef<int64_t> keptDims) {
-  SmallVector<int64_t> shape;
-  for (int64_t dim : keptDims)
-    shape.push_back(
-        getConstantIntValue(sizes[dim]).value_or(ShapedType::kDynamic));
-  auto type = RankedTensorType::get(
-      shape, cast<RankedTensorType>(source.getType()).getElementType());
-  SmallVector<OpFoldResult> strides(sizes.size(), b.getIndexAttr(1));
-  return tensor::ExtractSliceOp::create(b, loc, type, source, offsets, sizes,
-                                        strides);
-}
-
 /// softplus(x) = log(1 + exp(x)), evaluated as x where exp overflows.
 Value buildSoftplus(OpBuilder &b, Location loc, Value x) {
   Value soft = math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, x));

@@ -25,8 +25,8 @@ namespace {
 
 constexpr StringLiteral kPassName = "weft-fuse-projections";
 
-/// A linear or qlinear without activation, residual or LoRA whose weight tensors
-/// (weight, or qweight, scales and zeros) and bias are all weft.params.
+/// A linear or qlinear without activation, residual or LoRA whose weight
+/// tensors (weight, or qweight, scales and zeros) and bias are all weft.params.
 struct Projection {
   Operation *op;
   Value x;
