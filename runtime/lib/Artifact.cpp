@@ -8,7 +8,6 @@
 #include "Status.h"
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 
 #include <dlfcn.h>
@@ -197,15 +196,6 @@ weftStatus weftArtifactOpen(const char *path, weftArtifact *artifact) {
     return makeError(errno == ENOENT ? WEFT_STATUS_NOT_FOUND
                                      : WEFT_STATUS_IO_ERROR,
                      file, ": cannot open: ", std::strerror(errno));
-
-  // CPU artifacts run parallel loops on LLVM's OpenMP runtime, whose idle
-  // threads spin for 200 ms after each parallel region by default. Small
-  // steps (one decode token runs ~100 short regions) then fight the
-  // spinners for the cores: on a busy 2-core machine a decode step took 64
-  // ms instead of 3. Unless the user chose otherwise, idle threads sleep at
-  // once. libomp reads this when it initializes, at the first parallel
-  // region.
-  setenv("KMP_BLOCKTIME", "0", /*overwrite=*/0);
 
   auto result = std::make_unique<weftArtifactImpl>();
   result->path = file;
