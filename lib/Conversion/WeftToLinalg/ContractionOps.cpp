@@ -431,6 +431,26 @@ FailureOr<Value> accumulateFusedLora(OpBuilder &b, Location loc, OpTy op,
       scale == 1.0 ? std::nullopt : std::optional<double>(scale), acc);
 }
 
+/// The end of a linear-like lowering: the fused LoRA delta joins the f32
+/// accumulator `acc`, then the epilogue (bias, activation, residual,
+/// rounding) replaces `op`.
+template <typename OpTy, typename AdaptorTy>
+LogicalResult finishLinearLayer(ConversionPatternRewriter &rewriter,
+                                Location loc, OpTy op, AdaptorTy adaptor,
+                                Value acc, RankedTensorType resultType,
+                                function_ref<Value(int64_t)> resultSize) {
+  FailureOr<Value> sum = accumulateFusedLora(rewriter, loc, op, adaptor, acc);
+  if (failed(sum))
+    return rewriter.notifyMatchFailure(op, "per-row ids need a rank >= 2 x");
+  Epilogue epilogue;
+  epilogue.bias = adaptor.getBias();
+  epilogue.activation = op.getActivation();
+  epilogue.residual = adaptor.getResidual();
+  rewriter.replaceOp(
+      op, buildEpilogue(rewriter, loc, resultType, *sum, epilogue, resultSize));
+  return success();
+}
+
 /// weft.linear -> one contraction generic over (leading..., n, k) into an f32
 /// accumulator, then one epilogue generic (bias, activation, residual,
 /// rounding).
@@ -458,17 +478,8 @@ struct LinearOpLowering : OpConversionPattern<LinearOp> {
                            [](OpBuilder &b, Location loc, ValueRange args) {
                              return buildF32Product(b, loc, args[0], args[1]);
                            });
-    FailureOr<Value> sum = accumulateFusedLora(rewriter, loc, op, adaptor, acc);
-    if (failed(sum))
-      return rewriter.notifyMatchFailure(op, "per-row ids need a rank >= 2 x");
-    acc = *sum;
-    Epilogue epilogue;
-    epilogue.bias = adaptor.getBias();
-    epilogue.activation = op.getActivation();
-    epilogue.residual = adaptor.getResidual();
-    rewriter.replaceOp(op, buildEpilogue(rewriter, loc, resultType, acc,
-                                         epilogue, resultSize));
-    return success();
+    return finishLinearLayer(rewriter, loc, op, adaptor, acc, resultType,
+                             resultSize);
   }
 };
 
@@ -548,17 +559,8 @@ struct QLinearOpLowering : OpConversionPattern<QLinearOp> {
               arith::MulFOp::create(b, loc, extendToF32(b, loc, args[0]), qf);
           return arith::MulFOp::create(b, loc, sum, scale);
         });
-    FailureOr<Value> sum = accumulateFusedLora(rewriter, loc, op, adaptor, acc);
-    if (failed(sum))
-      return rewriter.notifyMatchFailure(op, "per-row ids need a rank >= 2 x");
-    acc = *sum;
-    Epilogue epilogue;
-    epilogue.bias = adaptor.getBias();
-    epilogue.activation = op.getActivation();
-    epilogue.residual = adaptor.getResidual();
-    rewriter.replaceOp(op, buildEpilogue(rewriter, loc, resultType, acc,
-                                         epilogue, resultSize));
-    return success();
+    return finishLinearLayer(rewriter, loc, op, adaptor, acc, resultType,
+                             resultSize);
   }
 };
 
