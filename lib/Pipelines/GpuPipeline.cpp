@@ -47,6 +47,8 @@ void weft::buildGpuPipeline(OpPassManager &pm,
   // views.
   pm.addPass(memref::createFoldMemRefAliasOpsPass());
   pm.addPass(createWeftPackInt4BuffersPass());
+  // Constant tables the kernels read become device globals.
+  pm.addPass(createWeftSinkGlobalsIntoKernelsPass());
   pm.addPass(createGpuKernelOutliningPass());
   // Vector kernels (attention's register blocks) become loads and stores of
   // vectors; views become plain descriptors before the kernels go to NVVM.

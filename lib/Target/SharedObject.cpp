@@ -99,8 +99,13 @@ weft::createCpuTargetMachine(StringRef cpu, StringRef features,
       enabled.push_back((on ? "+" : "-") + name.str());
     featureString = llvm::join(enabled, ",");
   }
+  // Constructors go to .init_array, which the dynamic loader runs (the
+  // legacy .ctors needs crtbegin.o, which the artifact is not linked with):
+  // the kernel modules of cuda artifacts are loaded by constructors.
+  llvm::TargetOptions options;
+  options.UseInitArray = true;
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, cpuName, featureString, llvm::TargetOptions(), llvm::Reloc::PIC_,
+      triple, cpuName, featureString, options, llvm::Reloc::PIC_,
       std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   if (!machine)
     error =

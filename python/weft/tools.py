@@ -2,17 +2,32 @@
 
 Tools are looked up in WEFT_BIN_DIR if set, else in the build tree next to
 this source tree (build/bin), else on PATH.
+
+With WEFT_ARTIFACT_CACHE=DIR, compile_artifact() and optimize_text() keep
+their results in DIR, keyed by a hash of the program text, the target and the
+options, and reuse them. This is what lets programs compiled on one machine
+run on another that has only weft-run and the runtime (a GPU machine without
+LLVM): fill the cache where the compiler is, carry it, and a miss there
+raises ArtifactCacheMiss. Entries are not keyed by the compiler build: clear
+the directory after rebuilding weft.
 """
 
+import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
 
 _SOURCE_ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
 
 
 class ToolError(RuntimeError):
     """A tool that is missing or failed; the message is its first error line."""
+
+
+class ArtifactCacheMiss(ToolError):
+    """WEFT_ARTIFACT_CACHE holds no result for a program, and the tool that
+    would make it is not on this machine."""
 
 
 def bin_dirs():
@@ -56,8 +71,48 @@ def optimize(mlir_path, out_path, passes):
     run_tool("weft-opt", [mlir_path, *passes, "-o", out_path])
 
 
+def _cached(tool, key, out_path, produce):
+    """Copies the cached result for `key` to out_path, or runs produce() (which
+    writes out_path) and caches what it wrote."""
+    directory = os.environ.get("WEFT_ARTIFACT_CACHE")
+    if not directory:
+        produce()
+        return
+    digest = hashlib.sha256("\0".join([tool, *key]).encode()).hexdigest()
+    entry = os.path.join(directory, digest)
+    if os.path.isfile(entry):
+        shutil.copyfile(entry, out_path)
+        return
+    try:
+        find_tool(tool)
+    except ToolError:
+        raise ArtifactCacheMiss(
+            f"{tool} not found, and WEFT_ARTIFACT_CACHE={directory} has no result for this "
+            f"program (key {digest[:12]}): fill the cache where {tool} is") from None
+    produce()
+    os.makedirs(directory, exist_ok=True)
+    shutil.copyfile(out_path, entry + ".tmp")
+    os.replace(entry + ".tmp", entry)
+
+
 def compile_artifact(mlir_path, out_path, params_path=None, target="cpu"):
     args = [mlir_path, f"--target={target}", "-o", out_path]
     if params_path:
         args += ["--params", params_path]
-    run_tool("weft-compile", args)
+    with open(mlir_path) as f:
+        key = [target, f.read()]
+    _cached("weft-compile", key, out_path, lambda: run_tool("weft-compile", args))
+
+
+def optimize_text(mlir, passes):
+    """weft-opt on program text; returns the output text. Passes whose
+    options name files that change between runs are not worth caching."""
+    def produce():
+        with open(out, "w") as f:
+            f.write(run_tool("weft-opt", ["-", *passes], input=mlir))
+
+    with tempfile.TemporaryDirectory(prefix="weft-opt-") as directory:
+        out = os.path.join(directory, "out.mlir")
+        _cached("weft-opt", [*passes, mlir], out, produce)
+        with open(out) as f:
+            return f.read()

@@ -197,6 +197,17 @@ weftStatus weftArtifactOpen(const char *path, weftArtifact *artifact) {
                                      : WEFT_STATUS_IO_ERROR,
                      file, ": cannot open: ", std::strerror(errno));
 
+  // Compiled code calls the runtime (the GPU host ABI, the allocation
+  // functions): its symbols must be global even when the runtime itself was
+  // loaded with RTLD_LOCAL (Python's ctypes does that by default).
+  static const bool runtimeIsGlobal = [] {
+    Dl_info self;
+    return dladdr(reinterpret_cast<void *>(&weftArtifactOpen), &self) &&
+           self.dli_fname &&
+           dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
+  }();
+  (void)runtimeIsGlobal;
+
   auto result = std::make_unique<weftArtifactImpl>();
   result->path = file;
   result->handle = dlopen(loadPath.c_str(), RTLD_NOW | RTLD_LOCAL);

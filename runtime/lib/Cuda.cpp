@@ -172,18 +172,26 @@ weftStatus cuda::ensureReady() {
   return nullptr;
 }
 
-weftStatus cuda::allocate(size_t bytes, void *&pointer) {
-  pointer = nullptr;
+/// Unified memory, or null with the failure recorded.
+static void *allocateManaged(size_t bytes) {
   Driver *driver = getDriver();
   CUdeviceptr address = 0;
-  if (!driver || !check(*driver,
-                        driver->cuMemAllocManaged(&address, bytes ? bytes : 1,
-                                                  CU_MEM_ATTACH_GLOBAL),
-                        "cuMemAllocManaged"))
-    return popError(concat("allocating ", bytes, " bytes of unified memory"));
-  pointer = reinterpret_cast<void *>(static_cast<uintptr_t>(address));
+  if (!driver ||
+      !check(*driver,
+             driver->cuMemAllocManaged(&address, bytes ? bytes : 1,
+                                       CU_MEM_ATTACH_GLOBAL),
+             "cuMemAllocManaged"))
+    return nullptr;
+  void *pointer = reinterpret_cast<void *>(static_cast<uintptr_t>(address));
   std::lock_guard<std::mutex> lock(mutex);
   managedPointers.insert(pointer);
+  return pointer;
+}
+
+weftStatus cuda::allocate(size_t bytes, void *&pointer) {
+  pointer = allocateManaged(bytes);
+  if (!pointer)
+    return popError(concat("allocating ", bytes, " bytes of unified memory"));
   return nullptr;
 }
 
@@ -252,6 +260,8 @@ __attribute__((visibility("default"))) void *
 mgpuModuleGetFunction(void *module, const char *name) {
   Driver *driver = getDriver();
   CUfunction function = nullptr;
+  if (driver && !module)
+    recordError(concat("kernel ", name, ": its module is not loaded"));
   if (driver && module)
     check(*driver,
           driver->cuModuleGetFunction(&function, static_cast<CUmodule>(module),
@@ -266,8 +276,12 @@ mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
                  int32_t sharedMemory, void *stream, void **params,
                  void **extra, size_t /*paramsCount*/) {
   Driver *driver = getDriver();
-  if (!driver || !function)
-    return; // the failure that left no function is already recorded
+  if (!driver)
+    return; // the failure is already recorded
+  if (!function) {
+    recordError("launch of a kernel that was not found");
+    return;
+  }
   // An empty grid (a loop with no iterations) launches nothing.
   if (gridX <= 0 || gridY <= 0 || gridZ <= 0)
     return;
@@ -307,13 +321,11 @@ mgpuStreamSynchronize(void *stream) {
 /// fails with the recorded error.
 __attribute__((visibility("default"))) void *
 _mlir_memref_to_llvm_alloc(size_t bytes) {
-  void *pointer = nullptr;
-  if (weftStatus status = cuda::allocate(bytes, pointer)) {
-    recordError(weftStatusGetMessage(status));
-    weftStatusRelease(status);
-    return std::malloc(bytes ? bytes : 1);
-  }
-  return pointer;
+  // On failure the first error stays recorded (a sticky kernel fault makes
+  // every later allocation fail too).
+  if (void *pointer = allocateManaged(bytes))
+    return pointer;
+  return std::malloc(bytes ? bytes : 1);
 }
 
 __attribute__((visibility("default"))) void *

@@ -11,21 +11,38 @@ import sys
 import tempfile
 
 import numpy as np
+import pytest
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(_HERE, os.pardir, os.pardir, "python"))
 
-from weft import safetensors  # noqa: E402
+from weft import safetensors, tools  # noqa: E402
 
 BIN_DIR = os.environ.get("WEFT_BIN_DIR", "")
 # The target programs are compiled for: cpu, or cuda (test/GPU runs this
 # suite on a GPU machine with WEFT_TARGET=cuda).
 TARGET = os.environ.get("WEFT_TARGET", "cpu")
+# WEFT_COMPILE_ONLY=1 compiles every program and skips the runs: with
+# WEFT_ARTIFACT_CACHE set (weft.tools) this fills the cache that a machine
+# without the compiler (the GPU machine) then runs the suite from
+# (scripts/gpu-check.sh).
+COMPILE_ONLY = os.environ.get("WEFT_COMPILE_ONLY") == "1"
+if BIN_DIR:
+    os.environ.setdefault("WEFT_BIN_DIR", BIN_DIR)
 
 
 def _tool(name):
     path = os.path.join(BIN_DIR, name) if BIN_DIR else name
     return path
+
+
+def require_tool(name):
+    """The tool's path; skips the test where the tool is not installed (the
+    GPU machine runs from cached artifacts and has only weft-run)."""
+    try:
+        return tools.find_tool(name)
+    except tools.ToolError as error:
+        pytest.skip(str(error))
 
 
 def to_bf16(x):
@@ -72,9 +89,10 @@ def result(out, dtype):
 
 def optimize(mlir, *passes):
     """Runs weft-opt with `passes` (e.g. "-weft-fuse-epilogues") on `mlir`."""
-    result = subprocess.run([_tool("weft-opt"), "-", *passes], input=mlir,
-                            capture_output=True, text=True, check=True)
-    return result.stdout
+    try:
+        return tools.optimize_text(mlir, list(passes))
+    except tools.ArtifactCacheMiss as miss:
+        pytest.skip(str(miss))
 
 
 def compile_program(mlir, directory, params=None):
@@ -82,14 +100,16 @@ def compile_program(mlir, directory, params=None):
     artifact = os.path.join(directory, "program.weft")
     with open(source, "w") as f:
         f.write(mlir)
-    command = [_tool("weft-compile"), source, f"--target={TARGET}", "-o",
-               artifact]
     archive = None
     if params:
         archive = os.path.join(directory, "params.safetensors")
         safetensors.save(archive, params)
-        command += ["--params", archive]
-    subprocess.run(command, check=True)
+    try:
+        tools.compile_artifact(source, artifact, archive, TARGET)
+    except tools.ArtifactCacheMiss as miss:
+        pytest.skip(str(miss))
+    if COMPILE_ONLY:
+        pytest.skip("compiled only (WEFT_COMPILE_ONLY=1)")
     return artifact, archive
 
 

@@ -430,7 +430,7 @@ def _compile(directory, program, params):
     archive = os.path.join(directory, "params.safetensors")
     safetensors.save(archive, params)
     return subprocess.run(
-        [harness._tool("weft-compile"), source, "-o", os.path.join(directory, "program.weft"),
+        [harness.require_tool("weft-compile"), source, "-o", os.path.join(directory, "program.weft"),
          "--params", archive],
         capture_output=True, text=True)
 

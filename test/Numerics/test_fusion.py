@@ -200,7 +200,7 @@ def test_fuse_lora():
     ids_tok = RNG.integers(-1, ads, size=(3, 5)).astype(np.int64)
     ids_tok[0, :4] = [-1, 0, 1, 2]
     q = RNG.integers(-128, 128, size=(n, k))
-    s = RNG.uniform(0.5, 1.5, size=(n, 1)).astype(np.float32) / (128 * np.sqrt(k / 3))
+    s = (RNG.uniform(0.5, 1.5, size=(n, 1)) / (128 * np.sqrt(k / 3))).astype(np.float32)
     tx, tw, tb, ty = t((None, None, k), "f32"), t((n, k), "f32"), t((n,), "f32"), t((None, None, n), "f32")
     ta, tbb = t((r, k), "f32"), t((n, r), "f32")
     tam, tbm = t((ads, r, k), "f32"), t((ads, n, r), "f32")

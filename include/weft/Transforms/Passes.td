@@ -100,6 +100,20 @@ def WeftMapParallelLoopsToGpuPass
   ];
 }
 
+def WeftSinkGlobalsIntoKernelsPass
+    : Pass<"weft-sink-globals-into-kernels", "::mlir::ModuleOp"> {
+  let summary = "makes constant globals that kernels read device globals";
+  let description = [{
+    A `memref.get_global` outside a `gpu.launch` whose result the kernel body
+    uses would hand the kernel the address of a host global, which the GPU
+    cannot read. This pass clones the `memref.get_global` into every launch
+    body that uses it, so that `gpu-kernel-outlining` copies the global into
+    the kernel's `gpu.module` (constant tables such as RoPE frequencies).
+    Run it after `convert-parallel-loops-to-gpu`, before outlining.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def WeftFuseElementwiseProducersPass
     : Pass<"weft-fuse-elementwise-producers", "::mlir::func::FuncOp"> {
   let summary = "fuses elementwise linalg producers into consumers that read each element once";

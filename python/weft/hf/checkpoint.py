@@ -18,12 +18,20 @@ class HFError(ValueError):
 
 
 
+def _special_float(value):
+    """transformers (5.x) writes non-finite floats as {"__float__": "Infinity"}
+    (JSON has no literal for them)."""
+    if set(value) == {"__float__"} and value["__float__"] in ("Infinity", "-Infinity", "NaN"):
+        return float(value["__float__"].lower().replace("infinity", "inf"))
+    return value
+
+
 def read_json(path, what):
     if not os.path.isfile(path):
         raise HFError(f"{path}: {what} not found")
     try:
         with open(path) as f:
-            data = json.load(f)
+            data = json.load(f, object_hook=_special_float)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise HFError(f"{path}: cannot read {what}: {e}") from None
     if not isinstance(data, dict):

@@ -1,0 +1,272 @@
+"""GPU benchmarks: weft's compiled kernels against PyTorch in the same run.
+
+  python3 benchmarks/gpu/bench.py --prepare [--bin build/bin]   # compile (needs weft-compile)
+  python3 benchmarks/gpu/bench.py [--bin DIR] [--json OUT.json]  # run (needs a GPU and torch)
+
+Programs are compiled for --target=cuda through the artifact cache
+(WEFT_ARTIFACT_CACHE, python/weft/tools.py), so the run half works on a GPU
+machine without LLVM (scripts/gpu-check.sh carries the cache there). weft is
+timed with `weft-run --bench N`: the median of whole calls after a warm-up,
+which includes copying the inputs into unified memory and the results out;
+parameters are bound once. PyTorch is timed with CUDA events (median).
+
+  attention  prefill, causal, f16        vs torch SDPA (flash and cuDNN backends)
+  decode     attention Sq=1, GQA, f16    vs device copy bandwidth on K+V
+  gemv-int4  qlinear M=1, group 128      vs torch._weight_int4pack_mm and bf16 linear
+  lora       linear + fused LoRA, f16    vs the same linear without LoRA (overhead)
+  ssm_scan   Mamba-2 scan, f32           vs device copy bandwidth on its minimal bytes
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+from weft import params as weft_params  # noqa: E402
+from weft import safetensors, tools  # noqa: E402
+
+REPEATS = 20
+
+
+def t(shape, dtype):
+    return f"tensor<{'x'.join(map(str, shape))}x{dtype}>"
+
+
+class Weft:
+    """Compiles through the artifact cache; runs with weft-run --bench."""
+
+    def __init__(self, work, prepare):
+        self.work, self.prepare, self.count = work, prepare, 0
+
+    def time(self, program, inputs, params=None):
+        self.count += 1
+        base = os.path.join(self.work, f"case{self.count}")
+        os.makedirs(base, exist_ok=True)
+        with open(f"{base}/p.mlir", "w") as f:
+            f.write(program)
+        tools.compile_artifact(f"{base}/p.mlir", f"{base}/p.weft", target="cuda")
+        if self.prepare:
+            return None
+        run = [tools.find_tool("weft-run"), f"{base}/p.weft"]
+        if params:
+            safetensors.save(f"{base}/p.safetensors", params)
+            run += ["--params", f"{base}/p.safetensors"]
+        for i, value in enumerate(inputs):
+            np.save(f"{base}/in{i}.npy", value)
+            run += ["--input", f"{base}/in{i}.npy"]
+        run += ["--output-dir", f"{base}/out", "--bench", str(REPEATS)]
+        result = subprocess.run(run, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr.strip().splitlines()[-1][:300])
+        return float(result.stdout.split("median_ms=")[1].split()[0])
+
+
+def cuda_ms(fn, repeats=REPEATS):
+    import torch
+    fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(repeats):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return float(np.median(times))
+
+
+def copy_bandwidth():
+    """Device-to-device copy, bytes read plus written, GB/s."""
+    import torch
+    a = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
+    b = torch.empty_like(a)
+    return 2 * a.numel() / cuda_ms(lambda: b.copy_(a)) / 1e6
+
+
+def f16(rng, shape):
+    return rng.standard_normal(shape).astype(np.float16)
+
+
+def bench_attention(weft, rng, b=1, s=1024, h=16, d=128):
+    q, k, v = (f16(rng, (b, s, h, d)) for _ in range(3))
+    ty = t((b, s, h, d), "f16")
+    program = f"""
+func.func @main(%q: {ty}, %k: {ty}, %v: {ty}) -> {ty} {{
+  %o = weft.attention %q, %k, %v {{causal}} : ({ty}, {ty}, {ty}) -> {ty}
+  return %o : {ty}
+}}"""
+    ms = weft.time(program, [q, k, v])
+    if ms is None:
+        return []
+    import torch
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    tq, tk, tv = (torch.from_numpy(a).cuda().transpose(1, 2) for a in (q, k, v))
+    rows = []
+    for name, backend in (("flash", SDPBackend.FLASH_ATTENTION),
+                          ("cuDNN", SDPBackend.CUDNN_ATTENTION)):
+        try:
+            with sdpa_kernel(backend):
+                ref = cuda_ms(lambda: torch.nn.functional.scaled_dot_product_attention(
+                    tq, tk, tv, is_causal=True))
+        except RuntimeError as e:
+            rows.append((f"attention prefill causal f16 B={b} S={s} H={h} D={128}", ms,
+                         f"torch SDPA {name}: unavailable ({str(e)[:40]})", None, None))
+            continue
+        rows.append((f"attention prefill causal f16 B={b} S={s} H={h} D={d}", ms,
+                     f"torch SDPA {name}", ref, ref / ms))
+    return rows
+
+
+def bench_decode(weft, rng, bandwidth, b=1, hq=32, hkv=8, sk=4096, d=128):
+    q = f16(rng, (b, 1, hq, d))
+    k, v = f16(rng, (b, sk, hkv, d)), f16(rng, (b, sk, hkv, d))
+    tq, tkv = t((b, 1, hq, d), "f16"), t((b, sk, hkv, d), "f16")
+    program = f"""
+func.func @main(%q: {tq}, %k: {tkv}, %v: {tkv}) -> {tq} {{
+  %o = weft.attention %q, %k, %v : ({tq}, {tkv}, {tkv}) -> {tq}
+  return %o : {tq}
+}}"""
+    ms = weft.time(program, [q, k, v])
+    if ms is None:
+        return []
+    achieved = (k.nbytes + v.nbytes) / ms / 1e6
+    return [(f"decode attention f16 B={b} Hq={hq} Hkv={hkv} Sk={sk} D={d}", ms,
+             f"copy bandwidth {bandwidth:.0f} GB/s (weft {achieved:.0f} GB/s)", None,
+             achieved / bandwidth)]
+
+
+def bench_gemv_int4(weft, rng, n=4096, k=4096, group=128):
+    x = rng.standard_normal((1, k)).astype(np.float32)
+    q = rng.integers(0, 16, size=(n, k))
+    scales = rng.uniform(0.01, 0.02, size=(n, k // group)).astype(np.float32)
+    program = f"""
+func.func @main(%x: {t((1, k), "f32")}) -> {t((1, n), "f32")} {{
+  %q = weft.param "q" : {t((n, k), "i4")}
+  %s = weft.param "s" : {t((n, k // group), "f32")}
+  %y = weft.qlinear %x, %q, %s {{group_size = {group}}} : ({t((1, k), "f32")}, {t((n, k), "i4")}, {t((n, k // group), "f32")}) -> {t((1, n), "f32")}
+  return %y : {t((1, n), "f32")}
+}}"""
+    signed = q - 8
+    ms = weft.time(program, [x], {"q": weft_params.pack_int4(signed), "s": scales})
+    if ms is None:
+        return []
+    import torch
+    rows = []
+    xb = torch.from_numpy(x).cuda().to(torch.bfloat16)
+    case = f"gemv int4 g{group} M=1 K={k} N={n}"
+    try:
+        qt = torch.from_numpy(q.astype(np.int32)).cuda()
+        packed_u8 = (qt[:, ::2] << 4 | qt[:, 1::2]).to(torch.uint8)
+        packed = torch._convert_weight_to_int4pack(packed_u8, 8)
+        # torch dequantizes (q - 8) * scale + zero: zero 0 is weft's symmetric form.
+        st = torch.from_numpy(scales.T.copy())
+        sz = torch.stack([st, torch.zeros_like(st)], dim=2).cuda().to(torch.bfloat16)
+        ref = cuda_ms(lambda: torch._weight_int4pack_mm(xb, packed, group, sz))
+        rows.append((case, ms, "torch._weight_int4pack_mm", ref, ref / ms))
+    except (RuntimeError, TypeError, AttributeError) as e:
+        rows.append((case, ms, f"torch int4: unavailable ({str(e)[:50]})", None, None))
+    w = torch.randn(n, k, device="cuda", dtype=torch.bfloat16)
+    ref = cuda_ms(lambda: torch.nn.functional.linear(xb, w))
+    rows.append((case, ms, "torch bf16 linear", ref, ref / ms))
+    return rows
+
+
+def bench_lora(weft, rng, m=16, k=4096, n=4096, r=16):
+    x = f16(rng, (m, k))
+    w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float16)
+    a = (rng.standard_normal((r, k)) / np.sqrt(k)).astype(np.float16)
+    bb = (rng.standard_normal((n, r)) / np.sqrt(r)).astype(np.float16)
+    tx, tw, ta, tb, ty = (t((m, k), "f16"), t((n, k), "f16"), t((r, k), "f16"),
+                          t((n, r), "f16"), t((m, n), "f16"))
+    base = f"""
+func.func @main(%x: {tx}) -> {ty} {{
+  %w = weft.param "w" : {tw}
+  %y = weft.linear %x, %w : ({tx}, {tw}) -> {ty}
+  return %y : {ty}
+}}"""
+    fused = f"""
+func.func @main(%x: {tx}) -> {ty} {{
+  %w = weft.param "w" : {tw}
+  %a = weft.param "a" : {ta}
+  %b = weft.param "b" : {tb}
+  %y = weft.linear %x, %w lora %a, %b {{lora_scale = 2.0 : f32}} : ({tx}, {tw}, {ta}, {tb}) -> {ty}
+  return %y : {ty}
+}}"""
+    ms_base = weft.time(base, [x], {"w": w})
+    ms_fused = weft.time(fused, [x], {"w": w, "a": a, "b": bb})
+    if ms_base is None:
+        return []
+    return [(f"linear + LoRA r={r} f16 M={m} K={k} N={n}", ms_fused,
+             "weft linear without LoRA", ms_base, ms_base / ms_fused)]
+
+
+def bench_ssm_scan(weft, rng, bandwidth, b=1, l=1024, h=32, p=64, n=64):
+    x = rng.standard_normal((b, l, h, p)).astype(np.float32)
+    dt = rng.uniform(0.01, 0.1, size=(b, l, h)).astype(np.float32)
+    a = -rng.uniform(0.5, 2.0, size=(h,)).astype(np.float32)
+    bm = rng.standard_normal((b, l, 1, n)).astype(np.float32)
+    cm = rng.standard_normal((b, l, 1, n)).astype(np.float32)
+    tx, tdt, tbc, ts = t((b, l, h, p), "f32"), t((b, l, h), "f32"), t((b, l, 1, n), "f32"), \
+        t((b, h, p, n), "f32")
+    program = f"""
+func.func @main(%x: {tx}, %dt: {tdt}, %a: {t((h,), "f32")}, %bm: {tbc}, %cm: {tbc}) -> ({tx}, {ts}) {{
+  %y, %s = weft.ssm_scan %x, %dt, %a, %bm, %cm : ({tx}, {tdt}, {t((h,), "f32")}, {tbc}, {tbc}) -> ({tx}, {ts})
+  return %y, %s : {tx}, {ts}
+}}"""
+    ms = weft.time(program, [x, dt, a, bm, cm])
+    if ms is None:
+        return []
+    nbytes = 2 * x.nbytes + dt.nbytes + bm.nbytes + cm.nbytes + b * h * p * n * 4
+    achieved = nbytes / ms / 1e6
+    return [(f"ssm_scan Mamba-2 f32 B={b} L={l} H={h} P={p} N={n}", ms,
+             f"copy bandwidth {bandwidth:.0f} GB/s (weft {achieved:.0f} GB/s)", None,
+             achieved / bandwidth)]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prepare", action="store_true",
+                        help="only compile the programs into the artifact cache")
+    parser.add_argument("--bin", help="directory of weft-compile / weft-run (WEFT_BIN_DIR)")
+    parser.add_argument("--json", help="write the rows to this file")
+    args = parser.parse_args()
+    if args.bin:
+        os.environ["WEFT_BIN_DIR"] = os.path.abspath(args.bin)
+    os.environ.setdefault("WEFT_ARTIFACT_CACHE", os.path.join(ROOT, ".device", "cache"))
+    rng = np.random.default_rng()
+    with tempfile.TemporaryDirectory(prefix="weft-gpu-bench-") as work:
+        weft = Weft(work, args.prepare)
+        bandwidth = None if args.prepare else copy_bandwidth()
+        rows = []
+        for case in (lambda: bench_attention(weft, rng), lambda: bench_decode(weft, rng, bandwidth),
+                     lambda: bench_gemv_int4(weft, rng), lambda: bench_lora(weft, rng),
+                     lambda: bench_ssm_scan(weft, rng, bandwidth)):
+            try:
+                rows += case()
+            except RuntimeError as error:  # one failing case still prints the others
+                print(f"case {weft.count} failed: {error}", file=sys.stderr)
+    if args.prepare:
+        print(f"compiled {weft.count} programs into {os.environ['WEFT_ARTIFACT_CACHE']}")
+        return
+    print(f"{'case':58} {'weft ms':>9}  {'reference':52} {'ref ms':>8} {'ratio':>7}")
+    for case, ms, ref_name, ref_ms, ratio in rows:
+        print(f"{case:58} {ms:9.3f}  {ref_name:52} "
+              f"{'' if ref_ms is None else f'{ref_ms:8.3f}':>8} "
+              f"{'' if ratio is None else f'{ratio:7.3f}':>7}")
+    print("ratio: reference time / weft time (higher is better for weft); for bandwidth rows, "
+          "weft's bytes/s over the copy bandwidth; for LoRA, base / fused (1/overhead)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump([dict(zip(("case", "weft_ms", "reference", "ref_ms", "ratio"), r))
+                       for r in rows], f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

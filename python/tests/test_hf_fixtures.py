@@ -1,0 +1,109 @@
+"""weft's hf-logits against Hugging Face transformers and peft.
+
+test/Data/hf holds tiny randomly initialised checkpoints written by
+transformers' save_pretrained, peft adapters, token ids, and the logits that
+transformers computed for them in float64 (scripts/make-hf-fixtures.py; the
+versions are in VERSIONS.json). Each case runs the `python3 -m weft hf-logits`
+command line and checks every logit: |weft - transformers| <= 1e-4 * max
+|transformers| in float32. WEFT_TARGET=cuda runs the same cases on the GPU
+(scripts/gpu-check.sh).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from weft import runtime, tools
+from weft.hf import import_model
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
+FIXTURES = os.path.join(ROOT, "test", "Data", "hf")
+TARGET = os.environ.get("WEFT_TARGET", "cpu")
+COMPILE_ONLY = os.environ.get("WEFT_COMPILE_ONLY") == "1"
+TOLERANCE = 1e-4  # of the logits' scale (max |logit|)
+# int8 weight-only quantization (per output channel): the measured error is
+# 0.3-1.5% of the logits' scale on these models; the bound leaves headroom.
+INT8_TOLERANCE = 5e-2
+
+
+def _cases():
+    cases = []
+    for name in sorted(os.listdir(FIXTURES)):
+        directory = os.path.join(FIXTURES, name)
+        if not os.path.isfile(os.path.join(directory, "config.json")):
+            continue
+        cases.append(pytest.param(name, False, id=name))
+        if os.path.isdir(os.path.join(directory, "adapter")):
+            cases.append(pytest.param(name, True, id=f"{name}+lora"))
+    return cases
+
+
+def _hf_logits(tmp_path, name, adapter, *extra):
+    directory = os.path.join(FIXTURES, name)
+    adapters = [os.path.join(directory, "adapter")] if adapter else []
+    if COMPILE_ONLY:
+        # Fill the artifact cache with exactly the program hf-logits compiles.
+        source = tmp_path / "model.mlir"
+        source.write_text(import_model(directory, adapters=adapters).mlir_for(("prefill",)))
+        tools.compile_artifact(str(source), str(tmp_path / "model.weft"), target=TARGET)
+        pytest.skip("compiled only (WEFT_COMPILE_ONLY=1)")
+    # Not conftest.require_runtime: with an artifact cache (the GPU machine)
+    # the command line needs no weft-compile.
+    if os.environ.get("WEFT_SANITIZERS") == "1":
+        pytest.skip("the runtime is built with ASan, which cannot be loaded into Python")
+    if not os.environ.get("WEFT_ARTIFACT_CACHE"):
+        try:
+            tools.find_tool("weft-compile")
+        except tools.ToolError as error:
+            pytest.skip(str(error))
+    try:
+        runtime.library()
+    except (runtime.WeftError, OSError) as error:
+        pytest.skip(f"runtime not loadable: {error}")
+    out = tmp_path / "logits.npy"
+    command = [sys.executable, "-m", "weft", "hf-logits", directory, "--input-ids",
+               os.path.join(directory, "input_ids.npy"), "--target", TARGET, "-o", str(out),
+               *extra]
+    for path in adapters:
+        command += ["--adapter", path]
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    return np.load(out)
+
+
+def _reference(name, adapter):
+    return np.load(os.path.join(FIXTURES, name,
+                                "logits_adapter.npy" if adapter else "logits.npy"))
+
+
+def _relative_error(logits, expected):
+    assert logits.shape == expected.shape, (logits.shape, expected.shape)
+    assert np.isfinite(logits).all()
+    scale = np.abs(expected.astype(np.float64)).max()
+    return np.abs(logits.astype(np.float64) - expected).max() / scale
+
+
+def test_fixture_versions():
+    with open(os.path.join(FIXTURES, "VERSIONS.json")) as f:
+        versions = json.load(f)
+    assert {"torch", "transformers", "peft"} <= set(versions)
+
+
+@pytest.mark.parametrize("name, adapter", _cases())
+def test_logits_match_transformers(tmp_path, name, adapter):
+    error = _relative_error(_hf_logits(tmp_path, name, adapter), _reference(name, adapter))
+    assert error <= TOLERANCE, f"{name}: max error {error:.2e} of the logits' scale"
+
+
+@pytest.mark.parametrize("name", ["llama", "mamba", "jamba"])
+def test_int8_logits_stay_close(tmp_path, name):
+    if TARGET != "cpu":
+        pytest.skip("--quantize runs weft-opt, which the GPU machine does not have")
+    error = _relative_error(_hf_logits(tmp_path, name, False, "--quantize", "int8"),
+                            _reference(name, False))
+    assert error <= INT8_TOLERANCE, f"{name} int8: max error {error:.2e} of the logits' scale"

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# GPU checks in two halves, for a GPU machine that has CUDA, PyTorch and
+# transformers but no LLVM/MLIR (so it cannot run weft-compile):
+#
+#   scripts/gpu-check.sh prepare [DIR]   # here: compile everything for cuda
+#   scripts/gpu-check.sh run [DIR] [OUT] # there: run it, compare, benchmark
+#
+# `prepare` fills DIR (default .device) with weft-run, the runtime library and
+# an artifact cache (WEFT_ARTIFACT_CACHE, see python/weft/tools.py) holding
+# every program of the numerical suite and of the Hugging Face fixture tests,
+# compiled for --target=cuda. Copy DIR with the source tree to the GPU machine
+# and run `run` there: the suites then take their programs from the cache and
+# draw fresh random inputs and numpy references on that machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:?usage: gpu-check.sh prepare|run [DIR] [OUT]}
+dir=$(realpath -m "${2:-.device}")
+out=${3:-${OUT:-/tmp/weft-gpu-check}}
+py=${PYTHON:-python3}
+export PYTHONDONTWRITEBYTECODE=1 WEFT_TARGET=cuda WEFT_ARTIFACT_CACHE="$dir/cache"
+
+case "$mode" in
+prepare)
+  bin=${WEFT_BUILD_DIR:-build}
+  mkdir -p "$dir/bin" "$dir/lib"
+  cp "$bin/bin/weft-run" "$dir/bin/"
+  cp "$bin/lib/libweft_runtime.so" "$dir/lib/"
+  export WEFT_BIN_DIR=$PWD/$bin/bin WEFT_COMPILE_ONLY=1
+  "$py" -m pytest -q -p no:cacheprovider test/Numerics python/tests/test_hf_fixtures.py
+  echo "cache: $(ls "$dir/cache" | wc -l) entries, $(du -sh "$dir/cache" | cut -f1)"
+  ;;
+run)
+  mkdir -p "$out"
+  export WEFT_BIN_DIR=$dir/bin LD_LIBRARY_PATH=$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  status=0
+  "$py" -m pytest -q -p no:cacheprovider -rs test/Numerics python/tests/test_hf_fixtures.py \
+    2>&1 | tee "$out/numerics.log" || status=1
+  exit $status
+  ;;
+*)
+  echo "gpu-check.sh: unknown mode '$mode' (expected prepare or run)" >&2
+  exit 2
+  ;;
+esac
