@@ -41,8 +41,8 @@ def t(shape, dtype):
 class Weft:
     """Compiles through the artifact cache; runs with weft-run --bench."""
 
-    def __init__(self, work, prepare):
-        self.work, self.prepare, self.count = work, prepare, 0
+    def __init__(self, work, prepare, repeats):
+        self.work, self.prepare, self.repeats, self.count = work, prepare, repeats, 0
 
     def time(self, program, inputs, params=None):
         self.count += 1
@@ -53,17 +53,20 @@ class Weft:
         tools.compile_artifact(f"{base}/p.mlir", f"{base}/p.weft", target="cuda")
         if self.prepare:
             return None
-        run = [tools.find_tool("weft-run"), f"{base}/p.weft"]
+        # WEFT_RUN_PREFIX wraps weft-run, e.g. "compute-sanitizer --print-limit 4".
+        run = [*os.environ.get("WEFT_RUN_PREFIX", "").split(), tools.find_tool("weft-run"),
+               f"{base}/p.weft"]
         if params:
             safetensors.save(f"{base}/p.safetensors", params)
             run += ["--params", f"{base}/p.safetensors"]
         for i, value in enumerate(inputs):
             np.save(f"{base}/in{i}.npy", value)
             run += ["--input", f"{base}/in{i}.npy"]
-        run += ["--output-dir", f"{base}/out", "--bench", str(REPEATS)]
+        run += ["--output-dir", f"{base}/out", "--bench", str(self.repeats)]
         result = subprocess.run(run, capture_output=True, text=True)
         if result.returncode != 0:
-            raise RuntimeError(result.stderr.strip().splitlines()[-1][:300])
+            lines = (result.stdout + result.stderr).strip().splitlines()
+            raise RuntimeError("\n".join(lines[-30:])[:3000])
         return float(result.stdout.split("median_ms=")[1].split()[0])
 
 
@@ -230,26 +233,37 @@ func.func @main(%x: {tx}, %dt: {tdt}, %a: {t((h,), "f32")}, %bm: {tbc}, %cm: {tb
              achieved / bandwidth)]
 
 
+CASES = ["attention", "decode", "gemv-int4", "lora", "ssm_scan"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prepare", action="store_true",
                         help="only compile the programs into the artifact cache")
     parser.add_argument("--bin", help="directory of weft-compile / weft-run (WEFT_BIN_DIR)")
     parser.add_argument("--json", help="write the rows to this file")
+    parser.add_argument("--cases", default=",".join(CASES),
+                        help=f"comma-separated subset of {','.join(CASES)}")
+    parser.add_argument("--repeats", type=int, default=REPEATS, help="timed weft calls per case")
     args = parser.parse_args()
     if args.bin:
         os.environ["WEFT_BIN_DIR"] = os.path.abspath(args.bin)
     os.environ.setdefault("WEFT_ARTIFACT_CACHE", os.path.join(ROOT, ".device", "cache"))
     rng = np.random.default_rng()
     with tempfile.TemporaryDirectory(prefix="weft-gpu-bench-") as work:
-        weft = Weft(work, args.prepare)
+        weft = Weft(work, args.prepare, args.repeats)
         bandwidth = None if args.prepare else copy_bandwidth()
         rows = []
-        for case in (lambda: bench_attention(weft, rng), lambda: bench_decode(weft, rng, bandwidth),
-                     lambda: bench_gemv_int4(weft, rng), lambda: bench_lora(weft, rng),
-                     lambda: bench_ssm_scan(weft, rng, bandwidth)):
+        run = {"attention": lambda: bench_attention(weft, rng),
+               "decode": lambda: bench_decode(weft, rng, bandwidth),
+               "gemv-int4": lambda: bench_gemv_int4(weft, rng),
+               "lora": lambda: bench_lora(weft, rng),
+               "ssm_scan": lambda: bench_ssm_scan(weft, rng, bandwidth)}
+        for case in args.cases.split(","):
+            if case not in run:
+                parser.error(f"unknown case '{case}' (expected {', '.join(CASES)})")
             try:
-                rows += case()
+                rows += run[case]()
             except RuntimeError as error:  # one failing case still prints the others
                 print(f"case {weft.count} failed: {error}", file=sys.stderr)
     if args.prepare:

@@ -31,6 +31,11 @@ using CUstream = CUstream_st *;
 using CUjit_option = int;
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr unsigned CU_MEM_ATTACH_GLOBAL = 1;
+constexpr int CU_LIMIT_MALLOC_HEAP_SIZE = 2;
+/// Kernels allocate their per-task scratch buffers (the tiles a CPU task
+/// keeps in cache) with device malloc; the driver's default heap (8 MiB) is
+/// too small for them. WEFT_CUDA_HEAP_MB overrides this size.
+constexpr size_t kDefaultHeapMiB = 2048;
 constexpr unsigned CU_STREAM_NON_BLOCKING = 1;
 constexpr CUjit_option CU_JIT_OPTIMIZATION_LEVEL = 7;
 
@@ -55,6 +60,7 @@ struct Driver {
   CUresult (*cuMemAllocManaged)(CUdeviceptr *, size_t, unsigned);
   CUresult (*cuMemFree)(CUdeviceptr);
   CUresult (*cuGetErrorName)(CUresult, const char **);
+  CUresult (*cuCtxSetLimit)(int, size_t);
 
   CUcontext context = nullptr;
   /// Why the driver is unusable; empty when it is ready.
@@ -103,7 +109,8 @@ Driver loadDriver() {
       resolve(library, "cuStreamSynchronize", driver.cuStreamSynchronize) &&
       resolve(library, "cuMemAllocManaged", driver.cuMemAllocManaged) &&
       resolve(library, "cuMemFree_v2", driver.cuMemFree) &&
-      resolve(library, "cuGetErrorName", driver.cuGetErrorName);
+      resolve(library, "cuGetErrorName", driver.cuGetErrorName) &&
+      resolve(library, "cuCtxSetLimit", driver.cuCtxSetLimit);
   if (!ok) {
     driver.failure = "CUDA driver libcuda.so.1 lacks a required function";
     return driver;
@@ -114,6 +121,14 @@ Driver loadDriver() {
     result = driver.cuDeviceGet(&device, 0);
   if (result == CUDA_SUCCESS)
     result = driver.cuDevicePrimaryCtxRetain(&driver.context, device);
+  if (result == CUDA_SUCCESS)
+    result = driver.cuCtxSetCurrent(driver.context);
+  if (result == CUDA_SUCCESS) {
+    size_t heapMiB = kDefaultHeapMiB;
+    if (const char *text = std::getenv("WEFT_CUDA_HEAP_MB"))
+      heapMiB = std::strtoull(text, nullptr, 10);
+    result = driver.cuCtxSetLimit(CU_LIMIT_MALLOC_HEAP_SIZE, heapMiB << 20);
+  }
   if (result != CUDA_SUCCESS) {
     const char *name = nullptr;
     driver.cuGetErrorName(result, &name);
