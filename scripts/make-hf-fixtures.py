@@ -28,14 +28,15 @@ from weft.testing.checkpoints import small_config  # noqa: E402
 
 import transformers  # noqa: E402
 
-# name -> (architecture, config overrides, LoRA target modules or None)
+# name -> (architecture, config overrides, LoRA target modules or None).
+# peft refuses Mamba's out_proj and conv1d as LoRA targets.
 FIXTURES = {
     "llama": ("LlamaForCausalLM", {}, ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
                                        "up_proj", "down_proj"]),
-    "mistral": ("MistralForCausalLM", {}, None),
-    "qwen2": ("Qwen2ForCausalLM", {}, None),
+    "mistral": ("MistralForCausalLM", {}, ["q_proj", "k_proj", "v_proj", "o_proj"]),
+    "qwen2": ("Qwen2ForCausalLM", {}, "all-linear"),
     "mamba": ("MambaForCausalLM", {}, ["in_proj", "x_proj"]),
-    "mamba2": ("Mamba2ForCausalLM", {}, None),
+    "mamba2": ("Mamba2ForCausalLM", {}, ["in_proj"]),
     "jamba": ("JambaForCausalLM", {}, ["q_proj", "v_proj", "o_proj", "in_proj", "out_proj",
                                        "gate_proj", "down_proj"]),
 }

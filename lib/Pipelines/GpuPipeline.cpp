@@ -35,6 +35,8 @@ void weft::buildGpuPipeline(OpPassManager &pm,
   WeftLowerStridedCopiesPassOptions copies;
   copies.all = true;
   pm.addNestedPass<func::FuncOp>(createWeftLowerStridedCopiesPass(copies));
+  // Sums over K (contractions, norms): one warp per output element.
+  pm.addNestedPass<func::FuncOp>(createWeftGpuWarpReductionsPass());
   // scf.forall (the tasks of attention and ssm_scan) -> scf.parallel.
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());

@@ -104,7 +104,7 @@ struct WeftMapParallelLoopsToGpuPass
   LogicalResult wrapSequentialNests() {
     SmallVector<Operation *> toWrap;
     getOperation().walk<WalkOrder::PreOrder>([&](Operation *op) {
-      if (isa<scf::ParallelOp>(op))
+      if (isa<scf::ParallelOp, gpu::LaunchOp>(op))
         return WalkResult::skip();
       if (isa<scf::ForOp, scf::WhileOp>(op)) {
         if (containsParallelLoop(op))

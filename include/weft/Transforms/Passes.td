@@ -100,6 +100,35 @@ def WeftMapParallelLoopsToGpuPass
   ];
 }
 
+def WeftGpuWarpReductionsPass
+    : Pass<"weft-gpu-warp-reductions", "::mlir::func::FuncOp"> {
+  let summary = "runs sum reductions (linear, qlinear, LoRA, matmul) one warp per output element";
+  let description = [{
+    For the GPU: a bufferized `linalg.generic` whose loops are parallel
+    dimensions followed by reduction dimensions, with one f32 output that the
+    body updates as `out + f(inputs)` (every contraction weft lowers:
+    linear, qlinear with in-register dequantization, LoRA, matmul, norms'
+    sums), becomes a `gpu.launch` in which each warp computes one output
+    element: its 32 lanes stride through the innermost reduction dimension
+    (contiguous in memory, so the loads coalesce), outer reduction dimensions
+    (qlinear groups) loop in every lane, and a butterfly of `gpu.shuffle xor`
+    sums the lanes. `warps` warps share a block. The one-thread-per-element
+    loops that `weft-map-parallel-loops-to-gpu` would otherwise make read
+    weight rows with a stride of a whole row between neighbouring threads.
+
+    Generics inside `scf.forall` tasks (attention, scans) are left alone:
+    those tasks become kernels as a whole.
+  }];
+  let options = [
+    Option<"warps", "warps", "int64_t", /*default=*/"8",
+           "Warps (output elements) per block">,
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::gpu::GPUDialect",
+    "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect"
+  ];
+}
+
 def WeftSinkGlobalsIntoKernelsPass
     : Pass<"weft-sink-globals-into-kernels", "::mlir::ModuleOp"> {
   let summary = "makes constant globals that kernels read device globals";

@@ -1,0 +1,76 @@
+// RUN: weft-opt %s -split-input-file -weft-gpu-warp-reductions | FileCheck %s
+
+// y[m, n] += sum_g sum_k x[m, g, k] * w[n, g, k] * s[n, g]: one warp per
+// (m, n); the group loop runs in every lane, k is split across the lanes.
+
+#x = affine_map<(m, n, g, k) -> (m, g, k)>
+#w = affine_map<(m, n, g, k) -> (n, g, k)>
+#s = affine_map<(m, n, g, k) -> (n, g)>
+#y = affine_map<(m, n, g, k) -> (m, n)>
+
+// CHECK-LABEL: func.func @grouped
+// CHECK-SAME:    (%[[X:[^:]+]]: memref<?x2x128xf32>, %[[W:[^:]+]]: memref<64x2x128xf32>, %[[S:[^:]+]]: memref<64x2xf32>, %[[Y:[^:]+]]: memref<?x64xf32>)
+// CHECK:         %[[M:.*]] = memref.dim %[[X]], %c0
+// CHECK:         %[[TOTAL:.*]] = arith.muli %{{.*}}, %c64
+// CHECK:         %[[BLOCKS:.*]] = arith.ceildivui %[[TOTAL]], %c8
+// CHECK:         gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[BLOCKS]], %{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}) threads(%[[TX:.*]], %[[TY:.*]], %{{.*}}) in (%{{.*}} = %c32, %{{.*}} = %c8, %{{.*}} = %c1
+// CHECK:           scf.if
+// CHECK:             %[[SUM:.*]] = scf.for %[[G:.*]] = %c0{{.*}} to %c2{{.*}} step %c1{{.*}} iter_args
+// CHECK:               scf.for %[[K:.*]] = %[[TX]] to %c128{{.*}} step %c32 iter_args
+// CHECK:                 memref.load %[[X]]
+// CHECK:                 memref.load %[[W]]
+// CHECK:                 memref.load %[[S]]
+// CHECK:                 arith.mulf
+// CHECK:                 arith.mulf
+// CHECK:                 arith.addf
+// CHECK-COUNT-5:     gpu.shuffle  xor
+// CHECK:             scf.if
+// CHECK:               %[[INIT:.*]] = memref.load %[[Y]]
+// CHECK:               %[[OUT:.*]] = arith.addf %[[INIT]]
+// CHECK:               memref.store %[[OUT]], %[[Y]]
+// CHECK-NOT:     linalg.generic
+func.func @grouped(%x: memref<?x2x128xf32>, %w: memref<64x2x128xf32>, %s: memref<64x2xf32>, %y: memref<?x64xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #s, #y],
+                  iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w, %s : memref<?x2x128xf32>, memref<64x2x128xf32>, memref<64x2xf32>)
+      outs(%y : memref<?x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32, %out: f32):
+    %0 = arith.mulf %a, %b : f32
+    %1 = arith.mulf %0, %c : f32
+    %2 = arith.addf %out, %1 : f32
+    linalg.yield %2 : f32
+  }
+  return
+}
+
+// -----
+
+// Not a sum (a max), and a sum inside a task: both stay.
+
+#in = affine_map<(i, j) -> (i, j)>
+#out = affine_map<(i, j) -> (i)>
+
+// CHECK-LABEL: func.func @left_alone
+// CHECK-NOT:     gpu.launch
+// CHECK:         linalg.generic
+// CHECK:         arith.maximumf
+// CHECK:         scf.forall
+// CHECK:           linalg.generic
+// CHECK:           arith.addf
+func.func @left_alone(%x: memref<4x64xf32>, %y: memref<4xf32>) {
+  linalg.generic {indexing_maps = [#in, #out], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<4x64xf32>) outs(%y : memref<4xf32>) {
+  ^bb0(%a: f32, %out: f32):
+    %0 = arith.maximumf %out, %a : f32
+    linalg.yield %0 : f32
+  }
+  scf.forall (%t) in (2) {
+    linalg.generic {indexing_maps = [#in, #out], iterator_types = ["parallel", "reduction"]}
+        ins(%x : memref<4x64xf32>) outs(%y : memref<4xf32>) {
+    ^bb0(%a: f32, %out: f32):
+      %0 = arith.addf %out, %a : f32
+      linalg.yield %0 : f32
+    }
+  }
+  return
+}
