@@ -12,8 +12,11 @@
 
 using namespace mlir;
 
-void weft::buildWeftToLinalgPipeline(OpPassManager &pm) {
-  pm.addNestedPass<func::FuncOp>(createConvertWeftToLinalgPass());
+void weft::buildWeftToLinalgPipeline(OpPassManager &pm,
+                                     bool attentionProducts) {
+  ConvertWeftToLinalgPassOptions options;
+  options.attentionProducts = attentionProducts;
+  pm.addNestedPass<func::FuncOp>(createConvertWeftToLinalgPass(options));
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createWeftFuseElementwiseProducersPass());
   pm.addPass(createCSEPass());

@@ -27,7 +27,9 @@ using namespace mlir;
 
 void weft::buildGpuPipeline(OpPassManager &pm,
                             const GpuPipelineOptions &options) {
-  buildWeftToLinalgPipeline(pm);
+  // Attention as whole-tensor products: every step spans the chip, where the
+  // CPU form's tasks (one per query block) would be one thread each.
+  buildWeftToLinalgPipeline(pm, /*attentionProducts=*/true);
   buildBufferizationPipeline(pm);
 
   // Loops, then kernels. Every copy becomes a loop: a memcpy would run on

@@ -1,9 +1,9 @@
 //===- GpuWarpReductions.cpp - one warp per reduced output element --------===//
 //
-// Sum reductions over a contiguous innermost dimension (the K of every
-// contraction) become kernels in which a warp's lanes split K, so that
-// neighbouring lanes read neighbouring elements, and a shuffle butterfly
-// adds up the lanes.
+// Sum and max reductions over a contiguous innermost dimension (the K of
+// every contraction, the keys of a softmax) become kernels in which a warp's
+// lanes split that dimension, so that neighbouring lanes read neighbouring
+// elements, and a shuffle butterfly combines the lanes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,31 +26,43 @@ using namespace mlir;
 
 static constexpr int64_t kWarpSize = 32;
 
-/// The value the body adds to the output (`out + value`), when `op` is a
-/// buffer generic whose loops are parallel dimensions then at least one
-/// reduction dimension, with one f32 output read only by that add.
-static Value addedValue(linalg::GenericOp op) {
+/// How a reduction body combines the output with the value it computes:
+/// `out + value` or `max(out, value)`.
+enum class Combiner { Add, Max };
+
+/// The combiner of `op` when it is a buffer generic whose loops are parallel
+/// dimensions then at least one reduction dimension, with one f32 output
+/// that only the combining op reads.
+static std::optional<Combiner> getCombiner(linalg::GenericOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
       op.getNumReductionLoops() == 0)
-    return {};
+    return std::nullopt;
   unsigned numParallel = op.getNumParallelLoops();
   for (auto [i, type] : llvm::enumerate(op.getIteratorTypesArray()))
     if ((i < numParallel) != (type == utils::IteratorType::parallel))
-      return {};
+      return std::nullopt;
   if (!op.getIndexingMapsArray().back().isProjectedPermutation())
-    return {};
+    return std::nullopt;
   Block &body = op.getRegion().front();
   Value out = body.getArguments().back();
   if (!out.getType().isF32() || !out.hasOneUse())
-    return {};
-  auto add = body.getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
-  if (!add)
-    return {};
-  if (add.getLhs() == out)
-    return add.getRhs();
-  if (add.getRhs() == out)
-    return add.getLhs();
-  return {};
+    return std::nullopt;
+  Operation *combine = body.getTerminator()->getOperand(0).getDefiningOp();
+  if (!combine || !llvm::is_contained(combine->getOperands(), out) ||
+      combine->getOperand(0) == combine->getOperand(1))
+    return std::nullopt;
+  if (isa<arith::AddFOp>(combine))
+    return Combiner::Add;
+  if (isa<arith::MaximumFOp>(combine))
+    return Combiner::Max;
+  return std::nullopt;
+}
+
+static Value combine(OpBuilder &b, Location loc, Combiner combiner, Value lhs,
+                     Value rhs) {
+  if (combiner == Combiner::Add)
+    return arith::AddFOp::create(b, loc, lhs, rhs);
+  return arith::MaximumFOp::create(b, loc, lhs, rhs);
 }
 
 static bool insideTask(Operation *op) {
@@ -92,7 +104,7 @@ static Value accumulate(OpBuilder &b, Location loc, linalg::GenericOp op,
   return mapping.lookup(body.getTerminator()->getOperand(0));
 }
 
-static void rewrite(linalg::GenericOp op, int64_t warps) {
+static void rewrite(linalg::GenericOp op, Combiner combiner, int64_t warps) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   SmallVector<Value> sizes;
@@ -130,8 +142,13 @@ static void rewrite(linalg::GenericOp op, int64_t warps) {
 
   // Outer reduction dimensions in every lane, the innermost split by lane.
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value acc = arith::ConstantFloatOp::create(b, loc, b.getF32Type(),
-                                             APFloat(0.0f));
+  // Each lane starts from the combiner's identity; the output's initial
+  // value joins once, at the end.
+  Value acc = arith::ConstantFloatOp::create(
+      b, loc, b.getF32Type(),
+      combiner == Combiner::Add ? APFloat(0.0f)
+                                : APFloat::getInf(APFloat::IEEEsingle(),
+                                                  /*Negative=*/true));
   std::function<Value(OpBuilder &, unsigned, Value)> reduce =
       [&](OpBuilder &nb, unsigned dim, Value init) -> Value {
     bool innermost = dim + 1 == sizes.size();
@@ -149,13 +166,13 @@ static void rewrite(linalg::GenericOp op, int64_t warps) {
   };
   acc = reduce(b, numParallel, acc);
 
-  // Butterfly: afterwards every lane holds the warp's sum.
+  // Butterfly: afterwards every lane holds the warp's result.
   Value width = arith::ConstantIntOp::create(b, loc, kWarpSize, 32);
   for (int64_t offset = kWarpSize / 2; offset >= 1; offset /= 2) {
     Value distance = arith::ConstantIntOp::create(b, loc, offset, 32);
     auto shuffle = gpu::ShuffleOp::create(b, loc, acc, distance, width,
                                           gpu::ShuffleMode::XOR);
-    acc = arith::AddFOp::create(b, loc, acc, shuffle.getShuffleResult());
+    acc = combine(b, loc, combiner, acc, shuffle.getShuffleResult());
   }
 
   Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane,
@@ -170,7 +187,7 @@ static void rewrite(linalg::GenericOp op, int64_t warps) {
   SmallVector<Value> indices =
       applyMap(b, loc, op.getMatchingIndexingMap(output), outputIvs);
   Value init = memref::LoadOp::create(b, loc, output->get(), indices);
-  memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, init, acc),
+  memref::StoreOp::create(b, loc, combine(b, loc, combiner, init, acc),
                           output->get(), indices);
 
   b.setInsertionPointToEnd(&launch.getBody().front());
@@ -190,13 +207,15 @@ struct WeftGpuWarpReductionsPass
           << warps;
       return signalPassFailure();
     }
-    SmallVector<linalg::GenericOp> reductions;
+    SmallVector<std::pair<linalg::GenericOp, Combiner>> reductions;
     getOperation().walk([&](linalg::GenericOp op) {
-      if (!insideTask(op) && addedValue(op))
-        reductions.push_back(op);
+      if (insideTask(op))
+        return;
+      if (std::optional<Combiner> combiner = getCombiner(op))
+        reductions.push_back({op, *combiner});
     });
-    for (linalg::GenericOp op : reductions)
-      rewrite(op, warps);
+    for (auto [op, combiner] : reductions)
+      rewrite(op, combiner, warps);
   }
 };
 } // namespace

@@ -45,7 +45,34 @@ func.func @grouped(%x: memref<?x2x128xf32>, %w: memref<64x2x128xf32>, %s: memref
 
 // -----
 
-// Not a sum (a max), and a sum inside a task: both stay.
+// A max: lanes start from -inf and combine with arith.maximumf; the output's
+// initial value joins once.
+
+#in = affine_map<(i, j) -> (i, j)>
+#out = affine_map<(i, j) -> (i)>
+
+// CHECK-LABEL: func.func @row_max
+// CHECK:         gpu.launch
+// CHECK:           %[[NEG_INF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK:           scf.for {{.*}} iter_args(%{{.*}} = %[[NEG_INF]])
+// CHECK:             arith.maximumf
+// CHECK-COUNT-5:   gpu.shuffle  xor
+// CHECK:           memref.load
+// CHECK:           arith.maximumf
+// CHECK:           memref.store
+func.func @row_max(%x: memref<4x64xf32>, %y: memref<4xf32>) {
+  linalg.generic {indexing_maps = [#in, #out], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<4x64xf32>) outs(%y : memref<4xf32>) {
+  ^bb0(%a: f32, %out: f32):
+    %0 = arith.maximumf %out, %a : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
+
+// -----
+
+// Not a sum or a max (a product), and a sum inside a task: both stay.
 
 #in = affine_map<(i, j) -> (i, j)>
 #out = affine_map<(i, j) -> (i)>
@@ -53,7 +80,7 @@ func.func @grouped(%x: memref<?x2x128xf32>, %w: memref<64x2x128xf32>, %s: memref
 // CHECK-LABEL: func.func @left_alone
 // CHECK-NOT:     gpu.launch
 // CHECK:         linalg.generic
-// CHECK:         arith.maximumf
+// CHECK:         arith.mulf
 // CHECK:         scf.forall
 // CHECK:           linalg.generic
 // CHECK:           arith.addf
@@ -61,7 +88,7 @@ func.func @left_alone(%x: memref<4x64xf32>, %y: memref<4xf32>) {
   linalg.generic {indexing_maps = [#in, #out], iterator_types = ["parallel", "reduction"]}
       ins(%x : memref<4x64xf32>) outs(%y : memref<4xf32>) {
   ^bb0(%a: f32, %out: f32):
-    %0 = arith.maximumf %out, %a : f32
+    %0 = arith.mulf %out, %a : f32
     linalg.yield %0 : f32
   }
   scf.forall (%t) in (2) {

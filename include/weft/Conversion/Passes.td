@@ -30,6 +30,11 @@ def ConvertWeftToLinalgPass
            "lower ssm_scan with a scalar A in chunked (SSD) form, with "
            "chunks of this many steps (matrix products within a chunk, a "
            "sequential loop over chunks); 0 keeps the sequential scan">,
+    Option<"attentionProducts", "attention-products", "bool",
+           /*default=*/"false",
+           "lower weft.attention as whole-tensor products (scores, softmax, "
+           "product with V; the GPU pipeline's form) instead of parallel "
+           "tasks over query blocks with an online softmax">,
   ];
 }
 

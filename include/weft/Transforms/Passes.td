@@ -102,17 +102,18 @@ def WeftMapParallelLoopsToGpuPass
 
 def WeftGpuWarpReductionsPass
     : Pass<"weft-gpu-warp-reductions", "::mlir::func::FuncOp"> {
-  let summary = "runs sum reductions (linear, qlinear, LoRA, matmul) one warp per output element";
+  let summary = "runs sum and max reductions (contractions, softmax rows) one warp per output element";
   let description = [{
     For the GPU: a bufferized `linalg.generic` whose loops are parallel
     dimensions followed by reduction dimensions, with one f32 output that the
-    body updates as `out + f(inputs)` (every contraction weft lowers:
-    linear, qlinear with in-register dequantization, LoRA, matmul, norms'
-    sums), becomes a `gpu.launch` in which each warp computes one output
+    body updates as `out + f(inputs)` or `max(out, f(inputs))` (every
+    contraction weft lowers: linear, qlinear with in-register
+    dequantization, LoRA, matmul, attention's scores and product with V;
+    norms' sums; softmax maxima and sums), becomes a `gpu.launch` in which each warp computes one output
     element: its 32 lanes stride through the innermost reduction dimension
     (contiguous in memory, so the loads coalesce), outer reduction dimensions
     (qlinear groups) loop in every lane, and a butterfly of `gpu.shuffle xor`
-    sums the lanes. `warps` warps share a block. The one-thread-per-element
+    combines the lanes. `warps` warps share a block. The one-thread-per-element
     loops that `weft-map-parallel-loops-to-gpu` would otherwise make read
     weight rows with a stride of a whole row between neighbouring threads.
 

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "AttentionLowering.h"
 #include "LoweringUtils.h"
 #include "weft/Conversion/WeftToLinalg/WeftToLinalg.h"
 #include "weft/Dialect/Weft/IR/WeftOps.h"
@@ -178,6 +179,13 @@ Value buildRowKernel(
 /// Decoding (a static Sq below 4) has one task per (batch, kv head) whose
 /// rows are the group's query heads, and dot products with the rows of K.
 struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
+  AttentionOpLowering(MLIRContext *context, bool products)
+      : OpConversionPattern(context), products(products) {}
+
+  /// Lower as whole-tensor products (AttentionProducts.cpp) instead of
+  /// parallel tasks over query blocks.
+  bool products;
+
   using OpConversionPattern::OpConversionPattern;
 
   LogicalResult
@@ -239,6 +247,12 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
             tensor::EmptyOp::create(rewriter, loc, {batch, hq, seqQ}, f32),
             lseType));
       rewriter.replaceOp(op, empties);
+      return success();
+    }
+    if (products) {
+      rewriter.replaceOp(op, lowerAttentionAsProducts(op, q, k, v, mask, kvLen,
+                                                      batch, seqQ, seqK,
+                                                      rewriter));
       return success();
     }
     Value seqQValue = getIndexValue(rewriter, loc, seqQ);
@@ -1024,6 +1038,8 @@ struct RopeOpLowering : OpConversionPattern<RopeOp> {
 
 } // namespace
 
-void weft::populateAttentionToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<AttentionOpLowering, RopeOpLowering>(patterns.getContext());
+void weft::populateAttentionToLinalgPatterns(RewritePatternSet &patterns,
+                                             bool attentionProducts) {
+  patterns.add<AttentionOpLowering>(patterns.getContext(), attentionProducts);
+  patterns.add<RopeOpLowering>(patterns.getContext());
 }

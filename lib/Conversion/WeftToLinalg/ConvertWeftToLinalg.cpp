@@ -16,12 +16,13 @@ using namespace mlir;
 using namespace mlir::weft;
 
 void weft::populateWeftToLinalgPatterns(RewritePatternSet &patterns,
-                                        int64_t ssmChunkSize) {
+                                        int64_t ssmChunkSize,
+                                        bool attentionProducts) {
   populateElementwiseToLinalgPatterns(patterns);
   populateContractionToLinalgPatterns(patterns);
   populateNormalizationToLinalgPatterns(patterns);
   populateShapeToLinalgPatterns(patterns);
-  populateAttentionToLinalgPatterns(patterns);
+  populateAttentionToLinalgPatterns(patterns, attentionProducts);
   populateSequenceToLinalgPatterns(patterns, ssmChunkSize);
 }
 
@@ -50,7 +51,7 @@ struct ConvertWeftToLinalgPass
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
 
     RewritePatternSet patterns(context);
-    populateWeftToLinalgPatterns(patterns, ssmChunkSize);
+    populateWeftToLinalgPatterns(patterns, ssmChunkSize, attentionProducts);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

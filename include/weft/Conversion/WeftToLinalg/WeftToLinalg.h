@@ -21,7 +21,10 @@ void populateNormalizationToLinalgPatterns(RewritePatternSet &patterns);
 /// embedding, reshape, transpose, concat, slice, cast.
 void populateShapeToLinalgPatterns(RewritePatternSet &patterns);
 /// attention, rope.
-void populateAttentionToLinalgPatterns(RewritePatternSet &patterns);
+/// `attentionProducts` lowers weft.attention as whole-tensor products (the
+/// GPU form) instead of parallel tasks over query blocks.
+void populateAttentionToLinalgPatterns(RewritePatternSet &patterns,
+                                       bool attentionProducts = false);
 /// ssm_scan, causal_conv1d.
 /// `ssmChunkSize` > 0 lowers scalar-A ssm_scan in chunked (SSD) form with
 /// chunks of that many steps; 0 keeps the sequential scan.
@@ -30,7 +33,8 @@ void populateSequenceToLinalgPatterns(RewritePatternSet &patterns,
 
 /// All of the above.
 void populateWeftToLinalgPatterns(RewritePatternSet &patterns,
-                                  int64_t ssmChunkSize = 0);
+                                  int64_t ssmChunkSize = 0,
+                                  bool attentionProducts = false);
 
 } // namespace mlir::weft
 
