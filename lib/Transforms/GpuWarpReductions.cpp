@@ -43,6 +43,19 @@ static std::optional<Combiner> getCombiner(linalg::GenericOp op) {
       return std::nullopt;
   if (!op.getIndexingMapsArray().back().isProjectedPermutation())
     return std::nullopt;
+  // Lanes split the innermost reduction dimension: worth it when that is
+  // the contiguous dimension of every input it indexes (K of x and w, the
+  // keys of a score row). Otherwise (the keys of attention's product with V,
+  // rows of V) one thread per output element, with neighbouring threads on
+  // neighbouring elements of the last parallel dimension, reads better.
+  AffineExpr innermost = getAffineDimExpr(op.getNumLoops() - 1, op.getContext());
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    if (!map.isFunctionOfDim(op.getNumLoops() - 1))
+      continue;
+    if (map.getNumResults() == 0 || map.getResults().back() != innermost)
+      return std::nullopt;
+  }
   Block &body = op.getRegion().front();
   Value out = body.getArguments().back();
   if (!out.getType().isF32() || !out.hasOneUse())

@@ -101,3 +101,27 @@ func.func @left_alone(%x: memref<4x64xf32>, %y: memref<4xf32>) {
   }
   return
 }
+
+// -----
+
+// o[e] = sum_j p[j] * v[j, e]: the reduced dimension is not the last index
+// of v, so lanes would read a column of v; one thread per output element
+// (neighbours on neighbouring e) reads rows instead: not rewritten.
+
+#p = affine_map<(e, j) -> (j)>
+#v = affine_map<(e, j) -> (j, e)>
+#o = affine_map<(e, j) -> (e)>
+
+// CHECK-LABEL: func.func @strided_keys
+// CHECK-NOT:     gpu.launch
+// CHECK:         linalg.generic
+func.func @strided_keys(%p: memref<64xf32>, %v: memref<64x128xf32>, %o: memref<128xf32>) {
+  linalg.generic {indexing_maps = [#p, #v, #o], iterator_types = ["parallel", "reduction"]}
+      ins(%p, %v : memref<64xf32>, memref<64x128xf32>) outs(%o : memref<128xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %0 = arith.mulf %a, %b : f32
+    %1 = arith.addf %out, %0 : f32
+    linalg.yield %1 : f32
+  }
+  return
+}

@@ -113,7 +113,11 @@ def WeftGpuWarpReductionsPass
     element: its 32 lanes stride through the innermost reduction dimension
     (contiguous in memory, so the loads coalesce), outer reduction dimensions
     (qlinear groups) loop in every lane, and a butterfly of `gpu.shuffle xor`
-    combines the lanes. `warps` warps share a block. The one-thread-per-element
+    combines the lanes. `warps` warps share a block. Only reductions whose
+    innermost reduction dimension is the last (contiguous) index of every
+    input it indexes are rewritten; the others (attention's product with V,
+    which reduces over the rows of V) keep one thread per output element,
+    neighbouring threads reading neighbouring elements. The one-thread-per-element
     loops that `weft-map-parallel-loops-to-gpu` would otherwise make read
     weight rows with a stride of a whole row between neighbouring threads.
 
