@@ -105,8 +105,8 @@ weft::createCpuTargetMachine(StringRef cpu, StringRef features,
   llvm::TargetOptions options;
   options.UseInitArray = true;
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, cpuName, featureString, options, llvm::Reloc::PIC_,
-      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+      triple, cpuName, featureString, options, llvm::Reloc::PIC_, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
   if (!machine)
     error =
         "cannot create a target machine for " + triple.str() + " " + cpuName;

@@ -48,7 +48,8 @@ static std::optional<Combiner> getCombiner(linalg::GenericOp op) {
   // keys of a score row). Otherwise (the keys of attention's product with V,
   // rows of V) one thread per output element, with neighbouring threads on
   // neighbouring elements of the last parallel dimension, reads better.
-  AffineExpr innermost = getAffineDimExpr(op.getNumLoops() - 1, op.getContext());
+  AffineExpr innermost =
+      getAffineDimExpr(op.getNumLoops() - 1, op.getContext());
   for (OpOperand *input : op.getDpsInputOperands()) {
     AffineMap map = op.getMatchingIndexingMap(input);
     if (!map.isFunctionOfDim(op.getNumLoops() - 1))
@@ -102,8 +103,8 @@ static Value accumulate(OpBuilder &b, Location loc, linalg::GenericOp op,
   IRMapping mapping;
   for (OpOperand *input : op.getDpsInputOperands()) {
     AffineMap map = op.getMatchingIndexingMap(input);
-    Value element =
-        memref::LoadOp::create(b, loc, input->get(), applyMap(b, loc, map, ivs));
+    Value element = memref::LoadOp::create(b, loc, input->get(),
+                                           applyMap(b, loc, map, ivs));
     mapping.map(body.getArgument(input->getOperandNumber()), element);
   }
   mapping.map(body.getArguments().back(), acc);
@@ -121,7 +122,8 @@ static void rewrite(linalg::GenericOp op, Combiner combiner, int64_t warps) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   SmallVector<Value> sizes;
-  for (Range range : cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(b, loc))
+  for (Range range :
+       cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(b, loc))
     sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, range.size));
   unsigned numParallel = op.getNumParallelLoops();
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
@@ -140,8 +142,8 @@ static void rewrite(linalg::GenericOp op, Combiner combiner, int64_t warps) {
       arith::MulIOp::create(b, loc, launch.getBlockIds().x, warpsPerBlock),
       launch.getThreadIds().y);
   // Whole warps take this branch or not: the shuffles below see all lanes.
-  Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                        element, total);
+  Value inRange =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, element, total);
   auto ifOp = scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
   b.setInsertionPointToStart(&ifOp.getThenRegion().front());
 
@@ -165,9 +167,8 @@ static void rewrite(linalg::GenericOp op, Combiner combiner, int64_t warps) {
   std::function<Value(OpBuilder &, unsigned, Value)> reduce =
       [&](OpBuilder &nb, unsigned dim, Value init) -> Value {
     bool innermost = dim + 1 == sizes.size();
-    auto loop = scf::ForOp::create(nb, loc, innermost ? lane : zero,
-                                   sizes[dim], innermost ? lanes : one,
-                                   ValueRange{init});
+    auto loop = scf::ForOp::create(nb, loc, innermost ? lane : zero, sizes[dim],
+                                   innermost ? lanes : one, ValueRange{init});
     OpBuilder::InsertionGuard guard(nb);
     nb.setInsertionPointToStart(loop.getBody());
     ivs[dim] = loop.getInductionVar();
@@ -188,8 +189,8 @@ static void rewrite(linalg::GenericOp op, Combiner combiner, int64_t warps) {
     acc = combine(b, loc, combiner, acc, shuffle.getShuffleResult());
   }
 
-  Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane,
-                                      zero);
+  Value first =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, zero);
   auto store = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
   b.setInsertionPointToStart(&store.getThenRegion().front());
   // The output map reads parallel dimensions only; the reduction indices

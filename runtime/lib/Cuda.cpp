@@ -191,11 +191,10 @@ weftStatus cuda::ensureReady() {
 static void *allocateManaged(size_t bytes) {
   Driver *driver = getDriver();
   CUdeviceptr address = 0;
-  if (!driver ||
-      !check(*driver,
-             driver->cuMemAllocManaged(&address, bytes ? bytes : 1,
-                                       CU_MEM_ATTACH_GLOBAL),
-             "cuMemAllocManaged"))
+  if (!driver || !check(*driver,
+                        driver->cuMemAllocManaged(&address, bytes ? bytes : 1,
+                                                  CU_MEM_ATTACH_GLOBAL),
+                        "cuMemAllocManaged"))
     return nullptr;
   void *pointer = reinterpret_cast<void *>(static_cast<uintptr_t>(address));
   std::lock_guard<std::mutex> lock(mutex);

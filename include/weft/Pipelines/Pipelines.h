@@ -10,7 +10,8 @@ namespace mlir::weft {
 
 /// The steps every target starts with: weft -> linalg/scf on tensors, then
 /// elementwise fusion (weft-fuse-elementwise-producers).
-void buildWeftToLinalgPipeline(OpPassManager &pm, bool attentionProducts = false);
+void buildWeftToLinalgPipeline(OpPassManager &pm,
+                               bool attentionProducts = false);
 
 /// Tensors -> buffers with ownership-based deallocation, for every target.
 /// Function boundaries become identity-layout memrefs (the runtime's

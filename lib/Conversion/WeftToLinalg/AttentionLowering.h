@@ -12,12 +12,11 @@ namespace mlir::weft {
 /// weft.attention as whole-tensor products (scores, softmax, product with V),
 /// the form for GPUs; returns the output and, with return_lse, the lse.
 /// `batch`, `seqQ` and `seqK` are the shared sizes (seqQ is not zero).
-SmallVector<Value> lowerAttentionAsProducts(AttentionOp op, Value q, Value k,
-                                            Value v, Value mask, Value kvLen,
-                                            OpFoldResult batch,
-                                            OpFoldResult seqQ,
-                                            OpFoldResult seqK,
-                                            ConversionPatternRewriter &rewriter);
+SmallVector<Value>
+lowerAttentionAsProducts(AttentionOp op, Value q, Value k, Value v, Value mask,
+                         Value kvLen, OpFoldResult batch, OpFoldResult seqQ,
+                         OpFoldResult seqK,
+                         ConversionPatternRewriter &rewriter);
 
 } // namespace mlir::weft
 

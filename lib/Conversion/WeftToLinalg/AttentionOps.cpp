@@ -250,9 +250,9 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
       return success();
     }
     if (products) {
-      rewriter.replaceOp(op, lowerAttentionAsProducts(op, q, k, v, mask, kvLen,
-                                                      batch, seqQ, seqK,
-                                                      rewriter));
+      rewriter.replaceOp(op,
+                         lowerAttentionAsProducts(op, q, k, v, mask, kvLen,
+                                                  batch, seqQ, seqK, rewriter));
       return success();
     }
     Value seqQValue = getIndexValue(rewriter, loc, seqQ);

@@ -45,10 +45,11 @@ Value index(OpBuilder &b, Location loc, int64_t dim) {
 
 } // namespace
 
-SmallVector<Value> weft::lowerAttentionAsProducts(
-    AttentionOp op, Value q, Value k, Value v, Value mask, Value kvLen,
-    OpFoldResult batch, OpFoldResult seqQ, OpFoldResult seqK,
-    ConversionPatternRewriter &rewriter) {
+SmallVector<Value>
+weft::lowerAttentionAsProducts(AttentionOp op, Value q, Value k, Value v,
+                               Value mask, Value kvLen, OpFoldResult batch,
+                               OpFoldResult seqQ, OpFoldResult seqK,
+                               ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   MLIRContext *context = op.getContext();
   auto qType = cast<RankedTensorType>(q.getType());
@@ -76,7 +77,8 @@ SmallVector<Value> weft::lowerAttentionAsProducts(
   Value scores = buildGenericOp(
       rewriter, loc, {q, k},
       createFilledF32Tensor(rewriter, loc, {batch, hq, seqQ, seqK}, 0.0),
-      {dimsMap(context, 5, {b, i, h, x}), dimsMap(context, 5, {b, j, kvHead, x}),
+      {dimsMap(context, 5, {b, i, h, x}),
+       dimsMap(context, 5, {b, j, kvHead, x}),
        dimsMap(context, 5, {b, h, i, j})},
       iterators(4, 1), [](OpBuilder &nb, Location l, ValueRange args) {
         Value product = arith::MulFOp::create(
@@ -121,8 +123,8 @@ SmallVector<Value> weft::lowerAttentionAsProducts(
           Value stored = tensor::ExtractOp::create(nb, l, kvLen, bi);
           length = arith::IndexCastOp::create(nb, l, nb.getIndexType(), stored);
         }
-        Value visible = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ult,
-                                              kj, length);
+        Value visible =
+            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ult, kj, length);
         Value iPlusL = arith::AddIOp::create(nb, l, qi, length);
         Value jPlusSq = arith::AddIOp::create(nb, l, kj, seqQValue);
         if (causal)
@@ -132,8 +134,7 @@ SmallVector<Value> weft::lowerAttentionAsProducts(
                                     iPlusL));
         if (window) {
           Value limit = arith::AddIOp::create(
-              nb, l, jPlusSq,
-              arith::ConstantIndexOp::create(nb, l, *window));
+              nb, l, jPlusSq, arith::ConstantIndexOp::create(nb, l, *window));
           visible = arith::AndIOp::create(
               nb, l, visible,
               arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ult, iPlusL,
@@ -191,8 +192,8 @@ SmallVector<Value> weft::lowerAttentionAsProducts(
       iterators(4, 1), [](OpBuilder &nb, Location l, ValueRange args) {
         // Keys that are not visible (p = 0) add nothing, also where their
         // values are not finite (the padding of a cache).
-        Value product = arith::MulFOp::create(nb, l, args[0],
-                                              extendToF32(nb, l, args[1]));
+        Value product =
+            arith::MulFOp::create(nb, l, args[0], extendToF32(nb, l, args[1]));
         Value isZero = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ,
                                              args[0], f32Const(nb, l, 0.0));
         Value term = arith::SelectOp::create(nb, l, isZero,
