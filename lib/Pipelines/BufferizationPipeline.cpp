@@ -12,10 +12,10 @@
 
 using namespace mlir;
 
-void weft::buildWeftToLinalgPipeline(OpPassManager &pm,
-                                     bool attentionProducts) {
+void weft::buildWeftToLinalgPipeline(OpPassManager &pm, bool gpuForms) {
   ConvertWeftToLinalgPassOptions options;
-  options.attentionProducts = attentionProducts;
+  options.attentionProducts = gpuForms;
+  options.ssmPerChannel = gpuForms;
   pm.addNestedPass<func::FuncOp>(createConvertWeftToLinalgPass(options));
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createWeftFuseElementwiseProducersPass());

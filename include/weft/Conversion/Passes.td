@@ -35,6 +35,11 @@ def ConvertWeftToLinalgPass
            "lower weft.attention as whole-tensor products (scores, softmax, "
            "product with V; the GPU pipeline's form) instead of parallel "
            "tasks over query blocks with an online softmax">,
+    Option<"ssmPerChannel", "ssm-per-channel", "bool", /*default=*/"false",
+           "lower ssm_scan with one task per (batch, head, channel) carrying "
+           "a state row (the GPU pipeline's form) instead of one per (batch, "
+           "head) carrying a [P, N] tile; takes precedence over "
+           "ssm-chunk-size">,
   ];
 }
 

@@ -9,9 +9,10 @@
 namespace mlir::weft {
 
 /// The steps every target starts with: weft -> linalg/scf on tensors, then
-/// elementwise fusion (weft-fuse-elementwise-producers).
-void buildWeftToLinalgPipeline(OpPassManager &pm,
-                               bool attentionProducts = false);
+/// elementwise fusion (weft-fuse-elementwise-producers). `gpuForms` lowers
+/// attention as whole-tensor products and ssm_scan per channel (the forms
+/// whose steps span a GPU; convert-weft-to-linalg's options).
+void buildWeftToLinalgPipeline(OpPassManager &pm, bool gpuForms = false);
 
 /// Tensors -> buffers with ownership-based deallocation, for every target.
 /// Function boundaries become identity-layout memrefs (the runtime's

@@ -17,13 +17,14 @@ using namespace mlir::weft;
 
 void weft::populateWeftToLinalgPatterns(RewritePatternSet &patterns,
                                         int64_t ssmChunkSize,
-                                        bool attentionProducts) {
+                                        bool attentionProducts,
+                                        bool ssmPerChannel) {
   populateElementwiseToLinalgPatterns(patterns);
   populateContractionToLinalgPatterns(patterns);
   populateNormalizationToLinalgPatterns(patterns);
   populateShapeToLinalgPatterns(patterns);
   populateAttentionToLinalgPatterns(patterns, attentionProducts);
-  populateSequenceToLinalgPatterns(patterns, ssmChunkSize);
+  populateSequenceToLinalgPatterns(patterns, ssmChunkSize, ssmPerChannel);
 }
 
 namespace {
@@ -51,7 +52,8 @@ struct ConvertWeftToLinalgPass
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
 
     RewritePatternSet patterns(context);
-    populateWeftToLinalgPatterns(patterns, ssmChunkSize, attentionProducts);
+    populateWeftToLinalgPatterns(patterns, ssmChunkSize, attentionProducts,
+                                 ssmPerChannel);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

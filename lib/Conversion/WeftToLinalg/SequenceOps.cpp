@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "LoweringUtils.h"
+#include "SsmScanLowering.h"
 #include "weft/Conversion/WeftToLinalg/WeftToLinalg.h"
 #include "weft/Dialect/Weft/IR/WeftOps.h"
 
@@ -35,12 +36,16 @@ Value buildSoftplus(OpBuilder &b, Location loc, Value x) {
 /// each step updates the state, reduces it against C_t and inserts y_t.
 /// Nothing of size [B,L,H,P,N] is materialised.
 struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
-  SsmScanOpLowering(MLIRContext *context, int64_t chunkSize)
-      : OpConversionPattern(context), chunkSize(chunkSize) {}
+  SsmScanOpLowering(MLIRContext *context, int64_t chunkSize, bool perChannel)
+      : OpConversionPattern(context), chunkSize(chunkSize),
+        perChannel(perChannel) {}
 
   /// Steps per chunk of the chunked (SSD) form of scalar-A scans; 0 selects
   /// the sequential scan.
   int64_t chunkSize;
+  /// One task per (batch, head, channel) (SsmScanPerChannel.cpp), the GPU
+  /// form, instead of per (batch, head) with a [P, N] tile.
+  bool perChannel;
 
   LogicalResult
   matchAndRewrite(SsmScanOp op, OpAdaptor adaptor,
@@ -153,6 +158,13 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
     Value headsPerGroup = arith::DivUIOp::create(
         rewriter, loc, getIndexValue(rewriter, loc, heads),
         getIndexValue(rewriter, loc, groups));
+    if (perChannel) {
+      SsmScanOperands operands{
+          x,         dtProcessed,   a,     bm,     cm,    dParam,  z,
+          initState, headsPerGroup, batch, length, heads, headDim, stateDim};
+      rewriter.replaceOp(op, lowerSsmScanPerChannel(op, operands, rewriter));
+      return success();
+    }
 
     // One task per (b, h), carrying its f32 state tile (16 KB for
     // P = N = 64: it stays in L1) through the sequential steps. With P >= 16
@@ -847,7 +859,9 @@ struct CausalConv1dOpLowering : OpConversionPattern<CausalConv1dOp> {
 } // namespace
 
 void weft::populateSequenceToLinalgPatterns(RewritePatternSet &patterns,
-                                            int64_t ssmChunkSize) {
-  patterns.add<SsmScanOpLowering>(patterns.getContext(), ssmChunkSize);
+                                            int64_t ssmChunkSize,
+                                            bool ssmPerChannel) {
+  patterns.add<SsmScanOpLowering>(patterns.getContext(), ssmChunkSize,
+                                  ssmPerChannel);
   patterns.add<CausalConv1dOpLowering>(patterns.getContext());
 }

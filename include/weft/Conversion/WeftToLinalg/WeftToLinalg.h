@@ -28,13 +28,17 @@ void populateAttentionToLinalgPatterns(RewritePatternSet &patterns,
 /// ssm_scan, causal_conv1d.
 /// `ssmChunkSize` > 0 lowers scalar-A ssm_scan in chunked (SSD) form with
 /// chunks of that many steps; 0 keeps the sequential scan.
+/// `ssmPerChannel` lowers it with one task per (batch, head, channel), the
+/// GPU form.
 void populateSequenceToLinalgPatterns(RewritePatternSet &patterns,
-                                      int64_t ssmChunkSize = 0);
+                                      int64_t ssmChunkSize = 0,
+                                      bool ssmPerChannel = false);
 
 /// All of the above.
 void populateWeftToLinalgPatterns(RewritePatternSet &patterns,
                                   int64_t ssmChunkSize = 0,
-                                  bool attentionProducts = false);
+                                  bool attentionProducts = false,
+                                  bool ssmPerChannel = false);
 
 } // namespace mlir::weft
 

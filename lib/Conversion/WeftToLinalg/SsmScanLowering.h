@@ -1,0 +1,30 @@
+//===- SsmScanLowering.h - forms of weft.ssm_scan ---------------*- C++ -*-===//
+
+#ifndef WEFT_LIB_CONVERSION_WEFTTOLINALG_SSMSCANLOWERING_H
+#define WEFT_LIB_CONVERSION_WEFTTOLINALG_SSMSCANLOWERING_H
+
+#include "weft/Dialect/Weft/IR/WeftOps.h"
+
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::weft {
+
+/// The operands of a weft.ssm_scan being lowered, with the processed step
+/// dt' ([B, L, H], clamp(softplus(dt + dt_bias)), f32 or x's type when there
+/// is nothing to process) and the shared sizes; absent operands are null.
+struct SsmScanOperands {
+  Value x, dtProcessed, a, bm, cm, d, z, initialState;
+  /// H / G: head h reads group h / headsPerGroup.
+  Value headsPerGroup;
+  OpFoldResult batch, length, heads, headDim, stateDim;
+};
+
+/// weft.ssm_scan with one task per (batch, head, channel), the GPU form;
+/// returns y and the final state.
+SmallVector<Value> lowerSsmScanPerChannel(SsmScanOp op,
+                                          const SsmScanOperands &operands,
+                                          ConversionPatternRewriter &rewriter);
+
+} // namespace mlir::weft
+
+#endif // WEFT_LIB_CONVERSION_WEFTTOLINALG_SSMSCANLOWERING_H
