@@ -348,10 +348,13 @@ LogicalResult tileKeys(RewriterBase &rewriter, AttentionOp op, int64_t tile) {
         AffineMap lseMap = AffineMap::getMultiDimIdentityMap(3, context);
         auto parallel3 = SmallVector<utils::IteratorType>(
             3, utils::IteratorType::parallel);
+        // A new tensor: the output merge below still reads the old lse.
+        Value lseInit = tensor::EmptyOp::create(
+            b, loc, tensor::getMixedSizes(b, loc, args[1]), f32);
         Value lse =
             linalg::GenericOp::create(
                 b, loc, lseType, ValueRange{args[1], block.getLse()},
-                ValueRange{args[1]},
+                ValueRange{lseInit},
                 ArrayRef<AffineMap>{lseMap, lseMap, lseMap}, parallel3,
                 [&](OpBuilder &nb, Location nl, ValueRange in) {
                   linalg::YieldOp::create(nb, nl,

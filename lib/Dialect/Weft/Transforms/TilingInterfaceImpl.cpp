@@ -40,13 +40,24 @@ OpFoldResult getDim(OpBuilder &b, Location loc, Value value, int64_t dim) {
   return tensor::getMixedSize(b, loc, value, dim);
 }
 
-/// True when `offsets` / `sizes` cover all of the static-shaped `value`.
+/// True when `size` is known to be dim `dim` of `value`: its static extent or
+/// a tensor.dim of it.
+bool isDimOf(OpFoldResult size, Value value, int64_t dim) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (!type.isDynamicDim(dim))
+    return isConstantIntValue(size, type.getDimSize(dim));
+  auto dimOp = dyn_cast_if_present<tensor::DimOp>(
+      dyn_cast_if_present<Value>(size) ? cast<Value>(size).getDefiningOp()
+                                       : nullptr);
+  return dimOp && dimOp.getSource() == value &&
+         dimOp.getConstantIndex() == std::optional<int64_t>(dim);
+}
+
+/// True when `offsets` / `sizes` cover all of `value`.
 bool isWhole(Value value, ArrayRef<OpFoldResult> offsets,
              ArrayRef<OpFoldResult> sizes) {
-  ArrayRef<int64_t> shape = cast<RankedTensorType>(value.getType()).getShape();
-  for (auto [offset, size, dim] : llvm::zip(offsets, sizes, shape))
-    if (!isConstantIntValue(offset, 0) || ShapedType::isDynamic(dim) ||
-        !isConstantIntValue(size, dim))
+  for (auto [dim, offset, size] : llvm::enumerate(offsets, sizes))
+    if (!isConstantIntValue(offset, 0) || !isDimOf(size, value, dim))
       return false;
   return true;
 }
@@ -91,19 +102,6 @@ struct TileSlicer {
     return (*this)(value, offsets, sizes);
   }
 };
-
-/// True when `size` is known to be dim `dim` of `value`: its static extent or
-/// a tensor.dim of it.
-bool isDimOf(OpFoldResult size, Value value, int64_t dim) {
-  auto type = cast<RankedTensorType>(value.getType());
-  if (!type.isDynamicDim(dim))
-    return isConstantIntValue(size, type.getDimSize(dim));
-  auto dimOp = dyn_cast_if_present<tensor::DimOp>(
-      dyn_cast_if_present<Value>(size) ? cast<Value>(size).getDefiningOp()
-                                       : nullptr);
-  return dimOp && dimOp.getSource() == value &&
-         dimOp.getConstantIndex() == std::optional<int64_t>(dim);
-}
 
 /// `type` with the shape of `sizes` (static where a size is a constant).
 RankedTensorType getTileType(Type type, ArrayRef<OpFoldResult> sizes) {
