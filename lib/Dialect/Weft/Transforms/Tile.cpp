@@ -555,7 +555,13 @@ struct WeftTilePass : weft::impl::WeftTilePassBase<WeftTilePass> {
                                         ArrayRef<int64_t> sizes) {
     std::string reason;
     llvm::raw_string_ostream os(reason);
-    if (auto qlinear = dyn_cast<QLinearOp>(op)) {
+    if (isa<LinearOp, QLinearOp, RmsNormOp, LayerNormOp>(op) &&
+        cast<RankedTensorType>(op->getResult(0).getType())
+            .isDynamicDim(cast<RankedTensorType>(op->getResult(0).getType())
+                              .getRank() -
+                          1))
+      os << "cannot be tiled: the last dim of the result must be static";
+    else if (auto qlinear = dyn_cast<QLinearOp>(op)) {
       int64_t n = qlinear.getQweight().getType().getDimSize(0);
       if (sizes.back() != 0 && n % sizes.back() != 0)
         os << "cannot be tiled by " << sizes.back() << " along N = " << n
@@ -609,6 +615,15 @@ struct WeftTilePass : weft::impl::WeftTilePassBase<WeftTilePass> {
     if (isa<RmsNormOp, LayerNormOp>(op))
       sequential = 0;
     if (!parallel && !sequential)
+      return success();
+    // Empty results: nothing to tile (and slices of static empty tensors
+    // would be folded into out-of-bounds ones).
+    auto hasEmptyDim = [](Value value) {
+      return llvm::is_contained(
+          cast<RankedTensorType>(value.getType()).getShape(), 0);
+    };
+    if (llvm::any_of(op->getResults(), hasEmptyDim) ||
+        llvm::any_of(op->getOperands(), hasEmptyDim))
       return success();
     std::string reason = parallel ? whyNotTileParallel(op, sizes.parallel) : "";
     if (reason.empty() && sequential)
