@@ -18,9 +18,14 @@
 // RUN: not weft-opt %s -split-input-file -weft-tile="linear-tile-sizes=0,0,16" 2>&1 | FileCheck %s --check-prefix=KTILE
 // KTILE: error: 'weft.qlinear' op cannot tile K by 16: the tile must be a multiple of group_size = 32
 // KTILE: error: 'weft.linear' op cannot tile K by 16: partial sums would be rounded to f16 (K tiles need f32)
+// RUN: not weft-opt %s -split-input-file -weft-tile="norm-tile-sizes=4" 2>&1 | FileCheck %s --check-prefix=WIDTH
+// WIDTH: error: 'weft.rms_norm' op cannot be tiled: the last dim of the result must be static
 
 // Defaults of target=cpu that an op cannot take are skipped, not errors.
 // RUN: weft-opt %s -split-input-file -weft-tile="target=cpu" | FileCheck %s --check-prefix=CPU
+// CPU-LABEL: func @norm_dynamic_width
+// CPU-NOT: scf.forall
+// CPU: weft.rms_norm
 // CPU-LABEL: func @ssm_dynamic_heads
 // CPU-NOT: scf.for
 // CPU: weft.ssm_scan
@@ -56,6 +61,13 @@ func.func @attention_f16(%q: tensor<2x?x8x16xf16>, %k: tensor<2x?x2x16xf16>, %v:
 func.func @ssm_groups(%x: tensor<2x?x8x4xf32>, %dt: tensor<2x?x8xf32>, %a: tensor<8xf32>, %bm: tensor<2x?x2x16xf32>, %cm: tensor<2x?x2x16xf32>) -> (tensor<2x?x8x4xf32>, tensor<2x8x4x16xf32>) {
   %y, %s = weft.ssm_scan %x, %dt, %a, %bm, %cm : (tensor<2x?x8x4xf32>, tensor<2x?x8xf32>, tensor<8xf32>, tensor<2x?x2x16xf32>, tensor<2x?x2x16xf32>) -> (tensor<2x?x8x4xf32>, tensor<2x8x4x16xf32>)
   return %y, %s : tensor<2x?x8x4xf32>, tensor<2x8x4x16xf32>
+}
+
+// -----
+
+func.func @norm_dynamic_width(%x: tensor<?x?xf32>, %g: tensor<?xf32>) -> tensor<?x?xf32> {
+  %y = weft.rms_norm %x, %g : (tensor<?x?xf32>, tensor<?xf32>) -> tensor<?x?xf32>
+  return %y : tensor<?x?xf32>
 }
 
 // -----

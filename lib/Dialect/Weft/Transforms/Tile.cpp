@@ -60,8 +60,7 @@ Value sliceAlong(OpBuilder &b, Location loc, Value value, int64_t dim,
     sizes.push_back(tensor::getMixedSize(b, loc, value, i));
   offsets[dim] = offset;
   sizes[dim] = size;
-  return tensor::ExtractSliceOp::create(b, loc, value, offsets, sizes,
-                                        strides);
+  return tensor::ExtractSliceOp::create(b, loc, value, offsets, sizes, strides);
 }
 
 /// A tensor shaped like `like` (sizes reified from `op`'s result
@@ -93,8 +92,8 @@ std::string whyNotTileK(Operation *op, int64_t tile) {
   else if (k % tile != 0)
     os << "the tile must divide K = " << k;
   else if (!x.getType().getElementType().isF32())
-    os << "partial sums would be rounded to "
-       << x.getType().getElementType() << " (K tiles need f32)";
+    os << "partial sums would be rounded to " << x.getType().getElementType()
+       << " (K tiles need f32)";
   else if (auto qlinear = dyn_cast<QLinearOp>(op);
            qlinear && static_cast<int64_t>(qlinear.getGroupSize()) != -1 &&
            tile % static_cast<int64_t>(qlinear.getGroupSize()) != 0)
@@ -182,9 +181,8 @@ Value applyActivation(OpBuilder &b, Location loc, Activation activation,
 void tileK(RewriterBase &rewriter, Operation *op, int64_t tile) {
   Location loc = op->getLoc();
   rewriter.setInsertionPoint(op);
-  int64_t k = cast<RankedTensorType>(op->getOperand(0).getType())
-                  .getShape()
-                  .back();
+  int64_t k =
+      cast<RankedTensorType>(op->getOperand(0).getType()).getShape().back();
   Operation *first =
       createKTile(rewriter, op, rewriter.getIndexAttr(0), tile, true, Value());
   Value result = first->getResult(0);
@@ -230,8 +228,8 @@ std::string whyNotTileKeys(AttentionOp op) {
   if (op.getMask())
     return "a mask may hide every visible key of a block, whose partial "
            "softmax is then undefined";
-  if (op.getCausal() && (qType.isDynamicDim(1) || qType.getDimSize(1) != 1 ||
-                         op.getWindow()))
+  if (op.getCausal() &&
+      (qType.isDynamicDim(1) || qType.getDimSize(1) != 1 || op.getWindow()))
     return "a block of keys cannot express the causal alignment (kv_len sets "
            "both the valid keys and the diagonal); only single-query causal "
            "attention without window tiles keys";
@@ -258,8 +256,8 @@ Value getBlockWeight(OpBuilder &b, Location loc, Value lse, Value total) {
   Value negInf = arith::ConstantOp::create(
       b, loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-  Value weight = math::ExpOp::create(
-      b, loc, arith::SubFOp::create(b, loc, lse, total));
+  Value weight =
+      math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, lse, total));
   Value empty =
       arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, lse, negInf);
   return arith::SelectOp::create(b, loc, empty, zero, weight);
@@ -275,15 +273,16 @@ LogicalResult tileKeys(RewriterBase &rewriter, AttentionOp op, int64_t tile) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   Type f32 = rewriter.getF32Type();
-  FailureOr<Value> outInit = createFilled(rewriter, loc, op, 0, f32,
-                                          rewriter.getF32FloatAttr(0));
+  FailureOr<Value> outInit =
+      createFilled(rewriter, loc, op, 0, f32, rewriter.getF32FloatAttr(0));
   Value lseInit;
   {
     // lse has the shape [B, Hq, Sq] whether or not op returns it.
     Value q = op.getQ();
-    SmallVector<OpFoldResult> sizes = {tensor::getMixedSize(rewriter, loc, q, 0),
-                                       tensor::getMixedSize(rewriter, loc, q, 2),
-                                       tensor::getMixedSize(rewriter, loc, q, 1)};
+    SmallVector<OpFoldResult> sizes = {
+        tensor::getMixedSize(rewriter, loc, q, 0),
+        tensor::getMixedSize(rewriter, loc, q, 2),
+        tensor::getMixedSize(rewriter, loc, q, 1)};
     if (!op.getOutput().getType().isDynamicDim(0))
       sizes[0] = rewriter.getIndexAttr(op.getOutput().getType().getDimSize(0));
     Value empty = tensor::EmptyOp::create(rewriter, loc, sizes, f32);
@@ -325,18 +324,18 @@ LogicalResult tileKeys(RewriterBase &rewriter, AttentionOp op, int64_t tile) {
           Value zero =
               arith::ConstantOp::create(b, loc, b.getIntegerAttr(element, 0));
           AffineMap identity = b.getMultiDimIdentityMap(1);
-          kvLen = linalg::GenericOp::create(
-                      b, loc, type, ValueRange{kvLen}, ValueRange{init},
-                      ArrayRef<AffineMap>{identity, identity},
-                      ArrayRef<utils::IteratorType>{
-                          utils::IteratorType::parallel},
-                      [&](OpBuilder &nb, Location nl, ValueRange in) {
-                        Value valid = arith::SubIOp::create(nb, nl, in[0], offset);
-                        valid = arith::MaxSIOp::create(nb, nl, valid, zero);
-                        valid = arith::MinSIOp::create(nb, nl, valid, limit);
-                        linalg::YieldOp::create(nb, nl, valid);
-                      })
-                      .getResult(0);
+          kvLen =
+              linalg::GenericOp::create(
+                  b, loc, type, ValueRange{kvLen}, ValueRange{init},
+                  ArrayRef<AffineMap>{identity, identity},
+                  ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+                  [&](OpBuilder &nb, Location nl, ValueRange in) {
+                    Value valid = arith::SubIOp::create(nb, nl, in[0], offset);
+                    valid = arith::MaxSIOp::create(nb, nl, valid, zero);
+                    valid = arith::MinSIOp::create(nb, nl, valid, limit);
+                    linalg::YieldOp::create(nb, nl, valid);
+                  })
+                  .getResult(0);
         }
         // Causal single-query attention sees exactly the keys below kv_len.
         auto block = AttentionOp::create(
@@ -346,33 +345,32 @@ LogicalResult tileKeys(RewriterBase &rewriter, AttentionOp op, int64_t tile) {
         // Merge: lse first, then the outputs weighted by exp(lse_x - lse).
         MLIRContext *context = b.getContext();
         AffineMap lseMap = AffineMap::getMultiDimIdentityMap(3, context);
-        auto parallel3 = SmallVector<utils::IteratorType>(
-            3, utils::IteratorType::parallel);
+        auto parallel3 =
+            SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel);
         // A new tensor: the output merge below still reads the old lse.
         Value lseInit = tensor::EmptyOp::create(
             b, loc, tensor::getMixedSizes(b, loc, args[1]), f32);
-        Value lse =
-            linalg::GenericOp::create(
-                b, loc, lseType, ValueRange{args[1], block.getLse()},
-                ValueRange{lseInit},
-                ArrayRef<AffineMap>{lseMap, lseMap, lseMap}, parallel3,
-                [&](OpBuilder &nb, Location nl, ValueRange in) {
-                  linalg::YieldOp::create(nb, nl,
-                                          logAddExp(nb, nl, in[0], in[1]));
-                })
-                .getResult(0);
+        Value lse = linalg::GenericOp::create(
+                        b, loc, lseType, ValueRange{args[1], block.getLse()},
+                        ValueRange{lseInit},
+                        ArrayRef<AffineMap>{lseMap, lseMap, lseMap}, parallel3,
+                        [&](OpBuilder &nb, Location nl, ValueRange in) {
+                          linalg::YieldOp::create(
+                              nb, nl, logAddExp(nb, nl, in[0], in[1]));
+                        })
+                        .getResult(0);
         // out[b, i, h, e] reads lse[b, h, i].
         AffineExpr db, di, dh, de;
         bindDims(context, db, di, dh, de);
         AffineMap outMap = AffineMap::getMultiDimIdentityMap(4, context);
         AffineMap rowMap = AffineMap::get(4, 0, {db, dh, di}, context);
-        auto parallel4 = SmallVector<utils::IteratorType>(
-            4, utils::IteratorType::parallel);
+        auto parallel4 =
+            SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel);
         Value out =
             linalg::GenericOp::create(
                 b, loc, args[0].getType(),
-                ValueRange{args[0], block.getOutput(), args[1],
-                           block.getLse(), lse},
+                ValueRange{args[0], block.getOutput(), args[1], block.getLse(),
+                           lse},
                 ValueRange{args[0]},
                 ArrayRef<AffineMap>{outMap, outMap, rowMap, rowMap, rowMap,
                                     outMap},
@@ -403,8 +401,7 @@ LogicalResult tileKeys(RewriterBase &rewriter, AttentionOp op, int64_t tile) {
 /// chunks runs the scan on each chunk from the state the previous chunk
 /// ended with (the op's initial_state, or zeros, for the first) and inserts
 /// the chunk's y into the result.
-LogicalResult tileSequence(RewriterBase &rewriter, SsmScanOp op,
-                           int64_t tile) {
+LogicalResult tileSequence(RewriterBase &rewriter, SsmScanOp op, int64_t tile) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   ReifiedRankedShapedTypeDims shapes;
@@ -414,9 +411,9 @@ LogicalResult tileSequence(RewriterBase &rewriter, SsmScanOp op,
                                         op.getY().getType().getElementType());
   Value stateInit = op.getInitialState();
   if (!stateInit) {
-    FailureOr<Value> zeros = createFilled(rewriter, loc, op, 1,
-                                          rewriter.getF32Type(),
-                                          rewriter.getF32FloatAttr(0));
+    FailureOr<Value> zeros =
+        createFilled(rewriter, loc, op, 1, rewriter.getF32Type(),
+                     rewriter.getF32FloatAttr(0));
     if (failed(zeros))
       return op.emitOpError("cannot reify its result shapes");
     stateInit = *zeros;
@@ -557,9 +554,9 @@ struct WeftTilePass : weft::impl::WeftTilePassBase<WeftTilePass> {
     llvm::raw_string_ostream os(reason);
     if (isa<LinearOp, QLinearOp, RmsNormOp, LayerNormOp>(op) &&
         cast<RankedTensorType>(op->getResult(0).getType())
-            .isDynamicDim(cast<RankedTensorType>(op->getResult(0).getType())
-                              .getRank() -
-                          1))
+            .isDynamicDim(
+                cast<RankedTensorType>(op->getResult(0).getType()).getRank() -
+                1))
       os << "cannot be tiled: the last dim of the result must be static";
     else if (auto qlinear = dyn_cast<QLinearOp>(op)) {
       int64_t n = qlinear.getQweight().getType().getDimSize(0);
@@ -580,12 +577,12 @@ struct WeftTilePass : weft::impl::WeftTilePassBase<WeftTilePass> {
       int64_t heads = scan.getX().getType().getDimSize(2);
       int64_t groups = scan.getB().getType().getDimSize(2);
       int64_t tile = sizes[1];
-      if (tile != 0 && (ShapedType::isDynamic(heads) ||
-                        ShapedType::isDynamic(groups)))
+      if (tile != 0 &&
+          (ShapedType::isDynamic(heads) || ShapedType::isDynamic(groups)))
         os << "cannot tile heads: H and G must be static";
       else if (tile != 0 && tile < heads &&
-               (heads % tile != 0 || (tile % (heads / groups) != 0 &&
-                                      (heads / groups) % tile != 0)))
+               (heads % tile != 0 ||
+                (tile % (heads / groups) != 0 && (heads / groups) % tile != 0)))
         os << "cannot tile " << heads << " heads by " << tile
            << ": the tile must divide H and cover whole groups of "
            << heads / groups << " heads or divide that group";
@@ -609,8 +606,8 @@ struct WeftTilePass : weft::impl::WeftTilePassBase<WeftTilePass> {
 
   LogicalResult tile(IRRewriter &rewriter, TilingInterface op,
                      const OpTileSizes &sizes) {
-    bool parallel = llvm::any_of(sizes.parallel,
-                                 [](int64_t size) { return size != 0; });
+    bool parallel =
+        llvm::any_of(sizes.parallel, [](int64_t size) { return size != 0; });
     int64_t sequential = sizes.sequential;
     if (isa<RmsNormOp, LayerNormOp>(op))
       sequential = 0;

@@ -22,9 +22,9 @@
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
@@ -113,9 +113,9 @@ RankedTensorType getTileType(Type type, ArrayRef<OpFoldResult> sizes) {
 
 /// The sizes of `type`, its dynamic dims read from `like` (a value of the
 /// same extents).
-SmallVector<OpFoldResult> getSizesLike(OpBuilder &b, Location loc,
-                                       RankedTensorType type,
-                                       ArrayRef<std::pair<Value, int64_t>> like) {
+SmallVector<OpFoldResult>
+getSizesLike(OpBuilder &b, Location loc, RankedTensorType type,
+             ArrayRef<std::pair<Value, int64_t>> like) {
   SmallVector<OpFoldResult> sizes;
   for (auto [i, dim] : llvm::enumerate(type.getShape()))
     sizes.push_back(ShapedType::isDynamic(dim)
@@ -247,8 +247,8 @@ struct LinearTilingModel
     }
     if (Value ids = linear.getLoraIds()) {
       int64_t idsRank = cast<RankedTensorType>(ids.getType()).getRank();
-      tiled.getLoraIdsMutable().assign(slice(ids, offsets.take_front(idsRank),
-                                             sizes.take_front(idsRank)));
+      tiled.getLoraIdsMutable().assign(
+          slice(ids, offsets.take_front(idsRank), sizes.take_front(idsRank)));
     }
     tiled->getResult(0).setType(getTileType(op->getResult(0).getType(), sizes));
     // The clone goes after the slices of its operands.
@@ -361,8 +361,8 @@ struct SsmScanTilingModel
 
   SmallVector<Range> getIterationDomain(Operation *op, OpBuilder &b) const {
     Value x = cast<SsmScanOp>(op).getX();
-    return toDomain(b, {getDim(b, op->getLoc(), x, 0),
-                        getDim(b, op->getLoc(), x, 2)});
+    return toDomain(
+        b, {getDim(b, op->getLoc(), x, 0), getDim(b, op->getLoc(), x, 2)});
   }
 
   /// Where the tile (batch, head) of `offsets` / `sizes` lies in y and in
@@ -381,9 +381,10 @@ struct SsmScanTilingModel
     yOffsets = {offsets[0], zero, offsets[1], zero};
     ySizes = {sizes[0], getDim(b, loc, x, 1), sizes[1], getDim(b, loc, x, 3)};
     auto stateType = cast<RankedTensorType>(scan.getFinalState().getType());
-    OpFoldResult n = stateType.isDynamicDim(3)
-                         ? getDim(b, loc, scan.getB(), 3)
-                         : OpFoldResult(b.getIndexAttr(stateType.getDimSize(3)));
+    OpFoldResult n =
+        stateType.isDynamicDim(3)
+            ? getDim(b, loc, scan.getB(), 3)
+            : OpFoldResult(b.getIndexAttr(stateType.getDimSize(3)));
     stateOffsets = {offsets[0], offsets[1], zero, zero};
     stateSizes = {sizes[0], sizes[1], getDim(b, loc, x, 3), n};
   }
@@ -394,13 +395,11 @@ struct SsmScanTilingModel
                          ArrayRef<OpFoldResult> sizes) const {
     auto scan = cast<SsmScanOp>(op);
     Location loc = op->getLoc();
-    OpFoldResult b0 = offsets[0], bs = sizes[0], h0 = offsets[1],
-                 hs = sizes[1];
+    OpFoldResult b0 = offsets[0], bs = sizes[0], h0 = offsets[1], hs = sizes[1];
     OpFoldResult g0 = b.getIndexAttr(0), gs = getDim(b, loc, scan.getB(), 2);
     int64_t heads = scan.getX().getType().getDimSize(2);
     int64_t groups = scan.getB().getType().getDimSize(2);
-    bool wholeHeads =
-        isConstantIntValue(h0, 0) && isDimOf(hs, scan.getX(), 2);
+    bool wholeHeads = isConstantIntValue(h0, 0) && isDimOf(hs, scan.getX(), 2);
     if (!wholeHeads) {
       if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(groups) ||
           failed(getGroupRange(b, loc, h0, hs, heads, heads / groups, g0, gs)))
@@ -412,7 +411,8 @@ struct SsmScanTilingModel
                    stateSizes);
     auto tiled = cast<SsmScanOp>(b.clone(*op));
     tiled.getXMutable().assign(slice(scan.getX(), yOffsets, ySizes));
-    tiled.getDtMutable().assign(slice(scan.getDt(), ArrayRef(yOffsets).take_front(3),
+    tiled.getDtMutable().assign(slice(scan.getDt(),
+                                      ArrayRef(yOffsets).take_front(3),
                                       ArrayRef(ySizes).take_front(3)));
     tiled.getAMutable().assign(slice.alongDim(scan.getA(), 0, h0, hs));
     auto groupSlice = [&](Value value) {
@@ -434,8 +434,8 @@ struct SsmScanTilingModel
     tiled.getFinalState().setType(
         getTileType(scan.getFinalState().getType(), stateSizes));
     tiled->moveBefore(b.getInsertionBlock(), b.getInsertionPoint());
-    return TilingResult{{tiled}, SmallVector<Value>(tiled->getResults()),
-                        slice.slices};
+    return TilingResult{
+        {tiled}, SmallVector<Value>(tiled->getResults()), slice.slices};
   }
 
   LogicalResult
@@ -498,10 +498,10 @@ Value getQueryTileKvLen(OpBuilder &b, Location loc, AttentionOp attention,
       elementType);
   SmallVector<Value> dynamicSizes;
   if (type.isDynamicDim(0))
-    dynamicSizes.push_back(
-        getValueOrCreateConstantIndexOp(b, loc, batchSize));
+    dynamicSizes.push_back(getValueOrCreateConstantIndexOp(b, loc, batchSize));
   Value init = tensor::EmptyOp::create(b, loc, type, dynamicSizes);
-  Value zero = arith::ConstantOp::create(b, loc, b.getIntegerAttr(elementType, 0));
+  Value zero =
+      arith::ConstantOp::create(b, loc, b.getIntegerAttr(elementType, 0));
   if (!kvLen) {
     // max(Sk - Sq + i0 + size, 0): one value for every row.
     Value sk = getValueOrCreateConstantIndexOp(
@@ -511,7 +511,8 @@ Value getQueryTileKvLen(OpBuilder &b, Location loc, AttentionOp attention,
     valid = arith::MaxSIOp::create(b, loc, valid, zero);
     return linalg::FillOp::create(b, loc, valid, init).getResult(0);
   }
-  Value shiftElement = arith::IndexCastOp::create(b, loc, elementType, shiftValue);
+  Value shiftElement =
+      arith::IndexCastOp::create(b, loc, elementType, shiftValue);
   MLIRContext *context = b.getContext();
   AffineMap identity = AffineMap::getMultiDimIdentityMap(1, context);
   auto generic = linalg::GenericOp::create(
@@ -559,8 +560,8 @@ struct AttentionTilingModel
     Location loc = op->getLoc();
     TypedValue<RankedTensorType> q = attention.getQ();
     Value k = attention.getK(), v = attention.getV();
-    OpFoldResult b0 = offsets[0], bs = sizes[0], h0 = offsets[1],
-                 hs = sizes[1], i0 = offsets[2], is = sizes[2];
+    OpFoldResult b0 = offsets[0], bs = sizes[0], h0 = offsets[1], hs = sizes[1],
+                 i0 = offsets[2], is = sizes[2];
     int64_t heads = attention.getQ().getType().getDimSize(2);
     OpFoldResult kh0, khs;
     if (failed(getGroupRange(b, loc, h0, hs, heads, attention.getGroupSize(),
@@ -568,23 +569,24 @@ struct AttentionTilingModel
       return failure();
     TileSlicer slice{b, loc, {}};
     OpFoldResult zero = b.getIndexAttr(0);
-    Value tiledQ = slice(q, {b0, i0, h0, zero},
-                         {bs, is, hs, getDim(b, loc, q, 3)});
+    Value tiledQ =
+        slice(q, {b0, i0, h0, zero}, {bs, is, hs, getDim(b, loc, q, 3)});
     auto kvSlice = [&](Value value) {
-      return slice(value, {b0, zero, kh0, zero},
-                   {bs, getDim(b, loc, value, 1), khs, getDim(b, loc, value, 3)});
+      return slice(
+          value, {b0, zero, kh0, zero},
+          {bs, getDim(b, loc, value, 1), khs, getDim(b, loc, value, 3)});
     };
     Value mask = attention.getMask();
     if (mask) {
       auto maskType = cast<RankedTensorType>(mask.getType());
       bool batchBroadcast = maskType.getDimSize(0) == 1;
       bool headBroadcast = maskType.getDimSize(1) == 1;
-      mask = slice(mask,
-                   {batchBroadcast ? zero : b0, headBroadcast ? zero : h0, i0,
-                    zero},
-                   {batchBroadcast ? OpFoldResult(b.getIndexAttr(1)) : bs,
-                    headBroadcast ? OpFoldResult(b.getIndexAttr(1)) : hs, is,
-                    getDim(b, loc, mask, 3)});
+      mask = slice(
+          mask,
+          {batchBroadcast ? zero : b0, headBroadcast ? zero : h0, i0, zero},
+          {batchBroadcast ? OpFoldResult(b.getIndexAttr(1)) : bs,
+           headBroadcast ? OpFoldResult(b.getIndexAttr(1)) : hs, is,
+           getDim(b, loc, mask, 3)});
     }
     Value kvLen = slice(attention.getKvLen(), {b0}, {bs});
     bool wholeQueries = isConstantIntValue(i0, 0) && isDimOf(is, q, 1);
@@ -592,8 +594,9 @@ struct AttentionTilingModel
       kvLen = getQueryTileKvLen(b, loc, attention, kvLen, bs, i0, is);
 
     SmallVector<Type> resultTypes = {getTileType(
-        attention.getOutput().getType(), {bs, is, hs, b.getIndexAttr(
-            attention.getOutput().getType().getDimSize(3))})};
+        attention.getOutput().getType(),
+        {bs, is, hs,
+         b.getIndexAttr(attention.getOutput().getType().getDimSize(3))})};
     if (Value lse = attention.getLse())
       resultTypes.push_back(getTileType(lse.getType(), {bs, hs, is}));
     auto tiled = AttentionOp::create(
@@ -602,8 +605,8 @@ struct AttentionTilingModel
         attention.getWindowAttr(), attention.getSoftcapAttr(),
         attention.getReturnLseAttr());
     // The scale defaults to 1/sqrt(D): D is not tiled, so it is unchanged.
-    return TilingResult{{tiled}, SmallVector<Value>(tiled->getResults()),
-                        slice.slices};
+    return TilingResult{
+        {tiled}, SmallVector<Value>(tiled->getResults()), slice.slices};
   }
 
   LogicalResult
@@ -615,9 +618,9 @@ struct AttentionTilingModel
     auto attention = cast<AttentionOp>(op);
     if (resultNumber == 0) {
       resultOffsets = {offsets[0], offsets[2], offsets[1], b.getIndexAttr(0)};
-      resultSizes = {sizes[0], sizes[2], sizes[1],
-                     b.getIndexAttr(
-                         attention.getOutput().getType().getDimSize(3))};
+      resultSizes = {
+          sizes[0], sizes[2], sizes[1],
+          b.getIndexAttr(attention.getOutput().getType().getDimSize(3))};
     } else {
       resultOffsets = {offsets[0], offsets[1], offsets[2]};
       resultSizes = {sizes[0], sizes[1], sizes[2]};
@@ -639,9 +642,9 @@ struct AttentionReifyModel
         getSizesLike(b, loc, attention.getOutput().getType(),
                      {{q, 0}, {q, 1}, {q, 2}, {attention.getV(), 3}}));
     if (Value lse = attention.getLse())
-      reifiedReturnShapes.push_back(getSizesLike(
-          b, loc, cast<RankedTensorType>(lse.getType()),
-          {{q, 0}, {q, 2}, {q, 1}}));
+      reifiedReturnShapes.push_back(
+          getSizesLike(b, loc, cast<RankedTensorType>(lse.getType()),
+                       {{q, 0}, {q, 2}, {q, 1}}));
     return success();
   }
 };
@@ -658,8 +661,7 @@ void weft::registerTilingInterfaceExternalModels(DialectRegistry &registry) {
                                ReifyFromInputModel<RmsNormOp>>(*context);
     LayerNormOp::attachInterface<NormTilingModel<LayerNormOp>,
                                  ReifyFromInputModel<LayerNormOp>>(*context);
-    SsmScanOp::attachInterface<SsmScanTilingModel, SsmScanReifyModel>(
-        *context);
+    SsmScanOp::attachInterface<SsmScanTilingModel, SsmScanReifyModel>(*context);
     AttentionOp::attachInterface<AttentionTilingModel, AttentionReifyModel>(
         *context);
   });
