@@ -1,6 +1,7 @@
 //===- CpuPipeline.cpp - weft-cpu-pipeline --------------------------------===//
 
 #include "weft/Conversion/Passes.h"
+#include "weft/Dialect/Weft/Transforms/Passes.h"
 #include "weft/Pipelines/Pipelines.h"
 #include "weft/Transforms/Passes.h"
 
@@ -20,6 +21,14 @@ using namespace mlir;
 
 void weft::buildCpuPipeline(OpPassManager &pm,
                             const CpuPipelineOptions &options) {
+  if (options.tile) {
+    // Norms in blocks of rows and scans per (batch row, head) as scf.forall
+    // tasks; the lowering's own parallel loops inside them run serially.
+    WeftTilePassOptions tile;
+    tile.target = "cpu";
+    tile.useForall = true;
+    pm.addNestedPass<func::FuncOp>(createWeftTilePass(tile));
+  }
   buildWeftToLinalgPipeline(pm);
   // Register-blocked vector code for linear-like contractions.
   pm.addNestedPass<func::FuncOp>(createWeftTileContractionsPass());

@@ -291,6 +291,26 @@ func.func @main(%q: {tq}, %k: {tk}, %v: {tk}, %m: {tm}, %len: {tlen}) -> ({tq}, 
            dtype, "decode rows")
 
 
+@pytest.mark.parametrize("sq", [1, 2])
+def test_decode_mqa_single_task(sq):
+    # MQA decoding of one batch row: the scf.forall over (batch, kv head) has
+    # a single iteration, which the canonicalizer folds; every query head of
+    # the group must still reach the output and lse.
+    b, sk, hq, hkv, d = 1, 90, 4, 1, 16
+    q = RNG.standard_normal((b, sq, hq, d)).astype(np.float32)
+    k = RNG.standard_normal((b, sk, hkv, d)).astype(np.float32)
+    v = RNG.standard_normal((b, sk, hkv, d)).astype(np.float32)
+    tq, tk, tl = t((b, sq, hq, d), "f32"), t((b, None, hkv, d), "f32"), t((b, hq, sq), "f32")
+    program = f"""
+func.func @main(%q: {tq}, %k: {tk}, %v: {tk}) -> ({tq}, {tl}) {{
+  %o, %l = weft.attention %q, %k, %v {{causal, return_lse}} : ({tq}, {tk}, {tk}) -> ({tq}, {tl})
+  return %o, %l : {tq}, {tl}
+}}"""
+    o, l = harness.run(program, [q, k, v])
+    f = lambda x: x.astype(np.float64)  # noqa: E731
+    _check(o, l, reference.attention(f(q), f(k), f(v), causal=True), "f32", "MQA decode")
+
+
 def test_static_empty_query():
     # A static Sq = 0 gives empty results (and compiles: no task slices the
     # empty query dim).

@@ -25,6 +25,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "parallel",
       llvm::cl::desc("Run parallel loops on several threads (OpenMP)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> tile{
+      *this, "tile",
+      llvm::cl::desc("Tile transformer ops before lowering "
+                     "(weft-tile{target=cpu forall})"),
+      llvm::cl::init(true)};
 };
 
 /// Lowers a module of weft functions (parameters already bound to function

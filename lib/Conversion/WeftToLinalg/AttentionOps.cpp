@@ -856,9 +856,36 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
     } else {
       ranges.push_back({0, rows, hIdx, q0});
     }
+    // Decoding writes the G heads of its kv head through one
+    // parallel_insert_slice per result: the rows are first inserted into the
+    // task's [Sq, G, Dv] (and [G, Sq]) block. Several parallel_insert_slices
+    // into one shared output lose all but the first when a single-iteration
+    // scf.forall is folded by the canonicalizer (MQA decoding of one batch
+    // row, or a tile of one kv head from weft-tile).
+    Value groupHead;
+    Value outGroup, lseGroup;
+    SmallVector<OpFoldResult> outGroupOffsets, outGroupSizes, lseGroupOffsets,
+        lseGroupSizes;
+    if (headsAsRows) {
+      groupHead = arith::MulIOp::create(rewriter, loc, kvHead,
+                                        indexConst(rewriter, loc, group));
+      OpFoldResult seq = rewriter.getIndexAttr(*staticSeqQ);
+      OpFoldResult groupAttr = rewriter.getIndexAttr(group);
+      outGroupOffsets = {bIdx, zeroAttr, groupHead, zeroAttr};
+      outGroupSizes = {oneAttr, seq, groupAttr, valueDimAttr};
+      outGroup = extractBlock(rewriter, loc, forall.getRegionIterArgs()[0],
+                              outGroupOffsets, outGroupSizes, {1, 2, 3});
+      if (lseType) {
+        lseGroupOffsets = {bIdx, groupHead, zeroAttr};
+        lseGroupSizes = {oneAttr, groupAttr, seq};
+        lseGroup = extractBlock(rewriter, loc, forall.getRegionIterArgs()[1],
+                                lseGroupOffsets, lseGroupSizes, {1, 2});
+      }
+    }
     SmallVector<std::function<void()>> inserts;
-    for (const RowRange &range : ranges) {
+    for (auto [index, range] : llvm::enumerate(ranges)) {
       OpFoldResult first = rewriter.getIndexAttr(range.firstRow);
+      OpFoldResult g = rewriter.getIndexAttr(index);
       SmallVector<OpFoldResult> outOffsets = {bIdx, range.firstQuery,
                                               range.head, zeroAttr};
       SmallVector<OpFoldResult> outSizes = {oneAttr, range.count, oneAttr,
@@ -868,10 +895,14 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
                        {range.count, valueDimAttr}, {0, 1});
       Value lRows =
           extractBlock(rewriter, loc, lFinal, {first}, {range.count}, {0});
+      Value outInit =
+          headsAsRows
+              ? extractBlock(rewriter, loc, outGroup, {zeroAttr, g, zeroAttr},
+                             {range.count, oneAttr, valueDimAttr}, {0, 2})
+              : extractBlock(rewriter, loc, forall.getRegionIterArgs()[0],
+                             outOffsets, outSizes, {1, 3});
       Value outBlock = buildGenericOp(
-          rewriter, loc, {accRows, lRows},
-          extractBlock(rewriter, loc, forall.getRegionIterArgs()[0], outOffsets,
-                       outSizes, {1, 3}),
+          rewriter, loc, {accRows, lRows}, outInit,
           {blockMap, rowMap, blockMap}, parallelIterators(2),
           [&](OpBuilder &b, Location loc, ValueRange args) {
             Value empty =
@@ -882,11 +913,18 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
                                                    f32Const(b, loc, 0), div);
             return truncateFromF32(b, loc, result, elementType);
           });
-      inserts.push_back([&, outBlock, outOffsets, outSizes] {
-        tensor::ParallelInsertSliceOp::create(
-            rewriter, loc, outBlock, forall.getRegionIterArgs()[0], outOffsets,
-            outSizes, SmallVector<OpFoldResult>(4, oneAttr));
-      });
+      if (headsAsRows) {
+        outGroup = tensor::InsertSliceOp::create(
+            rewriter, loc, outBlock, outGroup, {zeroAttr, g, zeroAttr},
+            {range.count, oneAttr, valueDimAttr},
+            SmallVector<OpFoldResult>(3, oneAttr));
+      } else {
+        inserts.push_back([&, outBlock, outOffsets, outSizes] {
+          tensor::ParallelInsertSliceOp::create(
+              rewriter, loc, outBlock, forall.getRegionIterArgs()[0],
+              outOffsets, outSizes, SmallVector<OpFoldResult>(4, oneAttr));
+        });
+      }
 
       // lse = m + log(l), -inf for rows without a visible key.
       if (!lseType)
@@ -894,13 +932,17 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
       SmallVector<OpFoldResult> lseOffsets = {bIdx, range.head,
                                               range.firstQuery};
       SmallVector<OpFoldResult> lseSizes = {oneAttr, oneAttr, range.count};
+      Value lseInit =
+          headsAsRows
+              ? extractBlock(rewriter, loc, lseGroup, {g, zeroAttr},
+                             {oneAttr, range.count}, {1})
+              : extractBlock(rewriter, loc, forall.getRegionIterArgs()[1],
+                             lseOffsets, lseSizes, {2});
       Value lseBlock = buildGenericOp(
           rewriter, loc,
           {extractBlock(rewriter, loc, mFinal, {first}, {range.count}, {0}),
            lRows},
-          extractBlock(rewriter, loc, forall.getRegionIterArgs()[1], lseOffsets,
-                       lseSizes, {2}),
-          {statsMap, statsMap, statsMap}, parallelIterators(1),
+          lseInit, {statsMap, statsMap, statsMap}, parallelIterators(1),
           [](OpBuilder &b, Location loc, ValueRange args) {
             Value empty =
                 arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
@@ -910,11 +952,32 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
             return arith::SelectOp::create(b, loc, empty,
                                            f32Const(b, loc, kNegInf), lse);
           });
-      inserts.push_back([&, lseBlock, lseOffsets, lseSizes] {
+      if (headsAsRows) {
+        lseGroup = tensor::InsertSliceOp::create(
+            rewriter, loc, lseBlock, lseGroup, {g, zeroAttr},
+            {oneAttr, range.count}, SmallVector<OpFoldResult>(2, oneAttr));
+      } else {
+        inserts.push_back([&, lseBlock, lseOffsets, lseSizes] {
+          tensor::ParallelInsertSliceOp::create(
+              rewriter, loc, lseBlock, forall.getRegionIterArgs()[1],
+              lseOffsets, lseSizes, SmallVector<OpFoldResult>(3, oneAttr));
+        });
+      }
+    }
+    if (headsAsRows) {
+      inserts.push_back([&] {
         tensor::ParallelInsertSliceOp::create(
-            rewriter, loc, lseBlock, forall.getRegionIterArgs()[1], lseOffsets,
-            lseSizes, SmallVector<OpFoldResult>(3, oneAttr));
+            rewriter, loc, outGroup, forall.getRegionIterArgs()[0],
+            outGroupOffsets, outGroupSizes,
+            SmallVector<OpFoldResult>(4, oneAttr));
       });
+      if (lseType)
+        inserts.push_back([&] {
+          tensor::ParallelInsertSliceOp::create(
+              rewriter, loc, lseGroup, forall.getRegionIterArgs()[1],
+              lseGroupOffsets, lseGroupSizes,
+              SmallVector<OpFoldResult>(3, oneAttr));
+        });
     }
 
     rewriter.setInsertionPointToStart(forall.getTerminator().getBody());

@@ -167,8 +167,8 @@ func.func @attention_static_blocks(%q: tensor<1x1x4x16xf32>, %k: tensor<1x128x4x
 // -----
 
 // Decoding with GQA (Hq = 8, Hkv = 2, Sq = 1): tasks over (batch, kv head),
-// 4 rows each (query heads 4 kvh .. 4 kvh + 3), written back one head at a
-// time.
+// 4 rows each (query heads 4 kvh .. 4 kvh + 3), gathered into the task's
+// [Sq, 4, Dv] and [4, Sq] blocks and written back with one insert each.
 
 // CHECK-LABEL: func.func @attention_decode_gqa(
 // CHECK-SAME: %[[Q:[a-zA-Z0-9]+]]: tensor<?x1x8x32xf32>
@@ -182,14 +182,9 @@ func.func @attention_static_blocks(%q: tensor<1x1x4x16xf32>, %k: tensor<1x128x4x
 // CHECK: scf.for {{.*}} -> (tensor<4xf32>, tensor<4xf32>, tensor<4x32xf32>)
 // CHECK: scf.for {{.*}} -> (vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>)
 // CHECK: scf.forall.in_parallel
-// CHECK-NEXT: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[B]], 0, %{{.+}}, 0] [1, 1, 1, 32] [1, 1, 1, 1] : tensor<1x32xf32> into tensor<?x1x8x32xf32>
-// CHECK-NEXT: tensor.parallel_insert_slice %{{.+}} into %[[LSE]][%[[B]], %{{.+}}, 0] [1, 1, 1] [1, 1, 1] : tensor<1xf32> into tensor<?x8x1xf32>
-// CHECK-NEXT: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[B]], 0, %{{.+}}, 0] [1, 1, 1, 32] [1, 1, 1, 1] : tensor<1x32xf32> into tensor<?x1x8x32xf32>
-// CHECK-NEXT: tensor.parallel_insert_slice %{{.+}} into %[[LSE]][%[[B]], %{{.+}}, 0] [1, 1, 1] [1, 1, 1] : tensor<1xf32> into tensor<?x8x1xf32>
-// CHECK-NEXT: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[B]], 0, %{{.+}}, 0] [1, 1, 1, 32] [1, 1, 1, 1] : tensor<1x32xf32> into tensor<?x1x8x32xf32>
-// CHECK-NEXT: tensor.parallel_insert_slice %{{.+}} into %[[LSE]][%[[B]], %{{.+}}, 0] [1, 1, 1] [1, 1, 1] : tensor<1xf32> into tensor<?x8x1xf32>
-// CHECK-NEXT: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[B]], 0, %{{.+}}, 0] [1, 1, 1, 32] [1, 1, 1, 1] : tensor<1x32xf32> into tensor<?x1x8x32xf32>
-// CHECK-NEXT: tensor.parallel_insert_slice %{{.+}} into %[[LSE]][%[[B]], %{{.+}}, 0] [1, 1, 1] [1, 1, 1] : tensor<1xf32> into tensor<?x8x1xf32>
+// CHECK-NEXT: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[B]], 0, %{{.+}}, 0] [1, 1, 4, 32] [1, 1, 1, 1] : tensor<1x4x32xf32> into tensor<?x1x8x32xf32>
+// CHECK-NEXT: tensor.parallel_insert_slice %{{.+}} into %[[LSE]][%[[B]], %{{.+}}, 0] [1, 4, 1] [1, 1, 1] : tensor<4x1xf32> into tensor<?x8x1xf32>
+// CHECK-NEXT: }
 // LLVM-LABEL: llvm.func @attention_decode_gqa(
 func.func @attention_decode_gqa(%q: tensor<?x1x8x32xf32>, %k: tensor<?x?x2x32xf32>, %v: tensor<?x?x2x32xf32>, %len: tensor<?xi64>) -> (tensor<?x1x8x32xf32>, tensor<?x8x1xf32>) {
   %o, %lse = weft.attention %q, %k, %v kv_len %len {return_lse} : (tensor<?x1x8x32xf32>, tensor<?x?x2x32xf32>, tensor<?x?x2x32xf32>, tensor<?xi64>) -> (tensor<?x1x8x32xf32>, tensor<?x8x1xf32>)

@@ -319,42 +319,107 @@ def WeftFuseProjectionsPass : Pass<"weft-fuse-projections", "::mlir::ModuleOp"> 
 }
 
 def WeftTilePass : Pass<"weft-tile"> {
-  let summary = "tiles linear, qlinear and rms_norm into loops over tiles";
+  let summary = "tiles transformer ops (linear, qlinear, norms, attention, "
+                "ssm_scan) into loops over tiles";
   let description = [{
-    Tiles every `weft.linear`, `weft.qlinear` and `weft.rms_norm` through
-    their `TilingInterface` implementation (`scf::tileUsingSCF`): each op
-    becomes an `scf.for` nest over tiles of its result, computing one tile
-    per iteration with the same op on `tensor.extract_slice`s of its
-    operands and inserting it into the result with `tensor.insert_slice`.
+    Tiles every `weft.linear`, `weft.qlinear`, `weft.rms_norm`,
+    `weft.layer_norm`, `weft.attention` and `weft.ssm_scan`. Each op computes
+    one tile per loop iteration with the same op on `tensor.extract_slice`s
+    of its operands, inserted into the result with `tensor.insert_slice`, so
+    the tiled program computes what the op computes.
 
-    Only parallel dims are tiled. The loops of a linear layer are its
-    result's dims (the leading dims of `x`, then N; K stays whole, so a
-    tile reads whole rows of the weight); those of `rms_norm` are the
-    leading dims (the normalized dim stays whole). `tile-sizes` gives one
-    size per loop, outermost first; `0` leaves a loop untiled, and sizes
-    beyond an op's loop count are ignored, missing ones are `0`. A tile of
-    N for a `weft.qlinear` must divide N, since quantized weights keep
-    static shapes. `weft-compile` does not yet lower tiles of N of an int4
-    `weft.qlinear` whose weights are parameters (`weft-pack-int4-buffers`
-    rewrites loads of packed parameters, not subviews of them); int8 weights
-    and tiles of the leading dims compile.
+    Loops of each op, outermost first (P: parallel, tiled through the op's
+    `TilingInterface` model with `scf::tileUsingSCF`; S: sequential or
+    reduction, an `scf.for` carrying state, always innermost):
+
+    | op | loops |
+    | --- | --- |
+    | `linear`, `qlinear` | P: the result's dims (leading dims of `x`, then N); S: K |
+    | `rms_norm`, `layer_norm` | P: the leading dims (the normalized dim stays whole) |
+    | `attention` | P: batch, query head, query; S: key |
+    | `ssm_scan` | P: batch, head; S: sequence (`L`) |
+
+    * K of a linear layer: the first tile of K carries the bias (and the
+      residual when there is no activation); each further tile adds its
+      product through the residual operand (`acc = linear(x_k, w_k)
+      residual acc`), and an activation and its residual follow as
+      `weft.silu`/`gelu`/`relu` and `weft.add`. LoRA A is sliced along K
+      (the delta is linear in x). The tile must divide a static K, be a
+      multiple of `group_size` for a grouped `qlinear`, and `x` must be f32
+      (partial sums in f16/bf16 would be rounded once per tile).
+    * Query heads of attention: a tile covers whole GQA groups (its kv heads
+      follow) or lies inside one group (one kv head); it must divide `Hq`.
+      A tile of queries of causal attention gets a `kv_len` of
+      `max(L - Sq + i0 + size, 0)` (`L` = `kv_len` or `Sk`, `i0` the tile's
+      first query): its bottom-right alignment is then the offset of its
+      first query in the whole op, so causal and window visibility do not
+      change, and the keys it drops are hidden from all of its queries.
+      Masks are sliced (dims of size 1 broadcast as before).
+    * Keys of attention: each block of keys is attended with its
+      log-sum-exp, and blocks merge as in flash decoding (`lse = log(exp(lse)
+      + exp(lse_j))`, `out = out exp(lse_old - lse) + out_j exp(lse_j - lse)`;
+      a block past a row's `kv_len` has weight 0). Only exact splits are
+      accepted: f32, no mask (a block whose visible scores are all `-inf`
+      has no defined softmax), and not causal unless `Sq` is statically 1
+      without `window` (a block of keys cannot express the causal diagonal:
+      `kv_len` sets both the valid keys and the alignment).
+    * Heads of `ssm_scan`: like query heads, a tile covers whole groups of
+      `B`/`C` or lies inside one (static `H` and `G`).
+    * Sequence of `ssm_scan`: each chunk starts from the state the previous
+      one ended with (`initial_state` of the op, or zeros, for the first);
+      `final_state` is the last chunk's.
+
+    Sizes: `linear-tile-sizes`, `norm-tile-sizes`, `attention-tile-sizes`
+    and `ssm-scan-tile-sizes` give the loops of one family (parallel loops,
+    then the sequential one); `tile-sizes` gives the parallel loops of every
+    op that has no family option. `0` leaves a loop untiled, missing sizes
+    are `0`, extra ones are ignored. A tile that an op cannot take is an
+    error naming the op and the reason.
+    A tile of N for a `weft.qlinear` must divide N, since quantized weights
+    keep static shapes. `weft-compile` does not yet lower tiles of N or K of
+    an int4 `weft.qlinear` whose weights are parameters
+    (`weft-pack-int4-buffers` rewrites loads of packed parameters, not
+    subviews of them); int8 weights and tiles of the leading dims compile.
+
+    `target=cpu` gives defaults to ops without explicit sizes, skipping an
+    op where they do not apply: norms in tiles of 32 rows of the last
+    leading dim (1 of the others); `ssm_scan` per (batch row, head);
+    attention per batch row; linear layers untiled (their contractions are
+    register-tiled after lowering by `weft-tile-contractions`). With
+    `forall`, the parallel loops are `scf.forall` (tasks for OpenMP in the
+    CPU pipeline) instead of `scf.for`.
 
     The ops implement `TilingInterface` and
     `ReifyRankedShapedTypeOpInterface` as external models registered with
     the dialect (`registerTilingInterfaceExternalModels`), so upstream
     tiling and fusion drivers can use them too.
 
-    Example: `weft-opt -weft-tile=tile-sizes=0,16,64` on
+    Example: `weft-opt -weft-tile=linear-tile-sizes=0,16,64,128` on
     `%y = weft.linear %x, %w : (tensor<?x?x512xf32>, tensor<1024x512xf32>) -> tensor<?x?x1024xf32>`
-    gives two loops, over 16 tokens and 64 output features, around
-    `weft.linear %x_tile, %w_tile : (tensor<?x?x512xf32>, tensor<64x512xf32>) -> tensor<?x?x64xf32>`.
+    gives two loops, over 16 tokens and 64 output features, around a loop
+    over K in tiles of 128 accumulating
+    `weft.linear %x_k, %w_k residual %acc : (tensor<?x?x128xf32>, tensor<64x128xf32>, tensor<?x?x64xf32>) -> tensor<?x?x64xf32>`.
   }];
   let options = [
     ListOption<"tileSizes", "tile-sizes", "int64_t",
-               "tile size per loop, outermost first (0: not tiled)">,
+               "parallel tile sizes of every op without a family option, "
+               "outermost first (0: not tiled)">,
+    ListOption<"linearTileSizes", "linear-tile-sizes", "int64_t",
+               "linear/qlinear: result dims, then K">,
+    ListOption<"normTileSizes", "norm-tile-sizes", "int64_t",
+               "rms_norm/layer_norm: leading dims">,
+    ListOption<"attentionTileSizes", "attention-tile-sizes", "int64_t",
+               "attention: batch, query head, query, key">,
+    ListOption<"ssmScanTileSizes", "ssm-scan-tile-sizes", "int64_t",
+               "ssm_scan: batch, head, sequence">,
+    Option<"target", "target", "std::string", "\"\"",
+           "default sizes for ops without explicit ones: cpu (or none)">,
+    Option<"useForall", "forall", "bool", "false",
+           "tile parallel dims with scf.forall instead of scf.for">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
     "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
   ];
 }

@@ -27,7 +27,9 @@ void populateFuseGatedLinearPatterns(RewritePatternSet &patterns);
 /// add(linear|qlinear(x), lora(x)) into the base layer's LoRA operands.
 void populateFuseLoraPatterns(RewritePatternSet &patterns);
 /// TilingInterface and ReifyRankedShapedTypeOpInterface for weft.linear,
-/// weft.qlinear and weft.rms_norm, attached when the weft dialect loads.
+/// weft.qlinear, weft.rms_norm, weft.layer_norm, weft.ssm_scan and
+/// weft.attention (their parallel dims), attached when the weft dialect
+/// loads.
 void registerTilingInterfaceExternalModels(DialectRegistry &registry);
 
 } // namespace mlir::weft
