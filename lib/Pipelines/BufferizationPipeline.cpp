@@ -12,10 +12,11 @@
 
 using namespace mlir;
 
-void weft::buildWeftToLinalgPipeline(OpPassManager &pm, bool gpuForms) {
+void weft::buildWeftToLinalgPipeline(OpPassManager &pm, bool attentionProducts,
+                                     bool ssmPerChannel) {
   ConvertWeftToLinalgPassOptions options;
-  options.attentionProducts = gpuForms;
-  options.ssmPerChannel = gpuForms;
+  options.attentionProducts = attentionProducts;
+  options.ssmPerChannel = ssmPerChannel;
   pm.addNestedPass<func::FuncOp>(createConvertWeftToLinalgPass(options));
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createWeftFuseElementwiseProducersPass());

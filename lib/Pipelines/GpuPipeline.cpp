@@ -27,10 +27,10 @@ using namespace mlir;
 
 void weft::buildGpuPipeline(OpPassManager &pm,
                             const GpuPipelineOptions &options) {
-  // Attention as whole-tensor products and ssm_scan with a task per channel:
-  // the CPU forms' tasks (per query block, per head) would be one GPU thread
-  // each.
-  buildWeftToLinalgPipeline(pm, /*gpuForms=*/true);
+  // Attention as whole-tensor products: the CPU form's tasks (one per query
+  // block) would be one GPU thread each.
+  buildWeftToLinalgPipeline(pm, /*attentionProducts=*/true,
+                            options.ssmPerChannel);
   buildBufferizationPipeline(pm);
 
   // Loops, then kernels. Every copy becomes a loop: a memcpy would run on

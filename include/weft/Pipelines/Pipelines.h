@@ -9,10 +9,12 @@
 namespace mlir::weft {
 
 /// The steps every target starts with: weft -> linalg/scf on tensors, then
-/// elementwise fusion (weft-fuse-elementwise-producers). `gpuForms` lowers
-/// attention as whole-tensor products and ssm_scan per channel (the forms
-/// whose steps span a GPU; convert-weft-to-linalg's options).
-void buildWeftToLinalgPipeline(OpPassManager &pm, bool gpuForms = false);
+/// elementwise fusion (weft-fuse-elementwise-producers). The flags select
+/// convert-weft-to-linalg's GPU forms: attention as whole-tensor products,
+/// ssm_scan with one task per channel.
+void buildWeftToLinalgPipeline(OpPassManager &pm,
+                               bool attentionProducts = false,
+                               bool ssmPerChannel = false);
 
 /// Tensors -> buffers with ownership-based deallocation, for every target.
 /// Function boundaries become identity-layout memrefs (the runtime's
@@ -61,6 +63,13 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   PassOptions::Option<int64_t> threads{*this, "threads",
                                        llvm::cl::desc("Threads per block"),
                                        llvm::cl::init(256)};
+  PassOptions::Option<bool> ssmPerChannel{
+      *this, "ssm-per-channel",
+      llvm::cl::desc("Lower ssm_scan with one task (thread) per (batch, head, "
+                     "channel) instead of per (batch, head); off by default "
+                     "until its per-step buffers stop going through device "
+                     "malloc"),
+      llvm::cl::init(false)};
 };
 
 /// Lowers a module of weft functions (parameters already bound to function

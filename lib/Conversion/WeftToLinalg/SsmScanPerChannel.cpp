@@ -23,7 +23,6 @@ SmallVector<Value>
 weft::lowerSsmScanPerChannel(SsmScanOp op, const SsmScanOperands &in,
                              ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
-  MLIRContext *context = op.getContext();
   auto yType = cast<RankedTensorType>(op.getY().getType());
   auto stateType = cast<RankedTensorType>(op.getFinalState().getType());
   Type elementType = yType.getElementType();
@@ -47,7 +46,6 @@ weft::lowerSsmScanPerChannel(SsmScanOp op, const SsmScanOperands &in,
   Value p = forall.getInductionVar(2);
   Value g = arith::DivUIOp::create(rewriter, loc, h, in.headsPerGroup);
   AffineMap id1 = rewriter.getMultiDimIdentityMap(1);
-  AffineMap scalarMap = AffineMap::get(1, 0, {}, context);
 
   Value state =
       in.initialState
@@ -126,17 +124,27 @@ weft::lowerSsmScanPerChannel(SsmScanOp op, const SsmScanOperands &in,
           return arith::AddFOp::create(nb, l, kept, input).getResult();
         });
 
-    // out = sum_n state[n] * C[n] (+ D x) (* silu(z)), rounded.
-    Value readout = buildGenericOp(
-        rewriter, loc, {next, cRow},
-        createFilledF32Tensor(rewriter, loc, {}, 0.0), {id1, id1, scalarMap},
-        {utils::IteratorType::reduction},
-        [](OpBuilder &nb, Location l, ValueRange args) {
-          Value product = arith::MulFOp::create(nb, l, args[0],
-                                                extendToF32(nb, l, args[1]));
-          return arith::AddFOp::create(nb, l, args[2], product).getResult();
-        });
-    Value out = tensor::ExtractOp::create(rewriter, loc, readout, ValueRange{});
+    // out = sum_n state[n] * C[n] (+ D x) (* silu(z)), rounded. The sum is
+    // a scalar loop: a reduction into a 0-d tensor would allocate a buffer
+    // in every step.
+    Value stateDimValue = getIndexValue(rewriter, loc, in.stateDim);
+    auto sum = scf::ForOp::create(
+        rewriter, loc, arith::ConstantIndexOp::create(rewriter, loc, 0),
+        stateDimValue, arith::ConstantIndexOp::create(rewriter, loc, 1),
+        ValueRange{f32Const(rewriter, loc, 0.0)});
+    {
+      OpBuilder::InsertionGuard inner(rewriter);
+      rewriter.setInsertionPointToStart(sum.getBody());
+      Value n = sum.getInductionVar();
+      Value sn = tensor::ExtractOp::create(rewriter, loc, next, n);
+      Value cn = extendToF32(rewriter, loc,
+                             tensor::ExtractOp::create(rewriter, loc, cRow, n));
+      Value acc =
+          arith::AddFOp::create(rewriter, loc, sum.getRegionIterArgs()[0],
+                                arith::MulFOp::create(rewriter, loc, sn, cn));
+      scf::YieldOp::create(rewriter, loc, acc);
+    }
+    Value out = sum.getResult(0);
     if (dh)
       out = arith::AddFOp::create(rewriter, loc, out,
                                   arith::MulFOp::create(rewriter, loc, dh, xv));
