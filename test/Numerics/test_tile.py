@@ -40,9 +40,9 @@ func.func @main(%x: {tx}, %g: {tg}, %w: {tw}, %b: {tb}, %r: {ty}) -> {ty} {{
     harness.assert_close(out, expected, rtol=1e-5, atol=1e-4, what="tiled")
 
 
-# int4 weights are tiled along M only: weft-pack-int4-buffers handles loads
-# of packed parameters, not subviews of them, so tiles of N need int8.
-@pytest.mark.parametrize("bits,tile_sizes", [(4, "2,0"), (8, "2,8")])
+# Tiles of N slice the packed int4 parameters (weft-pack-int4-buffers reads
+# them through the folded views).
+@pytest.mark.parametrize("bits,tile_sizes", [(4, "2,0"), (4, "2,8"), (4, "0,16"), (8, "2,8")])
 def test_tiled_qlinear(bits, tile_sizes):
     m, k, n, group = 5, 128, 32, 32
     x = RNG.standard_normal((m, k)).astype(np.float32)
@@ -61,7 +61,8 @@ func.func @main(%x: {tx}) -> {ty} {{
   return %y : {ty}
 }}"""
     tiled = harness.optimize(program, f"-weft-tile=tile-sizes={tile_sizes}")
-    assert tiled.count("scf.for") == 2 - tile_sizes.count(",0"), tiled
+    loops = sum(size != "0" for size in tile_sizes.split(","))
+    assert tiled.count("scf.for") == loops, tiled
     pack = weft_params.pack_int4 if bits == 4 else (lambda v: v.astype(np.uint8))
     params = {"q": pack(q), "s": scales, "z": pack(zeros)}
     (out,) = harness.run(tiled, [x], params)
@@ -270,17 +271,18 @@ func.func @main(%x: {tx}, %w: {tw}, %b: {tb}, %r: {ty}, %a: {ta}, %lb: {tlb}) ->
     harness.assert_close(y2, e2, rtol=1e-5, atol=1e-4, what="K-tiled linear with LoRA")
 
 
-@pytest.mark.parametrize("group", [32, -1])
-def test_tiled_qlinear_k(group):
-    # int8 weights (int4 parameters are not lowered through subviews yet).
+@pytest.mark.parametrize("bits,group", [(8, 32), (8, -1), (4, 32), (4, -1)])
+def test_tiled_qlinear_k(bits, group):
+    # int8 and packed int4 parameters, grouped and per channel.
     m, k, n = 5, 128, 32
     groups = 1 if group == -1 else k // group
     x = RNG.standard_normal((m, k)).astype(np.float32)
-    q = RNG.integers(0, 256, size=(n, k))
-    zeros = RNG.integers(0, 256, size=(n, groups))
+    q = RNG.integers(0, 2**bits, size=(n, k))
+    zeros = RNG.integers(0, 2**bits, size=(n, groups))
     scales = RNG.uniform(0.005, 0.02, size=(n, groups)).astype(np.float32)
     tx, ty = t((None, k), "f32"), t((None, n), "f32")
-    tq, ts, tz = t((n, k), "i8"), t((n, groups), "f32"), t((n, groups), "i8")
+    ti = f"i{bits}"
+    tq, ts, tz = t((n, k), ti), t((n, groups), "f32"), t((n, groups), ti)
     program = f"""
 func.func @main(%x: {tx}) -> {ty} {{
   %q = weft.param "q" : {tq}
@@ -291,7 +293,8 @@ func.func @main(%x: {tx}) -> {ty} {{
 }}"""
     tiled = harness.optimize(program, "-weft-tile=linear-tile-sizes=0,0,64")
     assert "scf.for" in tiled, tiled
-    params = {"q": q.astype(np.uint8), "s": scales, "z": zeros.astype(np.uint8)}
+    pack = weft_params.pack_int4 if bits == 4 else (lambda v: v.astype(np.uint8))
+    params = {"q": pack(q), "s": scales, "z": pack(zeros)}
     (out,) = harness.run(tiled, [x], params)
     expected = ref.qlinear(x.astype(np.float64), q, scales.astype(np.float64), group,
                            zeros=zeros, activation="silu")

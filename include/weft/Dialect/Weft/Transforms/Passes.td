@@ -376,10 +376,9 @@ def WeftTilePass : Pass<"weft-tile"> {
     are `0`, extra ones are ignored. A tile that an op cannot take is an
     error naming the op and the reason.
     A tile of N for a `weft.qlinear` must divide N, since quantized weights
-    keep static shapes. `weft-compile` does not yet lower tiles of N or K of
-    an int4 `weft.qlinear` whose weights are parameters
-    (`weft-pack-int4-buffers` rewrites loads of packed parameters, not
-    subviews of them); int8 weights and tiles of the leading dims compile.
+    keep static shapes. Tiles of packed int4 parameters compile: the CPU
+    pipeline folds the views into the accesses before
+    `weft-pack-int4-buffers` rewrites them.
 
     `target=cpu` gives defaults to ops without explicit sizes, skipping an
     op where they do not apply: norms in tiles of 32 rows of the last
