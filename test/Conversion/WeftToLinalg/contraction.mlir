@@ -171,7 +171,8 @@ func.func @linear_f16_rank1_gelu(%x: tensor<16xf16>, %w: tensor<8x16xf16>) -> te
 // Symmetric int4, groups of 16 along K: loops (m0, m1, n, g, kb) with
 // k = 16 g + kb; x and q are viewed as [..., 4, 16], so that every map is a
 // projection of the loops, and the scale [n, g] is invariant in the innermost
-// loop. The weight is dequantised in the body.
+// loop. The weight is dequantised in the body: the nibble shifted to the top
+// of an i32 is the value times 2^28 (exact in f32), and 2^-28 joins the scale.
 
 // CHECK-DAG: #[[$X:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d3, d4)>
 // CHECK-DAG: #[[$Q:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d2, d3, d4)>
@@ -185,10 +186,14 @@ func.func @linear_f16_rank1_gelu(%x: tensor<16xf16>, %w: tensor<8x16xf16>) -> te
 // CHECK:         %[[Y:.+]] = linalg.generic {indexing_maps = [#[[$X]], #[[$Q]], #[[$SCALE]], #[[$Y]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}
 // CHECK-SAME:        ins(%[[XE]], %[[QE]], %[[S]] : tensor<?x?x4x16xf32>, tensor<32x4x16xi4>, tensor<32x4xf32>) outs(%[[ACC]] : tensor<?x?x32xf32>)
 // CHECK-NEXT:    ^bb0(%[[XV:.+]]: f32, %[[QV:.+]]: i4, %[[SV:.+]]: f32, %[[SUM:.+]]: f32):
-// CHECK-NEXT:      %[[QI:.+]] = arith.extsi %[[QV]] : i4 to i32
+// CHECK-NEXT:      %[[QU:.+]] = arith.extui %[[QV]] : i4 to i32
+// CHECK-NEXT:      %[[C28:.+]] = arith.constant 28 : i32
+// CHECK-NEXT:      %[[QI:.+]] = arith.shli %[[QU]], %[[C28]] : i32
+// CHECK-NEXT:      %[[TWO_M28:.+]] = arith.constant 3.7252903E-9 : f32
+// CHECK-NEXT:      %[[SV2:.+]] = arith.mulf %[[SV]], %[[TWO_M28]] : f32
 // CHECK-NEXT:      %[[QF:.+]] = arith.sitofp %[[QI]] : i32 to f32
 // CHECK-NEXT:      %[[P:.+]] = arith.mulf %[[XV]], %[[QF]] : f32
-// CHECK-NEXT:      %[[SCALED:.+]] = arith.mulf %[[P]], %[[SV]] : f32
+// CHECK-NEXT:      %[[SCALED:.+]] = arith.mulf %[[P]], %[[SV2]] : f32
 // CHECK-NEXT:      %[[NEW:.+]] = arith.addf %[[SUM]], %[[SCALED]] : f32
 // CHECK-NEXT:      linalg.yield %[[NEW]] : f32
 // CHECK-NOT:     linalg.generic
