@@ -6,7 +6,8 @@ The lowering runs one task per (batch, head, block of 64 queries) and walks
 the keys in blocks of 64, skipping the blocks that causal masking or the window
 hide, so the lengths are chosen to cover one partial block (37), whole blocks
 (128, 256) and a partial last block after full ones (150, 200, 300), with
-static and dynamic sizes.
+static and dynamic sizes. The mask, window/softcap and kv_len cases also run
+through the whole-tensor products form (the GPU pipeline's), on the CPU.
 """
 
 import numpy as np
@@ -25,6 +26,22 @@ RNG = np.random.default_rng()
 OUTPUT_TOL = {"f32": (1e-5, 1e-5), "f16": (1.5e-3, 1e-4), "bf16": (1e-2, 1e-3)}
 # lse is f32 for every element type: m + log(Z) in f32, |lse| <~ 20.
 LSE_TOL = (1e-5, 1e-5)
+
+
+# convert-weft-to-linalg's two forms: parallel tasks over query blocks with an
+# online softmax (the CPU pipeline's), and whole-tensor products (the GPU
+# pipeline's, compiled here for the CPU).
+FORMS = ["tasks", "products"]
+
+
+def _lowered(program, form):
+    if form == "tasks":
+        return program
+    lowered = harness.optimize(
+        program,
+        "--pass-pipeline=builtin.module(func.func(convert-weft-to-linalg{attention-products}))")
+    assert "weft.attention" not in lowered
+    return lowered
 
 
 def _check(out, lse, expected, dtype, what):
@@ -60,8 +77,9 @@ func.func @main(%q1: {tq}, %q2: {tq}, %k: {tk}, %v: {tk}) -> ({tq}, {tl}, {tq}, 
     _check(o2, l2, reference.attention(q2x, kx, vx, causal=True), dtype, "Sq == Sk")
 
 
+@pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("dtype", ["f32", "f16"])
-def test_window_softcap_mqa(dtype):
+def test_window_softcap_mqa(dtype, form):
     # Static shapes, Sk = 128 (two whole key blocks), MQA (Hkv = 1), Dv != D,
     # explicit scale and a softcap that the scores (|s| up to ~10) exceed.
     # window = 17 on Sq == Sk crosses the block boundary; window = 1 keeps only
@@ -84,7 +102,7 @@ func.func @main(%q1: {tq1}, %q2: {tq2}, %k: {tk}, %v: {tv}) -> ({to1}, {tl1}, {t
   %o3 = weft.attention %q1, %k, %v {{{attrs}}} : ({tq1}, {tk}, {tv}) -> {to1}
   return %o1, %l1, %o2, %l2, %o3 : {to1}, {tl1}, {to2}, {tl2}, {to1}
 }}"""
-    o1, l1, o2, l2, o3 = harness.run(program, [q1, q2, k, v])
+    o1, l1, o2, l2, o3 = harness.run(_lowered(program, form), [q1, q2, k, v])
     # The attributes are f32: the reference uses their f32 values.
     options = dict(scale=float(np.float32(scale)), softcap=float(np.float32(softcap)))
     _check(o1, l1, reference.attention(q1x, kx, vx, causal=True, window=1, **options),
@@ -94,7 +112,8 @@ func.func @main(%q1: {tq1}, %q2: {tq2}, %k: {tk}, %v: {tv}) -> ({to1}, {tl1}, {t
     _check(o3, None, reference.attention(q1x, kx, vx, **options), dtype, "softcap")
 
 
-def test_masks():
+@pytest.mark.parametrize("form", FORMS)
+def test_masks(form):
     # Additive masks broadcasting over batch ([1, Hq, ...]), over heads
     # ([B, 1, ...]) and over both, static and dynamic mask dims, Sk = 150.
     b, sq, sk, hq, hkv, d = 2, 6, 150, 4, 2, 8
@@ -126,7 +145,8 @@ func.func @main(%q: {tq}, %k: {tk}, %v: {tk}, %mh: {tmh}, %mb: {tmb}, %m1: {tm1}
   %o3 = weft.attention %q, %k, %v mask %m1 {{scale = 0.5 : f32, softcap = 2.0 : f32}} : ({tq}, {tk}, {tk}, {tm1}) -> {tq}
   return %o1, %l1, %o2, %l2, %o3 : {tq}, {tl}, {tq}, {tl}, {tq}
 }}"""
-    o1, l1, o2, l2, o3 = harness.run(program, [q, k, v, mask_h, mask_b, mask_1, kv_len])
+    o1, l1, o2, l2, o3 = harness.run(_lowered(program, form),
+                                     [q, k, v, mask_h, mask_b, mask_1, kv_len])
     qx, kx, vx = (a.astype(np.float64) for a in (q, k, v))
     _check(o1, l1, reference.attention(qx, kx, vx, mask=mask_h.astype(np.float64)),
            "f32", "mask [1, Hq]")
@@ -137,8 +157,9 @@ func.func @main(%q: {tq}, %k: {tk}, %v: {tk}, %mh: {tmh}, %mb: {tmb}, %m1: {tm1}
                                          scale=0.5, softcap=2.0), "f32", "mask [1, 1]")
 
 
+@pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("len_dtype", ["i32", "i64"])
-def test_kv_len(len_dtype):
+def test_kv_len(len_dtype, form):
     # A KV cache padded to Sk = 200 (static; the last key block is partial).
     # Decode: Sq = 1 per row against kv_len = [200, 1, 77, 0]. Prefill: causal
     # with a window of 50, Sq = 5 and kv_len = [200, 131, 3, 0], so row 2 has
@@ -171,7 +192,8 @@ func.func @main(%q1: {tq1}, %k1: {tk}, %v1: {tv}, %len1: {tlen}, %q5: {tq5}, %k5
   %o5, %l5 = weft.attention %q5, %k5, %v5 kv_len %len5 {{causal, window = 50 : i64, return_lse}} : ({tq5}, {tk}, {tv}, {tlen}) -> ({to5}, {tl5})
   return %o1, %l1, %o5, %l5 : {to1}, {tl1}, {to5}, {tl5}
 }}"""
-    o1, l1, o5, l5 = harness.run(program, [q1, k1, v1, decode_len, q5, k5, v5, prefill_len])
+    o1, l1, o5, l5 = harness.run(_lowered(program, form),
+                                 [q1, k1, v1, decode_len, q5, k5, v5, prefill_len])
     kx, vx = k.astype(np.float64), v.astype(np.float64)
     _check(o1, l1, reference.attention(q1.astype(np.float64), kx, vx, kv_len=decode_len),
            "f32", "decode")

@@ -9,6 +9,36 @@
 
 namespace mlir::weft {
 
+/// The attributes of a weft.attention that shape its scores.
+struct AttentionScoring {
+  explicit AttentionScoring(AttentionOp op);
+
+  float scale;
+  std::optional<float> softcap;
+  bool causal;
+  std::optional<int64_t> window;
+  /// Query heads per kv head.
+  int64_t group;
+};
+
+/// scale * s, then softcap * tanh(s / softcap) when set (docs/Spec.md).
+Value buildScaledScore(OpBuilder &b, Location loc, Value s,
+                       const AttentionScoring &scoring);
+
+/// Whether key j is visible from query i (index values) with L valid keys
+/// and Sq queries: j < L when `checkLength`, and with causal masking
+/// j <= i + L - Sq, and with a window i + L - Sq - j < W; written with Sq
+/// moved to the other side so that nothing goes negative. Null when nothing
+/// is to be checked.
+Value buildKeyVisible(OpBuilder &b, Location loc, Value i, Value j,
+                      Value validLength, Value seqQ, bool checkLength,
+                      const AttentionScoring &scoring);
+
+/// `m` where it is finite, 0 where it is -inf: the max of a row that has
+/// seen no visible key. Subtracting it keeps exp(-inf - -inf) = NaN out of
+/// the softmax (the row's sum is 0 anyway).
+Value finiteMax(OpBuilder &b, Location loc, Value m);
+
 /// weft.attention as whole-tensor products (scores, softmax, product with V),
 /// the form for GPUs; returns the output and, with return_lse, the lse.
 /// `batch`, `seqQ` and `seqK` are the shared sizes (seqQ is not zero).

@@ -26,6 +26,57 @@
 using namespace mlir;
 using namespace mlir::weft;
 
+AttentionScoring::AttentionScoring(AttentionOp op)
+    : scale(static_cast<float>(op.getEffectiveScale())), causal(op.getCausal()),
+      window(op.getWindow()), group(op.getGroupSize()) {
+  if (std::optional<APFloat> cap = op.getSoftcap())
+    softcap = cap->convertToFloat();
+}
+
+Value weft::buildScaledScore(OpBuilder &b, Location loc, Value s,
+                             const AttentionScoring &scoring) {
+  s = arith::MulFOp::create(b, loc, s, f32Const(b, loc, scoring.scale));
+  if (!scoring.softcap)
+    return s;
+  Value cap = f32Const(b, loc, *scoring.softcap);
+  Value capped =
+      math::TanhOp::create(b, loc, arith::DivFOp::create(b, loc, s, cap));
+  return arith::MulFOp::create(b, loc, capped, cap);
+}
+
+Value weft::buildKeyVisible(OpBuilder &b, Location loc, Value i, Value j,
+                            Value validLength, Value seqQ, bool checkLength,
+                            const AttentionScoring &scoring) {
+  Value visible;
+  auto conjoin = [&](Value cond) {
+    visible = visible ? arith::AndIOp::create(b, loc, visible, cond) : cond;
+  };
+  if (checkLength)
+    conjoin(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, j,
+                                  validLength));
+  if (scoring.causal) {
+    Value iPlusLen = arith::AddIOp::create(b, loc, i, validLength);
+    Value jPlusSq = arith::AddIOp::create(b, loc, j, seqQ);
+    conjoin(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, jPlusSq,
+                                  iPlusLen));
+    if (scoring.window) {
+      Value limit = arith::AddIOp::create(
+          b, loc, jPlusSq,
+          arith::ConstantIndexOp::create(b, loc, *scoring.window));
+      conjoin(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, iPlusLen,
+                                    limit));
+    }
+  }
+  return visible;
+}
+
+Value weft::finiteMax(OpBuilder &b, Location loc, Value m) {
+  Value isNegInf = arith::CmpFOp::create(
+      b, loc, arith::CmpFPredicate::OEQ, m,
+      f32Const(b, loc, -std::numeric_limits<float>::infinity()));
+  return arith::SelectOp::create(b, loc, isNegInf, f32Const(b, loc, 0.0), m);
+}
+
 namespace {
 
 /// Queries per task of the parallel loop: each (batch, head, query block)
@@ -39,15 +90,6 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 Value indexConst(OpBuilder &b, Location loc, int64_t value) {
   return arith::ConstantIndexOp::create(b, loc, value);
-}
-
-/// `m` where it is finite, 0 where it is -inf: the running max of a row that
-/// has seen no visible key yet. Rescaling with it keeps exp(-inf - -inf) = NaN
-/// out of the online softmax (the row's sum and accumulator are 0 anyway).
-Value finiteMax(OpBuilder &b, Location loc, Value m) {
-  Value isNegInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, m,
-                                         f32Const(b, loc, kNegInf));
-  return arith::SelectOp::create(b, loc, isNegInf, f32Const(b, loc, 0.0), m);
 }
 
 /// exp(x) for x <= 0 (softmax numerators and rescaling factors) in f32 ops
@@ -205,13 +247,10 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
     int64_t headDim = qType.getDimSize(3);
     int64_t numKvHeads = kType.getDimSize(2);
     int64_t valueDim = vType.getDimSize(3);
-    int64_t group = op.getGroupSize();
-    auto scale = static_cast<float>(op.getEffectiveScale());
-    std::optional<float> softcap;
-    if (std::optional<APFloat> cap = op.getSoftcap())
-      softcap = cap->convertToFloat();
-    std::optional<int64_t> window = op.getWindow();
-    bool causal = op.getCausal();
+    AttentionScoring scoring(op);
+    int64_t group = scoring.group;
+    std::optional<int64_t> window = scoring.window;
+    bool causal = scoring.causal;
     Type f32 = rewriter.getF32Type();
     Type elementType = outType.getElementType();
     Type vElementType = vType.getElementType();
@@ -621,15 +660,7 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
                      {0, 1}),
         maps, parallelIterators(2),
         [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
-          Value s = arith::MulFOp::create(b, loc, args.back(),
-                                          f32Const(b, loc, scale));
-          if (softcap) {
-            Value capped = math::TanhOp::create(
-                b, loc,
-                arith::DivFOp::create(b, loc, s, f32Const(b, loc, *softcap)));
-            s = arith::MulFOp::create(b, loc, capped,
-                                      f32Const(b, loc, *softcap));
-          }
+          Value s = buildScaledScore(b, loc, args.back(), scoring);
           if (hasMask && !headsAsRows)
             s = arith::AddFOp::create(b, loc, s, extendToF32(b, loc, args[0]));
           if (!(hasMask && headsAsRows) && !hasKvLen && !causal)
@@ -649,27 +680,8 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
           }
           if (!hasKvLen && !causal)
             return s;
-          // The conditions above with Sq moved to the other side.
-          Value visible;
-          auto conjoin = [&](Value cond) {
-            visible =
-                visible ? arith::AndIOp::create(b, loc, visible, cond) : cond;
-          };
-          if (hasKvLen)
-            conjoin(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, j,
-                                          validLen));
-          if (causal) {
-            Value iPlusLen = arith::AddIOp::create(b, loc, i, validLen);
-            Value jPlusSq = arith::AddIOp::create(b, loc, j, seqQValue);
-            conjoin(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle,
-                                          jPlusSq, iPlusLen));
-            if (window) {
-              Value limit = arith::AddIOp::create(b, loc, jPlusSq,
-                                                  indexConst(b, loc, *window));
-              conjoin(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                            iPlusLen, limit));
-            }
-          }
+          Value visible = buildKeyVisible(b, loc, i, j, validLen, seqQValue,
+                                          hasKvLen, scoring);
           return arith::SelectOp::create(b, loc, visible, s,
                                          f32Const(b, loc, kNegInf));
         });

@@ -57,13 +57,8 @@ weft::lowerAttentionAsProducts(AttentionOp op, Value q, Value k, Value v,
   auto outType = cast<RankedTensorType>(op.getOutput().getType());
   int64_t numHeads = qType.getDimSize(2);
   int64_t valueDim = vType.getDimSize(3);
-  int64_t group = op.getGroupSize();
-  auto scale = static_cast<float>(op.getEffectiveScale());
-  std::optional<float> softcap;
-  if (std::optional<APFloat> cap = op.getSoftcap())
-    softcap = cap->convertToFloat();
-  std::optional<int64_t> window = op.getWindow();
-  bool causal = op.getCausal();
+  AttentionScoring scoring(op);
+  int64_t group = scoring.group;
   OpFoldResult hq = rewriter.getIndexAttr(numHeads);
   OpFoldResult dv = rewriter.getIndexAttr(valueDim);
   Value seqQValue = getIndexValue(rewriter, loc, seqQ);
@@ -105,41 +100,20 @@ weft::lowerAttentionAsProducts(AttentionOp op, Value q, Value k, Value v,
                               ArrayRef<OpFoldResult>{batch, hq, seqQ, seqK},
                               rewriter.getF32Type()),
       maps, iterators(4, 0), [&](OpBuilder &nb, Location l, ValueRange args) {
-        Value s = arith::MulFOp::create(nb, l, args[0], f32Const(nb, l, scale));
-        if (softcap) {
-          Value capValue = f32Const(nb, l, *softcap);
-          Value t = math::TanhOp::create(
-              nb, l, arith::DivFOp::create(nb, l, s, capValue));
-          s = arith::MulFOp::create(nb, l, capValue, t);
-        }
+        Value s = buildScaledScore(nb, l, args[0], scoring);
         if (mask)
           s = arith::AddFOp::create(nb, l, s, extendToF32(nb, l, args[1]));
-        // Visibility in non-negative index arithmetic: with off = L - Sq,
-        // j <= i + off  <=>  j + Sq <= i + L, and i + off - j < W  <=>
-        // i + L < W + Sq + j.
-        Value bi = index(nb, l, 0), qi = index(nb, l, 2), kj = index(nb, l, 3);
         Value length = seqKValue;
         if (kvLen) {
-          Value stored = tensor::ExtractOp::create(nb, l, kvLen, bi);
+          Value stored =
+              tensor::ExtractOp::create(nb, l, kvLen, index(nb, l, 0));
           length = arith::IndexCastOp::create(nb, l, nb.getIndexType(), stored);
         }
         Value visible =
-            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ult, kj, length);
-        Value iPlusL = arith::AddIOp::create(nb, l, qi, length);
-        Value jPlusSq = arith::AddIOp::create(nb, l, kj, seqQValue);
-        if (causal)
-          visible = arith::AndIOp::create(
-              nb, l, visible,
-              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ule, jPlusSq,
-                                    iPlusL));
-        if (window) {
-          Value limit = arith::AddIOp::create(
-              nb, l, jPlusSq, arith::ConstantIndexOp::create(nb, l, *window));
-          visible = arith::AndIOp::create(
-              nb, l, visible,
-              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ult, iPlusL,
-                                    limit));
-        }
+            buildKeyVisible(nb, l, index(nb, l, 2), index(nb, l, 3), length,
+                            seqQValue, static_cast<bool>(kvLen), scoring);
+        if (!visible)
+          return s;
         return arith::SelectOp::create(nb, l, visible, s,
                                        f32Const(nb, l, kNegInf))
             .getResult();
@@ -155,11 +129,6 @@ weft::lowerAttentionAsProducts(AttentionOp op, Value q, Value k, Value v,
       [](OpBuilder &nb, Location l, ValueRange args) {
         return arith::MaximumFOp::create(nb, l, args[1], args[0]).getResult();
       });
-  auto finiteMax = [](OpBuilder &nb, Location l, Value m) -> Value {
-    Value isNegInf = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, m,
-                                           f32Const(nb, l, kNegInf));
-    return arith::SelectOp::create(nb, l, isNegInf, f32Const(nb, l, 0.0), m);
-  };
   Value probabilities = buildGenericOp(
       rewriter, loc, {visibleScores, rowMax},
       tensor::EmptyOp::create(rewriter, loc,

@@ -553,8 +553,8 @@ struct QLinearOpLowering : OpConversionPattern<QLinearOp> {
             Value bits = arith::ExtUIOp::create(b, loc, i32, args[1]);
             q = arith::ShLIOp::create(
                 b, loc, bits, arith::ConstantIntOp::create(b, loc, i32, 28));
-            scale = arith::MulFOp::create(b, loc, scale,
-                                          f32Const(b, loc, 0x1p-28));
+            scale =
+                arith::MulFOp::create(b, loc, scale, f32Const(b, loc, 0x1p-28));
           } else if (symmetric) {
             // Signed two's complement values.
             q = arith::ExtSIOp::create(b, loc, i32, args[1]);

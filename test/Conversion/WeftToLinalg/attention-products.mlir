@@ -15,8 +15,8 @@
 // CHECK:         %[[T:.*]] = linalg.generic {{.*}} ins(%[[S]]
 // CHECK:           math.tanh
 // CHECK:           tensor.extract %{{.*}}[%{{.*}}] : tensor<2xi32>
-// CHECK:           arith.cmpi ult
-// CHECK:           arith.cmpi ule
+// CHECK:           arith.cmpi slt
+// CHECK:           arith.cmpi sle
 // CHECK:           arith.select %{{.*}}, %{{.*}}, %cst{{.*}} : f32
 // CHECK:         %[[M:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "reduction"]{{.*}} ins(%[[T]]
 // CHECK:           arith.maximumf
