@@ -17,7 +17,8 @@ import sys
 import numpy as np
 import pytest
 
-from weft import runtime, tools
+from conftest import require_runtime
+from weft import tools
 from weft.hf import import_model
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
@@ -51,19 +52,7 @@ def _hf_logits(tmp_path, name, adapter, *extra):
         source.write_text(import_model(directory, adapters=adapters).mlir_for(("prefill",)))
         tools.compile_artifact(str(source), str(tmp_path / "model.weft"), target=TARGET)
         pytest.skip("compiled only (WEFT_COMPILE_ONLY=1)")
-    # Not conftest.require_runtime: with an artifact cache (the GPU machine)
-    # the command line needs no weft-compile.
-    if os.environ.get("WEFT_SANITIZERS") == "1":
-        pytest.skip("the runtime is built with ASan, which cannot be loaded into Python")
-    if not os.environ.get("WEFT_ARTIFACT_CACHE"):
-        try:
-            tools.find_tool("weft-compile")
-        except tools.ToolError as error:
-            pytest.skip(str(error))
-    try:
-        runtime.library()
-    except (runtime.WeftError, OSError) as error:
-        pytest.skip(f"runtime not loadable: {error}")
+    require_runtime()
     out = tmp_path / "logits.npy"
     command = [sys.executable, "-m", "weft", "hf-logits", directory, "--input-ids",
                os.path.join(directory, "input_ids.npy"), "--target", TARGET, "-o", str(out),
