@@ -283,57 +283,18 @@ func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %s0: {ts})
 SSD_TOL = WIDE_SCAN_TOL
 
 
-@pytest.mark.parametrize("p,chunk,dynamic_p", [(16, 8, False), (3, 5, False), (3, 5, True)])
-def test_ssm_scan_chunked(p, chunk, dynamic_p):
-    # convert-weft-to-linalg{ssm-chunk-size=...}: scalar-A scans in chunked
-    # (SSD) form. L = 21 is not a multiple of the chunk (a partial last
-    # chunk); H = 4 heads in G = 2 groups, N = 8; D[H], z, dt_bias,
-    # dt_softplus and initial_state, P static or dynamic; a Mamba-1 scan
-    # (A[H, N]) in the same function keeps the sequential form.
-    b, length, h, g, n = 2, 21, 4, 2, 8
-    s = _scan_data(b, length, h, p, g, n, "f32", scalar_a=True)
-    s1 = _scan_data(b, length, h, 1, 1, n, "f32", scalar_a=False)
-    pd = None if dynamic_p else p
-    tx, tdt = t((b, None, h, pd), "f32"), t((b, None, h), "f32")
-    tbc, th, ts = t((b, None, g, n), "f32"), t((h,), "f32"), t((b, h, pd, n), "f32")
-    tx1, tbc1 = t((b, None, h, 1), "f32"), t((b, None, 1, n), "f32")
-    ta1, ts1 = t((h, n), "f32"), t((b, h, 1, n), "f32")
-    program = f"""
-func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %D: {th}, %z: {tx}, %db: {th}, %s0: {ts}, %x1: {tx1}, %A1: {ta1}, %B1: {tbc1}, %C1: {tbc1}) -> ({tx}, {ts}, {tx1}, {ts1}) {{
-  %y, %s = weft.ssm_scan %x, %dt, %A, %B, %C D %D z %z dt_bias %db initial_state %s0 {{dt_softplus}} : ({tx}, {tdt}, {th}, {tbc}, {tbc}, {th}, {tx}, {th}, {ts}) -> ({tx}, {ts})
-  %y1, %s1 = weft.ssm_scan %x1, %dt, %A1, %B1, %C1 {{dt_softplus}} : ({tx1}, {tdt}, {ta1}, {tbc1}, {tbc1}) -> ({tx1}, {ts1})
-  return %y, %s, %y1, %s1 : {tx}, {ts}, {tx1}, {ts1}
-}}"""
-    lowered = harness.optimize(
-        program,
-        f"--pass-pipeline=builtin.module(func.func(convert-weft-to-linalg{{ssm-chunk-size={chunk}}}))")
-    assert "weft.ssm_scan" not in lowered
-    names = ["x", "dt", "a", "bm", "cm", "d", "z", "dt_bias", "state"]
-    inputs = [s[k][0] for k in names] + [s1[k][0] for k in ("x", "a", "bm", "cm")]
-    y, state, y1, state1 = harness.run(lowered, inputs)
-    exact = {k: s[k][1] for k in names}
-    ry, rs = reference.ssm_scan(*[exact[k] for k in ("x", "dt", "a", "bm", "cm")],
-                                d=exact["d"], z=exact["z"], dt_bias=exact["dt_bias"],
-                                initial_state=exact["state"], dt_softplus=True)
-    harness.assert_close(y, ry, *SSD_TOL, "y, chunked")
-    harness.assert_close(state, rs, *SSD_TOL, "final_state, chunked")
-    ry1, rs1 = reference.ssm_scan(s1["x"][1], exact["dt"], s1["a"][1], s1["bm"][1],
-                                  s1["cm"][1], dt_softplus=True)
-    harness.assert_close(y1, ry1, *SCAN_TOL["f32"], "y, A[H, N] (sequential)")
-    harness.assert_close(state1, rs1, *STATE_TOL, "final_state, A[H, N] (sequential)")
-
-
-@pytest.mark.parametrize("dtype", ["f32", "bf16"])
-def test_ssm_scan_per_channel(dtype):
-    # convert-weft-to-linalg{ssm-per-channel}: one task per (b, h, p) (the
-    # form weft-gpu-pipeline{ssm-per-channel} uses). Mamba-2 with D, z,
-    # dt_bias, dt_softplus and initial_state, H = 4 heads in G = 2 groups,
-    # and a Mamba-1 scan (A[H, N], P = 1) in the same function; dynamic L.
-    b, length, h, p, g, n = 2, 13, 4, 3, 2, 8
+def _two_scans(option, dtype, p, dynamic_p, length=21):
+    """A Mamba-2 scan (scalar A, D[H], z, dt_bias, dt_softplus and
+    initial_state; H = 4 heads in G = 2 groups, N = 8, dynamic L, P static or
+    dynamic) and a Mamba-1 scan (A[H, N], P = 1) in one function, lowered with
+    convert-weft-to-linalg{option} and run; returns (y, state) of each with
+    their float64 references."""
+    b, h, g, n = 2, 4, 2, 8
     s = _scan_data(b, length, h, p, g, n, dtype, scalar_a=True)
     s1 = _scan_data(b, length, h, 1, 1, n, dtype, scalar_a=False)
-    tx, tdt = t((b, None, h, p), dtype), t((b, None, h), dtype)
-    tbc, th, ts = t((b, None, g, n), dtype), t((h,), "f32"), t((b, h, p, n), "f32")
+    pd = None if dynamic_p else p
+    tx, tdt = t((b, None, h, pd), dtype), t((b, None, h), dtype)
+    tbc, th, ts = t((b, None, g, n), dtype), t((h,), "f32"), t((b, h, pd, n), "f32")
     tx1, tbc1 = t((b, None, h, 1), dtype), t((b, None, 1, n), dtype)
     ta1, ts1 = t((h, n), "f32"), t((b, h, 1, n), "f32")
     program = f"""
@@ -343,7 +304,7 @@ func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %D: {th}, 
   return %y, %s, %y1, %s1 : {tx}, {ts}, {tx1}, {ts1}
 }}"""
     lowered = harness.optimize(
-        program, "--pass-pipeline=builtin.module(func.func(convert-weft-to-linalg{ssm-per-channel}))")
+        program, f"--pass-pipeline=builtin.module(func.func(convert-weft-to-linalg{{{option}}}))")
     assert "weft.ssm_scan" not in lowered
     names = ["x", "dt", "a", "bm", "cm", "d", "z", "dt_bias", "state"]
     inputs = [s[k][0] for k in names] + [s1[k][0] for k in ("x", "a", "bm", "cm")]
@@ -352,11 +313,34 @@ func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %D: {th}, 
     ry, rs = reference.ssm_scan(*[exact[k] for k in ("x", "dt", "a", "bm", "cm")],
                                 d=exact["d"], z=exact["z"], dt_bias=exact["dt_bias"],
                                 initial_state=exact["state"], dt_softplus=True)
-    harness.assert_close(result(y, dtype), ry, *SCAN_TOL[dtype], "y, per channel")
-    harness.assert_close(state, rs, *STATE_TOL, "final_state, per channel")
     ry1, rs1 = reference.ssm_scan(s1["x"][1], exact["dt"], s1["a"][1], s1["bm"][1],
                                   s1["cm"][1], dt_softplus=True)
-    harness.assert_close(result(y1, dtype), ry1, *SCAN_TOL[dtype], "y, A[H, N], per channel")
+    return (result(y, dtype), state, ry, rs), (result(y1, dtype), state1, ry1, rs1)
+
+
+@pytest.mark.parametrize("p,chunk,dynamic_p", [(16, 8, False), (3, 5, False), (3, 5, True)])
+def test_ssm_scan_chunked(p, chunk, dynamic_p):
+    # convert-weft-to-linalg{ssm-chunk-size=...}: scalar-A scans in chunked
+    # (SSD) form. L = 21 is not a multiple of the chunk (a partial last
+    # chunk); the Mamba-1 scan (A[H, N]) in the same function keeps the
+    # sequential form.
+    (y, state, ry, rs), (y1, state1, ry1, rs1) = _two_scans(
+        f"ssm-chunk-size={chunk}", "f32", p, dynamic_p)
+    harness.assert_close(y, ry, *SSD_TOL, "y, chunked")
+    harness.assert_close(state, rs, *SSD_TOL, "final_state, chunked")
+    harness.assert_close(y1, ry1, *SCAN_TOL["f32"], "y, A[H, N] (sequential)")
+    harness.assert_close(state1, rs1, *STATE_TOL, "final_state, A[H, N] (sequential)")
+
+
+@pytest.mark.parametrize("dtype", ["f32", "bf16"])
+def test_ssm_scan_per_channel(dtype):
+    # convert-weft-to-linalg{ssm-per-channel}: one task per (b, h, p) (the
+    # form weft-gpu-pipeline{ssm-per-channel} uses), for both scans.
+    (y, state, ry, rs), (y1, state1, ry1, rs1) = _two_scans(
+        "ssm-per-channel", dtype, 3, False, length=13)
+    harness.assert_close(y, ry, *SCAN_TOL[dtype], "y, per channel")
+    harness.assert_close(state, rs, *STATE_TOL, "final_state, per channel")
+    harness.assert_close(y1, ry1, *SCAN_TOL[dtype], "y, A[H, N], per channel")
     harness.assert_close(state1, rs1, *STATE_TOL, "final_state, A[H, N], per channel")
 
 
