@@ -51,6 +51,17 @@ struct OpTileSizes {
   bool explicitlyGiven = true;
 };
 
+/// The extent of the tile that starts at `offset`: min(tile, total - offset).
+OpFoldResult tileExtent(OpBuilder &b, Location loc, Value offset, int64_t tile,
+                        Value total) {
+  AffineExpr d0, s0, s1;
+  bindDims(b.getContext(), d0);
+  bindSymbols(b.getContext(), s0, s1);
+  return affine::makeComposedFoldedAffineMin(
+      b, loc, AffineMap::get(1, 2, {s0, s1 - d0}, b.getContext()),
+      {offset, b.getIndexAttr(tile), total});
+}
+
 Value sliceAlong(OpBuilder &b, Location loc, Value value, int64_t dim,
                  OpFoldResult offset, OpFoldResult size) {
   int64_t rank = cast<RankedTensorType>(value.getType()).getRank();
@@ -301,12 +312,7 @@ LogicalResult tileKeys(RewriterBase &rewriter, AttentionOp op, int64_t tile) {
   auto loop = scf::ForOp::create(
       rewriter, loc, keys, sk, step, ValueRange{*outInit, lseInit},
       [&](OpBuilder &b, Location, Value j0, ValueRange args) {
-        AffineExpr d0, s0, s1;
-        bindDims(b.getContext(), d0);
-        bindSymbols(b.getContext(), s0, s1);
-        OpFoldResult size = affine::makeComposedFoldedAffineMin(
-            b, loc, AffineMap::get(1, 2, {s0, s1 - d0}, b.getContext()),
-            {j0, b.getIndexAttr(tile), sk});
+        OpFoldResult size = tileExtent(b, loc, j0, tile, sk);
         Value k = sliceAlong(b, loc, op.getK(), 1, j0, size);
         Value v = sliceAlong(b, loc, op.getV(), 1, j0, size);
         // kv_len of the block: clamp(kv_len - j0, 0, size).
@@ -425,12 +431,7 @@ LogicalResult tileSequence(RewriterBase &rewriter, SsmScanOp op, int64_t tile) {
   auto loop = scf::ForOp::create(
       rewriter, loc, zero, length, step, ValueRange{yInit, stateInit},
       [&](OpBuilder &b, Location, Value t0, ValueRange args) {
-        AffineExpr d0, s0, s1;
-        bindDims(b.getContext(), d0);
-        bindSymbols(b.getContext(), s0, s1);
-        OpFoldResult size = affine::makeComposedFoldedAffineMin(
-            b, loc, AffineMap::get(1, 2, {s0, s1 - d0}, b.getContext()),
-            {t0, b.getIndexAttr(tile), length});
+        OpFoldResult size = tileExtent(b, loc, t0, tile, length);
         auto chunk = [&](Value value) {
           return value ? sliceAlong(b, loc, value, 1, t0, size) : value;
         };
