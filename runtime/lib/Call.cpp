@@ -87,7 +87,8 @@ weftStatus checkResult(const ResultView &view, const TensorSig &sig,
 /// Wraps the result descriptors in `storage` as owned tensors. Frees every
 /// allocation of the compiled code that no tensor adopts, also on errors and
 /// when `failure` (an error of the call itself) is set, which is returned.
-/// Results of cuda artifacts (unified memory) are copied to host tensors.
+/// Results of cuda artifacts stay where the kernels wrote them, in unified
+/// memory (WEFT_MEMORY_CUDA tensors).
 weftStatus collectResults(const weftFunctionImpl &function,
                           const std::vector<int64_t> &storage,
                           const std::set<const void *> &argumentAllocations,
@@ -124,14 +125,15 @@ weftStatus collectResults(const weftFunctionImpl &function,
     char *data = view.aligned + view.offset * static_cast<int64_t>(elementSize);
     // A contiguous result is adopted as is, unless another tensor already
     // owns its allocation.
-    if (!function.cuda && owned.count(view.allocated) &&
-        !adopted.count(view.allocated) && isContiguous(view)) {
+    weftMemory memory = function.cuda ? WEFT_MEMORY_CUDA : WEFT_MEMORY_HOST;
+    if (owned.count(view.allocated) && !adopted.count(view.allocated) &&
+        isContiguous(view)) {
       adopted.insert(view.allocated);
-      outputs[i] =
-          adoptTensor(dtype, view.sizes, view.rank, data, view.allocated);
+      outputs[i] = adoptTensor(dtype, view.sizes, view.rank, data,
+                               view.allocated, memory);
       continue;
     }
-    status = allocateTensor(dtype, view.sizes, view.rank, outputs[i]);
+    status = allocateTensor(dtype, view.sizes, view.rank, outputs[i], memory);
     if (status)
       break;
     if (outputs[i]->numElements) {
@@ -278,16 +280,18 @@ weftStatus weftCall(weftFunction function, const weftTensor *inputs,
 
   std::vector<Descriptor> inputDescriptors;
   std::set<const void *> argumentAllocations;
-  // GPU code reads inputs from unified memory.
+  // GPU code reads inputs from unified memory: host tensors are copied
+  // there and sent ahead to the device, CUDA tensors are used as they are.
   std::vector<Buffer> deviceInputs;
   for (size_t i = 0; i < numInputs; ++i) {
     void *data = inputs[i]->data;
-    if (function->cuda) {
+    if (function->cuda && inputs[i]->memory != WEFT_MEMORY_CUDA) {
       size_t bytes = weftTensorGetByteSize(inputs[i]);
       if (weftStatus status = cuda::allocate(bytes, data))
         return prependContext(status, concat(where, ": input ", i));
       deviceInputs.emplace_back(data, BufferDeleter{cuda::release});
       std::memcpy(data, inputs[i]->data, bytes);
+      cuda::prefetchToDevice(data, bytes);
     }
     inputDescriptors.push_back(
         makeDescriptor(data, inputs[i]->shape.data(), inputs[i]->shape.size()));

@@ -2,12 +2,13 @@
 
 #include "Cuda.h"
 
+#include "BlockCache.h"
 #include "Status.h"
 
 #include <cstdint>
 #include <cstdlib>
+#include <map>
 #include <mutex>
-#include <set>
 
 #include <dlfcn.h>
 
@@ -36,7 +37,17 @@ constexpr int CU_LIMIT_MALLOC_HEAP_SIZE = 2;
 /// keeps in cache) with device malloc; the driver's default heap (8 MiB) is
 /// too small for them. WEFT_CUDA_HEAP_MB overrides this size.
 constexpr size_t kDefaultHeapMiB = 2048;
+/// Freed unified-memory blocks kept for reuse (BlockCache.h);
+/// WEFT_CUDA_CACHE_MB overrides it, 0 turns the cache off (as memory
+/// checkers want: every block then is exactly what was asked for).
+constexpr size_t kDefaultCacheMiB = 4096;
 constexpr unsigned CU_STREAM_NON_BLOCKING = 1;
+constexpr int CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS = 89;
+constexpr int CU_MEM_LOCATION_TYPE_DEVICE = 1;
+struct CUmemLocation {
+  int type;
+  int id;
+};
 constexpr CUjit_option CU_JIT_OPTIMIZATION_LEVEL = 7;
 
 /// Driver entry points, resolved from libcuda.so.1.
@@ -61,15 +72,34 @@ struct Driver {
   CUresult (*cuMemFree)(CUdeviceptr);
   CUresult (*cuGetErrorName)(CUresult, const char **);
   CUresult (*cuCtxSetLimit)(int, size_t);
+  CUresult (*cuDeviceGetAttribute)(int *, int, CUdevice);
+  /// Optional (CUDA 12.2 and later); null where the driver lacks it.
+  CUresult (*cuMemPrefetchAsync)(CUdeviceptr, size_t, CUmemLocation, unsigned,
+                                 CUstream) = nullptr;
 
   CUcontext context = nullptr;
+  CUdevice device = 0;
+  /// Whether data can be moved to the device ahead of the kernels that read
+  /// it (cuMemPrefetchAsync on unified memory).
+  bool canPrefetch = false;
   /// Why the driver is unusable; empty when it is ready.
   std::string failure;
 };
 
 std::mutex mutex;
-std::string firstError;           // guarded by mutex
-std::set<void *> managedPointers; // guarded by mutex
+std::string firstError; // guarded by mutex
+/// Unified-memory blocks handed out, with their sizes (guarded by mutex).
+std::map<void *, size_t> liveBlocks;
+
+BlockCache &getBlockCache() { // guarded by mutex
+  static BlockCache cache([] {
+    size_t mib = kDefaultCacheMiB;
+    if (const char *text = std::getenv("WEFT_CUDA_CACHE_MB"))
+      mib = std::strtoull(text, nullptr, 10);
+    return mib << 20;
+  }());
+  return cache;
+}
 
 void recordError(const std::string &message) {
   std::lock_guard<std::mutex> lock(mutex);
@@ -110,17 +140,25 @@ Driver loadDriver() {
       resolve(library, "cuMemAllocManaged", driver.cuMemAllocManaged) &&
       resolve(library, "cuMemFree_v2", driver.cuMemFree) &&
       resolve(library, "cuGetErrorName", driver.cuGetErrorName) &&
-      resolve(library, "cuCtxSetLimit", driver.cuCtxSetLimit);
+      resolve(library, "cuCtxSetLimit", driver.cuCtxSetLimit) &&
+      resolve(library, "cuDeviceGetAttribute", driver.cuDeviceGetAttribute);
+  resolve(library, "cuMemPrefetchAsync_v2", driver.cuMemPrefetchAsync);
   if (!ok) {
     driver.failure = "CUDA driver libcuda.so.1 lacks a required function";
     return driver;
   }
-  CUdevice device = 0;
+  CUdevice &device = driver.device;
   CUresult result = driver.cuInit(0);
   if (result == CUDA_SUCCESS)
     result = driver.cuDeviceGet(&device, 0);
   if (result == CUDA_SUCCESS)
     result = driver.cuDevicePrimaryCtxRetain(&driver.context, device);
+  int concurrentManagedAccess = 0;
+  if (result == CUDA_SUCCESS)
+    result = driver.cuDeviceGetAttribute(
+        &concurrentManagedAccess, CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS,
+        device);
+  driver.canPrefetch = driver.cuMemPrefetchAsync && concurrentManagedAccess;
   if (result == CUDA_SUCCESS)
     result = driver.cuCtxSetCurrent(driver.context);
   if (result == CUDA_SUCCESS) {
@@ -176,6 +214,60 @@ weftStatus popError(const std::string &where) {
   return makeError(WEFT_STATUS_INTERNAL, where, ": ", message);
 }
 
+/// The stream of the calling thread, created once: compiled code asks for a
+/// stream per launch, and creating and destroying one each time costs more
+/// than many small kernels.
+CUstream threadStream(Driver &driver) {
+  thread_local CUstream stream = nullptr;
+  if (!stream)
+    check(driver, driver.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING),
+          "cuStreamCreate");
+  return stream;
+}
+
+CUdeviceptr toDevicePointer(void *pointer) {
+  return static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(pointer));
+}
+
+/// Unified memory, or null with the failure recorded. Reuses a cached block
+/// of the same rounded size when there is one.
+void *allocateManaged(size_t bytes) {
+  Driver *driver = getDriver();
+  if (!driver)
+    return nullptr;
+  size_t blockBytes = BlockCache::roundUp(bytes);
+  std::vector<void *> dropped;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (void *block = getBlockCache().take(blockBytes)) {
+      liveBlocks[block] = blockBytes;
+      return block;
+    }
+  }
+  CUdeviceptr address = 0;
+  CUresult result =
+      driver->cuMemAllocManaged(&address, blockBytes, CU_MEM_ATTACH_GLOBAL);
+  if (result != CUDA_SUCCESS) {
+    // Out of memory with blocks cached: give them back and try once more.
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      dropped = getBlockCache().drain();
+    }
+    if (!dropped.empty()) {
+      for (void *block : dropped)
+        driver->cuMemFree(toDevicePointer(block));
+      result =
+          driver->cuMemAllocManaged(&address, blockBytes, CU_MEM_ATTACH_GLOBAL);
+    }
+  }
+  if (!check(*driver, result, "cuMemAllocManaged"))
+    return nullptr;
+  void *pointer = reinterpret_cast<void *>(static_cast<uintptr_t>(address));
+  std::lock_guard<std::mutex> lock(mutex);
+  liveBlocks[pointer] = blockBytes;
+  return pointer;
+}
+
 } // namespace
 
 weftStatus cuda::ensureReady() {
@@ -187,21 +279,6 @@ weftStatus cuda::ensureReady() {
   return nullptr;
 }
 
-/// Unified memory, or null with the failure recorded.
-static void *allocateManaged(size_t bytes) {
-  Driver *driver = getDriver();
-  CUdeviceptr address = 0;
-  if (!driver || !check(*driver,
-                        driver->cuMemAllocManaged(&address, bytes ? bytes : 1,
-                                                  CU_MEM_ATTACH_GLOBAL),
-                        "cuMemAllocManaged"))
-    return nullptr;
-  void *pointer = reinterpret_cast<void *>(static_cast<uintptr_t>(address));
-  std::lock_guard<std::mutex> lock(mutex);
-  managedPointers.insert(pointer);
-  return pointer;
-}
-
 weftStatus cuda::allocate(size_t bytes, void *&pointer) {
   pointer = allocateManaged(bytes);
   if (!pointer)
@@ -209,22 +286,41 @@ weftStatus cuda::allocate(size_t bytes, void *&pointer) {
   return nullptr;
 }
 
+bool cuda::isUnifiedMemory(const void *pointer) {
+  std::lock_guard<std::mutex> lock(mutex);
+  return liveBlocks.count(const_cast<void *>(pointer));
+}
+
+void cuda::prefetchToDevice(const void *pointer, size_t bytes) {
+  Driver *driver = getDriver();
+  if (!driver || !driver->canPrefetch || !bytes)
+    return;
+  CUmemLocation location{CU_MEM_LOCATION_TYPE_DEVICE, driver->device};
+  // Only a hint: a failure leaves the pages to migrate on first touch.
+  driver->cuMemPrefetchAsync(toDevicePointer(const_cast<void *>(pointer)),
+                             bytes, location, 0, threadStream(*driver));
+}
+
 void cuda::release(void *pointer) {
   if (!pointer)
     return;
+  std::vector<void *> evicted;
   {
     std::lock_guard<std::mutex> lock(mutex);
-    if (!managedPointers.erase(pointer)) {
+    auto live = liveBlocks.find(pointer);
+    if (live == liveBlocks.end()) {
       // A host fallback of _mlir_memref_to_llvm_alloc.
       std::free(pointer);
       return;
     }
+    evicted = getBlockCache().put(pointer, live->second);
+    liveBlocks.erase(live);
   }
+  if (evicted.empty())
+    return;
   if (Driver *driver = getDriver())
-    check(*driver,
-          driver->cuMemFree(
-              static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(pointer))),
-          "cuMemFree");
+    for (void *block : evicted)
+      check(*driver, driver->cuMemFree(toDevicePointer(block)), "cuMemFree");
 }
 
 weftStatus cuda::synchronize(const std::string &where) {
@@ -308,16 +404,13 @@ mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
 
 __attribute__((visibility("default"))) void *mgpuStreamCreate() {
   Driver *driver = getDriver();
-  CUstream stream = nullptr;
-  if (driver)
-    check(*driver, driver->cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING),
-          "cuStreamCreate");
-  return stream;
+  return driver ? threadStream(*driver) : nullptr;
 }
 
+/// The thread's stream lives as long as the thread.
 __attribute__((visibility("default"))) void mgpuStreamDestroy(void *stream) {
   Driver *driver = getDriver();
-  if (driver && stream)
+  if (driver && stream && stream != threadStream(*driver))
     check(*driver, driver->cuStreamDestroy(static_cast<CUstream>(stream)),
           "cuStreamDestroy");
 }

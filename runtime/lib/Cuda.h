@@ -31,8 +31,17 @@ weftStatus ensureReady();
 /// an error status when the allocation fails.
 weftStatus allocate(size_t bytes, void *&pointer);
 
-/// Frees memory from allocate() or from compiled code.
+/// Frees memory from allocate() or from compiled code (freed blocks are kept
+/// for reuse, up to WEFT_CUDA_CACHE_MB).
 void release(void *pointer);
+
+/// Whether `pointer` is the start of a block from allocate() or compiled
+/// code that is still live.
+bool isUnifiedMemory(const void *pointer);
+
+/// Starts moving `bytes` of unified memory at `pointer` to the device, ahead
+/// of the kernels of the calling thread; a no-op where the device cannot.
+void prefetchToDevice(const void *pointer, size_t bytes);
 
 /// Waits for all launched work, then returns the first error recorded since
 /// the last call (clearing it), with `where` as context.

@@ -1,7 +1,8 @@
-//===- Tensor.cpp - host tensors ------------------------------------------===//
+//===- Tensor.cpp - tensors -------------------------------------------------===//
 
 #include "Tensor.h"
 
+#include "Cuda.h"
 #include "DType.h"
 #include "Status.h"
 
@@ -36,44 +37,59 @@ weftStatus weft::runtime::checkTensorType(weftDType dtype, const int64_t *shape,
 }
 
 weftStatus weft::runtime::allocateTensor(weftDType dtype, const int64_t *shape,
-                                         size_t rank, weftTensor &tensor) {
+                                         size_t rank, weftTensor &tensor,
+                                         weftMemory memory) {
   int64_t numElements;
   size_t byteSize;
   if (weftStatus status =
           checkTensorType(dtype, shape, rank, numElements, byteSize))
     return status;
   void *data = nullptr;
-  if (byteSize) {
+  if (memory == WEFT_MEMORY_CUDA) {
+    if (weftStatus status = cuda::ensureReady())
+      return status;
+    if (weftStatus status = cuda::allocate(byteSize, data))
+      return status;
+  } else if (byteSize) {
     data = std::malloc(byteSize);
     if (!data)
       return makeError(WEFT_STATUS_OUT_OF_MEMORY, "cannot allocate ", byteSize,
                        " bytes for ", formatType(dtype, shape, rank));
   }
   tensor = new weftTensorImpl{
-      dtype, {shape, shape + rank}, numElements, byteSize, data, data};
+      dtype, {shape, shape + rank}, numElements, byteSize, data, data, memory};
   return nullptr;
 }
 
 weftTensor weft::runtime::adoptTensor(weftDType dtype, const int64_t *shape,
-                                      size_t rank, void *data,
-                                      void *allocation) {
+                                      size_t rank, void *data, void *allocation,
+                                      weftMemory memory) {
   int64_t numElements = *checkedNumElements(shape, rank);
   return new weftTensorImpl{
-      dtype,       {shape, shape + rank},
-      numElements, static_cast<size_t>(numElements) * dtypeByteSize(dtype),
-      data,        allocation};
+      dtype,
+      {shape, shape + rank},
+      numElements,
+      static_cast<size_t>(numElements) * dtypeByteSize(dtype),
+      data,
+      allocation,
+      memory};
 }
 
 extern "C" {
 
-weftStatus weftTensorCreate(weftDType dtype, const int64_t *shape, size_t rank,
-                            const void *data, weftTensor *tensor) {
+weftStatus weftTensorCreateIn(weftMemory memory, weftDType dtype,
+                              const int64_t *shape, size_t rank,
+                              const void *data, weftTensor *tensor) {
   if (!tensor)
     return makeError(WEFT_STATUS_INVALID_ARGUMENT,
                      "weftTensorCreate: null tensor pointer");
   *tensor = nullptr;
+  if (memory != WEFT_MEMORY_HOST && memory != WEFT_MEMORY_CUDA)
+    return makeError(WEFT_STATUS_INVALID_ARGUMENT,
+                     "weftTensorCreate: invalid memory ",
+                     static_cast<int>(memory));
   weftTensor result = nullptr;
-  if (weftStatus status = allocateTensor(dtype, shape, rank, result))
+  if (weftStatus status = allocateTensor(dtype, shape, rank, result, memory))
     return status;
   if (result->byteSize) {
     if (data)
@@ -83,6 +99,12 @@ weftStatus weftTensorCreate(weftDType dtype, const int64_t *shape, size_t rank,
   }
   *tensor = result;
   return nullptr;
+}
+
+weftStatus weftTensorCreate(weftDType dtype, const int64_t *shape, size_t rank,
+                            const void *data, weftTensor *tensor) {
+  return weftTensorCreateIn(WEFT_MEMORY_HOST, dtype, shape, rank, data,
+                            tensor);
 }
 
 weftStatus weftTensorWrap(weftDType dtype, const int64_t *shape, size_t rank,
@@ -105,19 +127,27 @@ weftStatus weftTensorWrap(weftDType dtype, const int64_t *shape, size_t rank,
     return makeError(WEFT_STATUS_INVALID_ARGUMENT,
                      "weftTensorWrap: data is not aligned to ",
                      dtypeByteSize(dtype), " bytes");
+  // Borrowed unified memory is still unified memory.
+  weftMemory memory =
+      cuda::isUnifiedMemory(data) ? WEFT_MEMORY_CUDA : WEFT_MEMORY_HOST;
   *tensor = new weftTensorImpl{
-      dtype, {shape, shape + rank}, numElements, byteSize, data, nullptr};
+      dtype, {shape, shape + rank}, numElements, byteSize, data, nullptr,
+      memory};
   return nullptr;
 }
 
 void weftTensorRelease(weftTensor tensor) {
   if (!tensor)
     return;
-  std::free(tensor->allocation);
+  if (tensor->memory == WEFT_MEMORY_CUDA)
+    cuda::release(tensor->allocation);
+  else
+    std::free(tensor->allocation);
   delete tensor;
 }
 
 weftDType weftTensorGetDType(weftTensor tensor) { return tensor->dtype; }
+weftMemory weftTensorGetMemory(weftTensor tensor) { return tensor->memory; }
 
 size_t weftTensorGetRank(weftTensor tensor) { return tensor->shape.size(); }
 

@@ -14,9 +14,11 @@ struct weftTensorImpl {
   int64_t numElements;
   size_t byteSize;
   void *data;
-  /// Released with free(); nullptr for a borrowed view. Everything a tensor
-  /// owns comes from malloc, so results of compiled code can be adopted.
+  /// Released with free() (host) or cuda::release (CUDA); nullptr for a
+  /// borrowed view. Host allocations come from malloc, so results of
+  /// compiled code can be adopted.
   void *allocation;
+  weftMemory memory;
 };
 
 namespace weft::runtime {
@@ -26,13 +28,17 @@ namespace weft::runtime {
 weftStatus checkTensorType(weftDType dtype, const int64_t *shape, size_t rank,
                            int64_t &numElements, size_t &byteSize);
 
-/// A tensor with uninitialized storage of its own (OUT_OF_MEMORY on failure).
+/// A tensor with uninitialized storage of its own in `memory` (an error
+/// status on failure).
 weftStatus allocateTensor(weftDType dtype, const int64_t *shape, size_t rank,
-                          weftTensor &tensor);
+                          weftTensor &tensor,
+                          weftMemory memory = WEFT_MEMORY_HOST);
 
-/// A tensor whose data is at `data` inside `allocation`, which it frees.
+/// A tensor whose data is at `data` inside `allocation` in `memory`, which it
+/// frees.
 weftTensor adoptTensor(weftDType dtype, const int64_t *shape, size_t rank,
-                       void *data, void *allocation);
+                       void *data, void *allocation,
+                       weftMemory memory = WEFT_MEMORY_HOST);
 
 } // namespace weft::runtime
 

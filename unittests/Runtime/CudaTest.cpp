@@ -8,6 +8,8 @@
 
 #include "Cuda.h"
 
+#include "weft-runtime/Tensor.h"
+
 #include "gtest/gtest.h"
 
 #include <cstring>
@@ -87,6 +89,25 @@ TEST_F(CudaWithoutDriverTest, AllocationFallsBackToHostMemoryAndReports) {
   ASSERT_NE(status, nullptr);
   EXPECT_EQ(pointer, nullptr);
   weftStatusRelease(status);
+}
+
+TEST_F(CudaWithoutDriverTest, DeviceTensorsNameTheMissingDriver) {
+  int64_t shape[] = {2, 3};
+  float data[6] = {};
+  weftTensor tensor = reinterpret_cast<weftTensor>(1);
+  weftStatus status =
+      weftTensorCreateIn(WEFT_MEMORY_CUDA, WEFT_DTYPE_F32, shape, 2, data,
+                         &tensor);
+  ASSERT_NE(status, nullptr);
+  EXPECT_EQ(tensor, nullptr);
+  EXPECT_EQ(weftStatusGetCode(status), WEFT_STATUS_FAILED_PRECONDITION);
+  EXPECT_EQ(std::string(weftStatusGetMessage(status))
+                .rfind("target cuda: CUDA driver not available (", 0),
+            0u)
+      << weftStatusGetMessage(status);
+  weftStatusRelease(status);
+  // Nothing stays recorded for a later call.
+  EXPECT_EQ(takeMessage("later"), "");
 }
 
 } // namespace

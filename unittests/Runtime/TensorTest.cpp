@@ -23,6 +23,7 @@ TEST(TensorTest, CreateCopiesTheData) {
   EXPECT_EQ(weftTensorGetShape(tensor)[1], 3);
   EXPECT_EQ(weftTensorGetNumElements(tensor), 6);
   EXPECT_EQ(weftTensorGetByteSize(tensor), 24u);
+  EXPECT_EQ(weftTensorGetMemory(tensor), WEFT_MEMORY_HOST);
   const float *data = static_cast<const float *>(weftTensorGetData(tensor));
   for (int i = 0; i < 6; ++i)
     EXPECT_EQ(data[i], i + 1.0f);
@@ -67,6 +68,27 @@ TEST(TensorTest, WrapBorrows) {
   EXPECT_EQ(static_cast<uint8_t *>(weftTensorGetData(tensor))[1], 1);
   weftTensorRelease(tensor); // must not free `bytes`
   EXPECT_EQ(bytes[0], 1);
+}
+
+TEST(TensorTest, CreateInHostMemoryIsCreate) {
+  int32_t values[] = {4, -5};
+  int64_t shape[] = {2};
+  weftTensor tensor;
+  ASSERT_WEFT_OK(weftTensorCreateIn(WEFT_MEMORY_HOST, WEFT_DTYPE_I32, shape, 1,
+                                    values, &tensor));
+  EXPECT_EQ(weftTensorGetMemory(tensor), WEFT_MEMORY_HOST);
+  EXPECT_EQ(static_cast<int32_t *>(weftTensorGetData(tensor))[1], -5);
+  weftTensorRelease(tensor);
+
+  weftStatus status = weftTensorCreateIn(static_cast<weftMemory>(7),
+                                         WEFT_DTYPE_I32, shape, 1, values,
+                                         &tensor);
+  ASSERT_NE(status, nullptr);
+  EXPECT_EQ(weftStatusGetCode(status), WEFT_STATUS_INVALID_ARGUMENT);
+  EXPECT_STREQ(weftStatusGetMessage(status),
+               "weftTensorCreate: invalid memory 7");
+  EXPECT_EQ(tensor, nullptr);
+  weftStatusRelease(status);
 }
 
 TEST(TensorTest, RejectsInvalidTensors) {
