@@ -13,8 +13,10 @@
 using namespace mlir;
 
 void weft::buildWeftToLinalgPipeline(OpPassManager &pm, bool attentionProducts,
-                                     bool ssmPerChannel) {
+                                     bool ssmPerChannel,
+                                     bool attentionBlocks) {
   ConvertWeftToLinalgPassOptions options;
+  options.attentionBlocks = attentionBlocks;
   options.attentionProducts = attentionProducts;
   options.ssmPerChannel = ssmPerChannel;
   pm.addNestedPass<func::FuncOp>(createConvertWeftToLinalgPass(options));

@@ -7,7 +7,9 @@ the keys in blocks of 64, skipping the blocks that causal masking or the window
 hide, so the lengths are chosen to cover one partial block (37), whole blocks
 (128, 256) and a partial last block after full ones (150, 200, 300), with
 static and dynamic sizes. The mask, window/softcap and kv_len cases also run
-through the whole-tensor products form (the GPU pipeline's), on the CPU.
+through the whole-tensor products form, and every case also through the GPU
+thread-block form (flash attention as scf.forall loops over blocks and
+threads, with split keys when there are few blocks), both on the CPU.
 """
 
 import numpy as np
@@ -28,19 +30,22 @@ OUTPUT_TOL = {"f32": (1e-5, 1e-5), "f16": (1.5e-3, 1e-4), "bf16": (1e-2, 1e-3)}
 LSE_TOL = (1e-5, 1e-5)
 
 
-# convert-weft-to-linalg's two forms: parallel tasks over query blocks with an
-# online softmax (the CPU pipeline's), and whole-tensor products (the GPU
-# pipeline's, compiled here for the CPU).
-FORMS = ["tasks", "products"]
+# convert-weft-to-linalg's forms: parallel tasks over query blocks with an
+# online softmax (the CPU pipeline's), whole-tensor products and loops over
+# GPU blocks and threads (the GPU pipeline's, compiled here for the CPU).
+FORMS = ["tasks", "products", "blocks"]
+BLOCK_FORMS = ["tasks", "blocks"]
 
 
 def _lowered(program, form):
     if form == "tasks":
         return program
+    option = {"products": "attention-products", "blocks": "attention-blocks"}[form]
     lowered = harness.optimize(
-        program,
-        "--pass-pipeline=builtin.module(func.func(convert-weft-to-linalg{attention-products}))")
+        program, f"--pass-pipeline=builtin.module(func.func(convert-weft-to-linalg{{{option}}}))")
     assert "weft.attention" not in lowered
+    if form == "blocks":
+        assert "#gpu.block<x>" in lowered and "#gpu.thread<x>" in lowered
     return lowered
 
 
@@ -55,8 +60,9 @@ def _check(out, lse, expected, dtype, what):
         harness.assert_close(lse[finite], expected[1][finite], *LSE_TOL, f"{what} lse")
 
 
+@pytest.mark.parametrize("form", BLOCK_FORMS)
 @pytest.mark.parametrize("dtype", ["f32", "f16", "bf16"])
-def test_causal_gqa(dtype):
+def test_causal_gqa(dtype, form):
     # Bottom-right causal with Sq < Sk (7 vs 150) and Sq == Sk, GQA Hq = 4 Hkv,
     # every batch and sequence dim dynamic (so the last key block is partial).
     b, sq, sk, hq, hkv, d = 2, 7, 150, 8, 2, 16
@@ -72,7 +78,7 @@ func.func @main(%q1: {tq}, %q2: {tq}, %k: {tk}, %v: {tk}) -> ({tq}, {tl}, {tq}, 
   %o2, %l2 = weft.attention %q2, %k, %v {{causal, return_lse}} : ({tq}, {tk}, {tk}) -> ({tq}, {tl})
   return %o1, %l1, %o2, %l2 : {tq}, {tl}, {tq}, {tl}
 }}"""
-    o1, l1, o2, l2 = harness.run(program, [q1, q2, k, v])
+    o1, l1, o2, l2 = harness.run(_lowered(program, form), [q1, q2, k, v])
     _check(o1, l1, reference.attention(q1x, kx, vx, causal=True), dtype, "Sq < Sk")
     _check(o2, l2, reference.attention(q2x, kx, vx, causal=True), dtype, "Sq == Sk")
 
@@ -202,7 +208,8 @@ func.func @main(%q1: {tq1}, %k1: {tk}, %v1: {tv}, %len1: {tlen}, %q5: {tq5}, %k5
     assert not o5[3].any() and not o5[2, :2].any() and not o1[3].any()
 
 
-def test_single_block():
+@pytest.mark.parametrize("form", BLOCK_FORMS)
+def test_single_block(form):
     # Static Sk = 37 (one partial key block), plain multi-head attention with
     # the default scale, without and with causal (Sq == Sk, lower-triangular).
     b, sq, sk, h, d = 3, 5, 37, 3, 8
@@ -218,14 +225,15 @@ func.func @main(%q: {tq}, %qs: {tqs}, %k: {tqs}, %v: {tqs}) -> ({tq}, {tqs}, {tl
   %o2, %l2 = weft.attention %qs, %k, %v {{causal, return_lse}} : ({tqs}, {tqs}, {tqs}) -> ({tqs}, {tl})
   return %o1, %o2, %l2 : {tq}, {tqs}, {tl}
 }}"""
-    o1, o2, l2 = harness.run(program, [q, qs, k, v])
+    o1, o2, l2 = harness.run(_lowered(program, form), [q, qs, k, v])
     qx, qsx, kx, vx = (a.astype(np.float64) for a in (q, qs, k, v))
     _check(o1, None, reference.attention(qx, kx, vx), "f32", "plain")
     _check(o2, l2, reference.attention(qsx, kx, vx, causal=True), "f32", "causal")
 
 
+@pytest.mark.parametrize("form", BLOCK_FORMS)
 @pytest.mark.parametrize("dtype", ["f32", "bf16"])
-def test_query_blocks(dtype):
+def test_query_blocks(dtype, form):
     # Several query blocks per (batch, head): Sq = Sk = 300 (dynamic; the last
     # query and key blocks are partial) causal with a window of 70, so that
     # every query block skips key blocks below the window and above the
@@ -249,7 +257,7 @@ func.func @main(%q1: {tq1}, %k1: {tk1}, %v1: {tk1}, %q2: {tq2}, %k2: {tk2}, %v2:
   %o3 = weft.attention %q2, %k2, %v2 : ({tq2}, {tk2}, {tk2}) -> {tq2}
   return %o1, %l1, %o2, %l2, %o3 : {tq1}, {tl1}, {tq2}, {tl2}, {tq2}
 }}"""
-    o1, l1, o2, l2, o3 = harness.run(program, [q1, k1, v1, q2, k2, v2])
+    o1, l1, o2, l2, o3 = harness.run(_lowered(program, form), [q1, k1, v1, q2, k2, v2])
     _check(o1, l1, reference.attention(q1x, k1x, v1x, causal=True, window=70), dtype,
            "window 70, Sq = Sk = 300")
     _check(o2, l2, reference.attention(q2x, k2x, v2x, causal=True), dtype,
@@ -257,7 +265,8 @@ func.func @main(%q1: {tq1}, %k1: {tk1}, %v1: {tk1}, %q2: {tq2}, %k2: {tk2}, %v2:
     _check(o3, None, reference.attention(q2x, k2x, v2x), dtype, "plain, Sq = Sk = 256")
 
 
-def test_decode_long_cache():
+@pytest.mark.parametrize("form", BLOCK_FORMS)
+def test_decode_long_cache(form):
     # Decode (Sq = 1) against a cache of Sk = 1000 padded keys, kv_len ending
     # inside, at and past key block boundaries (64, 65, 1000, 513), GQA
     # Hq = 4 Hkv, with a causal window of 100 on a second call: the task skips
@@ -279,15 +288,16 @@ func.func @main(%q: {tq}, %k: {tk}, %v: {tk}, %len: {tlen}) -> ({tq}, {tl}, {tq}
   %o2 = weft.attention %q, %k, %v kv_len %len {{causal, window = 100 : i64}} : ({tq}, {tk}, {tk}, {tlen}) -> {tq}
   return %o1, %l1, %o2 : {tq}, {tl}, {tq}
 }}"""
-    o1, l1, o2 = harness.run(program, [q, kp, vp, kv_len])
+    o1, l1, o2 = harness.run(_lowered(program, form), [q, kp, vp, kv_len])
     qx, kx, vx = (a.astype(np.float64) for a in (q, k, v))
     _check(o1, l1, reference.attention(qx, kx, vx, kv_len=kv_len), "f32", "decode")
     _check(o2, None, reference.attention(qx, kx, vx, kv_len=kv_len, causal=True, window=100),
            "f32", "decode, window 100")
 
 
+@pytest.mark.parametrize("form", BLOCK_FORMS)
 @pytest.mark.parametrize("dtype", ["f32", "f16"])
-def test_decode_heads_as_rows(dtype):
+def test_decode_heads_as_rows(dtype, form):
     # A static Sq below 4 (decoding, here 3 speculative tokens): one task per
     # (batch, kv head) whose rows are the G = 3 query heads x 3 queries (9
     # rows, padded to 12). Causal with kv_len [150, 70] (Sk = 150, dynamic),
@@ -308,13 +318,14 @@ func.func @main(%q: {tq}, %k: {tk}, %v: {tk}, %m: {tm}, %len: {tlen}) -> ({tq}, 
   %o, %l = weft.attention %q, %k, %v mask %m kv_len %len {{causal, return_lse}} : ({tq}, {tk}, {tk}, {tm}, {tlen}) -> ({tq}, {tl})
   return %o, %l : {tq}, {tl}
 }}"""
-    o, l = harness.run(program, [q, k, v, mask, kv_len])
+    o, l = harness.run(_lowered(program, form), [q, k, v, mask, kv_len])
     _check(o, l, reference.attention(qx, kx, vx, mask=maskx, kv_len=kv_len, causal=True),
            dtype, "decode rows")
 
 
+@pytest.mark.parametrize("form", BLOCK_FORMS)
 @pytest.mark.parametrize("sq", [1, 2])
-def test_decode_mqa_single_task(sq):
+def test_decode_mqa_single_task(sq, form):
     # MQA decoding of one batch row: the scf.forall over (batch, kv head) has
     # a single iteration, which the canonicalizer folds; every query head of
     # the group must still reach the output and lse.
@@ -328,7 +339,7 @@ func.func @main(%q: {tq}, %k: {tk}, %v: {tk}) -> ({tq}, {tl}) {{
   %o, %l = weft.attention %q, %k, %v {{causal, return_lse}} : ({tq}, {tk}, {tk}) -> ({tq}, {tl})
   return %o, %l : {tq}, {tl}
 }}"""
-    o, l = harness.run(program, [q, k, v])
+    o, l = harness.run(_lowered(program, form), [q, k, v])
     f = lambda x: x.astype(np.float64)  # noqa: E731
     _check(o, l, reference.attention(f(q), f(k), f(v), causal=True), "f32", "MQA decode")
 
@@ -347,3 +358,45 @@ func.func @main(%q: {tq}, %k: {tk}, %v: {tk}) -> ({tq}, {tl}) {{
 }}"""
     o, l = harness.run(program, [q, k, k])
     assert o.shape == (b, 0, hq, d) and l.shape == (b, hq, 0)
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f16"])
+def test_blocks_split_keys(dtype):
+    # The thread-block form splits the keys across blocks when there are few
+    # blocks and merges the splits through their row maxima and sums. Static
+    # shapes make it split: decoding 2 batch rows x 2 kv heads over a cache of
+    # 1000 keys (15 tiles of 64 keys, 7 splits) with kv_len ending inside a
+    # split, at a split boundary and past the first split only, NaN/inf
+    # padding, a window that leaves whole splits empty, lse; and a prefill of
+    # 5 queries over 300 keys (10 tiles of 32 keys, 5 splits), causal.
+    b, sk, hq, hkv, d = 2, 1000, 8, 2, 32
+    kv_len = np.array([700, 60], dtype=np.int64)
+    q, qx = given(RNG.standard_normal((b, 1, hq, d)), dtype)
+    k, kx = given(RNG.standard_normal((b, sk, hkv, d)), dtype)
+    v, vx = given(RNG.standard_normal((b, sk, hkv, d)), dtype)
+    kp, vp = k.copy(), v.copy()
+    for i in range(b):
+        kp[i, kv_len[i]:] = np.nan
+        vp[i, kv_len[i]:] = np.inf
+    sp, skp = 5, 300
+    q2, q2x = given(RNG.standard_normal((b, sp, hq, d)), dtype)
+    k2, k2x = given(RNG.standard_normal((b, skp, hkv, d)), dtype)
+    v2, v2x = given(RNG.standard_normal((b, skp, hkv, d)), dtype)
+    tq, tk, tl = t((b, 1, hq, d), dtype), t((b, sk, hkv, d), dtype), t((b, hq, 1), "f32")
+    tq2, tk2, tl2 = t((b, sp, hq, d), dtype), t((b, skp, hkv, d), dtype), t((b, hq, sp), "f32")
+    tlen = t((b,), "i64")
+    program = f"""
+func.func @main(%q: {tq}, %k: {tk}, %v: {tk}, %len: {tlen}, %q2: {tq2}, %k2: {tk2}, %v2: {tk2}) -> ({tq}, {tl}, {tq}, {tq2}, {tl2}) {{
+  %o1, %l1 = weft.attention %q, %k, %v kv_len %len {{return_lse}} : ({tq}, {tk}, {tk}, {tlen}) -> ({tq}, {tl})
+  %o2 = weft.attention %q, %k, %v kv_len %len {{causal, window = 100 : i64}} : ({tq}, {tk}, {tk}, {tlen}) -> {tq}
+  %o3, %l3 = weft.attention %q2, %k2, %v2 {{causal, return_lse}} : ({tq2}, {tk2}, {tk2}) -> ({tq2}, {tl2})
+  return %o1, %l1, %o2, %o3, %l3 : {tq}, {tl}, {tq}, {tq2}, {tl2}
+}}"""
+    lowered = _lowered(program, "blocks")
+    # Three main grids and three merging grids.
+    assert lowered.count("#gpu.block<z>") == 6, "expected every call to split its keys"
+    o1, l1, o2, o3, l3 = harness.run(lowered, [q, kp, vp, kv_len, q2, k2, v2])
+    _check(o1, l1, reference.attention(qx, kx, vx, kv_len=kv_len), dtype, "split decode")
+    _check(o2, None, reference.attention(qx, kx, vx, kv_len=kv_len, causal=True, window=100),
+           dtype, "split decode, window 100")
+    _check(o3, l3, reference.attention(q2x, k2x, v2x, causal=True), dtype, "split prefill")

@@ -19,6 +19,9 @@ def ConvertWeftToLinalgPass
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
     "::mlir::scf::SCFDialect",
@@ -35,6 +38,12 @@ def ConvertWeftToLinalgPass
            "lower weft.attention as whole-tensor products (scores, softmax, "
            "product with V; the GPU pipeline's form) instead of parallel "
            "tasks over query blocks with an online softmax">,
+    Option<"attentionBlocks", "attention-blocks", "bool",
+           /*default=*/"false",
+           "lower weft.attention as scf.forall loops mapped to GPU blocks and "
+           "threads (flash attention with block-local tiles, split keys for "
+           "few blocks); falls back to attention-products where the tiles do "
+           "not fit a block's shared memory">,
     Option<"ssmPerChannel", "ssm-per-channel", "bool", /*default=*/"false",
            "lower ssm_scan with one task per (batch, head, channel) carrying "
            "a state row (the GPU pipeline's form) instead of one per (batch, "

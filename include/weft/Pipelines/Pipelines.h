@@ -14,7 +14,8 @@ namespace mlir::weft {
 /// ssm_scan with one task per channel.
 void buildWeftToLinalgPipeline(OpPassManager &pm,
                                bool attentionProducts = false,
-                               bool ssmPerChannel = false);
+                               bool ssmPerChannel = false,
+                               bool attentionBlocks = false);
 
 /// Tensors -> buffers with ownership-based deallocation, for every target.
 /// Function boundaries become identity-layout memrefs (the runtime's

@@ -48,6 +48,16 @@ lowerAttentionAsProducts(AttentionOp op, Value q, Value k, Value v, Value mask,
                          OpFoldResult seqK,
                          ConversionPatternRewriter &rewriter);
 
+/// weft.attention as GPU thread blocks (AttentionBlocks.cpp): scf.forall
+/// loops mapped to blocks and threads, block-local tiles, an online softmax
+/// and, for few blocks, split keys merged by a second grid. Reads the
+/// operands through bufferization.to_buffer. std::nullopt when the tiles
+/// would not fit a block's shared memory (very large heads or groups).
+std::optional<SmallVector<Value>>
+lowerAttentionAsBlocks(AttentionOp op, Value q, Value k, Value v, Value mask,
+                       Value kvLen, OpFoldResult batch, OpFoldResult seqQ,
+                       OpFoldResult seqK, ConversionPatternRewriter &rewriter);
+
 } // namespace mlir::weft
 
 #endif // WEFT_LIB_CONVERSION_WEFTTOLINALG_ATTENTIONLOWERING_H

@@ -221,12 +221,15 @@ Value buildRowKernel(
 /// Decoding (a static Sq below 4) has one task per (batch, kv head) whose
 /// rows are the group's query heads, and dot products with the rows of K.
 struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
-  AttentionOpLowering(MLIRContext *context, bool products)
-      : OpConversionPattern(context), products(products) {}
+  AttentionOpLowering(MLIRContext *context, bool products, bool blocks)
+      : OpConversionPattern(context), products(products), blocks(blocks) {}
 
   /// Lower as whole-tensor products (AttentionProducts.cpp) instead of
   /// parallel tasks over query blocks.
   bool products;
+  /// Lower as GPU thread blocks (AttentionBlocks.cpp), falling back to
+  /// products where its tiles do not fit.
+  bool blocks;
 
   using OpConversionPattern::OpConversionPattern;
 
@@ -288,7 +291,14 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
       rewriter.replaceOp(op, empties);
       return success();
     }
-    if (products) {
+    if (blocks) {
+      if (std::optional<SmallVector<Value>> results = lowerAttentionAsBlocks(
+              op, q, k, v, mask, kvLen, batch, seqQ, seqK, rewriter)) {
+        rewriter.replaceOp(op, *results);
+        return success();
+      }
+    }
+    if (products || blocks) {
       rewriter.replaceOp(op,
                          lowerAttentionAsProducts(op, q, k, v, mask, kvLen,
                                                   batch, seqQ, seqK, rewriter));
@@ -1114,7 +1124,9 @@ struct RopeOpLowering : OpConversionPattern<RopeOp> {
 } // namespace
 
 void weft::populateAttentionToLinalgPatterns(RewritePatternSet &patterns,
-                                             bool attentionProducts) {
-  patterns.add<AttentionOpLowering>(patterns.getContext(), attentionProducts);
+                                             bool attentionProducts,
+                                             bool attentionBlocks) {
+  patterns.add<AttentionOpLowering>(patterns.getContext(), attentionProducts,
+                                    attentionBlocks);
   patterns.add<RopeOpLowering>(patterns.getContext());
 }

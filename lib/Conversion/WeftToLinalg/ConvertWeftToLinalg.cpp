@@ -18,12 +18,14 @@ using namespace mlir::weft;
 void weft::populateWeftToLinalgPatterns(RewritePatternSet &patterns,
                                         int64_t ssmChunkSize,
                                         bool attentionProducts,
-                                        bool ssmPerChannel) {
+                                        bool ssmPerChannel,
+                                        bool attentionBlocks) {
   populateElementwiseToLinalgPatterns(patterns);
   populateContractionToLinalgPatterns(patterns);
   populateNormalizationToLinalgPatterns(patterns);
   populateShapeToLinalgPatterns(patterns);
-  populateAttentionToLinalgPatterns(patterns, attentionProducts);
+  populateAttentionToLinalgPatterns(patterns, attentionProducts,
+                                    attentionBlocks);
   populateSequenceToLinalgPatterns(patterns, ssmChunkSize, ssmPerChannel);
 }
 
@@ -53,7 +55,7 @@ struct ConvertWeftToLinalgPass
 
     RewritePatternSet patterns(context);
     populateWeftToLinalgPatterns(patterns, ssmChunkSize, attentionProducts,
-                                 ssmPerChannel);
+                                 ssmPerChannel, attentionBlocks);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

@@ -21,10 +21,13 @@ void populateNormalizationToLinalgPatterns(RewritePatternSet &patterns);
 /// embedding, reshape, transpose, concat, slice, cast.
 void populateShapeToLinalgPatterns(RewritePatternSet &patterns);
 /// attention, rope.
-/// `attentionProducts` lowers weft.attention as whole-tensor products (the
-/// GPU form) instead of parallel tasks over query blocks.
+/// `attentionProducts` lowers weft.attention as whole-tensor products (a GPU
+/// form) instead of parallel tasks over query blocks; `attentionBlocks` as
+/// loops mapped to GPU blocks and threads (the fused GPU form, falling back
+/// to products where its tiles do not fit).
 void populateAttentionToLinalgPatterns(RewritePatternSet &patterns,
-                                       bool attentionProducts = false);
+                                       bool attentionProducts = false,
+                                       bool attentionBlocks = false);
 /// ssm_scan, causal_conv1d.
 /// `ssmChunkSize` > 0 lowers scalar-A ssm_scan in chunked (SSD) form with
 /// chunks of that many steps; 0 keeps the sequential scan.
@@ -38,7 +41,8 @@ void populateSequenceToLinalgPatterns(RewritePatternSet &patterns,
 void populateWeftToLinalgPatterns(RewritePatternSet &patterns,
                                   int64_t ssmChunkSize = 0,
                                   bool attentionProducts = false,
-                                  bool ssmPerChannel = false);
+                                  bool ssmPerChannel = false,
+                                  bool attentionBlocks = false);
 
 } // namespace mlir::weft
 

@@ -1,0 +1,698 @@
+//===- AttentionBlocks.cpp - weft.attention as GPU thread blocks ----------===//
+//
+// The flash-attention form for GPUs, written as two levels of scf.forall:
+// the outer loop is the grid (#gpu.block: one block per batch and kv head,
+// block of queries and split of the keys), the inner loops are the phases of
+// a block (#gpu.thread, a barrier after each). A block keeps its query rows
+// (every head of the kv group, so K and V are read once per group), a tile
+// of keys and of values, the tile's scores and the f32 accumulator in
+// block-local buffers (shared memory on the GPU) and walks the keys it can
+// see tile by tile with an online softmax. With few blocks (decoding) the
+// keys are split across blocks and a second grid merges the splits through
+// their row maxima and sums, as flash decoding does.
+//
+// The same loops run on the CPU (the mapping attributes are only read by the
+// GPU pipeline), which is how the arithmetic is tested without a GPU.
+//
+//===----------------------------------------------------------------------===//
+
+#include "AttentionLowering.h"
+#include "LoweringUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::weft;
+
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+/// Threads of a block of the main grid and of the merging grid.
+constexpr int64_t kThreads = 256;
+constexpr int64_t kMergeThreads = 128;
+/// Block-local bytes a block may use: under the 48 KiB of static shared
+/// memory a CUDA kernel gets without opting in to more.
+constexpr int64_t kSharedBytes = 46 * 1024;
+/// Blocks that keep an H100 (132 SMs) busy; fewer make the keys split.
+constexpr int64_t kBlocksToFill = 264;
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// How a block's work is cut.
+struct BlockShape {
+  int64_t queries; // query positions per block
+  int64_t rows;    // query rows: queries x heads of the kv group
+  int64_t keys;    // keys per tile
+  int64_t pad;     // elements after each K/V row (a 4-byte bank shift)
+  int64_t splits;  // blocks that share the keys of one query block
+  int64_t tilesPerSplit;
+};
+
+/// Block-local buffer elements and bytes of a shape.
+int64_t sharedBytes(const BlockShape &s, int64_t headDim, int64_t valueDim,
+                    int64_t elementBytes) {
+  return s.rows * headDim * 4 + s.rows * valueDim * 4 + s.rows * s.keys * 4 +
+         s.keys * (headDim + s.pad) * elementBytes +
+         s.keys * (valueDim + s.pad) * elementBytes + 3 * s.rows * 4;
+}
+
+class BlockedAttention {
+public:
+  BlockedAttention(AttentionOp op, ConversionPatternRewriter &rewriter,
+                   const BlockShape &shape)
+      : op(op), b(rewriter), loc(op.getLoc()), scoring(op), shape(shape),
+        f32(rewriter.getF32Type()) {}
+
+  SmallVector<Value> build(Value q, Value k, Value v, Value mask, Value kvLen,
+                           OpFoldResult batch, OpFoldResult seqQ,
+                           OpFoldResult seqK);
+
+private:
+  Value c(int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); }
+  Value toBuffer(Value tensor);
+  Value blockLocal(ArrayRef<int64_t> sizes, Type type);
+  /// scf.forall over `threads` threads; `body` gets the thread id. Each
+  /// thread then strides through its share of `count` items with
+  /// `forEach`.
+  void threads(int64_t count, function_ref<void(OpBuilder &, Value)> body);
+  static void forEach(OpBuilder &nb, Location loc, Value thread, int64_t count,
+                      int64_t stride, function_ref<void(OpBuilder &, Value)> fn);
+  /// A value loaded only when `condition` holds, else `otherwise`.
+  static Value loadIf(OpBuilder &nb, Location loc, Value condition,
+                      Value memref, ValueRange indices, Value otherwise);
+
+  AttentionOp op;
+  ConversionPatternRewriter &b;
+  Location loc;
+  AttentionScoring scoring;
+  BlockShape shape;
+  Type f32;
+};
+
+Value BlockedAttention::toBuffer(Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+  auto layout =
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
+  auto memrefType =
+      MemRefType::get(type.getShape(), type.getElementType(), layout);
+  return bufferization::ToBufferOp::create(b, loc, memrefType, tensor,
+                                           /*read_only=*/true);
+}
+
+Value BlockedAttention::blockLocal(ArrayRef<int64_t> sizes, Type type) {
+  return memref::AllocOp::create(b, loc, MemRefType::get(sizes, type));
+}
+
+void BlockedAttention::forEach(OpBuilder &nb, Location l, Value thread,
+                               int64_t count, int64_t stride,
+                               function_ref<void(OpBuilder &, Value)> fn) {
+  Value end = arith::ConstantIndexOp::create(nb, l, count);
+  Value step = arith::ConstantIndexOp::create(nb, l, stride);
+  scf::ForOp::create(nb, l, thread, end, step, ValueRange{},
+                     [&](OpBuilder &fb, Location, Value item, ValueRange) {
+                       fn(fb, item);
+                       scf::YieldOp::create(fb, l);
+                     });
+}
+
+void BlockedAttention::threads(int64_t count,
+                               function_ref<void(OpBuilder &, Value)> body) {
+  ArrayAttr mapping = b.getArrayAttr(
+      {gpu::GPUThreadMappingAttr::get(b.getContext(), gpu::MappingId::DimX)});
+  scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(count)},
+                        ValueRange{}, mapping,
+                        [&](OpBuilder &nb, Location, ValueRange ivs) {
+                          body(nb, ivs[0]);
+                          scf::InParallelOp::create(nb, loc);
+                        });
+}
+
+Value BlockedAttention::loadIf(OpBuilder &nb, Location l, Value condition,
+                               Value memref, ValueRange indices,
+                               Value otherwise) {
+  return scf::IfOp::create(
+             nb, l, condition,
+             [&](OpBuilder &tb, Location) {
+               Value value = memref::LoadOp::create(tb, l, memref, indices);
+               scf::YieldOp::create(tb, l, extendToF32(tb, l, value));
+             },
+             [&](OpBuilder &eb, Location) {
+               scf::YieldOp::create(eb, l, otherwise);
+             })
+      .getResult(0);
+}
+
+SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
+                                           Value mask, Value kvLen,
+                                           OpFoldResult batch,
+                                           OpFoldResult seqQ,
+                                           OpFoldResult seqK) {
+  MLIRContext *context = b.getContext();
+  auto qType = cast<RankedTensorType>(q.getType());
+  auto kType = cast<RankedTensorType>(k.getType());
+  auto vType = cast<RankedTensorType>(v.getType());
+  auto outType = cast<RankedTensorType>(op.getOutput().getType());
+  Type outElement = outType.getElementType();
+  int64_t numHeads = qType.getDimSize(2), headDim = qType.getDimSize(3);
+  int64_t numKvHeads = kType.getDimSize(2), valueDim = vType.getDimSize(3);
+  int64_t group = scoring.group;
+  int64_t rows = shape.rows, keys = shape.keys, splits = shape.splits;
+  bool withLse = static_cast<bool>(op.getLse());
+
+  Value qBuf = toBuffer(q), kBuf = toBuffer(k), vBuf = toBuffer(v);
+  Value maskBuf = mask ? toBuffer(mask) : Value();
+  Value kvLenBuf = kvLen ? toBuffer(kvLen) : Value();
+  Value batchValue = getIndexValue(b, loc, batch);
+  Value seqQValue = getIndexValue(b, loc, seqQ);
+  Value seqKValue = getIndexValue(b, loc, seqK);
+  auto maskType =
+      mask ? cast<RankedTensorType>(mask.getType()) : RankedTensorType();
+
+  // Results, and with several splits each split's unnormalised rows, row
+  // maxima and row sums.
+  auto dynamicSizes = [&](ArrayRef<OpFoldResult> sizes) {
+    SmallVector<Value> values;
+    for (OpFoldResult size : sizes)
+      if (!getConstantIntValue(size))
+        values.push_back(getIndexValue(b, loc, size));
+    return values;
+  };
+  auto staticShape = [&](ArrayRef<OpFoldResult> sizes) {
+    SmallVector<int64_t> dims;
+    for (OpFoldResult size : sizes)
+      dims.push_back(getConstantIntValue(size).value_or(ShapedType::kDynamic));
+    return dims;
+  };
+  auto allocate = [&](ArrayRef<OpFoldResult> sizes, Type type) -> Value {
+    return memref::AllocOp::create(
+        b, loc, MemRefType::get(staticShape(sizes), type),
+        dynamicSizes(sizes));
+  };
+  OpFoldResult hqSize = b.getIndexAttr(numHeads);
+  OpFoldResult dvSize = b.getIndexAttr(valueDim);
+  OpFoldResult splitSize = b.getIndexAttr(splits);
+  Value out = allocate({batch, seqQ, hqSize, dvSize}, outElement);
+  Value lse = withLse ? allocate({batch, hqSize, seqQ}, f32) : Value();
+  Value partOut, partMax, partSum;
+  if (splits > 1) {
+    partOut = allocate({splitSize, batch, seqQ, hqSize, dvSize}, f32);
+    partMax = allocate({splitSize, batch, hqSize, seqQ}, f32);
+    partSum = allocate({splitSize, batch, hqSize, seqQ}, f32);
+  }
+
+  Value zero = f32Const(b, loc, 0.0), negInf = f32Const(b, loc, kNegInf);
+  Value queryBlocks = arith::CeilDivUIOp::create(b, loc, seqQValue,
+                                                 c(shape.queries));
+  Value batchHeads =
+      arith::MulIOp::create(b, loc, batchValue, c(numKvHeads));
+  ArrayAttr blockMapping = b.getArrayAttr(
+      {gpu::GPUBlockMappingAttr::get(context, gpu::MappingId::DimX),
+       gpu::GPUBlockMappingAttr::get(context, gpu::MappingId::DimY),
+       gpu::GPUBlockMappingAttr::get(context, gpu::MappingId::DimZ)});
+
+  auto grid = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{batchHeads, queryBlocks, splitSize},
+      ValueRange{}, blockMapping);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(grid.getBody());
+  Value batchIndex =
+      arith::DivUIOp::create(b, loc, grid.getInductionVar(0), c(numKvHeads));
+  Value kvHead =
+      arith::RemUIOp::create(b, loc, grid.getInductionVar(0), c(numKvHeads));
+  Value firstQuery =
+      arith::MulIOp::create(b, loc, grid.getInductionVar(1), c(shape.queries));
+  Value split = grid.getInductionVar(2);
+
+  // Block-local buffers: heap buffers of each block on the CPU (freed by
+  // the deallocation pass), shared memory on the GPU
+  // (weft-map-forall-to-gpu).
+  Type kElement = kType.getElementType(), vElement = vType.getElementType();
+  Value qTile = blockLocal({rows, headDim}, f32);
+  Value kTile = blockLocal({keys, headDim + shape.pad}, kElement);
+  Value vTile = blockLocal({keys, valueDim + shape.pad}, vElement);
+  Value scores = blockLocal({rows, keys}, f32);
+  Value acc = blockLocal({rows, valueDim}, f32);
+  Value rowMax = blockLocal({rows}, f32);
+  Value rowSum = blockLocal({rows}, f32);
+  Value rescale = blockLocal({rows}, f32);
+
+  // Row r is query firstQuery + r / G of head kvHead * G + r % G.
+  auto rowQuery = [&](OpBuilder &nb, Value r) -> Value {
+    Value offset = arith::DivUIOp::create(nb, loc, r, c(group));
+    return arith::AddIOp::create(nb, loc, firstQuery, offset);
+  };
+  auto rowHead = [&](OpBuilder &nb, Value r) -> Value {
+    Value g = arith::RemUIOp::create(nb, loc, r, c(group));
+    return arith::AddIOp::create(
+        nb, loc, arith::MulIOp::create(nb, loc, kvHead, c(group)), g);
+  };
+  auto lessThan = [&](OpBuilder &nb, Value x, Value y) -> Value {
+    return arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::slt, x, y);
+  };
+  auto split2 = [&](OpBuilder &nb, Value item, int64_t inner) {
+    return std::make_pair(
+        Value(arith::DivUIOp::create(nb, loc, item, c(inner))),
+        Value(arith::RemUIOp::create(nb, loc, item, c(inner))));
+  };
+
+  // Phase 0: the block's query rows (zeros past Sq), empty accumulators.
+  threads(kThreads, [&](OpBuilder &nb, Value t) {
+    forEach(nb, loc, t, rows * headDim, kThreads, [&](OpBuilder &fb, Value i) {
+      auto [r, d] = split2(fb, i, headDim);
+      Value query = rowQuery(fb, r);
+      Value value = loadIf(fb, loc, lessThan(fb, query, seqQValue), qBuf,
+                           {batchIndex, query, rowHead(fb, r), d}, zero);
+      memref::StoreOp::create(fb, loc, value, qTile, ValueRange{r, d});
+    });
+    forEach(nb, loc, t, rows * valueDim, kThreads, [&](OpBuilder &fb, Value i) {
+      auto [r, e] = split2(fb, i, valueDim);
+      memref::StoreOp::create(fb, loc, zero, acc, ValueRange{r, e});
+    });
+    forEach(nb, loc, t, rows, kThreads, [&](OpBuilder &fb, Value r) {
+      memref::StoreOp::create(fb, loc, negInf, rowMax, r);
+      memref::StoreOp::create(fb, loc, zero, rowSum, r);
+    });
+  });
+
+  // The keys this block reads: those of its split, at most the valid length
+  // (kv_len), and with causal masking and a window only those some query
+  // of the block can see (each score still checks its own visibility).
+  Value validLength = seqKValue;
+  if (kvLen) {
+    Value stored = memref::LoadOp::create(b, loc, kvLenBuf, batchIndex);
+    validLength = arith::IndexCastOp::create(b, loc, b.getIndexType(), stored);
+  }
+  Value keyEnd = kvLen ? arith::MinSIOp::create(b, loc, validLength, seqKValue)
+                       : seqKValue;
+  Value keyStart = c(0);
+  if (scoring.causal) {
+    // Key j is visible from query i when j + Sq <= i + L.
+    Value lastQuery = arith::MinSIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, firstQuery, c(shape.queries)),
+        seqQValue);
+    Value limit = arith::SubIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, lastQuery, validLength),
+        seqQValue);
+    keyEnd = arith::MinSIOp::create(b, loc, keyEnd,
+                                    arith::MaxSIOp::create(b, loc, limit, c(0)));
+    if (scoring.window) {
+      // ... and i + L - Sq - j < W.
+      Value first = arith::SubIOp::create(
+          b, loc, arith::AddIOp::create(b, loc, firstQuery, validLength),
+          arith::AddIOp::create(b, loc, seqQValue, c(*scoring.window - 1)));
+      keyStart = arith::MaxSIOp::create(b, loc, first, c(0));
+    }
+  }
+  if (splits > 1) {
+    Value splitKeys = c(shape.tilesPerSplit * keys);
+    Value splitStart = arith::MulIOp::create(b, loc, split, splitKeys);
+    keyStart = arith::MaxSIOp::create(b, loc, keyStart, splitStart);
+    keyEnd = arith::MinSIOp::create(
+        b, loc, keyEnd, arith::AddIOp::create(b, loc, splitStart, splitKeys));
+  }
+
+  auto tileLoop = scf::ForOp::create(b, loc, keyStart, keyEnd, c(keys));
+  {
+    OpBuilder::InsertionGuard loopGuard(b);
+    b.setInsertionPointToStart(tileLoop.getBody());
+    Value tileStart = tileLoop.getInductionVar();
+
+    // Phase 1: the tile of K and V (zeros past the block's keys).
+    threads(kThreads, [&](OpBuilder &nb, Value t) {
+      auto loadRows = [&](Value source, Value tile, int64_t width) {
+        forEach(nb, loc, t, keys * width, kThreads, [&](OpBuilder &fb, Value i) {
+          auto [j, d] = split2(fb, i, width);
+          Value key = arith::AddIOp::create(fb, loc, tileStart, j);
+          Type element = cast<MemRefType>(tile.getType()).getElementType();
+          Value value = scf::IfOp::create(
+                            fb, loc, lessThan(fb, key, keyEnd),
+                            [&](OpBuilder &tb, Location) {
+                              scf::YieldOp::create(
+                                  tb, loc,
+                                  memref::LoadOp::create(
+                                      tb, loc, source,
+                                      ValueRange{batchIndex, key, kvHead, d})
+                                      .getResult());
+                            },
+                            [&](OpBuilder &eb, Location) {
+                              scf::YieldOp::create(
+                                  eb, loc,
+                                  arith::ConstantOp::create(
+                                      eb, loc, eb.getZeroAttr(element))
+                                      .getResult());
+                            })
+                            .getResult(0);
+          memref::StoreOp::create(fb, loc, value, tile, ValueRange{j, d});
+        });
+      };
+      loadRows(kBuf, kTile, headDim);
+      loadRows(vBuf, vTile, valueDim);
+    });
+
+    // Phase 2: scores, -inf where a key is not visible.
+    threads(kThreads, [&](OpBuilder &nb, Value t) {
+      forEach(nb, loc, t, rows * keys, kThreads, [&](OpBuilder &fb, Value i) {
+        auto [r, j] = split2(fb, i, keys);
+        Value key = arith::AddIOp::create(fb, loc, tileStart, j);
+        Value query = rowQuery(fb, r);
+        Value dot =
+            scf::ForOp::create(
+                fb, loc, c(0), c(headDim), c(1), ValueRange{zero},
+                [&](OpBuilder &db, Location, Value d, ValueRange sum) {
+                  Value x = memref::LoadOp::create(db, loc, qTile,
+                                                   ValueRange{r, d});
+                  Value y = extendToF32(
+                      db, loc,
+                      memref::LoadOp::create(db, loc, kTile, ValueRange{j, d}));
+                  Value product = arith::MulFOp::create(db, loc, x, y);
+                  scf::YieldOp::create(
+                      db, loc,
+                      ValueRange{arith::AddFOp::create(db, loc, sum[0], product)
+                                     .getResult()});
+                })
+                .getResult(0);
+        Value s = buildScaledScore(fb, loc, dot, scoring);
+        Value inBlock = arith::AndIOp::create(
+            fb, loc, lessThan(fb, query, seqQValue),
+            arith::AndIOp::create(
+                fb, loc, lessThan(fb, key, keyEnd),
+                arith::CmpIOp::create(fb, loc, arith::CmpIPredicate::sge, key,
+                                      keyStart)));
+        if (mask) {
+          Value head = rowHead(fb, r);
+          Value maskBatch = maskType.getDimSize(0) == 1 ? c(0) : batchIndex;
+          Value maskHead = maskType.getDimSize(1) == 1 ? c(0) : head;
+          s = arith::AddFOp::create(
+              fb, loc, s,
+              loadIf(fb, loc, inBlock, maskBuf,
+                     {maskBatch, maskHead, query, key}, zero));
+        }
+        Value visible = buildKeyVisible(fb, loc, query, key, validLength,
+                                        seqQValue, static_cast<bool>(kvLen),
+                                        scoring);
+        if (visible)
+          inBlock = arith::AndIOp::create(fb, loc, inBlock, visible);
+        Value score = arith::SelectOp::create(fb, loc, inBlock, s, negInf);
+        memref::StoreOp::create(fb, loc, score, scores, ValueRange{r, j});
+      });
+    });
+
+    // Phase 3: per row, the new maximum, the tile's probabilities (in place
+    // of the scores), the rescaling of what came before and the new sum.
+    threads(kThreads, [&](OpBuilder &nb, Value t) {
+      forEach(nb, loc, t, rows, kThreads, [&](OpBuilder &fb, Value r) {
+        Value oldMax = memref::LoadOp::create(fb, loc, rowMax, r);
+        Value newMax =
+            scf::ForOp::create(
+                fb, loc, c(0), c(keys), c(1), ValueRange{oldMax},
+                [&](OpBuilder &mb, Location, Value j, ValueRange m) {
+                  Value s =
+                      memref::LoadOp::create(mb, loc, scores, ValueRange{r, j});
+                  scf::YieldOp::create(
+                      mb, loc,
+                      ValueRange{
+                          arith::MaximumFOp::create(mb, loc, m[0], s).getResult()});
+                })
+                .getResult(0);
+        Value base = finiteMax(fb, loc, newMax);
+        Value alpha = math::ExpOp::create(
+            fb, loc, arith::SubFOp::create(fb, loc, oldMax, base));
+        Value tileSum =
+            scf::ForOp::create(
+                fb, loc, c(0), c(keys), c(1), ValueRange{zero},
+                [&](OpBuilder &sb, Location, Value j, ValueRange sum) {
+                  Value s =
+                      memref::LoadOp::create(sb, loc, scores, ValueRange{r, j});
+                  Value p = math::ExpOp::create(
+                      sb, loc, arith::SubFOp::create(sb, loc, s, base));
+                  memref::StoreOp::create(sb, loc, p, scores, ValueRange{r, j});
+                  scf::YieldOp::create(
+                      sb, loc,
+                      ValueRange{arith::AddFOp::create(sb, loc, sum[0], p)
+                                     .getResult()});
+                })
+                .getResult(0);
+        Value oldSum = memref::LoadOp::create(fb, loc, rowSum, r);
+        Value newSum = arith::AddFOp::create(
+            fb, loc, arith::MulFOp::create(fb, loc, oldSum, alpha), tileSum);
+        memref::StoreOp::create(fb, loc, newSum, rowSum, r);
+        memref::StoreOp::create(fb, loc, newMax, rowMax, r);
+        memref::StoreOp::create(fb, loc, alpha, rescale, r);
+      });
+    });
+
+    // Phase 4: acc = acc * alpha + P V. Keys that are not visible (p = 0)
+    // add nothing, also where their values are not finite (cache padding).
+    threads(kThreads, [&](OpBuilder &nb, Value t) {
+      forEach(nb, loc, t, rows * valueDim, kThreads, [&](OpBuilder &fb, Value i) {
+        auto [r, e] = split2(fb, i, valueDim);
+        Value scaled = arith::MulFOp::create(
+            fb, loc, memref::LoadOp::create(fb, loc, acc, ValueRange{r, e}),
+            memref::LoadOp::create(fb, loc, rescale, r));
+        Value sum =
+            scf::ForOp::create(
+                fb, loc, c(0), c(keys), c(1), ValueRange{scaled},
+                [&](OpBuilder &sb, Location, Value j, ValueRange a) {
+                  Value p =
+                      memref::LoadOp::create(sb, loc, scores, ValueRange{r, j});
+                  Value x = extendToF32(
+                      sb, loc,
+                      memref::LoadOp::create(sb, loc, vTile, ValueRange{j, e}));
+                  Value product = arith::MulFOp::create(sb, loc, p, x);
+                  Value isZero = arith::CmpFOp::create(
+                      sb, loc, arith::CmpFPredicate::OEQ, p, zero);
+                  Value term =
+                      arith::SelectOp::create(sb, loc, isZero, zero, product);
+                  scf::YieldOp::create(
+                      sb, loc,
+                      ValueRange{
+                          arith::AddFOp::create(sb, loc, a[0], term).getResult()});
+                })
+                .getResult(0);
+        memref::StoreOp::create(fb, loc, sum, acc, ValueRange{r, e});
+      });
+    });
+  }
+
+  // Phase 5: the block's rows of the result (acc / sum, 0 for a row without
+  // visible keys) and lse, or with splits, the split's partial rows.
+  auto ifRowValid = [&](OpBuilder &fb, Value r,
+                        function_ref<void(OpBuilder &, Value, Value)> fn) {
+    Value query = rowQuery(fb, r);
+    scf::IfOp::create(fb, loc, lessThan(fb, query, seqQValue),
+                      [&](OpBuilder &tb, Location) {
+                        fn(tb, query, rowHead(tb, r));
+                        scf::YieldOp::create(tb, loc);
+                      });
+  };
+  threads(kThreads, [&](OpBuilder &nb, Value t) {
+    forEach(nb, loc, t, rows * valueDim, kThreads, [&](OpBuilder &fb, Value i) {
+      auto [r, e] = split2(fb, i, valueDim);
+      ifRowValid(fb, r, [&](OpBuilder &tb, Value query, Value head) {
+        Value a = memref::LoadOp::create(tb, loc, acc, ValueRange{r, e});
+        if (splits > 1) {
+          memref::StoreOp::create(tb, loc, a, partOut,
+                                  ValueRange{split, batchIndex, query, head, e});
+          return;
+        }
+        Value sum = memref::LoadOp::create(tb, loc, rowSum, r);
+        Value isEmpty = arith::CmpFOp::create(
+            tb, loc, arith::CmpFPredicate::OEQ, sum, zero);
+        Value value = arith::SelectOp::create(
+            tb, loc, isEmpty, zero, arith::DivFOp::create(tb, loc, a, sum));
+        memref::StoreOp::create(tb, loc, truncateFromF32(tb, loc, value, outElement),
+                                out, ValueRange{batchIndex, query, head, e});
+      });
+    });
+    if (splits == 1 && !withLse)
+      return;
+    forEach(nb, loc, t, rows, kThreads, [&](OpBuilder &fb, Value r) {
+      ifRowValid(fb, r, [&](OpBuilder &tb, Value query, Value head) {
+        Value m = memref::LoadOp::create(tb, loc, rowMax, r);
+        Value sum = memref::LoadOp::create(tb, loc, rowSum, r);
+        if (splits > 1) {
+          memref::StoreOp::create(tb, loc, m, partMax,
+                                  ValueRange{split, batchIndex, head, query});
+          memref::StoreOp::create(tb, loc, sum, partSum,
+                                  ValueRange{split, batchIndex, head, query});
+          return;
+        }
+        Value isEmpty = arith::CmpFOp::create(
+            tb, loc, arith::CmpFPredicate::OEQ, m, negInf);
+        Value value = arith::SelectOp::create(
+            tb, loc, isEmpty, m,
+            arith::AddFOp::create(tb, loc, m, math::LogOp::create(tb, loc, sum)));
+        memref::StoreOp::create(tb, loc, value, lse,
+                                ValueRange{batchIndex, head, query});
+      });
+    });
+  });
+
+  b.setInsertionPointAfter(grid);
+  if (splits > 1) {
+    // The merging grid: one block per (batch, query, head), its threads over
+    // the value channels. Each split's rows are weighted by exp(m_s - M).
+    auto merge = scf::ForallOp::create(
+        b, loc, ArrayRef<OpFoldResult>{batch, seqQ, hqSize}, ValueRange{},
+        blockMapping);
+    b.setInsertionPointToStart(merge.getBody());
+    Value bi = merge.getInductionVar(0), qi = merge.getInductionVar(1),
+          hi = merge.getInductionVar(2);
+    threads(kMergeThreads, [&](OpBuilder &nb, Value t) {
+          auto overSplits = [&](OpBuilder &fb, Value init,
+                                function_ref<Value(OpBuilder &, Value, Value)>
+                                    step) {
+            return scf::ForOp::create(
+                       fb, loc, c(0), c(splits), c(1), ValueRange{init},
+                       [&](OpBuilder &sb, Location, Value s, ValueRange acc) {
+                         scf::YieldOp::create(sb, loc,
+                                              ValueRange{step(sb, s, acc[0])});
+                       })
+                .getResult(0);
+          };
+          auto splitMax = [&](OpBuilder &sb, Value s) -> Value {
+            return memref::LoadOp::create(sb, loc, partMax,
+                                          ValueRange{s, bi, hi, qi});
+          };
+          auto weight = [&](OpBuilder &sb, Value s, Value base) -> Value {
+            return math::ExpOp::create(
+                sb, loc, arith::SubFOp::create(sb, loc, splitMax(sb, s), base));
+          };
+          Value maxAll = overSplits(nb, negInf, [&](OpBuilder &sb, Value s,
+                                                    Value m) -> Value {
+            return arith::MaximumFOp::create(sb, loc, m, splitMax(sb, s));
+          });
+          Value base = finiteMax(nb, loc, maxAll);
+          Value total = overSplits(nb, zero, [&](OpBuilder &sb, Value s,
+                                                 Value sum) -> Value {
+            Value l = memref::LoadOp::create(sb, loc, partSum,
+                                             ValueRange{s, bi, hi, qi});
+            return arith::AddFOp::create(
+                sb, loc, sum,
+                arith::MulFOp::create(sb, loc, weight(sb, s, base), l));
+          });
+          Value isEmpty = arith::CmpFOp::create(
+              nb, loc, arith::CmpFPredicate::OEQ, total, zero);
+          forEach(nb, loc, t, valueDim, kMergeThreads, [&](OpBuilder &fb,
+                                                           Value e) {
+            Value weighted = overSplits(fb, zero, [&](OpBuilder &sb, Value s,
+                                                      Value sum) -> Value {
+              Value o = memref::LoadOp::create(sb, loc, partOut,
+                                               ValueRange{s, bi, qi, hi, e});
+              return arith::AddFOp::create(
+                  sb, loc, sum,
+                  arith::MulFOp::create(sb, loc, weight(sb, s, base), o));
+            });
+            Value value = arith::SelectOp::create(
+                fb, loc, isEmpty, zero,
+                arith::DivFOp::create(fb, loc, weighted, total));
+            memref::StoreOp::create(fb, loc,
+                                    truncateFromF32(fb, loc, value, outElement),
+                                    out, ValueRange{bi, qi, hi, e});
+          });
+          if (!withLse)
+            return;
+          Value first = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::eq,
+                                              t, c(0));
+          scf::IfOp::create(nb, loc, first, [&](OpBuilder &tb, Location) {
+            Value isNone = arith::CmpFOp::create(
+                tb, loc, arith::CmpFPredicate::OEQ, maxAll, negInf);
+            Value value = arith::SelectOp::create(
+                tb, loc, isNone, maxAll,
+                arith::AddFOp::create(tb, loc, base,
+                                      math::LogOp::create(tb, loc, total)));
+            memref::StoreOp::create(tb, loc, value, lse,
+                                    ValueRange{bi, hi, qi});
+            scf::YieldOp::create(tb, loc);
+          });
+        });
+    b.setInsertionPointAfter(merge);
+  }
+
+  auto toTensor = [&](Value buffer, Type type) -> Value {
+    auto memrefType = cast<MemRefType>(buffer.getType());
+    Value tensor = bufferization::ToTensorOp::create(
+        b, loc,
+        RankedTensorType::get(memrefType.getShape(),
+                              memrefType.getElementType()),
+        buffer, /*restrict=*/true, /*writable=*/true);
+    return castToType(b, loc, tensor, type);
+  };
+  SmallVector<Value> results = {toTensor(out, outType)};
+  if (withLse)
+    results.push_back(toTensor(lse, op.getLse().getType()));
+  return results;
+}
+
+std::optional<BlockShape>
+chooseBlockShape(AttentionOp op, int64_t headDim, int64_t valueDim,
+                 int64_t numKvHeads, std::optional<int64_t> batch,
+                 std::optional<int64_t> seqQ, std::optional<int64_t> seqK) {
+  int64_t group = op.getGroupSize();
+  auto kType = cast<RankedTensorType>(op.getK().getType());
+  auto vType = cast<RankedTensorType>(op.getV().getType());
+  int64_t elementBytes =
+      std::max(kType.getElementTypeBitWidth(), vType.getElementTypeBitWidth()) /
+      8;
+  BlockShape shape;
+  // About 32 rows per block; decoding (a few queries) reads longer tiles.
+  shape.queries = std::max<int64_t>(1, 32 / group);
+  if (seqQ)
+    shape.queries = std::min(shape.queries, std::max<int64_t>(*seqQ, 1));
+  shape.keys = seqQ && *seqQ <= 4 ? 64 : 32;
+  shape.pad = std::max<int64_t>(1, 4 / elementBytes);
+  shape.splits = 1;
+  shape.tilesPerSplit = 0;
+  for (;;) {
+    shape.rows = shape.queries * group;
+    if (sharedBytes(shape, headDim, valueDim, elementBytes) <= kSharedBytes)
+      break;
+    if (shape.keys > 8)
+      shape.keys /= 2;
+    else if (shape.queries > 1)
+      shape.queries /= 2;
+    else
+      return std::nullopt;
+  }
+  // Split the keys when the grid would leave the GPU mostly idle.
+  if (seqK && seqQ) {
+    int64_t tiles = ceilDiv(*seqK, shape.keys);
+    int64_t blocks =
+        batch.value_or(1) * numKvHeads * ceilDiv(*seqQ, shape.queries);
+    int64_t splits =
+        std::min(ceilDiv(kBlocksToFill, std::max<int64_t>(blocks, 1)),
+                 tiles / 2);
+    if (splits > 1) {
+      shape.tilesPerSplit = ceilDiv(tiles, splits);
+      shape.splits = ceilDiv(tiles, shape.tilesPerSplit);
+    }
+  }
+  return shape;
+}
+
+} // namespace
+
+std::optional<SmallVector<Value>> weft::lowerAttentionAsBlocks(
+    AttentionOp op, Value q, Value k, Value v, Value mask, Value kvLen,
+    OpFoldResult batch, OpFoldResult seqQ, OpFoldResult seqK,
+    ConversionPatternRewriter &rewriter) {
+  auto qType = cast<RankedTensorType>(q.getType());
+  auto kType = cast<RankedTensorType>(k.getType());
+  auto vType = cast<RankedTensorType>(v.getType());
+  std::optional<BlockShape> shape = chooseBlockShape(
+      op, qType.getDimSize(3), vType.getDimSize(3), kType.getDimSize(2),
+      getConstantIntValue(batch), getConstantIntValue(seqQ),
+      getConstantIntValue(seqK));
+  if (!shape)
+    return std::nullopt;
+  return BlockedAttention(op, rewriter, *shape)
+      .build(q, k, v, mask, kvLen, batch, seqQ, seqK);
+}
