@@ -30,8 +30,11 @@ void weft::buildGpuPipeline(OpPassManager &pm,
   // Attention as whole-tensor products: the CPU form's tasks (one per query
   // block) would be one GPU thread each.
   buildWeftToLinalgPipeline(pm, /*attentionProducts=*/true,
-                            options.ssmPerChannel);
+                            options.ssmPerChannel, options.attentionBlocks);
   buildBufferizationPipeline(pm);
+  // Kernels written as loops over blocks and threads (attention-blocks)
+  // become launches with shared memory.
+  pm.addNestedPass<func::FuncOp>(createWeftMapForallToGpuPass());
 
   // Loops, then kernels. Every copy becomes a loop: a memcpy would run on
   // the host.

@@ -54,6 +54,11 @@ static cl::opt<std::string>
     cudaToolkit("cuda-toolkit",
                 cl::desc("cuda: CUDA toolkit directory (libdevice, ptxas)"),
                 cl::init("/usr/local/cuda"));
+static cl::opt<std::string> gpuAttention(
+    "gpu-attention",
+    cl::desc("cuda: how weft.attention runs, as whole-tensor products "
+             "(default) or as one fused kernel of thread blocks (blocks)"),
+    cl::init("products"));
 static cl::opt<std::string>
     paramsFile("params",
                cl::desc("Parameter archive (safetensors) to check the "
@@ -93,6 +98,11 @@ int main(int argc, char **argv) {
       cudaFormat != "fatbin")
     return fail("unsupported --cuda-format=" + cudaFormat +
                 " (supported: isa, bin, fatbin)");
+  if (gpuAttention != "products" && gpuAttention != "blocks")
+    return fail("unsupported --gpu-attention=" + gpuAttention +
+                " (supported: products, blocks)");
+  if (gpuAttention != "products" && target != "cuda")
+    return fail("--gpu-attention needs --target=cuda");
   if (emit != "artifact" && emit != "mlir" && emit != "llvm" && emit != "ptx")
     return fail("unsupported --emit=" + emit +
                 " (supported: artifact, mlir, llvm, ptx)");
@@ -128,6 +138,7 @@ int main(int argc, char **argv) {
     options.chip = "sm_" + sm;
     options.format = cudaFormat;
     options.toolkit = cudaToolkit;
+    options.attentionBlocks = gpuAttention == "blocks";
     weft::buildGpuPipeline(pm, options);
   } else {
     weft::CpuPipelineOptions options;

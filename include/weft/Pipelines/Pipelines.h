@@ -64,6 +64,13 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   PassOptions::Option<int64_t> threads{*this, "threads",
                                        llvm::cl::desc("Threads per block"),
                                        llvm::cl::init(256)};
+  PassOptions::Option<bool> attentionBlocks{
+      *this, "attention-blocks",
+      llvm::cl::desc("Lower weft.attention as one fused kernel of thread "
+                     "blocks (flash attention with shared-memory tiles; split "
+                     "keys and a merging kernel when there are few blocks) "
+                     "instead of whole-tensor products"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> ssmPerChannel{
       *this, "ssm-per-channel",
       llvm::cl::desc("Lower ssm_scan with one task (thread) per (batch, head, "

@@ -134,6 +134,33 @@ def WeftGpuWarpReductionsPass
   ];
 }
 
+def WeftMapForallToGpuPass
+    : Pass<"weft-map-forall-to-gpu", "::mlir::func::FuncOp"> {
+  let summary = "maps scf.forall loops over GPU blocks and threads to gpu.launch";
+  let description = [{
+    Kernels written as two levels of `scf.forall` (the outer loop mapped to
+    `#gpu.block<x/y/z>`, inner one-dimensional loops of a static size mapped
+    to `#gpu.thread<x>`, such as `convert-weft-to-linalg{attention-blocks}`
+    writes) become one `gpu.launch` each:
+
+    * the outer loop's sizes are the grid, its induction variables the block
+      ids; the block has as many threads as the largest inner loop;
+    * buffers of a static shape allocated directly in the outer loop's body
+      are the block's shared memory (workgroup attributions of the launch);
+      their deallocations are dropped;
+    * inner loops are mapped to threads by upstream's
+      `mapNestedForallToThreadsImpl`, with a barrier after each.
+
+    Outer loops must be normalized (lower bound 0, step 1), without results,
+    of at most three dimensions. Other scf.forall loops are left alone.
+  }];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 def WeftSinkGlobalsIntoKernelsPass
     : Pass<"weft-sink-globals-into-kernels", "::mlir::ModuleOp"> {
   let summary = "makes constant globals that kernels read device globals";

@@ -1,0 +1,126 @@
+// RUN: weft-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(weft-map-forall-to-gpu))' | FileCheck %s
+
+// A grid of (n, 4) blocks; the block's threads are its largest thread loop
+// (64), the buffer allocated in the block is shared memory, each thread loop
+// is followed by a barrier and a smaller one runs on the first threads only.
+
+// CHECK-LABEL: func.func @kernel
+// CHECK-SAME:    (%[[IN:[a-z0-9_]+]]: memref<?x4x64xf32>, %[[N:[a-z0-9_]+]]: index, %[[OUT:[a-z0-9_]+]]: memref<?x4x64xf32>)
+// CHECK-DAG:     %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG:     %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG:     %[[C64:.*]] = arith.constant 64 : index
+// CHECK:         gpu.launch blocks(%[[BX:[a-z0-9_]+]], %[[BY:[a-z0-9_]+]], %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %[[N]], %{{[a-z0-9_]+}} = %[[C4]], %{{[a-z0-9_]+}} = %[[C1]])
+// CHECK-SAME:      threads(%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %[[C64]], %{{[a-z0-9_]+}} = %[[C1]], %{{[a-z0-9_]+}} = %[[C1]])
+// CHECK-SAME:      workgroup(%[[TILE:[a-z0-9_]+]] : memref<64xf32, #gpu.address_space<workgroup>>)
+// CHECK:         %[[T:.*]] = gpu.thread_id  x
+// CHECK:         %[[X:.*]] = memref.load %[[IN]][%[[BX]], %[[BY]], %[[T]]]
+// CHECK:         memref.store %[[X]], %[[TILE]][%[[T]]]
+// CHECK:         gpu.barrier
+// CHECK:         %[[T2:.*]] = gpu.thread_id  x
+// CHECK:         arith.cmpi ult, %[[T2]]
+// CHECK:         scf.if
+// CHECK:           memref.load %[[TILE]]
+// CHECK:           memref.store %{{.*}}, %[[OUT]][%[[BX]], %[[BY]], %[[T2]]]
+// CHECK:         gpu.barrier
+// CHECK-NOT:     memref.dealloc
+// CHECK:         gpu.terminator
+// CHECK-NOT:     scf.forall
+func.func @kernel(%in: memref<?x4x64xf32>, %n: index, %out: memref<?x4x64xf32>) {
+  scf.forall (%i, %j) in (%n, 4) {
+    %tile = memref.alloc() : memref<64xf32>
+    scf.forall (%t) in (64) {
+      %x = memref.load %in[%i, %j, %t] : memref<?x4x64xf32>
+      memref.store %x, %tile[%t] : memref<64xf32>
+    } {mapping = [#gpu.thread<x>]}
+    scf.forall (%t) in (32) {
+      %c63 = arith.constant 63 : index
+      %r = arith.subi %c63, %t : index
+      %x = memref.load %tile[%r] : memref<64xf32>
+      memref.store %x, %out[%i, %j, %t] : memref<?x4x64xf32>
+    } {mapping = [#gpu.thread<x>]}
+    memref.dealloc %tile : memref<64xf32>
+  } {mapping = [#gpu.block<x>, #gpu.block<y>]}
+  return
+}
+
+// -----
+
+// Loops without a GPU mapping are left alone.
+// CHECK-LABEL: func.func @unmapped
+// CHECK-NOT:     gpu.launch
+// CHECK:         scf.forall
+func.func @unmapped(%out: memref<8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  scf.forall (%i) in (8) {
+    memref.store %zero, %out[%i] : memref<8xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @dynamic_threads(%out: memref<?xf32>, %n: index) {
+  %zero = arith.constant 0.0 : f32
+  scf.forall (%i) in (4) {
+    // expected-error @+1 {{thread loops must be one-dimensional and normalized, with a static size}}
+    scf.forall (%t) in (%n) {
+      memref.store %zero, %out[%t] : memref<?xf32>
+    } {mapping = [#gpu.thread<x>]}
+  } {mapping = [#gpu.block<x>]}
+  return
+}
+
+// -----
+
+func.func @too_many_threads(%out: memref<?xf32>) {
+  %zero = arith.constant 0.0 : f32
+  // expected-error @+1 {{2048 threads per block (at most 1024)}}
+  scf.forall (%i) in (4) {
+    scf.forall (%t) in (2048) {
+      memref.store %zero, %out[%t] : memref<?xf32>
+    } {mapping = [#gpu.thread<x>]}
+  } {mapping = [#gpu.block<x>]}
+  return
+}
+
+// -----
+
+func.func @dynamic_shared(%out: memref<?xf32>, %n: index) {
+  scf.forall (%i) in (4) {
+    // expected-error @+1 {{a block-local buffer must have a static shape and identity layout}}
+    %tile = memref.alloc(%n) : memref<?xf32>
+    scf.forall (%t) in (32) {
+      %x = memref.load %tile[%t] : memref<?xf32>
+      memref.store %x, %out[%t] : memref<?xf32>
+    } {mapping = [#gpu.thread<x>]}
+  } {mapping = [#gpu.block<x>]}
+  return
+}
+
+// -----
+
+func.func @shared_view(%out: memref<?xf32>) {
+  scf.forall (%i) in (4) {
+    %tile = memref.alloc() : memref<64xf32>
+    // expected-error @+1 {{a block-local buffer may only be loaded from and stored to}}
+    %view = memref.subview %tile[0] [32] [1] : memref<64xf32> to memref<32xf32, strided<[1]>>
+    scf.forall (%t) in (32) {
+      %x = memref.load %view[%t] : memref<32xf32, strided<[1]>>
+      memref.store %x, %out[%t] : memref<?xf32>
+    } {mapping = [#gpu.thread<x>]}
+  } {mapping = [#gpu.block<x>]}
+  return
+}
+
+// -----
+
+func.func @duplicate_ids(%out: memref<?xf32>) {
+  %zero = arith.constant 0.0 : f32
+  // expected-error @+1 {{block loop dims must map to distinct ids among x, y and z}}
+  scf.forall (%i, %j) in (4, 4) {
+    scf.forall (%t) in (32) {
+      memref.store %zero, %out[%t] : memref<?xf32>
+    } {mapping = [#gpu.thread<x>]}
+  } {mapping = [#gpu.block<x>, #gpu.block<x>]}
+  return
+}
