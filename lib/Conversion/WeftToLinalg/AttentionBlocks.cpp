@@ -17,11 +17,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "AttentionLowering.h"
+#include "BlockLoops.h"
 #include "LoweringUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -76,17 +75,17 @@ public:
 
 private:
   Value c(int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); }
-  Value toBuffer(Value tensor);
-  Value blockLocal(ArrayRef<int64_t> sizes, Type type);
-  /// scf.forall over `threads` threads; `body` gets the thread id. Each
-  /// thread then strides through its share of `count` items with
-  /// `forEach`.
-  void threads(int64_t count, function_ref<void(OpBuilder &, Value)> body);
-  static void forEach(OpBuilder &nb, Location loc, Value thread, int64_t count,
-                      int64_t stride, function_ref<void(OpBuilder &, Value)> fn);
-  /// A value loaded only when `condition` holds, else `otherwise`.
-  static Value loadIf(OpBuilder &nb, Location loc, Value condition,
-                      Value memref, ValueRange indices, Value otherwise);
+  /// A block-local buffer (shared memory on the GPU).
+  Value blockLocal(ArrayRef<int64_t> sizes, Type type) {
+    return memref::AllocOp::create(b, loc, MemRefType::get(sizes, type));
+  }
+  void threads(int64_t count, function_ref<void(OpBuilder &, Value)> body) {
+    createThreadLoop(b, loc, count, body);
+  }
+  static void forEach(OpBuilder &nb, Location l, Value thread, int64_t count,
+                      int64_t stride, function_ref<void(OpBuilder &, Value)> fn) {
+    forEachItem(nb, l, thread, count, stride, fn);
+  }
 
   AttentionOp op;
   ConversionPatternRewriter &b;
@@ -96,66 +95,11 @@ private:
   Type f32;
 };
 
-Value BlockedAttention::toBuffer(Value tensor) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
-  auto layout =
-      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
-  auto memrefType =
-      MemRefType::get(type.getShape(), type.getElementType(), layout);
-  return bufferization::ToBufferOp::create(b, loc, memrefType, tensor,
-                                           /*read_only=*/true);
-}
-
-Value BlockedAttention::blockLocal(ArrayRef<int64_t> sizes, Type type) {
-  return memref::AllocOp::create(b, loc, MemRefType::get(sizes, type));
-}
-
-void BlockedAttention::forEach(OpBuilder &nb, Location l, Value thread,
-                               int64_t count, int64_t stride,
-                               function_ref<void(OpBuilder &, Value)> fn) {
-  Value end = arith::ConstantIndexOp::create(nb, l, count);
-  Value step = arith::ConstantIndexOp::create(nb, l, stride);
-  scf::ForOp::create(nb, l, thread, end, step, ValueRange{},
-                     [&](OpBuilder &fb, Location, Value item, ValueRange) {
-                       fn(fb, item);
-                       scf::YieldOp::create(fb, l);
-                     });
-}
-
-void BlockedAttention::threads(int64_t count,
-                               function_ref<void(OpBuilder &, Value)> body) {
-  ArrayAttr mapping = b.getArrayAttr(
-      {gpu::GPUThreadMappingAttr::get(b.getContext(), gpu::MappingId::DimX)});
-  scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(count)},
-                        ValueRange{}, mapping,
-                        [&](OpBuilder &nb, Location, ValueRange ivs) {
-                          body(nb, ivs[0]);
-                          scf::InParallelOp::create(nb, loc);
-                        });
-}
-
-Value BlockedAttention::loadIf(OpBuilder &nb, Location l, Value condition,
-                               Value memref, ValueRange indices,
-                               Value otherwise) {
-  return scf::IfOp::create(
-             nb, l, condition,
-             [&](OpBuilder &tb, Location) {
-               Value value = memref::LoadOp::create(tb, l, memref, indices);
-               scf::YieldOp::create(tb, l, extendToF32(tb, l, value));
-             },
-             [&](OpBuilder &eb, Location) {
-               scf::YieldOp::create(eb, l, otherwise);
-             })
-      .getResult(0);
-}
-
 SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
                                            Value mask, Value kvLen,
                                            OpFoldResult batch,
                                            OpFoldResult seqQ,
                                            OpFoldResult seqK) {
-  MLIRContext *context = b.getContext();
   auto qType = cast<RankedTensorType>(q.getType());
   auto kType = cast<RankedTensorType>(k.getType());
   auto vType = cast<RankedTensorType>(v.getType());
@@ -167,9 +111,10 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
   int64_t rows = shape.rows, keys = shape.keys, splits = shape.splits;
   bool withLse = static_cast<bool>(op.getLse());
 
-  Value qBuf = toBuffer(q), kBuf = toBuffer(k), vBuf = toBuffer(v);
-  Value maskBuf = mask ? toBuffer(mask) : Value();
-  Value kvLenBuf = kvLen ? toBuffer(kvLen) : Value();
+  Value qBuf = toReadOnlyBuffer(b, loc, q), kBuf = toReadOnlyBuffer(b, loc, k);
+  Value vBuf = toReadOnlyBuffer(b, loc, v);
+  Value maskBuf = mask ? toReadOnlyBuffer(b, loc, mask) : Value();
+  Value kvLenBuf = kvLen ? toReadOnlyBuffer(b, loc, kvLen) : Value();
   Value batchValue = getIndexValue(b, loc, batch);
   Value seqQValue = getIndexValue(b, loc, seqQ);
   Value seqKValue = getIndexValue(b, loc, seqK);
@@ -178,23 +123,8 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
 
   // Results, and with several splits each split's unnormalised rows, row
   // maxima and row sums.
-  auto dynamicSizes = [&](ArrayRef<OpFoldResult> sizes) {
-    SmallVector<Value> values;
-    for (OpFoldResult size : sizes)
-      if (!getConstantIntValue(size))
-        values.push_back(getIndexValue(b, loc, size));
-    return values;
-  };
-  auto staticShape = [&](ArrayRef<OpFoldResult> sizes) {
-    SmallVector<int64_t> dims;
-    for (OpFoldResult size : sizes)
-      dims.push_back(getConstantIntValue(size).value_or(ShapedType::kDynamic));
-    return dims;
-  };
-  auto allocate = [&](ArrayRef<OpFoldResult> sizes, Type type) -> Value {
-    return memref::AllocOp::create(
-        b, loc, MemRefType::get(staticShape(sizes), type),
-        dynamicSizes(sizes));
+  auto allocate = [&](ArrayRef<OpFoldResult> sizes, Type type) {
+    return allocateBuffer(b, loc, sizes, type);
   };
   OpFoldResult hqSize = b.getIndexAttr(numHeads);
   OpFoldResult dvSize = b.getIndexAttr(valueDim);
@@ -213,16 +143,9 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
                                                  c(shape.queries));
   Value batchHeads =
       arith::MulIOp::create(b, loc, batchValue, c(numKvHeads));
-  ArrayAttr blockMapping = b.getArrayAttr(
-      {gpu::GPUBlockMappingAttr::get(context, gpu::MappingId::DimX),
-       gpu::GPUBlockMappingAttr::get(context, gpu::MappingId::DimY),
-       gpu::GPUBlockMappingAttr::get(context, gpu::MappingId::DimZ)});
-
-  auto grid = scf::ForallOp::create(
-      b, loc, ArrayRef<OpFoldResult>{batchHeads, queryBlocks, splitSize},
-      ValueRange{}, blockMapping);
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(grid.getBody());
+  scf::ForallOp grid =
+      createGridLoop(b, loc, {batchHeads, queryBlocks, splitSize});
   Value batchIndex =
       arith::DivUIOp::create(b, loc, grid.getInductionVar(0), c(numKvHeads));
   Value kvHead =
@@ -268,7 +191,7 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     forEach(nb, loc, t, rows * headDim, kThreads, [&](OpBuilder &fb, Value i) {
       auto [r, d] = split2(fb, i, headDim);
       Value query = rowQuery(fb, r);
-      Value value = loadIf(fb, loc, lessThan(fb, query, seqQValue), qBuf,
+      Value value = loadF32If(fb, loc, lessThan(fb, query, seqQValue), qBuf,
                            {batchIndex, query, rowHead(fb, r), d}, zero);
       memref::StoreOp::create(fb, loc, value, qTile, ValueRange{r, d});
     });
@@ -363,22 +286,16 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
         auto [r, j] = split2(fb, i, keys);
         Value key = arith::AddIOp::create(fb, loc, tileStart, j);
         Value query = rowQuery(fb, r);
-        Value dot =
-            scf::ForOp::create(
-                fb, loc, c(0), c(headDim), c(1), ValueRange{zero},
-                [&](OpBuilder &db, Location, Value d, ValueRange sum) {
-                  Value x = memref::LoadOp::create(db, loc, qTile,
-                                                   ValueRange{r, d});
-                  Value y = extendToF32(
-                      db, loc,
-                      memref::LoadOp::create(db, loc, kTile, ValueRange{j, d}));
-                  Value product = arith::MulFOp::create(db, loc, x, y);
-                  scf::YieldOp::create(
-                      db, loc,
-                      ValueRange{arith::AddFOp::create(db, loc, sum[0], product)
-                                     .getResult()});
-                })
-                .getResult(0);
+        Value dot = accumulate(
+            fb, loc, c(headDim), zero,
+            [&](OpBuilder &db, Value d, Value sum) -> Value {
+              Value x = memref::LoadOp::create(db, loc, qTile, ValueRange{r, d});
+              Value y = extendToF32(
+                  db, loc,
+                  memref::LoadOp::create(db, loc, kTile, ValueRange{j, d}));
+              return arith::AddFOp::create(
+                  db, loc, sum, arith::MulFOp::create(db, loc, x, y));
+            });
         Value s = buildScaledScore(fb, loc, dot, scoring);
         Value inBlock = arith::AndIOp::create(
             fb, loc, lessThan(fb, query, seqQValue),
@@ -392,7 +309,7 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
           Value maskHead = maskType.getDimSize(1) == 1 ? c(0) : head;
           s = arith::AddFOp::create(
               fb, loc, s,
-              loadIf(fb, loc, inBlock, maskBuf,
+              loadF32If(fb, loc, inBlock, maskBuf,
                      {maskBatch, maskHead, query, key}, zero));
         }
         Value visible = buildKeyVisible(fb, loc, query, key, validLength,
@@ -410,36 +327,24 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     threads(kThreads, [&](OpBuilder &nb, Value t) {
       forEach(nb, loc, t, rows, kThreads, [&](OpBuilder &fb, Value r) {
         Value oldMax = memref::LoadOp::create(fb, loc, rowMax, r);
-        Value newMax =
-            scf::ForOp::create(
-                fb, loc, c(0), c(keys), c(1), ValueRange{oldMax},
-                [&](OpBuilder &mb, Location, Value j, ValueRange m) {
-                  Value s =
-                      memref::LoadOp::create(mb, loc, scores, ValueRange{r, j});
-                  scf::YieldOp::create(
-                      mb, loc,
-                      ValueRange{
-                          arith::MaximumFOp::create(mb, loc, m[0], s).getResult()});
-                })
-                .getResult(0);
+        Value newMax = accumulate(
+            fb, loc, c(keys), oldMax,
+            [&](OpBuilder &mb, Value j, Value m) -> Value {
+              Value s = memref::LoadOp::create(mb, loc, scores, ValueRange{r, j});
+              return arith::MaximumFOp::create(mb, loc, m, s);
+            });
         Value base = finiteMax(fb, loc, newMax);
         Value alpha = math::ExpOp::create(
             fb, loc, arith::SubFOp::create(fb, loc, oldMax, base));
-        Value tileSum =
-            scf::ForOp::create(
-                fb, loc, c(0), c(keys), c(1), ValueRange{zero},
-                [&](OpBuilder &sb, Location, Value j, ValueRange sum) {
-                  Value s =
-                      memref::LoadOp::create(sb, loc, scores, ValueRange{r, j});
-                  Value p = math::ExpOp::create(
-                      sb, loc, arith::SubFOp::create(sb, loc, s, base));
-                  memref::StoreOp::create(sb, loc, p, scores, ValueRange{r, j});
-                  scf::YieldOp::create(
-                      sb, loc,
-                      ValueRange{arith::AddFOp::create(sb, loc, sum[0], p)
-                                     .getResult()});
-                })
-                .getResult(0);
+        Value tileSum = accumulate(
+            fb, loc, c(keys), zero,
+            [&](OpBuilder &sb, Value j, Value sum) -> Value {
+              Value s = memref::LoadOp::create(sb, loc, scores, ValueRange{r, j});
+              Value p = math::ExpOp::create(
+                  sb, loc, arith::SubFOp::create(sb, loc, s, base));
+              memref::StoreOp::create(sb, loc, p, scores, ValueRange{r, j});
+              return arith::AddFOp::create(sb, loc, sum, p);
+            });
         Value oldSum = memref::LoadOp::create(fb, loc, rowSum, r);
         Value newSum = arith::AddFOp::create(
             fb, loc, arith::MulFOp::create(fb, loc, oldSum, alpha), tileSum);
@@ -457,26 +362,20 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
         Value scaled = arith::MulFOp::create(
             fb, loc, memref::LoadOp::create(fb, loc, acc, ValueRange{r, e}),
             memref::LoadOp::create(fb, loc, rescale, r));
-        Value sum =
-            scf::ForOp::create(
-                fb, loc, c(0), c(keys), c(1), ValueRange{scaled},
-                [&](OpBuilder &sb, Location, Value j, ValueRange a) {
-                  Value p =
-                      memref::LoadOp::create(sb, loc, scores, ValueRange{r, j});
-                  Value x = extendToF32(
-                      sb, loc,
-                      memref::LoadOp::create(sb, loc, vTile, ValueRange{j, e}));
-                  Value product = arith::MulFOp::create(sb, loc, p, x);
-                  Value isZero = arith::CmpFOp::create(
-                      sb, loc, arith::CmpFPredicate::OEQ, p, zero);
-                  Value term =
-                      arith::SelectOp::create(sb, loc, isZero, zero, product);
-                  scf::YieldOp::create(
-                      sb, loc,
-                      ValueRange{
-                          arith::AddFOp::create(sb, loc, a[0], term).getResult()});
-                })
-                .getResult(0);
+        Value sum = accumulate(
+            fb, loc, c(keys), scaled,
+            [&](OpBuilder &sb, Value j, Value a) -> Value {
+              Value p = memref::LoadOp::create(sb, loc, scores, ValueRange{r, j});
+              Value x = extendToF32(
+                  sb, loc,
+                  memref::LoadOp::create(sb, loc, vTile, ValueRange{j, e}));
+              Value product = arith::MulFOp::create(sb, loc, p, x);
+              Value isZero = arith::CmpFOp::create(
+                  sb, loc, arith::CmpFPredicate::OEQ, p, zero);
+              return arith::AddFOp::create(
+                  sb, loc, a,
+                  arith::SelectOp::create(sb, loc, isZero, zero, product));
+            });
         memref::StoreOp::create(fb, loc, sum, acc, ValueRange{r, e});
       });
     });
@@ -540,23 +439,14 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
   if (splits > 1) {
     // The merging grid: one block per (batch, query, head), its threads over
     // the value channels. Each split's rows are weighted by exp(m_s - M).
-    auto merge = scf::ForallOp::create(
-        b, loc, ArrayRef<OpFoldResult>{batch, seqQ, hqSize}, ValueRange{},
-        blockMapping);
-    b.setInsertionPointToStart(merge.getBody());
+    scf::ForallOp merge = createGridLoop(b, loc, {batch, seqQ, hqSize});
     Value bi = merge.getInductionVar(0), qi = merge.getInductionVar(1),
           hi = merge.getInductionVar(2);
     threads(kMergeThreads, [&](OpBuilder &nb, Value t) {
           auto overSplits = [&](OpBuilder &fb, Value init,
                                 function_ref<Value(OpBuilder &, Value, Value)>
                                     step) {
-            return scf::ForOp::create(
-                       fb, loc, c(0), c(splits), c(1), ValueRange{init},
-                       [&](OpBuilder &sb, Location, Value s, ValueRange acc) {
-                         scf::YieldOp::create(sb, loc,
-                                              ValueRange{step(sb, s, acc[0])});
-                       })
-                .getResult(0);
+            return accumulate(fb, loc, c(splits), init, step);
           };
           auto splitMax = [&](OpBuilder &sb, Value s) -> Value {
             return memref::LoadOp::create(sb, loc, partMax,
@@ -617,18 +507,9 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     b.setInsertionPointAfter(merge);
   }
 
-  auto toTensor = [&](Value buffer, Type type) -> Value {
-    auto memrefType = cast<MemRefType>(buffer.getType());
-    Value tensor = bufferization::ToTensorOp::create(
-        b, loc,
-        RankedTensorType::get(memrefType.getShape(),
-                              memrefType.getElementType()),
-        buffer, /*restrict=*/true, /*writable=*/true);
-    return castToType(b, loc, tensor, type);
-  };
-  SmallVector<Value> results = {toTensor(out, outType)};
+  SmallVector<Value> results = {toResultTensor(b, loc, out, outType)};
   if (withLse)
-    results.push_back(toTensor(lse, op.getLse().getType()));
+    results.push_back(toResultTensor(b, loc, lse, op.getLse().getType()));
   return results;
 }
 
