@@ -19,6 +19,8 @@ CUDA events (median).
   gemv-int4  qlinear M=1, group 128      vs torch._weight_int4pack_mm and bf16 linear
   lora       linear + fused LoRA, f16    vs the same linear without LoRA (overhead)
   ssm_scan   Mamba-2 scan, f32           vs device copy bandwidth on its minimal bytes
+             (one thread per (batch, head), the default; per channel; and the
+             thread-block form, weft-compile --gpu-ssm-scan=per-channel|blocks)
 """
 
 import argparse
@@ -83,10 +85,13 @@ class Weft:
 ATTENTION_FORMS = {"products": None, "blocks": "attention-blocks"}
 
 
-def attention_form(program, form):
-    """The program with weft.attention lowered in `form` (through weft-opt,
-    which the artifact cache remembers for the GPU machine)."""
-    option = ATTENTION_FORMS[form]
+# ssm_scan's GPU forms.
+SCAN_FORMS = {"tasks": None, "per-channel": "ssm-per-channel", "blocks": "ssm-blocks"}
+
+
+def lowered(program, option):
+    """The program with convert-weft-to-linalg{option} applied (through
+    weft-opt, which the artifact cache remembers for the GPU machine)."""
     if option is None:
         return program
     return tools.optimize_text(
@@ -128,7 +133,7 @@ func.func @main(%q: {ty}, %k: {ty}, %v: {ty}) -> {ty} {{
   %o = weft.attention %q, %k, %v {{causal}} : ({ty}, {ty}, {ty}) -> {ty}
   return %o : {ty}
 }}"""
-    times = {form: weft.time(attention_form(program, form), [q, k, v])
+    times = {form: weft.time(lowered(program, ATTENTION_FORMS[form]), [q, k, v])
              for form in ATTENTION_FORMS}
     if weft.prepare:
         return []
@@ -162,7 +167,7 @@ func.func @main(%q: {tq}, %k: {tkv}, %v: {tkv}) -> {tq} {{
 }}"""
     rows = []
     for form in ATTENTION_FORMS:
-        ms = weft.time(attention_form(program, form), [q, k, v])
+        ms = weft.time(lowered(program, ATTENTION_FORMS[form]), [q, k, v])
         if ms is None:
             continue
         achieved = (k.nbytes + v.nbytes) / ms / 1e6
@@ -250,14 +255,17 @@ func.func @main(%x: {tx}, %dt: {tdt}, %a: {t((h,), "f32")}, %bm: {tbc}, %cm: {tb
   %y, %s = weft.ssm_scan %x, %dt, %a, %bm, %cm : ({tx}, {tdt}, {t((h,), "f32")}, {tbc}, {tbc}) -> ({tx}, {ts})
   return %y, %s : {tx}, {ts}
 }}"""
-    ms = weft.time(program, [x, dt, a, bm, cm])
-    if ms is None:
-        return []
     nbytes = 2 * x.nbytes + dt.nbytes + bm.nbytes + cm.nbytes + b * h * p * n * 4
-    achieved = nbytes / ms / 1e6
-    return [(f"ssm_scan Mamba-2 f32 B={b} L={l} H={h} P={p} N={n}", ms,
-             f"copy bandwidth {bandwidth:.0f} GB/s (weft {achieved:.0f} GB/s)", None,
-             achieved / bandwidth)]
+    rows = []
+    for form, option in SCAN_FORMS.items():
+        ms = weft.time(lowered(program, option), [x, dt, a, bm, cm])
+        if ms is None:
+            continue
+        achieved = nbytes / ms / 1e6
+        rows.append((f"ssm_scan Mamba-2 f32 B={b} L={l} H={h} P={p} N={n} [{form}]", ms,
+                     f"copy bandwidth {bandwidth:.0f} GB/s (weft {achieved:.0f} GB/s)", None,
+                     achieved / bandwidth))
+    return rows
 
 
 CASES = ["attention", "decode", "gemv-int4", "lora", "ssm_scan"]

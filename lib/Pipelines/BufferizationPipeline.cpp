@@ -12,13 +12,14 @@
 
 using namespace mlir;
 
-void weft::buildWeftToLinalgPipeline(OpPassManager &pm, bool attentionProducts,
-                                     bool ssmPerChannel,
-                                     bool attentionBlocks) {
+void weft::buildWeftToLinalgPipeline(OpPassManager &pm,
+                                     const WeftToLinalgForms &forms) {
   ConvertWeftToLinalgPassOptions options;
-  options.attentionBlocks = attentionBlocks;
-  options.attentionProducts = attentionProducts;
-  options.ssmPerChannel = ssmPerChannel;
+  options.ssmChunkSize = forms.ssmChunkSize;
+  options.attentionProducts = forms.attentionProducts;
+  options.attentionBlocks = forms.attentionBlocks;
+  options.ssmPerChannel = forms.ssmPerChannel;
+  options.ssmBlocks = forms.ssmBlocks;
   pm.addNestedPass<func::FuncOp>(createConvertWeftToLinalgPass(options));
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createWeftFuseElementwiseProducersPass());

@@ -29,8 +29,12 @@ void weft::buildGpuPipeline(OpPassManager &pm,
                             const GpuPipelineOptions &options) {
   // Attention as whole-tensor products: the CPU form's tasks (one per query
   // block) would be one GPU thread each.
-  buildWeftToLinalgPipeline(pm, /*attentionProducts=*/true,
-                            options.ssmPerChannel, options.attentionBlocks);
+  WeftToLinalgForms forms;
+  forms.attentionProducts = true;
+  forms.attentionBlocks = options.attentionBlocks;
+  forms.ssmPerChannel = options.ssmPerChannel;
+  forms.ssmBlocks = options.ssmBlocks;
+  buildWeftToLinalgPipeline(pm, forms);
   buildBufferizationPipeline(pm);
   // Kernels written as loops over blocks and threads (attention-blocks)
   // become launches with shared memory.

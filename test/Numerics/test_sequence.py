@@ -283,12 +283,13 @@ func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %s0: {ts})
 SSD_TOL = WIDE_SCAN_TOL
 
 
-def _two_scans(option, dtype, p, dynamic_p, length=21):
+def _two_scans(option, dtype, p, dynamic_p, length=21, marker=None):
     """A Mamba-2 scan (scalar A, D[H], z, dt_bias, dt_softplus and
     initial_state; H = 4 heads in G = 2 groups, N = 8, dynamic L, P static or
     dynamic) and a Mamba-1 scan (A[H, N], P = 1) in one function, lowered with
-    convert-weft-to-linalg{option} and run; returns (y, state) of each with
-    their float64 references."""
+    convert-weft-to-linalg{option} and run (the lowered text must contain
+    `marker` when given); returns (y, state) of each with their float64
+    references."""
     b, h, g, n = 2, 4, 2, 8
     s = _scan_data(b, length, h, p, g, n, dtype, scalar_a=True)
     s1 = _scan_data(b, length, h, 1, 1, n, dtype, scalar_a=False)
@@ -306,6 +307,7 @@ func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %D: {th}, 
     lowered = harness.optimize(
         program, f"--pass-pipeline=builtin.module(func.func(convert-weft-to-linalg{{{option}}}))")
     assert "weft.ssm_scan" not in lowered
+    assert marker is None or marker in lowered, f"{option}: no {marker} in the lowered program"
     names = ["x", "dt", "a", "bm", "cm", "d", "z", "dt_bias", "state"]
     inputs = [s[k][0] for k in names] + [s1[k][0] for k in ("x", "a", "bm", "cm")]
     y, state, y1, state1 = harness.run(lowered, inputs)
@@ -342,6 +344,20 @@ def test_ssm_scan_per_channel(dtype):
     harness.assert_close(state, rs, *STATE_TOL, "final_state, per channel")
     harness.assert_close(y1, ry1, *SCAN_TOL[dtype], "y, A[H, N], per channel")
     harness.assert_close(state1, rs1, *STATE_TOL, "final_state, A[H, N], per channel")
+
+
+@pytest.mark.parametrize("dtype,p", [("f32", 3), ("bf16", 3), ("f32", 70)])
+def test_ssm_scan_blocks(dtype, p):
+    # convert-weft-to-linalg{ssm-blocks}: loops over GPU blocks of (batch x
+    # head, channels) and threads over state elements (the form
+    # weft-gpu-pipeline{ssm-blocks} uses), for both scans. With N = 8 a block
+    # holds 64 channels: P = 70 needs a second, partial channel block.
+    (y, state, ry, rs), (y1, state1, ry1, rs1) = _two_scans(
+        "ssm-blocks", dtype, p, False, length=13, marker="#gpu.thread<x>")
+    harness.assert_close(y, ry, *SCAN_TOL[dtype], "y, blocks")
+    harness.assert_close(state, rs, *STATE_TOL, "final_state, blocks")
+    harness.assert_close(y1, ry1, *SCAN_TOL[dtype], "y, A[H, N], blocks")
+    harness.assert_close(state1, rs1, *STATE_TOL, "final_state, A[H, N], blocks")
 
 
 def test_ssm_scan_decode_consistency():

@@ -59,6 +59,12 @@ static cl::opt<std::string> gpuAttention(
     cl::desc("cuda: how weft.attention runs, as whole-tensor products "
              "(default) or as one fused kernel of thread blocks (blocks)"),
     cl::init("products"));
+static cl::opt<std::string> gpuSsmScan(
+    "gpu-ssm-scan",
+    cl::desc("cuda: how weft.ssm_scan runs: a thread per (batch, head) "
+             "(tasks, default), per channel (per-channel) or per state "
+             "element in thread blocks (blocks)"),
+    cl::init("tasks"));
 static cl::opt<std::string>
     paramsFile("params",
                cl::desc("Parameter archive (safetensors) to check the "
@@ -103,6 +109,12 @@ int main(int argc, char **argv) {
                 " (supported: products, blocks)");
   if (gpuAttention != "products" && target != "cuda")
     return fail("--gpu-attention needs --target=cuda");
+  if (gpuSsmScan != "tasks" && gpuSsmScan != "per-channel" &&
+      gpuSsmScan != "blocks")
+    return fail("unsupported --gpu-ssm-scan=" + gpuSsmScan +
+                " (supported: tasks, per-channel, blocks)");
+  if (gpuSsmScan != "tasks" && target != "cuda")
+    return fail("--gpu-ssm-scan needs --target=cuda");
   if (emit != "artifact" && emit != "mlir" && emit != "llvm" && emit != "ptx")
     return fail("unsupported --emit=" + emit +
                 " (supported: artifact, mlir, llvm, ptx)");
@@ -139,6 +151,8 @@ int main(int argc, char **argv) {
     options.format = cudaFormat;
     options.toolkit = cudaToolkit;
     options.attentionBlocks = gpuAttention == "blocks";
+    options.ssmPerChannel = gpuSsmScan == "per-channel";
+    options.ssmBlocks = gpuSsmScan == "blocks";
     weft::buildGpuPipeline(pm, options);
   } else {
     weft::CpuPipelineOptions options;

@@ -44,6 +44,12 @@ def ConvertWeftToLinalgPass
            "threads (flash attention with block-local tiles, split keys for "
            "few blocks); falls back to attention-products where the tiles do "
            "not fit a block's shared memory">,
+    Option<"ssmBlocks", "ssm-blocks", "bool", /*default=*/"false",
+           "lower ssm_scan as scf.forall loops mapped to GPU blocks and "
+           "threads, one thread per state element of a [channels, N] tile in "
+           "shared memory; falls back to ssm-per-channel where P or N is "
+           "dynamic; takes precedence over ssm-per-channel and "
+           "ssm-chunk-size">,
     Option<"ssmPerChannel", "ssm-per-channel", "bool", /*default=*/"false",
            "lower ssm_scan with one task per (batch, head, channel) carrying "
            "a state row (the GPU pipeline's form) instead of one per (batch, "

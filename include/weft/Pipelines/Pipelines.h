@@ -3,19 +3,18 @@
 #ifndef WEFT_PIPELINES_PIPELINES_H
 #define WEFT_PIPELINES_PIPELINES_H
 
+#include "weft/Conversion/WeftToLinalg/WeftToLinalg.h"
+
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
 namespace mlir::weft {
 
-/// The steps every target starts with: weft -> linalg/scf on tensors, then
-/// elementwise fusion (weft-fuse-elementwise-producers). The flags select
-/// convert-weft-to-linalg's GPU forms: attention as whole-tensor products,
-/// ssm_scan with one task per channel.
+/// The steps every target starts with: weft -> linalg/scf on tensors in the
+/// given forms (the defaults are the CPU's), then elementwise fusion
+/// (weft-fuse-elementwise-producers).
 void buildWeftToLinalgPipeline(OpPassManager &pm,
-                               bool attentionProducts = false,
-                               bool ssmPerChannel = false,
-                               bool attentionBlocks = false);
+                               const WeftToLinalgForms &forms = {});
 
 /// Tensors -> buffers with ownership-based deallocation, for every target.
 /// Function boundaries become identity-layout memrefs (the runtime's
@@ -70,6 +69,12 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "blocks (flash attention with shared-memory tiles; split "
                      "keys and a merging kernel when there are few blocks) "
                      "instead of whole-tensor products"),
+      llvm::cl::init(false)};
+  PassOptions::Option<bool> ssmBlocks{
+      *this, "ssm-blocks",
+      llvm::cl::desc("Lower ssm_scan as one kernel of thread blocks, one "
+                     "thread per state element of a tile in shared memory "
+                     "(takes precedence over ssm-per-channel)"),
       llvm::cl::init(false)};
   PassOptions::Option<bool> ssmPerChannel{
       *this, "ssm-per-channel",

@@ -1124,9 +1124,9 @@ struct RopeOpLowering : OpConversionPattern<RopeOp> {
 } // namespace
 
 void weft::populateAttentionToLinalgPatterns(RewritePatternSet &patterns,
-                                             bool attentionProducts,
-                                             bool attentionBlocks) {
-  patterns.add<AttentionOpLowering>(patterns.getContext(), attentionProducts,
-                                    attentionBlocks);
+                                             const WeftToLinalgForms &forms) {
+  patterns.add<AttentionOpLowering>(patterns.getContext(),
+                                    forms.attentionProducts,
+                                    forms.attentionBlocks);
   patterns.add<RopeOpLowering>(patterns.getContext());
 }

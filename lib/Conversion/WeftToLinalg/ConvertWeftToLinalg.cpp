@@ -16,17 +16,13 @@ using namespace mlir;
 using namespace mlir::weft;
 
 void weft::populateWeftToLinalgPatterns(RewritePatternSet &patterns,
-                                        int64_t ssmChunkSize,
-                                        bool attentionProducts,
-                                        bool ssmPerChannel,
-                                        bool attentionBlocks) {
+                                        const WeftToLinalgForms &forms) {
   populateElementwiseToLinalgPatterns(patterns);
   populateContractionToLinalgPatterns(patterns);
   populateNormalizationToLinalgPatterns(patterns);
   populateShapeToLinalgPatterns(patterns);
-  populateAttentionToLinalgPatterns(patterns, attentionProducts,
-                                    attentionBlocks);
-  populateSequenceToLinalgPatterns(patterns, ssmChunkSize, ssmPerChannel);
+  populateAttentionToLinalgPatterns(patterns, forms);
+  populateSequenceToLinalgPatterns(patterns, forms);
 }
 
 namespace {
@@ -54,8 +50,13 @@ struct ConvertWeftToLinalgPass
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
 
     RewritePatternSet patterns(context);
-    populateWeftToLinalgPatterns(patterns, ssmChunkSize, attentionProducts,
-                                 ssmPerChannel, attentionBlocks);
+    WeftToLinalgForms forms;
+    forms.ssmChunkSize = ssmChunkSize;
+    forms.attentionProducts = attentionProducts;
+    forms.attentionBlocks = attentionBlocks;
+    forms.ssmPerChannel = ssmPerChannel;
+    forms.ssmBlocks = ssmBlocks;
+    populateWeftToLinalgPatterns(patterns, forms);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

@@ -36,9 +36,10 @@ Value buildSoftplus(OpBuilder &b, Location loc, Value x) {
 /// each step updates the state, reduces it against C_t and inserts y_t.
 /// Nothing of size [B,L,H,P,N] is materialised.
 struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
-  SsmScanOpLowering(MLIRContext *context, int64_t chunkSize, bool perChannel)
+  SsmScanOpLowering(MLIRContext *context, int64_t chunkSize, bool perChannel,
+                    bool blocks)
       : OpConversionPattern(context), chunkSize(chunkSize),
-        perChannel(perChannel) {}
+        perChannel(perChannel), blocks(blocks) {}
 
   /// Steps per chunk of the chunked (SSD) form of scalar-A scans; 0 selects
   /// the sequential scan.
@@ -46,6 +47,9 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
   /// One task per (batch, head, channel) (SsmScanPerChannel.cpp), the GPU
   /// form, instead of per (batch, head) with a [P, N] tile.
   bool perChannel;
+  /// GPU thread blocks over state elements (SsmScanBlocks.cpp), falling back
+  /// to perChannel where P or N is dynamic.
+  bool blocks;
 
   LogicalResult
   matchAndRewrite(SsmScanOp op, OpAdaptor adaptor,
@@ -158,10 +162,17 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
     Value headsPerGroup = arith::DivUIOp::create(
         rewriter, loc, getIndexValue(rewriter, loc, heads),
         getIndexValue(rewriter, loc, groups));
-    if (perChannel) {
+    if (perChannel || blocks) {
       SsmScanOperands operands{
           x,         dtProcessed,   a,     bm,     cm,    dParam,  z,
           initState, headsPerGroup, batch, length, heads, headDim, stateDim};
+      if (blocks) {
+        if (std::optional<SmallVector<Value>> results =
+                lowerSsmScanAsBlocks(op, operands, rewriter)) {
+          rewriter.replaceOp(op, *results);
+          return success();
+        }
+      }
       rewriter.replaceOp(op, lowerSsmScanPerChannel(op, operands, rewriter));
       return success();
     }
@@ -859,9 +870,8 @@ struct CausalConv1dOpLowering : OpConversionPattern<CausalConv1dOp> {
 } // namespace
 
 void weft::populateSequenceToLinalgPatterns(RewritePatternSet &patterns,
-                                            int64_t ssmChunkSize,
-                                            bool ssmPerChannel) {
-  patterns.add<SsmScanOpLowering>(patterns.getContext(), ssmChunkSize,
-                                  ssmPerChannel);
+                                            const WeftToLinalgForms &forms) {
+  patterns.add<SsmScanOpLowering>(patterns.getContext(), forms.ssmChunkSize,
+                                  forms.ssmPerChannel, forms.ssmBlocks);
   patterns.add<CausalConv1dOpLowering>(patterns.getContext());
 }

@@ -25,6 +25,14 @@ SmallVector<Value> lowerSsmScanPerChannel(SsmScanOp op,
                                           const SsmScanOperands &operands,
                                           ConversionPatternRewriter &rewriter);
 
+/// weft.ssm_scan as GPU thread blocks (SsmScanBlocks.cpp): a block per
+/// (batch x head, block of channels) whose threads own the elements of its
+/// [channels, N] state tile; returns y and the final state, or std::nullopt
+/// when P or N is not static.
+std::optional<SmallVector<Value>>
+lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &operands,
+                     ConversionPatternRewriter &rewriter);
+
 } // namespace mlir::weft
 
 #endif // WEFT_LIB_CONVERSION_WEFTTOLINALG_SSMSCANLOWERING_H

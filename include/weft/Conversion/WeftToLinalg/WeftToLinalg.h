@@ -20,29 +20,36 @@ void populateContractionToLinalgPatterns(RewritePatternSet &patterns);
 void populateNormalizationToLinalgPatterns(RewritePatternSet &patterns);
 /// embedding, reshape, transpose, concat, slice, cast.
 void populateShapeToLinalgPatterns(RewritePatternSet &patterns);
+/// The forms ops are lowered to; the fields are the options of
+/// convert-weft-to-linalg with the same names (include/weft/Conversion/
+/// Passes.td). The defaults are the CPU's forms.
+struct WeftToLinalgForms {
+  /// > 0: scalar-A ssm_scan in chunked (SSD) form with chunks of this many
+  /// steps; 0 keeps the sequential scan.
+  int64_t ssmChunkSize = 0;
+  /// weft.attention as whole-tensor products (a GPU form) instead of
+  /// parallel tasks over query blocks.
+  bool attentionProducts = false;
+  /// weft.attention as loops over GPU blocks and threads (the fused GPU
+  /// form), falling back to products where its tiles do not fit.
+  bool attentionBlocks = false;
+  /// ssm_scan with one task per (batch, head, channel), a GPU form.
+  bool ssmPerChannel = false;
+  /// ssm_scan as loops over GPU blocks and threads, one thread per state
+  /// element, falling back to per-channel where P or N is dynamic.
+  bool ssmBlocks = false;
+};
+
 /// attention, rope.
-/// `attentionProducts` lowers weft.attention as whole-tensor products (a GPU
-/// form) instead of parallel tasks over query blocks; `attentionBlocks` as
-/// loops mapped to GPU blocks and threads (the fused GPU form, falling back
-/// to products where its tiles do not fit).
 void populateAttentionToLinalgPatterns(RewritePatternSet &patterns,
-                                       bool attentionProducts = false,
-                                       bool attentionBlocks = false);
+                                       const WeftToLinalgForms &forms = {});
 /// ssm_scan, causal_conv1d.
-/// `ssmChunkSize` > 0 lowers scalar-A ssm_scan in chunked (SSD) form with
-/// chunks of that many steps; 0 keeps the sequential scan.
-/// `ssmPerChannel` lowers it with one task per (batch, head, channel), the
-/// GPU form.
 void populateSequenceToLinalgPatterns(RewritePatternSet &patterns,
-                                      int64_t ssmChunkSize = 0,
-                                      bool ssmPerChannel = false);
+                                      const WeftToLinalgForms &forms = {});
 
 /// All of the above.
 void populateWeftToLinalgPatterns(RewritePatternSet &patterns,
-                                  int64_t ssmChunkSize = 0,
-                                  bool attentionProducts = false,
-                                  bool ssmPerChannel = false,
-                                  bool attentionBlocks = false);
+                                  const WeftToLinalgForms &forms = {});
 
 } // namespace mlir::weft
 

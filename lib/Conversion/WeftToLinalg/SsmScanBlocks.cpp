@@ -1,0 +1,218 @@
+//===- SsmScanBlocks.cpp - weft.ssm_scan as GPU thread blocks -------------===//
+//
+// The thread-block form of weft.ssm_scan (BlockLoops.h): one block per
+// (batch x head, block of channels), one thread per state element (channel
+// p, state index n) of the block's [Pb, N] state tile, which lives in shared
+// memory for the whole sequence. Each step is two phases: every thread
+// updates its state element and its term state * C; then one thread per
+// channel sums the terms over n and writes y. The per-channel form has a
+// thread walk the N states of its channel in every step; here N threads
+// share that work, and B and C are read once per block and step.
+//
+//===----------------------------------------------------------------------===//
+
+#include "BlockLoops.h"
+#include "LoweringUtils.h"
+#include "SsmScanLowering.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+using namespace mlir;
+using namespace mlir::weft;
+
+namespace {
+/// States per block: enough work per step for a block of threads, few
+/// enough that long sequences still see many blocks.
+constexpr int64_t kStatesPerBlock = 512;
+constexpr int64_t kMaxThreads = 256;
+} // namespace
+
+std::optional<SmallVector<Value>>
+weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
+                           ConversionPatternRewriter &rewriter) {
+  std::optional<int64_t> headDim = getConstantIntValue(in.headDim);
+  std::optional<int64_t> stateDim = getConstantIntValue(in.stateDim);
+  if (!headDim || !stateDim || *headDim == 0 || *stateDim == 0)
+    return std::nullopt;
+  OpBuilder &b = rewriter;
+  Location loc = op.getLoc();
+  auto yType = cast<RankedTensorType>(op.getY().getType());
+  auto stateType = cast<RankedTensorType>(op.getFinalState().getType());
+  Type elementType = yType.getElementType();
+  Type f32 = b.getF32Type();
+  bool scalarA = cast<RankedTensorType>(in.a.getType()).getRank() == 1;
+  bool perChannelD =
+      in.d && cast<RankedTensorType>(in.d.getType()).getRank() == 2;
+  int64_t n = *stateDim;
+  int64_t channels =
+      std::clamp<int64_t>(kStatesPerBlock / n, 1, *headDim); // Pb
+  int64_t states = channels * n;
+  int64_t threads = std::min<int64_t>(kMaxThreads, (states + 31) / 32 * 32);
+  auto c = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  };
+  Value zero = f32Const(b, loc, 0.0);
+
+  Value x = toReadOnlyBuffer(b, loc, in.x);
+  Value dt = toReadOnlyBuffer(b, loc, in.dtProcessed);
+  Value a = toReadOnlyBuffer(b, loc, in.a);
+  Value bm = toReadOnlyBuffer(b, loc, in.bm);
+  Value cm = toReadOnlyBuffer(b, loc, in.cm);
+  Value d = in.d ? toReadOnlyBuffer(b, loc, in.d) : Value();
+  Value z = in.z ? toReadOnlyBuffer(b, loc, in.z) : Value();
+  Value s0 =
+      in.initialState ? toReadOnlyBuffer(b, loc, in.initialState) : Value();
+  Value y = allocateBuffer(b, loc, {in.batch, in.length, in.heads, in.headDim},
+                           elementType);
+  Value finalState = allocateBuffer(
+      b, loc, {in.batch, in.heads, in.headDim, in.stateDim}, f32);
+
+  Value headsValue = getIndexValue(b, loc, in.heads);
+  Value batchHeads = arith::MulIOp::create(
+      b, loc, getIndexValue(b, loc, in.batch), headsValue);
+  OpFoldResult channelBlocks = b.getIndexAttr((*headDim + channels - 1) /
+                                              channels);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    scf::ForallOp grid = createGridLoop(b, loc, {batchHeads, channelBlocks});
+    Value batchIndex =
+        arith::DivUIOp::create(b, loc, grid.getInductionVar(0), headsValue);
+    Value head =
+        arith::RemUIOp::create(b, loc, grid.getInductionVar(0), headsValue);
+    Value group = arith::DivUIOp::create(b, loc, head, in.headsPerGroup);
+    Value firstChannel =
+        arith::MulIOp::create(b, loc, grid.getInductionVar(1), c(channels));
+    // Block-local (shared memory on the GPU): the states and their terms.
+    auto tileType = MemRefType::get({channels, n}, f32);
+    Value state = memref::AllocOp::create(b, loc, tileType);
+    Value terms = memref::AllocOp::create(b, loc, tileType);
+
+    // Element i of the tile: channel firstChannel + i / N, state i % N.
+    auto element = [&](OpBuilder &nb, Value i) {
+      Value local = arith::DivUIOp::create(nb, loc, i, c(n));
+      Value index = arith::RemUIOp::create(nb, loc, i, c(n));
+      Value channel = arith::AddIOp::create(nb, loc, firstChannel, local);
+      Value valid = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::slt,
+                                          channel, c(*headDim));
+      return std::make_tuple(local, index, channel, valid);
+    };
+
+    createThreadLoop(b, loc, threads, [&](OpBuilder &nb, Value t) {
+      forEachItem(nb, loc, t, states, threads, [&](OpBuilder &fb, Value i) {
+        auto [local, index, channel, valid] = element(fb, i);
+        Value initial =
+            s0 ? loadF32If(fb, loc, valid, s0,
+                           {batchIndex, head, channel, index}, zero)
+               : zero;
+        memref::StoreOp::create(fb, loc, initial, state,
+                                ValueRange{local, index});
+      });
+    });
+
+    auto steps =
+        scf::ForOp::create(b, loc, c(0), getIndexValue(b, loc, in.length), c(1));
+    {
+      OpBuilder::InsertionGuard stepGuard(b);
+      b.setInsertionPointToStart(steps.getBody());
+      Value step = steps.getInductionVar();
+      // state = exp(d * a) * state + d * x * B; term = state * C.
+      createThreadLoop(b, loc, threads, [&](OpBuilder &nb, Value t) {
+        forEachItem(nb, loc, t, states, threads, [&](OpBuilder &fb, Value i) {
+          auto [local, index, channel, valid] = element(fb, i);
+          Value dv = extendToF32(
+              fb, loc,
+              memref::LoadOp::create(fb, loc, dt,
+                                     ValueRange{batchIndex, step, head}));
+          Value av = extendToF32(
+              fb, loc,
+              scalarA ? memref::LoadOp::create(fb, loc, a, head)
+                      : memref::LoadOp::create(fb, loc, a,
+                                               ValueRange{head, index}));
+          Value decay = math::ExpOp::create(
+              fb, loc, arith::MulFOp::create(fb, loc, dv, av));
+          Value xv = loadF32If(fb, loc, valid, x,
+                               {batchIndex, step, head, channel}, zero);
+          Value bv = extendToF32(
+              fb, loc,
+              memref::LoadOp::create(fb, loc, bm,
+                                     ValueRange{batchIndex, step, group, index}));
+          Value cv = extendToF32(
+              fb, loc,
+              memref::LoadOp::create(fb, loc, cm,
+                                     ValueRange{batchIndex, step, group, index}));
+          Value old =
+              memref::LoadOp::create(fb, loc, state, ValueRange{local, index});
+          Value input = arith::MulFOp::create(
+              fb, loc, arith::MulFOp::create(fb, loc, dv, xv), bv);
+          Value next = arith::AddFOp::create(
+              fb, loc, arith::MulFOp::create(fb, loc, decay, old), input);
+          memref::StoreOp::create(fb, loc, next, state,
+                                  ValueRange{local, index});
+          memref::StoreOp::create(fb, loc,
+                                  arith::MulFOp::create(fb, loc, next, cv),
+                                  terms, ValueRange{local, index});
+        });
+      });
+      // y = sum_n terms (+ D x) (* silu(z)), one thread per channel.
+      createThreadLoop(b, loc, threads, [&](OpBuilder &nb, Value t) {
+        forEachItem(nb, loc, t, channels, threads, [&](OpBuilder &fb,
+                                                       Value local) {
+          Value channel = arith::AddIOp::create(fb, loc, firstChannel, local);
+          Value valid = arith::CmpIOp::create(
+              fb, loc, arith::CmpIPredicate::slt, channel, c(*headDim));
+          scf::IfOp::create(fb, loc, valid, [&](OpBuilder &tb, Location) {
+            Value out = accumulate(
+                tb, loc, c(n), zero,
+                [&](OpBuilder &sb, Value index, Value sum) -> Value {
+                  return arith::AddFOp::create(
+                      sb, loc, sum,
+                      memref::LoadOp::create(sb, loc, terms,
+                                             ValueRange{local, index}));
+                });
+            SmallVector<Value> xIndex = {batchIndex, step, head, channel};
+            if (d) {
+              Value dh = extendToF32(
+                  tb, loc,
+                  perChannelD
+                      ? memref::LoadOp::create(tb, loc, d,
+                                               ValueRange{head, channel})
+                      : memref::LoadOp::create(tb, loc, d, head));
+              Value xv = extendToF32(
+                  tb, loc, memref::LoadOp::create(tb, loc, x, xIndex));
+              out = arith::AddFOp::create(tb, loc, out,
+                                          arith::MulFOp::create(tb, loc, dh, xv));
+            }
+            if (z) {
+              Value zv = extendToF32(
+                  tb, loc, memref::LoadOp::create(tb, loc, z, xIndex));
+              out = arith::MulFOp::create(
+                  tb, loc, out,
+                  buildActivation(tb, loc, Activation::silu, zv));
+            }
+            memref::StoreOp::create(tb, loc,
+                                    truncateFromF32(tb, loc, out, elementType),
+                                    y, xIndex);
+            scf::YieldOp::create(tb, loc);
+          });
+        });
+      });
+    }
+
+    createThreadLoop(b, loc, threads, [&](OpBuilder &nb, Value t) {
+      forEachItem(nb, loc, t, states, threads, [&](OpBuilder &fb, Value i) {
+        auto [local, index, channel, valid] = element(fb, i);
+        scf::IfOp::create(fb, loc, valid, [&](OpBuilder &tb, Location) {
+          Value value =
+              memref::LoadOp::create(tb, loc, state, ValueRange{local, index});
+          memref::StoreOp::create(tb, loc, value, finalState,
+                                  ValueRange{batchIndex, head, channel, index});
+          scf::YieldOp::create(tb, loc);
+        });
+      });
+    });
+  }
+  return SmallVector<Value>{toResultTensor(b, loc, y, yType),
+                            toResultTensor(b, loc, finalState, stateType)};
+}
