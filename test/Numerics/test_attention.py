@@ -400,3 +400,25 @@ func.func @main(%q: {tq}, %k: {tk}, %v: {tk}, %len: {tlen}, %q2: {tq2}, %k2: {tk
     _check(o2, None, reference.attention(qx, kx, vx, kv_len=kv_len, causal=True, window=100),
            dtype, "split decode, window 100")
     _check(o3, l3, reference.attention(q2x, k2x, v2x, causal=True), dtype, "split prefill")
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f16"])
+def test_blocks_register_tiles(dtype):
+    # Blocks of 32 rows and 32 keys with 64 channels: each thread of the
+    # thread-block form computes a 2 x 2 tile of scores and a 2 x 4 tile of
+    # the accumulator. Causal prefill over a partial last tile (S = 100),
+    # with an additive mask and lse.
+    b, s, h, d = 2, 100, 2, 64
+    q, qx = given(RNG.standard_normal((b, s, h, d)), dtype)
+    k, kx = given(RNG.standard_normal((b, s, h, d)), dtype)
+    v, vx = given(RNG.standard_normal((b, s, h, d)), dtype)
+    mask, maskx = given(RNG.standard_normal((1, h, s, s)), dtype)
+    tq, tm, tl = t((b, s, h, d), dtype), t((1, h, s, s), dtype), t((b, h, s), "f32")
+    program = f"""
+func.func @main(%q: {tq}, %k: {tq}, %v: {tq}, %m: {tm}) -> ({tq}, {tl}) {{
+  %o, %l = weft.attention %q, %k, %v mask %m {{causal, return_lse}} : ({tq}, {tq}, {tq}, {tm}) -> ({tq}, {tl})
+  return %o, %l : {tq}, {tl}
+}}"""
+    o, l = harness.run(_lowered(program, "blocks"), [q, k, v, mask])
+    _check(o, l, reference.attention(qx, kx, vx, mask=maskx, causal=True), dtype,
+           "register tiles")

@@ -44,6 +44,27 @@ constexpr int64_t kBlocksToFill = 264;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/// A thread's register tile of an [extent0, extent1] phase: the largest
+/// (m0, m1) with m0 | extent0, m1 | extent1 and m0, m1 <= 4 that still gives
+/// every thread of the block an item. Each item loads m0 + m1 values per
+/// step of its inner loop for m0 x m1 products (1 x 1 loads two per product).
+std::pair<int64_t, int64_t> registerTile(int64_t extent0, int64_t extent1,
+                                         int64_t threads) {
+  std::pair<int64_t, int64_t> best = {1, 1};
+  for (int64_t m0 : {1, 2, 4})
+    for (int64_t m1 : {1, 2, 4}) {
+      if (extent0 % m0 || extent1 % m1 ||
+          extent0 / m0 * (extent1 / m1) < threads)
+        continue;
+      // More products per load; of equal tiles, the squarer loads less.
+      int64_t size = m0 * m1, bestSize = best.first * best.second;
+      if (size > bestSize ||
+          (size == bestSize && m0 + m1 < best.first + best.second))
+        best = {m0, m1};
+    }
+  return best;
+}
+
 /// How a block's work is cut.
 struct BlockShape {
   int64_t queries; // query positions per block
@@ -280,45 +301,72 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
       loadRows(vBuf, vTile, valueDim);
     });
 
-    // Phase 2: scores, -inf where a key is not visible.
+    // Phase 2: scores, -inf where a key is not visible. A thread computes
+    // an [mr, mk] register tile of them, rows r0 + a * rows / mr and keys
+    // j0 + b * keys / mk, so that it reuses each loaded query and key value
+    // and neighbouring threads read neighbouring rows of K.
+    auto [mr, mk] = registerTile(rows, keys, kThreads);
+    int64_t rowStride = rows / mr, keyStride = keys / mk;
     threads(kThreads, [&](OpBuilder &nb, Value t) {
-      forEach(nb, loc, t, rows * keys, kThreads, [&](OpBuilder &fb, Value i) {
-        auto [r, j] = split2(fb, i, keys);
-        Value key = arith::AddIOp::create(fb, loc, tileStart, j);
-        Value query = rowQuery(fb, r);
-        Value dot = accumulate(
-            fb, loc, c(headDim), zero,
-            [&](OpBuilder &db, Value d, Value sum) -> Value {
-              Value x = memref::LoadOp::create(db, loc, qTile, ValueRange{r, d});
-              Value y = extendToF32(
-                  db, loc,
-                  memref::LoadOp::create(db, loc, kTile, ValueRange{j, d}));
-              return arith::AddFOp::create(
-                  db, loc, sum, arith::MulFOp::create(db, loc, x, y));
+      forEach(nb, loc, t, rowStride * keyStride, kThreads,
+              [&](OpBuilder &fb, Value i) {
+        auto [r0, j0] = split2(fb, i, keyStride);
+        SmallVector<Value> rs, js;
+        for (int64_t a = 0; a < mr; ++a)
+          rs.push_back(arith::AddIOp::create(fb, loc, r0, c(a * rowStride)));
+        for (int64_t q = 0; q < mk; ++q)
+          js.push_back(arith::AddIOp::create(fb, loc, j0, c(q * keyStride)));
+        SmallVector<Value> inits(mr * mk, zero);
+        auto dots = scf::ForOp::create(
+            fb, loc, c(0), c(headDim), c(1), inits,
+            [&](OpBuilder &db, Location, Value d, ValueRange sums) {
+              SmallVector<Value> xs, ys, next;
+              for (Value r : rs)
+                xs.push_back(
+                    memref::LoadOp::create(db, loc, qTile, ValueRange{r, d}));
+              for (Value j : js)
+                ys.push_back(extendToF32(
+                    db, loc,
+                    memref::LoadOp::create(db, loc, kTile, ValueRange{j, d})));
+              for (int64_t a = 0; a < mr; ++a)
+                for (int64_t q = 0; q < mk; ++q)
+                  next.push_back(arith::AddFOp::create(
+                      db, loc, sums[a * mk + q],
+                      arith::MulFOp::create(db, loc, xs[a], ys[q])));
+              scf::YieldOp::create(db, loc, next);
             });
-        Value s = buildScaledScore(fb, loc, dot, scoring);
-        Value inBlock = arith::AndIOp::create(
-            fb, loc, lessThan(fb, query, seqQValue),
-            arith::AndIOp::create(
-                fb, loc, lessThan(fb, key, keyEnd),
-                arith::CmpIOp::create(fb, loc, arith::CmpIPredicate::sge, key,
-                                      keyStart)));
-        if (mask) {
-          Value head = rowHead(fb, r);
-          Value maskBatch = maskType.getDimSize(0) == 1 ? c(0) : batchIndex;
-          Value maskHead = maskType.getDimSize(1) == 1 ? c(0) : head;
-          s = arith::AddFOp::create(
-              fb, loc, s,
-              loadF32If(fb, loc, inBlock, maskBuf,
-                     {maskBatch, maskHead, query, key}, zero));
+        for (int64_t a = 0; a < mr; ++a) {
+          Value r = rs[a];
+          Value query = rowQuery(fb, r);
+          for (int64_t q = 0; q < mk; ++q) {
+            Value j = js[q];
+            Value key = arith::AddIOp::create(fb, loc, tileStart, j);
+            Value s = buildScaledScore(fb, loc, dots.getResult(a * mk + q),
+                                       scoring);
+            Value inBlock = arith::AndIOp::create(
+                fb, loc, lessThan(fb, query, seqQValue),
+                arith::AndIOp::create(
+                    fb, loc, lessThan(fb, key, keyEnd),
+                    arith::CmpIOp::create(fb, loc, arith::CmpIPredicate::sge,
+                                          key, keyStart)));
+            if (mask) {
+              Value head = rowHead(fb, r);
+              Value maskBatch = maskType.getDimSize(0) == 1 ? c(0) : batchIndex;
+              Value maskHead = maskType.getDimSize(1) == 1 ? c(0) : head;
+              s = arith::AddFOp::create(
+                  fb, loc, s,
+                  loadF32If(fb, loc, inBlock, maskBuf,
+                            {maskBatch, maskHead, query, key}, zero));
+            }
+            Value visible = buildKeyVisible(fb, loc, query, key, validLength,
+                                            seqQValue, static_cast<bool>(kvLen),
+                                            scoring);
+            if (visible)
+              inBlock = arith::AndIOp::create(fb, loc, inBlock, visible);
+            Value score = arith::SelectOp::create(fb, loc, inBlock, s, negInf);
+            memref::StoreOp::create(fb, loc, score, scores, ValueRange{r, j});
+          }
         }
-        Value visible = buildKeyVisible(fb, loc, query, key, validLength,
-                                        seqQValue, static_cast<bool>(kvLen),
-                                        scoring);
-        if (visible)
-          inBlock = arith::AndIOp::create(fb, loc, inBlock, visible);
-        Value score = arith::SelectOp::create(fb, loc, inBlock, s, negInf);
-        memref::StoreOp::create(fb, loc, score, scores, ValueRange{r, j});
       });
     });
 
@@ -354,29 +402,56 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
       });
     });
 
-    // Phase 4: acc = acc * alpha + P V. Keys that are not visible (p = 0)
-    // add nothing, also where their values are not finite (cache padding).
+    // Phase 4: acc = acc * alpha + P V, an [mr, me] register tile of acc
+    // per thread (rows r0 + a * rows / mr, channels e0 + b * Dv / me). Keys
+    // that are not visible (p = 0) add nothing, also where their values are
+    // not finite (cache padding).
+    auto [mr4, me] = registerTile(rows, valueDim, kThreads);
+    int64_t accRowStride = rows / mr4, channelStride = valueDim / me;
     threads(kThreads, [&](OpBuilder &nb, Value t) {
-      forEach(nb, loc, t, rows * valueDim, kThreads, [&](OpBuilder &fb, Value i) {
-        auto [r, e] = split2(fb, i, valueDim);
-        Value scaled = arith::MulFOp::create(
-            fb, loc, memref::LoadOp::create(fb, loc, acc, ValueRange{r, e}),
-            memref::LoadOp::create(fb, loc, rescale, r));
-        Value sum = accumulate(
-            fb, loc, c(keys), scaled,
-            [&](OpBuilder &sb, Value j, Value a) -> Value {
-              Value p = memref::LoadOp::create(sb, loc, scores, ValueRange{r, j});
-              Value x = extendToF32(
-                  sb, loc,
-                  memref::LoadOp::create(sb, loc, vTile, ValueRange{j, e}));
-              Value product = arith::MulFOp::create(sb, loc, p, x);
-              Value isZero = arith::CmpFOp::create(
-                  sb, loc, arith::CmpFPredicate::OEQ, p, zero);
-              return arith::AddFOp::create(
-                  sb, loc, a,
-                  arith::SelectOp::create(sb, loc, isZero, zero, product));
+      forEach(nb, loc, t, accRowStride * channelStride, kThreads,
+              [&](OpBuilder &fb, Value i) {
+        auto [r0, e0] = split2(fb, i, channelStride);
+        SmallVector<Value> rs, es, inits;
+        for (int64_t a = 0; a < mr4; ++a)
+          rs.push_back(arith::AddIOp::create(fb, loc, r0, c(a * accRowStride)));
+        for (int64_t q = 0; q < me; ++q)
+          es.push_back(
+              arith::AddIOp::create(fb, loc, e0, c(q * channelStride)));
+        for (Value r : rs) {
+          Value alpha = memref::LoadOp::create(fb, loc, rescale, r);
+          for (Value e : es)
+            inits.push_back(arith::MulFOp::create(
+                fb, loc,
+                memref::LoadOp::create(fb, loc, acc, ValueRange{r, e}), alpha));
+        }
+        auto sums = scf::ForOp::create(
+            fb, loc, c(0), c(keys), c(1), inits,
+            [&](OpBuilder &sb, Location, Value j, ValueRange current) {
+              SmallVector<Value> ps, xs, next;
+              for (Value r : rs)
+                ps.push_back(
+                    memref::LoadOp::create(sb, loc, scores, ValueRange{r, j}));
+              for (Value e : es)
+                xs.push_back(extendToF32(
+                    sb, loc,
+                    memref::LoadOp::create(sb, loc, vTile, ValueRange{j, e})));
+              for (int64_t a = 0; a < mr4; ++a) {
+                Value isZero = arith::CmpFOp::create(
+                    sb, loc, arith::CmpFPredicate::OEQ, ps[a], zero);
+                for (int64_t q = 0; q < me; ++q) {
+                  Value product = arith::MulFOp::create(sb, loc, ps[a], xs[q]);
+                  next.push_back(arith::AddFOp::create(
+                      sb, loc, current[a * me + q],
+                      arith::SelectOp::create(sb, loc, isZero, zero, product)));
+                }
+              }
+              scf::YieldOp::create(sb, loc, next);
             });
-        memref::StoreOp::create(fb, loc, sum, acc, ValueRange{r, e});
+        for (int64_t a = 0; a < mr4; ++a)
+          for (int64_t q = 0; q < me; ++q)
+            memref::StoreOp::create(fb, loc, sums.getResult(a * me + q), acc,
+                                    ValueRange{rs[a], es[q]});
       });
     });
   }
