@@ -96,6 +96,45 @@ def test_errors_carry_the_runtime_message(compiled):
         artifact.bind_params(corrupt)
 
 
+def test_runtime_tensors_are_used_in_place(compiled):
+    # as_tensors=True leaves results with the runtime (no copy); a Tensor
+    # passed back in is used as it is. On the CPU they live in host memory.
+    artifact_path, archive, params, _ = compiled
+    artifact = runtime.Artifact(artifact_path)
+    artifact.bind_params(archive)
+    y = RNG.standard_normal((2, 7)).astype(np.float32)
+    ids = RNG.integers(0, 5, (2, 3))
+    silu, rows = artifact["split"](y, ids, as_tensors=True)
+    assert isinstance(silu, runtime.Tensor)
+    assert (silu.dtype, silu.shape, silu.memory) == ("f32", (2, 7), "host")
+    assert repr(rows) == "Tensor(f32[2, 3, 4], host)"
+    np.testing.assert_array_equal(rows.numpy(), params["table"][ids])
+    once = y / (1 + np.exp(-y.astype(np.float64)))
+    twice, _ = artifact["split"](silu, runtime.to_device(ids, memory="host"))
+    np.testing.assert_allclose(twice, once / (1 + np.exp(-once)), rtol=1e-6, atol=1e-7)
+    # The first call's result is untouched by the second.
+    np.testing.assert_allclose(silu.numpy(), once, rtol=1e-6, atol=1e-7)
+    with pytest.raises(runtime.WeftError, match=r"expected i64\[2, 3\], got f32\[2, 7\]"):
+        artifact["split"](silu, silu)
+
+
+def test_to_device_errors():
+    require_runtime()
+    with pytest.raises(runtime.WeftError, match="unknown memory 'gpu'"):
+        runtime.to_device(np.zeros(3, np.float32), memory="gpu")
+    with pytest.raises(runtime.WeftError, match="numpy dtype complex128 has no weft dtype"):
+        runtime.to_device(np.zeros(3, np.complex128))
+    import ctypes
+    try:
+        ctypes.CDLL("libcuda.so.1")
+        pytest.skip("a CUDA driver is installed: to_device works here")
+    except OSError:
+        pass
+    with pytest.raises(runtime.WeftError, match="CUDA driver not available") as e:
+        runtime.to_device(np.zeros(3, np.float32))
+    assert e.value.code == "failed precondition"
+
+
 def test_library_lookup_honours_the_environment(monkeypatch, tmp_path):
     require_runtime()
     monkeypatch.setenv("WEFT_RUNTIME_LIB", str(tmp_path / "nowhere.so"))

@@ -8,6 +8,15 @@ Inputs are numpy arrays (bf16 as uint16 words); results come back as numpy
 arrays that own their memory. Every runtime error is raised as WeftError
 carrying the runtime's one-line message and status code.
 
+Runtime-owned tensors avoid the copies: `to_device(array)` puts an array in
+CUDA unified memory, and a call with `as_tensors=True` returns its results as
+`Tensor`s where the kernels wrote them. A `Tensor` passed to a call is used in
+place, so a decode loop can feed a KV cache back without it leaving the GPU:
+
+    cache = to_device(np.zeros(...))
+    logits, cache = step(token, cache, as_tensors=True)
+    logits.numpy()
+
 The library is found through WEFT_RUNTIME_LIB, else next to the tools
 (WEFT_BIN_DIR/../lib), else in this source tree's build/lib.
 """
@@ -85,6 +94,9 @@ def library():
             ("weftFunctionGetResultSpec", [handle, ctypes.c_size_t, handle], handle),
             ("weftFunctionBindParams", [handle, handle], handle),
             ("weftTensorWrap", [ctypes.c_int, i64p, ctypes.c_size_t, handle, out], handle),
+            ("weftTensorCreateIn", [ctypes.c_int, ctypes.c_int, i64p, ctypes.c_size_t, handle,
+                                    out], handle),
+            ("weftTensorGetMemory", [handle], ctypes.c_int),
             ("weftTensorRelease", [handle], None),
             ("weftTensorGetDType", [handle], ctypes.c_int),
             ("weftTensorGetRank", [handle], ctypes.c_size_t),
@@ -129,8 +141,68 @@ def _spec(raw):
                 [None if raw.shape[i] < 0 else raw.shape[i] for i in range(raw.rank)])
 
 
+# weftMemory values.
+MEMORY = {"host": 0, "cuda": 1}
+_MEMORY_NAMES = {code: name for name, code in MEMORY.items()}
+
+
+def _dtype_code(array, spec_dtype=None):
+    """The weftDType of a numpy array (uint16 words are bf16 where the spec
+    says so), or None."""
+    if spec_dtype == "bf16" and array.dtype == np.uint16:
+        return DTYPES["bf16"][0]
+    return _FROM_NUMPY.get(array.dtype)
+
+
+class Tensor:
+    """A tensor the runtime owns, in host or CUDA unified memory (`memory`).
+    Calls use it in place; `numpy()` copies it out."""
+
+    def __init__(self, handle):
+        self._handle = handle
+        lib = library()
+        rank = lib.weftTensorGetRank(handle)
+        self.shape = tuple(lib.weftTensorGetShape(handle)[i] for i in range(rank))
+        self.dtype = _BY_CODE[lib.weftTensorGetDType(handle)][0]
+        self.memory = _MEMORY_NAMES[lib.weftTensorGetMemory(handle)]
+
+    def numpy(self):
+        lib = library()
+        size = lib.weftTensorGetByteSize(self._handle)
+        data = ctypes.string_at(lib.weftTensorGetData(self._handle), size) if size else b""
+        return np.frombuffer(data, dtype=DTYPES[self.dtype][1]).reshape(self.shape).copy()
+
+    def __del__(self):
+        if getattr(self, "_handle", None) and _LIB is not None:
+            _LIB.weftTensorRelease(self._handle)
+            self._handle = None
+
+    def __repr__(self):
+        dims = ", ".join(map(str, self.shape))
+        return f"Tensor({self.dtype}[{dims}], {self.memory})"
+
+
+def to_device(array, memory="cuda", bf16=False):
+    """A copy of a numpy array as a runtime Tensor in `memory` ("cuda": unified
+    memory of the GPU; "host"). bf16=True reads uint16 words as bf16."""
+    if memory not in MEMORY:
+        raise WeftError(f"unknown memory '{memory}' (expected host or cuda)",
+                        "invalid argument")
+    array = np.ascontiguousarray(array)
+    code = _dtype_code(array, "bf16" if bf16 else None)
+    if code is None:
+        raise WeftError(f"numpy dtype {array.dtype} has no weft dtype", "invalid argument")
+    lib = library()
+    shape = (ctypes.c_int64 * max(array.ndim, 1))(*array.shape)
+    handle = ctypes.c_void_p()
+    _check(lib.weftTensorCreateIn(MEMORY[memory], code, shape, array.ndim,
+                                  array.ctypes.data, ctypes.byref(handle)))
+    return Tensor(handle.value)
+
+
 class Function:
-    """A function of an open artifact; call it with numpy arrays."""
+    """A function of an open artifact; call it with numpy arrays or runtime
+    Tensors."""
 
     def __init__(self, artifact, handle):
         self._artifact = artifact  # keeps the code loaded
@@ -152,22 +224,26 @@ class Function:
         with _Params(path) as params:
             _check(library().weftFunctionBindParams(self._handle, params))
 
-    def __call__(self, *inputs):
+    def __call__(self, *inputs, as_tensors=False):
+        """Runs the function. Results are numpy arrays, or with as_tensors=True
+        runtime Tensors left where the call wrote them (GPU memory for cuda
+        artifacts)."""
         lib = library()
         if len(inputs) != len(self.inputs):
             raise WeftError(f"function '{self.name}': expected {len(self.inputs)} inputs, "
                             f"got {len(inputs)}", "invalid argument")
         arrays = []
         tensors = (ctypes.c_void_p * max(len(inputs), 1))()
+        wrapped = []  # the views this call made (Tensors stay with their owner)
         outputs = (ctypes.c_void_p * max(len(self.results), 1))()
         try:
             for i, (value, spec) in enumerate(zip(inputs, self.inputs)):
+                if isinstance(value, Tensor):
+                    tensors[i] = value._handle
+                    continue
                 array = np.ascontiguousarray(value)
-                if spec.dtype == "bf16" and array.dtype == np.uint16:
-                    code = DTYPES["bf16"][0]
-                elif array.dtype in _FROM_NUMPY:
-                    code = _FROM_NUMPY[array.dtype]
-                else:
+                code = _dtype_code(array, spec.dtype)
+                if code is None:
                     raise WeftError(f"function '{self.name}': input {i}: numpy dtype "
                                     f"{array.dtype} has no weft dtype", "invalid argument")
                 arrays.append(array)
@@ -176,11 +252,14 @@ class Function:
                 _check(lib.weftTensorWrap(code, shape, array.ndim, array.ctypes.data,
                                           ctypes.byref(tensor)))
                 tensors[i] = tensor.value
+                wrapped.append(tensor.value)
             _check(lib.weftCall(self._handle, tensors, len(inputs), outputs,
                                 len(self.results)))
         finally:
-            for tensor in tensors:
+            for tensor in wrapped:
                 lib.weftTensorRelease(tensor)
+        if as_tensors:
+            return [Tensor(tensor) for tensor in outputs[:len(self.results)]]
         results = []
         for tensor in outputs[:len(self.results)]:
             try:
