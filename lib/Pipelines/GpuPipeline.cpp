@@ -62,6 +62,7 @@ void weft::buildGpuPipeline(OpPassManager &pm,
   // Constant tables the kernels read become device globals.
   pm.addPass(createWeftSinkGlobalsIntoKernelsPass());
   pm.addPass(createGpuKernelOutliningPass());
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   // Vector kernels (attention's register blocks) become loads and stores of
   // vectors; views become plain descriptors before the kernels go to NVVM.
   pm.addPass(createConvertVectorToSCFPass());

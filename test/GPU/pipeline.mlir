@@ -2,10 +2,18 @@
 // RUN: weft-opt %s -weft-gpu-pipeline="chip=sm_80 threads=128" | FileCheck %s --check-prefix=SM80
 
 // One kernel per loop nest, embedded as PTX; host buffers come from the
-// runtime's unified-memory allocator.
+// runtime's unified-memory allocator. The launches go to one stream, which
+// the host waits for once, after the last (gpu-async-region).
 // CHECK-LABEL: llvm.func @linear
 // CHECK: llvm.call @_mlir_memref_to_llvm_alloc
-// CHECK: gpu.launch_func @linear_kernel
+// CHECK: %[[STREAM:.*]] = llvm.call @mgpuStreamCreate()
+// CHECK-NOT: mgpuStreamSynchronize
+// CHECK: gpu.launch_func <%[[STREAM]] : !llvm.ptr> @linear_kernel::@linear_kernel
+// CHECK-NOT: mgpuStreamSynchronize
+// CHECK: gpu.launch_func <%[[STREAM]] : !llvm.ptr> @linear_kernel_0::@linear_kernel
+// CHECK-NOT: mgpuStreamSynchronize
+// CHECK: gpu.launch_func <%[[STREAM]] : !llvm.ptr> @linear_kernel_1::@linear_kernel
+// CHECK-NEXT: llvm.call @mgpuStreamSynchronize(%[[STREAM]])
 // CHECK-NOT: memref.
 // CHECK: gpu.binary @linear_kernel{{ +}}[#gpu.object<#nvvm.target<O = 3, chip = "sm_90a", features = "+ptx80">
 // CHECK-SAME: .target sm_90a
