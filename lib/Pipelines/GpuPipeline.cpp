@@ -62,6 +62,8 @@ void weft::buildGpuPipeline(OpPassManager &pm,
   // Constant tables the kernels read become device globals.
   pm.addPass(createWeftSinkGlobalsIntoKernelsPass());
   pm.addPass(createGpuKernelOutliningPass());
+  // Shared memory aligned for tensor-core loads and stores.
+  pm.addNestedPass<gpu::GPUModuleOp>(createWeftAlignWorkgroupMemoryPass());
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   // Vector kernels (attention's register blocks) become loads and stores of
   // vectors; views become plain descriptors before the kernels go to NVVM.

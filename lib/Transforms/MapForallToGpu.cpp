@@ -1,15 +1,18 @@
 //===- MapForallToGpu.cpp - block and thread loops -> gpu.launch ----------===//
 //
 // A kernel written as an scf.forall over #gpu.block ids whose body holds
-// scf.forall loops over #gpu.thread ids becomes one gpu.launch: block ids
-// from the outer loop, shared memory from the buffers the outer body
-// allocates, threads (with a barrier after each inner loop) from upstream's
-// mapNestedForallToThreadsImpl.
+// scf.forall loops over #gpu.thread (or #gpu.warp) ids becomes one
+// gpu.launch: block ids from the outer loop, shared memory from the buffers
+// the outer body allocates, threads and warps (with a barrier after each
+// inner loop) from upstream's mapNestedForallToThreadsImpl. Warp-level
+// vector.contract ops on 16x16 tiles then become tensor-core operations
+// (gpu.subgroup_mma_*, upstream's convertVectorToMMAOps).
 //
 //===----------------------------------------------------------------------===//
 
 #include "weft/Transforms/Passes.h"
 
+#include "mlir/Conversion/VectorToGPU/VectorToGPU.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/TransformOps/GPUTransformOps.h"
@@ -17,7 +20,9 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::weft {
 #define GEN_PASS_DEF_WEFTMAPFORALLTOGPUPASS
@@ -41,23 +46,118 @@ bool isThreadLoop(scf::ForallOp loop) {
   return isMappedTo(loop, llvm::IsaPred<gpu::GPUThreadMappingAttr>);
 }
 
+bool isWarpLoop(scf::ForallOp loop) {
+  return isMappedTo(loop, llvm::IsaPred<gpu::GPUWarpMappingAttr>);
+}
+
+constexpr int64_t kWarpSize = 32;
+
+/// contract(extf(a), extf(b), acc) -> contract(a, b, acc): a mixed-precision
+/// product, which is what the matrix units compute (f16 x f16 + f32).
+struct FoldExtensionsIntoContract : OpRewritePattern<vector::ContractionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(vector::ContractionOp contract,
+                                PatternRewriter &rewriter) const override {
+    auto lhs = contract.getLhs().getDefiningOp<arith::ExtFOp>();
+    auto rhs = contract.getRhs().getDefiningOp<arith::ExtFOp>();
+    if (!lhs || !rhs ||
+        lhs.getIn().getType() != rhs.getIn().getType())
+      return failure();
+    rewriter.modifyOpInPlace(contract, [&] {
+      contract.getLhsMutable().assign(lhs.getIn());
+      contract.getRhsMutable().assign(rhs.getIn());
+    });
+    return success();
+  }
+};
+
+/// Warp-level vector.contract ops in `launch` -> gpu.subgroup_mma_*.
+LogicalResult convertToTensorCores(RewriterBase &rewriter,
+                                   gpu::LaunchOp launch) {
+  if (launch.getBody()
+          .walk([](vector::ContractionOp) { return WalkResult::interrupt(); })
+          .wasInterrupted() == false)
+    return success();
+  // Vector constants (a zero accumulator) hoisted out of the kernel come
+  // back in: converted to matrices outside, they would be kernel arguments.
+  Region &body = launch.getBody();
+  SmallVector<std::pair<OpOperand *, arith::ConstantOp>> outside;
+  body.walk([&](Operation *op) {
+    for (OpOperand &operand : op->getOpOperands())
+      if (auto constant = operand.get().getDefiningOp<arith::ConstantOp>())
+        if (isa<VectorType>(constant.getType()) &&
+            !body.isAncestor(constant->getParentRegion()))
+          outside.push_back({&operand, constant});
+  });
+  rewriter.setInsertionPointToStart(&body.front());
+  for (auto [operand, constant] : outside) {
+    Operation *clone = rewriter.clone(*constant);
+    rewriter.modifyOpInPlace(operand->getOwner(),
+                             [&] { operand->set(clone->getResult(0)); });
+  }
+  RewritePatternSet patterns(launch.getContext());
+  patterns.add<FoldExtensionsIntoContract>(launch.getContext());
+  populatePrepareVectorToMMAPatterns(patterns, /*useNvGpu=*/false);
+  // Constants stay where they are: hoisted out of the launch, a matrix
+  // constant would become a kernel argument.
+  GreedyRewriteConfig config;
+  config.enableConstantCSE(false);
+  if (failed(applyPatternsGreedily(launch, std::move(patterns), config)))
+    return launch.emitError("weft-map-forall-to-gpu: preparing warp-level "
+                            "products for tensor cores did not converge");
+  // Like upstream's convert-vector-to-gpu, go on past ops it leaves alone;
+  // what matters is checked below.
+  (void)convertVectorToMMAOps(rewriter, launch);
+  // The conversion leaves the vector form beside the matrix form, carried
+  // by loops too; dropping unused loop values and dead ops removes it. A
+  // product still there was not converted (it would run on every thread of
+  // the warp), which is an error.
+  // A matrix loaded transposed (K for Q.K^T) is column-major for the
+  // product too: wmma.mma must name the layouts its operands were loaded in.
+  launch.getBody().walk([&](gpu::SubgroupMmaComputeOp compute) {
+    auto loadedTransposed = [](Value operand) {
+      auto load = operand.getDefiningOp<gpu::SubgroupMmaLoadMatrixOp>();
+      return load && load.getTranspose();
+    };
+    rewriter.modifyOpInPlace(compute, [&] {
+      if (loadedTransposed(compute.getOpA()))
+        compute.setATranspose(true);
+      if (loadedTransposed(compute.getOpB()))
+        compute.setBTranspose(true);
+    });
+  });
+  RewritePatternSet cleanup(launch.getContext());
+  scf::ForOp::getCanonicalizationPatterns(cleanup, launch.getContext());
+  if (failed(applyPatternsGreedily(launch, std::move(cleanup), config)))
+    return launch.emitError("weft-map-forall-to-gpu: cleaning up after the "
+                            "tensor-core conversion did not converge");
+  WalkResult left = launch.getBody().walk([](vector::ContractionOp contract) {
+    contract.emitError("weft-map-forall-to-gpu: a warp-level product could "
+                       "not be mapped to tensor cores (16x16x16 f16 tiles "
+                       "read from and written to memory)");
+    return WalkResult::interrupt();
+  });
+  return failure(left.wasInterrupted());
+}
+
 /// Threads per block: the largest inner loop (static, one-dimensional).
 FailureOr<int64_t> getBlockSize(scf::ForallOp grid) {
   int64_t threads = 1;
   WalkResult result = grid.getBody()->walk([&](scf::ForallOp loop) {
-    if (!isThreadLoop(loop)) {
+    bool warps = isWarpLoop(loop);
+    if (!isThreadLoop(loop) && !warps) {
       loop.emitError("weft-map-forall-to-gpu: a loop inside a block loop "
-                     "must be mapped to #gpu.thread");
+                     "must be mapped to #gpu.thread or #gpu.warp");
       return WalkResult::interrupt();
     }
     std::optional<SmallVector<int64_t>> sizes =
         getConstantIntValues(loop.getMixedUpperBound());
     if (loop.getRank() != 1 || !sizes || !loop.isNormalized()) {
-      loop.emitError("weft-map-forall-to-gpu: thread loops must be "
+      loop.emitError("weft-map-forall-to-gpu: thread and warp loops must be "
                      "one-dimensional and normalized, with a static size");
       return WalkResult::interrupt();
     }
-    threads = std::max(threads, (*sizes)[0]);
+    threads = std::max(threads, (*sizes)[0] * (warps ? kWarpSize : 1));
     return WalkResult::advance();
   });
   if (result.wasInterrupted())
@@ -88,7 +188,8 @@ LogicalResult promoteToSharedMemory(RewriterBase &rewriter,
         rewriter.eraseOp(user);
         continue;
       }
-      if (!isa<memref::LoadOp, memref::StoreOp>(user))
+      if (!isa<memref::LoadOp, memref::StoreOp, vector::TransferReadOp,
+               vector::TransferWriteOp>(user))
         return user->emitError("weft-map-forall-to-gpu: a block-local buffer "
                                "may only be loaded from and stored to");
     }
@@ -155,7 +256,9 @@ LogicalResult mapGrid(RewriterBase &rewriter, scf::ForallOp grid) {
       transform::gpu::mapNestedForallToThreadsImpl(
           rewriter, std::nullopt, launch, {*threads, 1, 1}, /*warpSize=*/32,
           /*syncAfterDistribute=*/true);
-  return mapped.checkAndReport();
+  if (failed(mapped.checkAndReport()))
+    return failure();
+  return convertToTensorCores(rewriter, launch);
 }
 
 struct WeftMapForallToGpuPass

@@ -62,7 +62,7 @@ func.func @unmapped(%out: memref<8xf32>) {
 func.func @dynamic_threads(%out: memref<?xf32>, %n: index) {
   %zero = arith.constant 0.0 : f32
   scf.forall (%i) in (4) {
-    // expected-error @+1 {{thread loops must be one-dimensional and normalized, with a static size}}
+    // expected-error @+1 {{thread and warp loops must be one-dimensional and normalized, with a static size}}
     scf.forall (%t) in (%n) {
       memref.store %zero, %out[%t] : memref<?xf32>
     } {mapping = [#gpu.thread<x>]}
@@ -122,5 +122,64 @@ func.func @duplicate_ids(%out: memref<?xf32>) {
       memref.store %zero, %out[%t] : memref<?xf32>
     } {mapping = [#gpu.thread<x>]}
   } {mapping = [#gpu.block<x>, #gpu.block<x>]}
+  return
+}
+
+// -----
+
+// Warp loops: 2 warps make a block of 64 threads; a warp-level product of
+// 16x16 f16 tiles read from shared memory becomes tensor-core operations,
+// with the transposed load of B named in the product (b_transpose).
+// CHECK-LABEL: func.func @warp_products
+// CHECK-DAG:     %[[C64:.*]] = arith.constant 64 : index
+// CHECK:         gpu.launch {{.*}} threads(%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %[[C64]],
+// CHECK-SAME:      workgroup(%[[A:[a-z0-9_]+]] : memref<32x24xf16, #gpu.address_space<workgroup>>, %[[B:[a-z0-9_]+]] : memref<16x24xf16, #gpu.address_space<workgroup>>, %[[C:[a-z0-9_]+]] : memref<32x16xf32, #gpu.address_space<workgroup>>)
+// CHECK-DAG:       %[[ZERO:.*]] = gpu.subgroup_mma_constant_matrix
+// CHECK-DAG:       %[[LA:.*]] = gpu.subgroup_mma_load_matrix %[[A]][{{.*}}] {leadDimension = 24 : index} : {{.*}} -> !gpu.mma_matrix<16x16xf16, "AOp">
+// CHECK-DAG:       %[[LB:.*]] = gpu.subgroup_mma_load_matrix %[[B]][{{.*}}] {leadDimension = 24 : index, transpose} : {{.*}} -> !gpu.mma_matrix<16x16xf16, "BOp">
+// CHECK:           %[[D:.*]] = gpu.subgroup_mma_compute %[[LA]], %[[LB]], %[[ZERO]] {b_transpose}
+// CHECK:           gpu.subgroup_mma_store_matrix %[[D]], %[[C]]
+// CHECK-NOT:     vector.contract
+// CHECK:         gpu.barrier
+func.func @warp_products(%out: memref<?xf32>) {
+  scf.forall (%i) in (4) {
+    %a = memref.alloc() : memref<32x24xf16>
+    %b = memref.alloc() : memref<16x24xf16>
+    %c = memref.alloc() : memref<32x16xf32>
+    scf.forall (%w) in (2) {
+      %c0 = arith.constant 0 : index
+      %c16 = arith.constant 16 : index
+      %pad = arith.constant 0.0 : f16
+      %m0 = arith.muli %w, %c16 : index
+      %zero = arith.constant dense<0.0> : vector<16x16xf32>
+      %ta = vector.transfer_read %a[%m0, %c0], %pad {in_bounds = [true, true]} : memref<32x24xf16>, vector<16x16xf16>
+      %tb = vector.transfer_read %b[%c0, %c0], %pad {in_bounds = [true, true], permutation_map = affine_map<(d0, d1) -> (d1, d0)>} : memref<16x24xf16>, vector<16x16xf16>
+      %ea = arith.extf %ta : vector<16x16xf16> to vector<16x16xf32>
+      %eb = arith.extf %tb : vector<16x16xf16> to vector<16x16xf32>
+      %p = vector.contract {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %ea, %eb, %zero : vector<16x16xf32>, vector<16x16xf32> into vector<16x16xf32>
+      vector.transfer_write %p, %c[%m0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<32x16xf32>
+    } {mapping = [#gpu.warp<x>]}
+  } {mapping = [#gpu.block<x>]}
+  return
+}
+
+// -----
+
+// A product whose operands are not matrix loads (vector.load instead of
+// vector.transfer_read) stays a vector.contract: an error, since every
+// thread of the warp would compute it.
+func.func @unconvertible_product(%a: memref<16x16xf16>) {
+  scf.forall (%i) in (4) {
+    %c = memref.alloc() : memref<16x16xf32>
+    scf.forall (%w) in (1) {
+      %c0 = arith.constant 0 : index
+      %zero = arith.constant dense<0.0> : vector<16x16xf32>
+      %t = vector.load %a[%c0, %c0] : memref<16x16xf16>, vector<16x16xf16>
+      %e = arith.extf %t : vector<16x16xf16> to vector<16x16xf32>
+      // expected-error @+1 {{a warp-level product could not be mapped to tensor cores}}
+      %p = vector.contract {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %e, %e, %zero : vector<16x16xf32>, vector<16x16xf32> into vector<16x16xf32>
+      vector.transfer_write %p, %c[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    } {mapping = [#gpu.warp<x>]}
+  } {mapping = [#gpu.block<x>]}
   return
 }

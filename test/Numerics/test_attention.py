@@ -49,8 +49,17 @@ def _lowered(program, form):
     return lowered
 
 
-def _check(out, lse, expected, dtype, what):
+def _p16_tol(form, dtype, v):
+    """Extra absolute tolerance where the thread-block form uses tensor cores
+    (f16 operands): the probabilities are rounded to f16 before the product
+    with V, as FlashAttention does, so each weight is off by <= 2^-11 of
+    itself and the output by <= 2^-11 max|v|."""
+    return 2.0 ** -11 * float(np.max(np.abs(v))) if form == "blocks" and dtype == "f16" else 0.0
+
+
+def _check(out, lse, expected, dtype, what, extra_atol=0.0):
     rtol, atol = OUTPUT_TOL[dtype]
+    atol += extra_atol
     harness.assert_close(result(out, dtype), expected[0], rtol, atol, f"{what} output")
     if lse is not None:
         # -inf where no key is visible: compare the pattern, then the values.
@@ -79,8 +88,9 @@ func.func @main(%q1: {tq}, %q2: {tq}, %k: {tk}, %v: {tk}) -> ({tq}, {tl}, {tq}, 
   return %o1, %l1, %o2, %l2 : {tq}, {tl}, {tq}, {tl}
 }}"""
     o1, l1, o2, l2 = harness.run(_lowered(program, form), [q1, q2, k, v])
-    _check(o1, l1, reference.attention(q1x, kx, vx, causal=True), dtype, "Sq < Sk")
-    _check(o2, l2, reference.attention(q2x, kx, vx, causal=True), dtype, "Sq == Sk")
+    extra = _p16_tol(form, dtype, vx)
+    _check(o1, l1, reference.attention(q1x, kx, vx, causal=True), dtype, "Sq < Sk", extra)
+    _check(o2, l2, reference.attention(q2x, kx, vx, causal=True), dtype, "Sq == Sk", extra)
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -421,4 +431,4 @@ func.func @main(%q: {tq}, %k: {tq}, %v: {tq}, %m: {tm}) -> ({tq}, {tl}) {{
 }}"""
     o, l = harness.run(_lowered(program, "blocks"), [q, k, v, mask])
     _check(o, l, reference.attention(qx, kx, vx, mask=maskx, causal=True), dtype,
-           "register tiles")
+           "register tiles", _p16_tol("blocks", dtype, vx))

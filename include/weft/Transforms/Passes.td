@@ -161,6 +161,23 @@ def WeftMapForallToGpuPass
   ];
 }
 
+def WeftAlignWorkgroupMemoryPass
+    : Pass<"weft-align-workgroup-memory", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "aligns the shared-memory buffers of kernels";
+  let description = [{
+    Gives every workgroup attribution of the kernels `llvm.align =
+    alignment` (bytes), unless it has a larger one. Tensor-core loads and
+    stores (`wmma.load` / `wmma.store`) need 32-byte aligned addresses; the
+    default alignment of a buffer is only that of its element type. Run it
+    after `gpu-kernel-outlining`, before `convert-gpu-to-nvvm`.
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", /*default=*/"32",
+           "alignment in bytes (a power of two)">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 def WeftSinkGlobalsIntoKernelsPass
     : Pass<"weft-sink-globals-into-kernels", "::mlir::ModuleOp"> {
   let summary = "makes constant globals that kernels read device globals";

@@ -23,6 +23,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 #include <limits>
@@ -35,6 +36,7 @@ namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 /// Threads of a block of the main grid and of the merging grid.
 constexpr int64_t kThreads = 256;
+constexpr int64_t kWarpSize = 32;
 constexpr int64_t kMergeThreads = 128;
 /// Block-local bytes a block may use: under the 48 KiB of static shared
 /// memory a CUDA kernel gets without opting in to more.
@@ -70,17 +72,26 @@ struct BlockShape {
   int64_t queries; // query positions per block
   int64_t rows;    // query rows: queries x heads of the kv group
   int64_t keys;    // keys per tile
-  int64_t pad;     // elements after each K/V row (a 4-byte bank shift)
+  int64_t pad;     // elements after each row of the K/V (and f16 Q/P) tiles
   int64_t splits;  // blocks that share the keys of one query block
   int64_t tilesPerSplit;
+  /// Q.K^T and P.V as warp-level 16x16x16 f16 products with f32
+  /// accumulation (tensor cores on the GPU); Q and P are then f16 tiles.
+  bool tensorCores;
 };
 
-/// Block-local buffer elements and bytes of a shape.
+/// Side of the warp-level matrix tiles.
+constexpr int64_t kMmaTile = 16;
+
+/// Block-local bytes of a shape.
 int64_t sharedBytes(const BlockShape &s, int64_t headDim, int64_t valueDim,
                     int64_t elementBytes) {
-  return s.rows * headDim * 4 + s.rows * valueDim * 4 + s.rows * s.keys * 4 +
-         s.keys * (headDim + s.pad) * elementBytes +
-         s.keys * (valueDim + s.pad) * elementBytes + 3 * s.rows * 4;
+  int64_t bytes = s.rows * valueDim * 4 + s.rows * s.keys * 4 +
+                  s.keys * (headDim + s.pad) * elementBytes +
+                  s.keys * (valueDim + s.pad) * elementBytes + 3 * s.rows * 4;
+  if (s.tensorCores)
+    return bytes + s.rows * (headDim + s.pad) * 2 + s.rows * (s.keys + s.pad) * 2;
+  return bytes + s.rows * headDim * 4;
 }
 
 class BlockedAttention {
@@ -179,7 +190,12 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
   // the deallocation pass), shared memory on the GPU
   // (weft-map-forall-to-gpu).
   Type kElement = kType.getElementType(), vElement = vType.getElementType();
-  Value qTile = blockLocal({rows, headDim}, f32);
+  bool mma = shape.tensorCores;
+  Type f16 = b.getF16Type();
+  // Matrix operands stay f16 (padded rows); the scalar form keeps Q in f32.
+  Value qTile = mma ? blockLocal({rows, headDim + shape.pad}, f16)
+                    : blockLocal({rows, headDim}, f32);
+  Value probs = mma ? blockLocal({rows, keys + shape.pad}, f16) : Value();
   Value kTile = blockLocal({keys, headDim + shape.pad}, kElement);
   Value vTile = blockLocal({keys, valueDim + shape.pad}, vElement);
   Value scores = blockLocal({rows, keys}, f32);
@@ -207,6 +223,70 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
         Value(arith::RemUIOp::create(nb, loc, item, c(inner))));
   };
 
+  // Warp-level matrix products (the tensor-core form): warps stride
+  // through the [tilesM, tilesN] 16x16 tiles of a product.
+  auto warpTiles = [&](int64_t tilesM, int64_t tilesN,
+                       function_ref<void(OpBuilder &, Value, Value)> fn) {
+    createWarpLoop(b, loc, kThreads / kWarpSize, [&](OpBuilder &nb, Value w) {
+      forEach(nb, loc, w, tilesM * tilesN, kThreads / kWarpSize,
+              [&](OpBuilder &fb, Value i) {
+        auto [ti, tj] = split2(fb, i, tilesN);
+        fn(fb, arith::MulIOp::create(fb, loc, ti, c(kMmaTile)),
+           arith::MulIOp::create(fb, loc, tj, c(kMmaTile)));
+      });
+    });
+  };
+  VectorType accTile = VectorType::get({kMmaTile, kMmaTile}, f32);
+  VectorType operandTile = VectorType::get({kMmaTile, kMmaTile}, f16);
+  auto zeroTile = [&](OpBuilder &wb) -> Value {
+    return arith::ConstantOp::create(
+        wb, loc, DenseElementsAttr::get(accTile, wb.getF32FloatAttr(0.0)));
+  };
+  // init + A[m0.., 0..extent] . B[0..extent, n0..] with B read from rows
+  // [n0.., k] when transposeB (K for Q.K^T), else from rows [k.., n0..].
+  auto mmaProduct = [&](OpBuilder &wb, Value init, Value aBuf, Value m0,
+                        Value bBuf, Value n0, int64_t extent,
+                        bool transposeB) -> Value {
+    Value padding = arith::ConstantOp::create(wb, loc, wb.getF16FloatAttr(0.0));
+    MLIRContext *ctx = wb.getContext();
+    AffineExpr m, n, k;
+    bindDims(ctx, m, n, k);
+    auto maps = wb.getAffineMapArrayAttr(
+        {AffineMap::get(3, 0, {m, k}, ctx), AffineMap::get(3, 0, {k, n}, ctx),
+         AffineMap::get(3, 0, {m, n}, ctx)});
+    auto iterators = wb.getArrayAttr(
+        {vector::IteratorTypeAttr::get(ctx, vector::IteratorType::parallel),
+         vector::IteratorTypeAttr::get(ctx, vector::IteratorType::parallel),
+         vector::IteratorTypeAttr::get(ctx, vector::IteratorType::reduction)});
+    return scf::ForOp::create(
+               wb, loc, c(0), c(extent), c(kMmaTile), ValueRange{init},
+               [&](OpBuilder &lb, Location, Value k0, ValueRange sum) {
+                 Value a = vector::TransferReadOp::create(
+                     lb, loc, operandTile, aBuf, ValueRange{m0, k0}, padding,
+                     ArrayRef<bool>{true, true});
+                 Value bTile =
+                     transposeB
+                         ? vector::TransferReadOp::create(
+                               lb, loc, operandTile, bBuf, ValueRange{n0, k0},
+                               padding,
+                               AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0}, ctx),
+                               ArrayRef<bool>{true, true})
+                         : vector::TransferReadOp::create(
+                               lb, loc, operandTile, bBuf, ValueRange{k0, n0},
+                               padding, ArrayRef<bool>{true, true});
+                 // f16 products accumulated in f32; the GPU pipeline folds
+                 // the extensions into the matrix operation.
+                 auto extend = [&](Value tile) -> Value {
+                   return arith::ExtFOp::create(lb, loc, accTile, tile);
+                 };
+                 Value next = vector::ContractionOp::create(
+                     lb, loc, extend(a), extend(bTile), sum[0], maps,
+                     iterators);
+                 scf::YieldOp::create(lb, loc, next);
+               })
+        .getResult(0);
+  };
+
   // Phase 0: the block's query rows (zeros past Sq), empty accumulators.
   threads(kThreads, [&](OpBuilder &nb, Value t) {
     forEach(nb, loc, t, rows * headDim, kThreads, [&](OpBuilder &fb, Value i) {
@@ -214,6 +294,8 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
       Value query = rowQuery(fb, r);
       Value value = loadF32If(fb, loc, lessThan(fb, query, seqQValue), qBuf,
                            {batchIndex, query, rowHead(fb, r), d}, zero);
+      if (mma) // exact: the value came from f16
+        value = arith::TruncFOp::create(fb, loc, f16, value);
       memref::StoreOp::create(fb, loc, value, qTile, ValueRange{r, d});
     });
     forEach(nb, loc, t, rows * valueDim, kThreads, [&](OpBuilder &fb, Value i) {
@@ -301,11 +383,24 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
       loadRows(vBuf, vTile, valueDim);
     });
 
+    // Phase 2 with tensor cores: each warp computes 16x16 tiles of Q.K^T
+    // (K read transposed), then the threads scale and mask every score.
+    if (mma) {
+      warpTiles(rows / kMmaTile, keys / kMmaTile,
+                [&](OpBuilder &wb, Value m0, Value n0) {
+        Value product = mmaProduct(wb, zeroTile(wb), qTile, m0, kTile, n0,
+                                   headDim, /*transposeB=*/true);
+        vector::TransferWriteOp::create(wb, loc, product, scores,
+                                        ValueRange{m0, n0},
+                                        ArrayRef<bool>{true, true});
+      });
+    }
     // Phase 2: scores, -inf where a key is not visible. A thread computes
     // an [mr, mk] register tile of them, rows r0 + a * rows / mr and keys
     // j0 + b * keys / mk, so that it reuses each loaded query and key value
     // and neighbouring threads read neighbouring rows of K.
-    auto [mr, mk] = registerTile(rows, keys, kThreads);
+    auto [mr, mk] = mma ? std::make_pair<int64_t, int64_t>(1, 1)
+                        : registerTile(rows, keys, kThreads);
     int64_t rowStride = rows / mr, keyStride = keys / mk;
     threads(kThreads, [&](OpBuilder &nb, Value t) {
       forEach(nb, loc, t, rowStride * keyStride, kThreads,
@@ -317,7 +412,12 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
         for (int64_t q = 0; q < mk; ++q)
           js.push_back(arith::AddIOp::create(fb, loc, j0, c(q * keyStride)));
         SmallVector<Value> inits(mr * mk, zero);
-        auto dots = scf::ForOp::create(
+        SmallVector<Value> dots;
+        if (mma) {
+          dots.push_back(
+              memref::LoadOp::create(fb, loc, scores, ValueRange{rs[0], js[0]}));
+        } else {
+          auto loop = scf::ForOp::create(
             fb, loc, c(0), c(headDim), c(1), inits,
             [&](OpBuilder &db, Location, Value d, ValueRange sums) {
               SmallVector<Value> xs, ys, next;
@@ -335,14 +435,15 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
                       arith::MulFOp::create(db, loc, xs[a], ys[q])));
               scf::YieldOp::create(db, loc, next);
             });
+          dots.append(loop.getResults().begin(), loop.getResults().end());
+        }
         for (int64_t a = 0; a < mr; ++a) {
           Value r = rs[a];
           Value query = rowQuery(fb, r);
           for (int64_t q = 0; q < mk; ++q) {
             Value j = js[q];
             Value key = arith::AddIOp::create(fb, loc, tileStart, j);
-            Value s = buildScaledScore(fb, loc, dots.getResult(a * mk + q),
-                                       scoring);
+            Value s = buildScaledScore(fb, loc, dots[a * mk + q], scoring);
             Value inBlock = arith::AndIOp::create(
                 fb, loc, lessThan(fb, query, seqQValue),
                 arith::AndIOp::create(
@@ -391,6 +492,10 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
               Value p = math::ExpOp::create(
                   sb, loc, arith::SubFOp::create(sb, loc, s, base));
               memref::StoreOp::create(sb, loc, p, scores, ValueRange{r, j});
+              if (mma)
+                memref::StoreOp::create(sb, loc,
+                                        arith::TruncFOp::create(sb, loc, f16, p),
+                                        probs, ValueRange{r, j});
               return arith::AddFOp::create(sb, loc, sum, p);
             });
         Value oldSum = memref::LoadOp::create(fb, loc, rowSum, r);
@@ -402,58 +507,86 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
       });
     });
 
-    // Phase 4: acc = acc * alpha + P V, an [mr, me] register tile of acc
-    // per thread (rows r0 + a * rows / mr, channels e0 + b * Dv / me). Keys
-    // that are not visible (p = 0) add nothing, also where their values are
-    // not finite (cache padding).
-    auto [mr4, me] = registerTile(rows, valueDim, kThreads);
-    int64_t accRowStride = rows / mr4, channelStride = valueDim / me;
-    threads(kThreads, [&](OpBuilder &nb, Value t) {
-      forEach(nb, loc, t, accRowStride * channelStride, kThreads,
-              [&](OpBuilder &fb, Value i) {
-        auto [r0, e0] = split2(fb, i, channelStride);
-        SmallVector<Value> rs, es, inits;
-        for (int64_t a = 0; a < mr4; ++a)
-          rs.push_back(arith::AddIOp::create(fb, loc, r0, c(a * accRowStride)));
-        for (int64_t q = 0; q < me; ++q)
-          es.push_back(
-              arith::AddIOp::create(fb, loc, e0, c(q * channelStride)));
-        for (Value r : rs) {
-          Value alpha = memref::LoadOp::create(fb, loc, rescale, r);
-          for (Value e : es)
-            inits.push_back(arith::MulFOp::create(
-                fb, loc,
-                memref::LoadOp::create(fb, loc, acc, ValueRange{r, e}), alpha));
-        }
-        auto sums = scf::ForOp::create(
-            fb, loc, c(0), c(keys), c(1), inits,
-            [&](OpBuilder &sb, Location, Value j, ValueRange current) {
-              SmallVector<Value> ps, xs, next;
-              for (Value r : rs)
-                ps.push_back(
-                    memref::LoadOp::create(sb, loc, scores, ValueRange{r, j}));
-              for (Value e : es)
-                xs.push_back(extendToF32(
-                    sb, loc,
-                    memref::LoadOp::create(sb, loc, vTile, ValueRange{j, e})));
-              for (int64_t a = 0; a < mr4; ++a) {
-                Value isZero = arith::CmpFOp::create(
-                    sb, loc, arith::CmpFPredicate::OEQ, ps[a], zero);
-                for (int64_t q = 0; q < me; ++q) {
-                  Value product = arith::MulFOp::create(sb, loc, ps[a], xs[q]);
-                  next.push_back(arith::AddFOp::create(
-                      sb, loc, current[a * me + q],
-                      arith::SelectOp::create(sb, loc, isZero, zero, product)));
-                }
-              }
-              scf::YieldOp::create(sb, loc, next);
-            });
-        for (int64_t a = 0; a < mr4; ++a)
-          for (int64_t q = 0; q < me; ++q)
-            memref::StoreOp::create(fb, loc, sums.getResult(a * me + q), acc,
-                                    ValueRange{rs[a], es[q]});
+    if (mma) {
+      // Phase 4 with tensor cores: the threads rescale acc, then each warp
+      // adds P.V to 16x16 tiles of it (P rounded to f16, as the matrix
+      // units take it). Keys past the block's range have zero values.
+      threads(kThreads, [&](OpBuilder &nb, Value t) {
+        forEach(nb, loc, t, rows * valueDim, kThreads,
+                [&](OpBuilder &fb, Value i) {
+          auto [r, e] = split2(fb, i, valueDim);
+          Value scaled = arith::MulFOp::create(
+              fb, loc, memref::LoadOp::create(fb, loc, acc, ValueRange{r, e}),
+              memref::LoadOp::create(fb, loc, rescale, r));
+          memref::StoreOp::create(fb, loc, scaled, acc, ValueRange{r, e});
+        });
       });
-    });
+      warpTiles(rows / kMmaTile, valueDim / kMmaTile,
+                [&](OpBuilder &wb, Value m0, Value n0) {
+        Value current = vector::TransferReadOp::create(
+            wb, loc, VectorType::get({kMmaTile, kMmaTile}, f32), acc,
+            ValueRange{m0, n0}, zero, ArrayRef<bool>{true, true});
+        Value product = mmaProduct(wb, current, probs, m0, vTile, n0, keys,
+                                   /*transposeB=*/false);
+        vector::TransferWriteOp::create(wb, loc, product, acc,
+                                        ValueRange{m0, n0},
+                                        ArrayRef<bool>{true, true});
+      });
+    } else {
+      // Phase 4: acc = acc * alpha + P V, an [mr, me] register tile of acc
+      // per thread (rows r0 + a * rows / mr, channels e0 + b * Dv / me). Keys
+      // that are not visible (p = 0) add nothing, also where their values are
+      // not finite (cache padding).
+      auto [mr4, me] = registerTile(rows, valueDim, kThreads);
+      int64_t accRowStride = rows / mr4, channelStride = valueDim / me;
+      threads(kThreads, [&](OpBuilder &nb, Value t) {
+        forEach(nb, loc, t, accRowStride * channelStride, kThreads,
+                [&](OpBuilder &fb, Value i) {
+          auto [r0, e0] = split2(fb, i, channelStride);
+          SmallVector<Value> rs, es, inits;
+          for (int64_t a = 0; a < mr4; ++a)
+            rs.push_back(arith::AddIOp::create(fb, loc, r0, c(a * accRowStride)));
+          for (int64_t q = 0; q < me; ++q)
+            es.push_back(
+                arith::AddIOp::create(fb, loc, e0, c(q * channelStride)));
+          for (Value r : rs) {
+            Value alpha = memref::LoadOp::create(fb, loc, rescale, r);
+            for (Value e : es)
+              inits.push_back(arith::MulFOp::create(
+                  fb, loc,
+                  memref::LoadOp::create(fb, loc, acc, ValueRange{r, e}), alpha));
+          }
+          auto sums = scf::ForOp::create(
+              fb, loc, c(0), c(keys), c(1), inits,
+              [&](OpBuilder &sb, Location, Value j, ValueRange current) {
+                SmallVector<Value> ps, xs, next;
+                for (Value r : rs)
+                  ps.push_back(
+                      memref::LoadOp::create(sb, loc, scores, ValueRange{r, j}));
+                for (Value e : es)
+                  xs.push_back(extendToF32(
+                      sb, loc,
+                      memref::LoadOp::create(sb, loc, vTile, ValueRange{j, e})));
+                for (int64_t a = 0; a < mr4; ++a) {
+                  Value isZero = arith::CmpFOp::create(
+                      sb, loc, arith::CmpFPredicate::OEQ, ps[a], zero);
+                  for (int64_t q = 0; q < me; ++q) {
+                    Value product = arith::MulFOp::create(sb, loc, ps[a], xs[q]);
+                    next.push_back(arith::AddFOp::create(
+                        sb, loc, current[a * me + q],
+                        arith::SelectOp::create(sb, loc, isZero, zero, product)));
+                  }
+                }
+                scf::YieldOp::create(sb, loc, next);
+              });
+          for (int64_t a = 0; a < mr4; ++a)
+            for (int64_t q = 0; q < me; ++q)
+              memref::StoreOp::create(fb, loc, sums.getResult(a * me + q), acc,
+                                      ValueRange{rs[a], es[q]});
+        });
+      });
+
+    }
   }
 
   // Phase 5: the block's rows of the result (acc / sum, 0 for a row without
@@ -588,6 +721,23 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
   return results;
 }
 
+/// Splits the keys when the grid would leave the GPU mostly idle.
+void splitKeys(BlockShape &shape, int64_t numKvHeads,
+               std::optional<int64_t> batch, std::optional<int64_t> seqQ,
+               std::optional<int64_t> seqK) {
+  if (!seqK || !seqQ)
+    return;
+  int64_t tiles = ceilDiv(*seqK, shape.keys);
+  int64_t blocks =
+      batch.value_or(1) * numKvHeads * ceilDiv(*seqQ, shape.queries);
+  int64_t splits = std::min(
+      ceilDiv(kBlocksToFill, std::max<int64_t>(blocks, 1)), tiles / 2);
+  if (splits > 1) {
+    shape.tilesPerSplit = ceilDiv(tiles, splits);
+    shape.splits = ceilDiv(tiles, shape.tilesPerSplit);
+  }
+}
+
 std::optional<BlockShape>
 chooseBlockShape(AttentionOp op, int64_t headDim, int64_t valueDim,
                  int64_t numKvHeads, std::optional<int64_t> batch,
@@ -598,40 +748,51 @@ chooseBlockShape(AttentionOp op, int64_t headDim, int64_t valueDim,
   int64_t elementBytes =
       std::max(kType.getElementTypeBitWidth(), vType.getElementTypeBitWidth()) /
       8;
-  BlockShape shape;
-  // About 32 rows per block; decoding (a few queries) reads longer tiles.
-  shape.queries = std::max<int64_t>(1, 32 / group);
-  if (seqQ)
-    shape.queries = std::min(shape.queries, std::max<int64_t>(*seqQ, 1));
-  shape.keys = seqQ && *seqQ <= 4 ? 64 : 32;
-  shape.pad = std::max<int64_t>(1, 4 / elementBytes);
-  shape.splits = 1;
-  shape.tilesPerSplit = 0;
-  for (;;) {
-    shape.rows = shape.queries * group;
-    if (sharedBytes(shape, headDim, valueDim, elementBytes) <= kSharedBytes)
-      break;
-    if (shape.keys > 8)
-      shape.keys /= 2;
-    else if (shape.queries > 1)
-      shape.queries /= 2;
-    else
-      return std::nullopt;
-  }
-  // Split the keys when the grid would leave the GPU mostly idle.
-  if (seqK && seqQ) {
-    int64_t tiles = ceilDiv(*seqK, shape.keys);
-    int64_t blocks =
-        batch.value_or(1) * numKvHeads * ceilDiv(*seqQ, shape.queries);
-    int64_t splits =
-        std::min(ceilDiv(kBlocksToFill, std::max<int64_t>(blocks, 1)),
-                 tiles / 2);
-    if (splits > 1) {
-      shape.tilesPerSplit = ceilDiv(tiles, splits);
-      shape.splits = ceilDiv(tiles, shape.tilesPerSplit);
+  // f16 operands whose tiles are whole 16x16 matrices use tensor cores.
+  auto isF16 = [](Value value) {
+    return cast<RankedTensorType>(value.getType()).getElementType().isF16();
+  };
+  bool f16 = isF16(op.getQ()) && isF16(op.getK()) && isF16(op.getV());
+  auto fitsMma = [&](const BlockShape &s) {
+    return s.rows % kMmaTile == 0 && s.keys % kMmaTile == 0 &&
+           headDim % kMmaTile == 0 && valueDim % kMmaTile == 0;
+  };
+  for (bool tensorCores : {true, false}) {
+    if (tensorCores && !f16)
+      continue;
+    BlockShape shape;
+    shape.tensorCores = tensorCores;
+    // About 32 rows per block; decoding (a few queries) reads longer tiles.
+    shape.queries = std::max<int64_t>(1, 32 / group);
+    if (seqQ)
+      shape.queries = std::min(shape.queries, std::max<int64_t>(*seqQ, 1));
+    shape.keys = seqQ && *seqQ <= 4 ? 64 : 32;
+    // Rows shifted by one 4-byte bank; matrix tiles need rows of whole
+    // 16-byte units.
+    shape.pad = tensorCores ? 8 : std::max<int64_t>(1, 4 / elementBytes);
+    shape.splits = 1;
+    shape.tilesPerSplit = 0;
+    int64_t minKeys = tensorCores ? kMmaTile : 8;
+    bool fits = true;
+    for (;;) {
+      shape.rows = shape.queries * group;
+      if (sharedBytes(shape, headDim, valueDim, elementBytes) <= kSharedBytes)
+        break;
+      if (shape.keys > minKeys)
+        shape.keys /= 2;
+      else if (shape.queries > 1)
+        shape.queries /= 2;
+      else {
+        fits = false;
+        break;
+      }
     }
+    if (!fits || (tensorCores && !fitsMma(shape)))
+      continue;
+    splitKeys(shape, numKvHeads, batch, seqQ, seqK);
+    return shape;
   }
-  return shape;
+  return std::nullopt;
 }
 
 } // namespace

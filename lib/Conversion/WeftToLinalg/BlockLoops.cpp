@@ -71,6 +71,18 @@ void weft::createThreadLoop(OpBuilder &b, Location loc, int64_t threads,
                         });
 }
 
+void weft::createWarpLoop(OpBuilder &b, Location loc, int64_t warps,
+                          function_ref<void(OpBuilder &, Value)> body) {
+  ArrayAttr mapping = b.getArrayAttr(
+      {gpu::GPUWarpMappingAttr::get(b.getContext(), gpu::MappingId::DimX)});
+  scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(warps)},
+                        ValueRange{}, mapping,
+                        [&](OpBuilder &nb, Location, ValueRange ivs) {
+                          body(nb, ivs[0]);
+                          scf::InParallelOp::create(nb, loc);
+                        });
+}
+
 void weft::forEachItem(OpBuilder &b, Location loc, Value thread, int64_t count,
                        int64_t stride,
                        function_ref<void(OpBuilder &, Value)> body) {

@@ -37,6 +37,12 @@ scf::ForallOp createGridLoop(OpBuilder &b, Location loc,
 void createThreadLoop(OpBuilder &b, Location loc, int64_t threads,
                       function_ref<void(OpBuilder &, Value)> body);
 
+/// An scf.forall over `warps` warp ids (#gpu.warp<x>): on the GPU all 32
+/// threads of a warp run `body` together (warp-level matrix operations), on
+/// the CPU it runs once per warp id.
+void createWarpLoop(OpBuilder &b, Location loc, int64_t warps,
+                    function_ref<void(OpBuilder &, Value)> body);
+
 /// In a thread loop of `stride` threads: thread `thread` visits items
 /// thread, thread + stride, ... below `count`.
 void forEachItem(OpBuilder &b, Location loc, Value thread, int64_t count,

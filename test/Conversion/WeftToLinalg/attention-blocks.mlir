@@ -3,22 +3,34 @@
 // The thread-block form of weft.attention: the operands read through
 // bufferization.to_buffer, a grid over (batch x kv head, query block, split)
 // whose block-local tiles are allocated in the block, phases as loops over
-// 256 threads (queries, K/V tile, scores, online softmax, P.V, results), and
-// with few blocks a second grid that merges the splits.
+// 256 threads (queries, K/V tile, scores, online softmax, P.V, results) or,
+// for the two products of f16 tiles of whole 16x16 matrices, over 8 warps
+// (warp-level vector.contract, tensor cores on the GPU), and with few blocks
+// a second grid that merges the splits.
 
 // Prefill, causal GQA (G = 2): 16 queries x 2 heads = 32 rows per block,
 // 32-key tiles; 8 batch rows x 2 kv heads x 32 query blocks need no split.
+// f16 Q, K, V and P tiles with rows padded to 72 and 40 elements (whole
+// 16-byte units), f32 scores and accumulator.
 // CHECK-LABEL: func.func @prefill
 // CHECK-DAG:     bufferization.to_buffer %arg0 read_only : tensor<8x512x4x64xf16> to memref<8x512x4x64xf16, strided<[?, ?, ?, ?], offset: ?>>
 // CHECK-DAG:     %[[OUT:.*]] = memref.alloc() : memref<8x512x4x64xf16>
 // CHECK:         scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}}, %{{.*}}, 1) {
-// CHECK-DAG:       memref.alloc() : memref<32x64xf32>
-// CHECK-DAG:       memref.alloc() : memref<32x66xf16>
+// CHECK-DAG:       memref.alloc() : memref<32x72xf16>
+// CHECK-DAG:       memref.alloc() : memref<32x40xf16>
 // CHECK-DAG:       memref.alloc() : memref<32x32xf32>
+// CHECK-DAG:       memref.alloc() : memref<32x64xf32>
 // CHECK:           scf.forall (%{{.*}}) in (256) {
 // CHECK:           } {mapping = [#gpu.thread<x>]}
 // CHECK:           scf.for
-// CHECK-COUNT-4:     } {mapping = [#gpu.thread<x>]}
+// CHECK:             } {mapping = [#gpu.thread<x>]}
+// CHECK:             scf.forall (%{{.*}}) in (8) {
+// CHECK:               vector.transfer_read {{.*}} {in_bounds = [true, true], permutation_map = #{{.*}}} : memref<32x72xf16>, vector<16x16xf16>
+// CHECK:               vector.contract
+// CHECK:             } {mapping = [#gpu.warp<x>]}
+// CHECK-COUNT-3:     } {mapping = [#gpu.thread<x>]}
+// CHECK:             vector.contract
+// CHECK:             } {mapping = [#gpu.warp<x>]}
 // CHECK:           }
 // CHECK:           scf.forall (%{{.*}}) in (256) {
 // CHECK:             arith.divf
