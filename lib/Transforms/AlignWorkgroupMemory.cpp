@@ -33,8 +33,7 @@ struct WeftAlignWorkgroupMemoryPass
     StringRef name = LLVM::LLVMDialect::getAlignAttrName();
     getOperation().walk([&](gpu::GPUFuncOp func) {
       Builder builder(func.getContext());
-      for (unsigned i = 0, e = func.getNumWorkgroupAttributions(); i < e;
-           ++i) {
+      for (unsigned i = 0, e = func.getNumWorkgroupAttributions(); i < e; ++i) {
         auto current = dyn_cast_or_null<IntegerAttr>(
             func.getWorkgroupAttributionAttr(i, name));
         if (current && current.getInt() >= alignment)

@@ -14,11 +14,11 @@
 
 #include "mlir/Conversion/VectorToGPU/VectorToGPU.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/TransformOps/GPUTransformOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
@@ -60,8 +60,7 @@ struct FoldExtensionsIntoContract : OpRewritePattern<vector::ContractionOp> {
                                 PatternRewriter &rewriter) const override {
     auto lhs = contract.getLhs().getDefiningOp<arith::ExtFOp>();
     auto rhs = contract.getRhs().getDefiningOp<arith::ExtFOp>();
-    if (!lhs || !rhs ||
-        lhs.getIn().getType() != rhs.getIn().getType())
+    if (!lhs || !rhs || lhs.getIn().getType() != rhs.getIn().getType())
       return failure();
     rewriter.modifyOpInPlace(contract, [&] {
       contract.getLhsMutable().assign(lhs.getIn());
@@ -195,7 +194,8 @@ LogicalResult promoteToSharedMemory(RewriterBase &rewriter,
     }
     auto shared = MemRefType::get(type.getShape(), type.getElementType(),
                                   MemRefLayoutAttrInterface(), workgroup);
-    BlockArgument buffer = launch.addWorkgroupAttribution(shared, alloc.getLoc());
+    BlockArgument buffer =
+        launch.addWorkgroupAttribution(shared, alloc.getLoc());
     rewriter.replaceAllUsesWith(alloc.getResult(), buffer);
     rewriter.eraseOp(alloc);
   }
@@ -225,14 +225,13 @@ LogicalResult mapGrid(RewriterBase &rewriter, scf::ForallOp grid) {
       return grid.emitError("weft-map-forall-to-gpu: block loop dims must map "
                             "to distinct ids among x, y and z");
     seen[id] = true;
-    gridSizes[id] = getValueOrCreateConstantIndexOp(rewriter, loc,
-                                                    upperBounds[index]);
+    gridSizes[id] =
+        getValueOrCreateConstantIndexOp(rewriter, loc, upperBounds[index]);
     dimOfLoop.push_back(id);
   }
   Value blockX = arith::ConstantIndexOp::create(rewriter, loc, *threads);
-  auto launch = gpu::LaunchOp::create(rewriter, loc, gridSizes[0],
-                                      gridSizes[1], gridSizes[2], blockX, one,
-                                      one);
+  auto launch = gpu::LaunchOp::create(rewriter, loc, gridSizes[0], gridSizes[1],
+                                      gridSizes[2], blockX, one, one);
 
   // The block body moves into the launch, block ids in place of the
   // induction variables.

@@ -31,7 +31,8 @@ public:
   void *take(size_t blockBytes);
 
   /// Keeps a freed block; returns the blocks the caller must free now to
-  /// stay under the limit (the largest first, or `block` itself when it alone exceeds the limit).
+  /// stay under the limit (the largest first, or `block` itself when it alone
+  /// exceeds the limit).
   std::vector<void *> put(void *block, size_t blockBytes);
 
   /// Empties the cache; the caller frees the returned blocks.

@@ -1,4 +1,5 @@
-//===- Tensor.cpp - tensors -------------------------------------------------===//
+//===- Tensor.cpp - tensors
+//-------------------------------------------------===//
 
 #include "Tensor.h"
 
@@ -66,12 +67,9 @@ weftTensor weft::runtime::adoptTensor(weftDType dtype, const int64_t *shape,
                                       weftMemory memory) {
   int64_t numElements = *checkedNumElements(shape, rank);
   return new weftTensorImpl{
-      dtype,
-      {shape, shape + rank},
-      numElements,
-      static_cast<size_t>(numElements) * dtypeByteSize(dtype),
-      data,
-      allocation,
+      dtype,       {shape, shape + rank},
+      numElements, static_cast<size_t>(numElements) * dtypeByteSize(dtype),
+      data,        allocation,
       memory};
 }
 
@@ -103,8 +101,7 @@ weftStatus weftTensorCreateIn(weftMemory memory, weftDType dtype,
 
 weftStatus weftTensorCreate(weftDType dtype, const int64_t *shape, size_t rank,
                             const void *data, weftTensor *tensor) {
-  return weftTensorCreateIn(WEFT_MEMORY_HOST, dtype, shape, rank, data,
-                            tensor);
+  return weftTensorCreateIn(WEFT_MEMORY_HOST, dtype, shape, rank, data, tensor);
 }
 
 weftStatus weftTensorWrap(weftDType dtype, const int64_t *shape, size_t rank,

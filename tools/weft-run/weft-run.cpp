@@ -232,7 +232,8 @@ void writeOutputs(const std::string &dir, std::vector<weftTensor> &outputs) {
 }
 
 /// Times `runs` calls and returns the median in milliseconds.
-double medianCallMs(weftFunction function, const std::vector<weftTensor> &inputs,
+double medianCallMs(weftFunction function,
+                    const std::vector<weftTensor> &inputs,
                     std::vector<weftTensor> &outputs, int64_t runs) {
   std::vector<double> times;
   for (int64_t run = 0; run < runs; ++run) {
@@ -262,10 +263,10 @@ void bench(weftFunction function, bool cuda,
   if (cuda) {
     std::vector<weftTensor> deviceInputs(inputs.size(), nullptr);
     for (size_t i = 0; i < inputs.size(); ++i)
-      check(weftTensorCreateIn(
-          WEFT_MEMORY_CUDA, weftTensorGetDType(inputs[i]),
-          weftTensorGetShape(inputs[i]), weftTensorGetRank(inputs[i]),
-          weftTensorGetData(inputs[i]), &deviceInputs[i]));
+      check(weftTensorCreateIn(WEFT_MEMORY_CUDA, weftTensorGetDType(inputs[i]),
+                               weftTensorGetShape(inputs[i]),
+                               weftTensorGetRank(inputs[i]),
+                               weftTensorGetData(inputs[i]), &deviceInputs[i]));
     medianCallMs(function, deviceInputs, outputs, 1);
     std::printf(" device_inputs_median_ms=%.3f",
                 medianCallMs(function, deviceInputs, outputs, runs));
@@ -329,9 +330,8 @@ int main(int argc, char **argv) {
     writeOutputs(options.outputDir, outputs);
   releaseAll(outputs);
   if (options.bench)
-    bench(function,
-          std::string(weftArtifactGetTarget(artifact)) == "cuda", inputs,
-          outputs, options.bench);
+    bench(function, std::string(weftArtifactGetTarget(artifact)) == "cuda",
+          inputs, outputs, options.bench);
 
   releaseAll(inputs);
   weftArtifactRelease(artifact);

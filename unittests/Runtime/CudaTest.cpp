@@ -95,9 +95,8 @@ TEST_F(CudaWithoutDriverTest, DeviceTensorsNameTheMissingDriver) {
   int64_t shape[] = {2, 3};
   float data[6] = {};
   weftTensor tensor = reinterpret_cast<weftTensor>(1);
-  weftStatus status =
-      weftTensorCreateIn(WEFT_MEMORY_CUDA, WEFT_DTYPE_F32, shape, 2, data,
-                         &tensor);
+  weftStatus status = weftTensorCreateIn(WEFT_MEMORY_CUDA, WEFT_DTYPE_F32,
+                                         shape, 2, data, &tensor);
   ASSERT_NE(status, nullptr);
   EXPECT_EQ(tensor, nullptr);
   EXPECT_EQ(weftStatusGetCode(status), WEFT_STATUS_FAILED_PRECONDITION);

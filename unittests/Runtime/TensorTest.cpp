@@ -80,9 +80,8 @@ TEST(TensorTest, CreateInHostMemoryIsCreate) {
   EXPECT_EQ(static_cast<int32_t *>(weftTensorGetData(tensor))[1], -5);
   weftTensorRelease(tensor);
 
-  weftStatus status = weftTensorCreateIn(static_cast<weftMemory>(7),
-                                         WEFT_DTYPE_I32, shape, 1, values,
-                                         &tensor);
+  weftStatus status = weftTensorCreateIn(
+      static_cast<weftMemory>(7), WEFT_DTYPE_I32, shape, 1, values, &tensor);
   ASSERT_NE(status, nullptr);
   EXPECT_EQ(weftStatusGetCode(status), WEFT_STATUS_INVALID_ARGUMENT);
   EXPECT_STREQ(weftStatusGetMessage(status),

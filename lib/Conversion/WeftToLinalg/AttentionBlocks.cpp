@@ -23,8 +23,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
 
@@ -90,7 +90,8 @@ int64_t sharedBytes(const BlockShape &s, int64_t headDim, int64_t valueDim,
                   s.keys * (headDim + s.pad) * elementBytes +
                   s.keys * (valueDim + s.pad) * elementBytes + 3 * s.rows * 4;
   if (s.tensorCores)
-    return bytes + s.rows * (headDim + s.pad) * 2 + s.rows * (s.keys + s.pad) * 2;
+    return bytes + s.rows * (headDim + s.pad) * 2 +
+           s.rows * (s.keys + s.pad) * 2;
   return bytes + s.rows * headDim * 4;
 }
 
@@ -106,7 +107,9 @@ public:
                            OpFoldResult seqK);
 
 private:
-  Value c(int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); }
+  Value c(int64_t value) {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  }
   /// A block-local buffer (shared memory on the GPU).
   Value blockLocal(ArrayRef<int64_t> sizes, Type type) {
     return memref::AllocOp::create(b, loc, MemRefType::get(sizes, type));
@@ -115,7 +118,8 @@ private:
     createThreadLoop(b, loc, count, body);
   }
   static void forEach(OpBuilder &nb, Location l, Value thread, int64_t count,
-                      int64_t stride, function_ref<void(OpBuilder &, Value)> fn) {
+                      int64_t stride,
+                      function_ref<void(OpBuilder &, Value)> fn) {
     forEachItem(nb, l, thread, count, stride, fn);
   }
 
@@ -171,10 +175,9 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
   }
 
   Value zero = f32Const(b, loc, 0.0), negInf = f32Const(b, loc, kNegInf);
-  Value queryBlocks = arith::CeilDivUIOp::create(b, loc, seqQValue,
-                                                 c(shape.queries));
-  Value batchHeads =
-      arith::MulIOp::create(b, loc, batchValue, c(numKvHeads));
+  Value queryBlocks =
+      arith::CeilDivUIOp::create(b, loc, seqQValue, c(shape.queries));
+  Value batchHeads = arith::MulIOp::create(b, loc, batchValue, c(numKvHeads));
   OpBuilder::InsertionGuard guard(b);
   scf::ForallOp grid =
       createGridLoop(b, loc, {batchHeads, queryBlocks, splitSize});
@@ -223,6 +226,15 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
         Value(arith::RemUIOp::create(nb, loc, item, c(inner))));
   };
 
+  // base, base + stride, ..., count of them: the rows or columns of a
+  // thread's register tile.
+  auto offsets = [&](OpBuilder &nb, Value base, int64_t count, int64_t stride) {
+    SmallVector<Value> values;
+    for (int64_t i = 0; i < count; ++i)
+      values.push_back(arith::AddIOp::create(nb, loc, base, c(i * stride)));
+    return values;
+  };
+
   // Warp-level matrix products (the tensor-core form): warps stride
   // through the [tilesM, tilesN] 16x16 tiles of a product.
   auto warpTiles = [&](int64_t tilesM, int64_t tilesN,
@@ -230,10 +242,10 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     createWarpLoop(b, loc, kThreads / kWarpSize, [&](OpBuilder &nb, Value w) {
       forEach(nb, loc, w, tilesM * tilesN, kThreads / kWarpSize,
               [&](OpBuilder &fb, Value i) {
-        auto [ti, tj] = split2(fb, i, tilesN);
-        fn(fb, arith::MulIOp::create(fb, loc, ti, c(kMmaTile)),
-           arith::MulIOp::create(fb, loc, tj, c(kMmaTile)));
-      });
+                auto [ti, tj] = split2(fb, i, tilesN);
+                fn(fb, arith::MulIOp::create(fb, loc, ti, c(kMmaTile)),
+                   arith::MulIOp::create(fb, loc, tj, c(kMmaTile)));
+              });
     });
   };
   VectorType accTile = VectorType::get({kMmaTile, kMmaTile}, f32);
@@ -251,9 +263,9 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     MLIRContext *ctx = wb.getContext();
     AffineExpr m, n, k;
     bindDims(ctx, m, n, k);
-    auto maps = wb.getAffineMapArrayAttr(
-        {AffineMap::get(3, 0, {m, k}, ctx), AffineMap::get(3, 0, {k, n}, ctx),
-         AffineMap::get(3, 0, {m, n}, ctx)});
+    auto maps = wb.getAffineMapArrayAttr({AffineMap::get(3, 0, {m, k}, ctx),
+                                          AffineMap::get(3, 0, {k, n}, ctx),
+                                          AffineMap::get(3, 0, {m, n}, ctx)});
     auto iterators = wb.getArrayAttr(
         {vector::IteratorTypeAttr::get(ctx, vector::IteratorType::parallel),
          vector::IteratorTypeAttr::get(ctx, vector::IteratorType::parallel),
@@ -269,7 +281,8 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
                          ? vector::TransferReadOp::create(
                                lb, loc, operandTile, bBuf, ValueRange{n0, k0},
                                padding,
-                               AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0}, ctx),
+                               AffineMap::getPermutationMap(
+                                   ArrayRef<unsigned>{1, 0}, ctx),
                                ArrayRef<bool>{true, true})
                          : vector::TransferReadOp::create(
                                lb, loc, operandTile, bBuf, ValueRange{k0, n0},
@@ -293,7 +306,7 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
       auto [r, d] = split2(fb, i, headDim);
       Value query = rowQuery(fb, r);
       Value value = loadF32If(fb, loc, lessThan(fb, query, seqQValue), qBuf,
-                           {batchIndex, query, rowHead(fb, r), d}, zero);
+                              {batchIndex, query, rowHead(fb, r), d}, zero);
       if (mma) // exact: the value came from f16
         value = arith::TruncFOp::create(fb, loc, f16, value);
       memref::StoreOp::create(fb, loc, value, qTile, ValueRange{r, d});
@@ -327,8 +340,8 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     Value limit = arith::SubIOp::create(
         b, loc, arith::AddIOp::create(b, loc, lastQuery, validLength),
         seqQValue);
-    keyEnd = arith::MinSIOp::create(b, loc, keyEnd,
-                                    arith::MaxSIOp::create(b, loc, limit, c(0)));
+    keyEnd = arith::MinSIOp::create(
+        b, loc, keyEnd, arith::MaxSIOp::create(b, loc, limit, c(0)));
     if (scoring.window) {
       // ... and i + L - Sq - j < W.
       Value first = arith::SubIOp::create(
@@ -354,30 +367,32 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     // Phase 1: the tile of K and V (zeros past the block's keys).
     threads(kThreads, [&](OpBuilder &nb, Value t) {
       auto loadRows = [&](Value source, Value tile, int64_t width) {
-        forEach(nb, loc, t, keys * width, kThreads, [&](OpBuilder &fb, Value i) {
-          auto [j, d] = split2(fb, i, width);
-          Value key = arith::AddIOp::create(fb, loc, tileStart, j);
-          Type element = cast<MemRefType>(tile.getType()).getElementType();
-          Value value = scf::IfOp::create(
-                            fb, loc, lessThan(fb, key, keyEnd),
-                            [&](OpBuilder &tb, Location) {
-                              scf::YieldOp::create(
-                                  tb, loc,
-                                  memref::LoadOp::create(
-                                      tb, loc, source,
-                                      ValueRange{batchIndex, key, kvHead, d})
-                                      .getResult());
-                            },
-                            [&](OpBuilder &eb, Location) {
-                              scf::YieldOp::create(
-                                  eb, loc,
-                                  arith::ConstantOp::create(
-                                      eb, loc, eb.getZeroAttr(element))
-                                      .getResult());
-                            })
-                            .getResult(0);
-          memref::StoreOp::create(fb, loc, value, tile, ValueRange{j, d});
-        });
+        forEach(
+            nb, loc, t, keys * width, kThreads, [&](OpBuilder &fb, Value i) {
+              auto [j, d] = split2(fb, i, width);
+              Value key = arith::AddIOp::create(fb, loc, tileStart, j);
+              Type element = cast<MemRefType>(tile.getType()).getElementType();
+              Value value =
+                  scf::IfOp::create(
+                      fb, loc, lessThan(fb, key, keyEnd),
+                      [&](OpBuilder &tb, Location) {
+                        scf::YieldOp::create(
+                            tb, loc,
+                            memref::LoadOp::create(
+                                tb, loc, source,
+                                ValueRange{batchIndex, key, kvHead, d})
+                                .getResult());
+                      },
+                      [&](OpBuilder &eb, Location) {
+                        scf::YieldOp::create(
+                            eb, loc,
+                            arith::ConstantOp::create(eb, loc,
+                                                      eb.getZeroAttr(element))
+                                .getResult());
+                      })
+                      .getResult(0);
+              memref::StoreOp::create(fb, loc, value, tile, ValueRange{j, d});
+            });
       };
       loadRows(kBuf, kTile, headDim);
       loadRows(vBuf, vTile, valueDim);
@@ -388,12 +403,12 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     if (mma) {
       warpTiles(rows / kMmaTile, keys / kMmaTile,
                 [&](OpBuilder &wb, Value m0, Value n0) {
-        Value product = mmaProduct(wb, zeroTile(wb), qTile, m0, kTile, n0,
-                                   headDim, /*transposeB=*/true);
-        vector::TransferWriteOp::create(wb, loc, product, scores,
-                                        ValueRange{m0, n0},
-                                        ArrayRef<bool>{true, true});
-      });
+                  Value product = mmaProduct(wb, zeroTile(wb), qTile, m0, kTile,
+                                             n0, headDim, /*transposeB=*/true);
+                  vector::TransferWriteOp::create(wb, loc, product, scores,
+                                                  ValueRange{m0, n0},
+                                                  ArrayRef<bool>{true, true});
+                });
     }
     // Phase 2: scores, -inf where a key is not visible. A thread computes
     // an [mr, mk] register tile of them, rows r0 + a * rows / mr and keys
@@ -403,72 +418,75 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
                         : registerTile(rows, keys, kThreads);
     int64_t rowStride = rows / mr, keyStride = keys / mk;
     threads(kThreads, [&](OpBuilder &nb, Value t) {
-      forEach(nb, loc, t, rowStride * keyStride, kThreads,
-              [&](OpBuilder &fb, Value i) {
-        auto [r0, j0] = split2(fb, i, keyStride);
-        SmallVector<Value> rs, js;
-        for (int64_t a = 0; a < mr; ++a)
-          rs.push_back(arith::AddIOp::create(fb, loc, r0, c(a * rowStride)));
-        for (int64_t q = 0; q < mk; ++q)
-          js.push_back(arith::AddIOp::create(fb, loc, j0, c(q * keyStride)));
-        SmallVector<Value> inits(mr * mk, zero);
-        SmallVector<Value> dots;
-        if (mma) {
-          dots.push_back(
-              memref::LoadOp::create(fb, loc, scores, ValueRange{rs[0], js[0]}));
-        } else {
-          auto loop = scf::ForOp::create(
-            fb, loc, c(0), c(headDim), c(1), inits,
-            [&](OpBuilder &db, Location, Value d, ValueRange sums) {
-              SmallVector<Value> xs, ys, next;
-              for (Value r : rs)
-                xs.push_back(
-                    memref::LoadOp::create(db, loc, qTile, ValueRange{r, d}));
-              for (Value j : js)
-                ys.push_back(extendToF32(
-                    db, loc,
-                    memref::LoadOp::create(db, loc, kTile, ValueRange{j, d})));
-              for (int64_t a = 0; a < mr; ++a)
-                for (int64_t q = 0; q < mk; ++q)
-                  next.push_back(arith::AddFOp::create(
-                      db, loc, sums[a * mk + q],
-                      arith::MulFOp::create(db, loc, xs[a], ys[q])));
-              scf::YieldOp::create(db, loc, next);
-            });
-          dots.append(loop.getResults().begin(), loop.getResults().end());
-        }
-        for (int64_t a = 0; a < mr; ++a) {
-          Value r = rs[a];
-          Value query = rowQuery(fb, r);
-          for (int64_t q = 0; q < mk; ++q) {
-            Value j = js[q];
-            Value key = arith::AddIOp::create(fb, loc, tileStart, j);
-            Value s = buildScaledScore(fb, loc, dots[a * mk + q], scoring);
-            Value inBlock = arith::AndIOp::create(
-                fb, loc, lessThan(fb, query, seqQValue),
-                arith::AndIOp::create(
-                    fb, loc, lessThan(fb, key, keyEnd),
-                    arith::CmpIOp::create(fb, loc, arith::CmpIPredicate::sge,
-                                          key, keyStart)));
-            if (mask) {
-              Value head = rowHead(fb, r);
-              Value maskBatch = maskType.getDimSize(0) == 1 ? c(0) : batchIndex;
-              Value maskHead = maskType.getDimSize(1) == 1 ? c(0) : head;
-              s = arith::AddFOp::create(
-                  fb, loc, s,
-                  loadF32If(fb, loc, inBlock, maskBuf,
-                            {maskBatch, maskHead, query, key}, zero));
+      forEach(
+          nb, loc, t, rowStride * keyStride, kThreads,
+          [&](OpBuilder &fb, Value i) {
+            auto [r0, j0] = split2(fb, i, keyStride);
+            SmallVector<Value> rs = offsets(fb, r0, mr, rowStride);
+            SmallVector<Value> js = offsets(fb, j0, mk, keyStride);
+            SmallVector<Value> inits(mr * mk, zero);
+            SmallVector<Value> dots;
+            if (mma) {
+              dots.push_back(memref::LoadOp::create(fb, loc, scores,
+                                                    ValueRange{rs[0], js[0]}));
+            } else {
+              auto loop = scf::ForOp::create(
+                  fb, loc, c(0), c(headDim), c(1), inits,
+                  [&](OpBuilder &db, Location, Value d, ValueRange sums) {
+                    SmallVector<Value> xs, ys, next;
+                    for (Value r : rs)
+                      xs.push_back(memref::LoadOp::create(db, loc, qTile,
+                                                          ValueRange{r, d}));
+                    for (Value j : js)
+                      ys.push_back(
+                          extendToF32(db, loc,
+                                      memref::LoadOp::create(
+                                          db, loc, kTile, ValueRange{j, d})));
+                    for (int64_t a = 0; a < mr; ++a)
+                      for (int64_t q = 0; q < mk; ++q)
+                        next.push_back(arith::AddFOp::create(
+                            db, loc, sums[a * mk + q],
+                            arith::MulFOp::create(db, loc, xs[a], ys[q])));
+                    scf::YieldOp::create(db, loc, next);
+                  });
+              dots.append(loop.getResults().begin(), loop.getResults().end());
             }
-            Value visible = buildKeyVisible(fb, loc, query, key, validLength,
-                                            seqQValue, static_cast<bool>(kvLen),
-                                            scoring);
-            if (visible)
-              inBlock = arith::AndIOp::create(fb, loc, inBlock, visible);
-            Value score = arith::SelectOp::create(fb, loc, inBlock, s, negInf);
-            memref::StoreOp::create(fb, loc, score, scores, ValueRange{r, j});
-          }
-        }
-      });
+            for (int64_t a = 0; a < mr; ++a) {
+              Value r = rs[a];
+              Value query = rowQuery(fb, r);
+              for (int64_t q = 0; q < mk; ++q) {
+                Value j = js[q];
+                Value key = arith::AddIOp::create(fb, loc, tileStart, j);
+                Value s = buildScaledScore(fb, loc, dots[a * mk + q], scoring);
+                Value inBlock = arith::AndIOp::create(
+                    fb, loc, lessThan(fb, query, seqQValue),
+                    arith::AndIOp::create(
+                        fb, loc, lessThan(fb, key, keyEnd),
+                        arith::CmpIOp::create(fb, loc,
+                                              arith::CmpIPredicate::sge, key,
+                                              keyStart)));
+                if (mask) {
+                  Value head = rowHead(fb, r);
+                  Value maskBatch =
+                      maskType.getDimSize(0) == 1 ? c(0) : batchIndex;
+                  Value maskHead = maskType.getDimSize(1) == 1 ? c(0) : head;
+                  s = arith::AddFOp::create(
+                      fb, loc, s,
+                      loadF32If(fb, loc, inBlock, maskBuf,
+                                {maskBatch, maskHead, query, key}, zero));
+                }
+                Value visible =
+                    buildKeyVisible(fb, loc, query, key, validLength, seqQValue,
+                                    static_cast<bool>(kvLen), scoring);
+                if (visible)
+                  inBlock = arith::AndIOp::create(fb, loc, inBlock, visible);
+                Value score =
+                    arith::SelectOp::create(fb, loc, inBlock, s, negInf);
+                memref::StoreOp::create(fb, loc, score, scores,
+                                        ValueRange{r, j});
+              }
+            }
+          });
     });
 
     // Phase 3: per row, the new maximum, the tile's probabilities (in place
@@ -476,26 +494,28 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     threads(kThreads, [&](OpBuilder &nb, Value t) {
       forEach(nb, loc, t, rows, kThreads, [&](OpBuilder &fb, Value r) {
         Value oldMax = memref::LoadOp::create(fb, loc, rowMax, r);
-        Value newMax = accumulate(
-            fb, loc, c(keys), oldMax,
-            [&](OpBuilder &mb, Value j, Value m) -> Value {
-              Value s = memref::LoadOp::create(mb, loc, scores, ValueRange{r, j});
-              return arith::MaximumFOp::create(mb, loc, m, s);
-            });
+        Value newMax =
+            accumulate(fb, loc, c(keys), oldMax,
+                       [&](OpBuilder &mb, Value j, Value m) -> Value {
+                         Value s = memref::LoadOp::create(mb, loc, scores,
+                                                          ValueRange{r, j});
+                         return arith::MaximumFOp::create(mb, loc, m, s);
+                       });
         Value base = finiteMax(fb, loc, newMax);
         Value alpha = math::ExpOp::create(
             fb, loc, arith::SubFOp::create(fb, loc, oldMax, base));
         Value tileSum = accumulate(
             fb, loc, c(keys), zero,
             [&](OpBuilder &sb, Value j, Value sum) -> Value {
-              Value s = memref::LoadOp::create(sb, loc, scores, ValueRange{r, j});
+              Value s =
+                  memref::LoadOp::create(sb, loc, scores, ValueRange{r, j});
               Value p = math::ExpOp::create(
                   sb, loc, arith::SubFOp::create(sb, loc, s, base));
               memref::StoreOp::create(sb, loc, p, scores, ValueRange{r, j});
               if (mma)
-                memref::StoreOp::create(sb, loc,
-                                        arith::TruncFOp::create(sb, loc, f16, p),
-                                        probs, ValueRange{r, j});
+                memref::StoreOp::create(
+                    sb, loc, arith::TruncFOp::create(sb, loc, f16, p), probs,
+                    ValueRange{r, j});
               return arith::AddFOp::create(sb, loc, sum, p);
             });
         Value oldSum = memref::LoadOp::create(fb, loc, rowSum, r);
@@ -512,26 +532,28 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
       // adds P.V to 16x16 tiles of it (P rounded to f16, as the matrix
       // units take it). Keys past the block's range have zero values.
       threads(kThreads, [&](OpBuilder &nb, Value t) {
-        forEach(nb, loc, t, rows * valueDim, kThreads,
-                [&](OpBuilder &fb, Value i) {
-          auto [r, e] = split2(fb, i, valueDim);
-          Value scaled = arith::MulFOp::create(
-              fb, loc, memref::LoadOp::create(fb, loc, acc, ValueRange{r, e}),
-              memref::LoadOp::create(fb, loc, rescale, r));
-          memref::StoreOp::create(fb, loc, scaled, acc, ValueRange{r, e});
-        });
+        forEach(
+            nb, loc, t, rows * valueDim, kThreads, [&](OpBuilder &fb, Value i) {
+              auto [r, e] = split2(fb, i, valueDim);
+              Value scaled = arith::MulFOp::create(
+                  fb, loc,
+                  memref::LoadOp::create(fb, loc, acc, ValueRange{r, e}),
+                  memref::LoadOp::create(fb, loc, rescale, r));
+              memref::StoreOp::create(fb, loc, scaled, acc, ValueRange{r, e});
+            });
       });
       warpTiles(rows / kMmaTile, valueDim / kMmaTile,
                 [&](OpBuilder &wb, Value m0, Value n0) {
-        Value current = vector::TransferReadOp::create(
-            wb, loc, VectorType::get({kMmaTile, kMmaTile}, f32), acc,
-            ValueRange{m0, n0}, zero, ArrayRef<bool>{true, true});
-        Value product = mmaProduct(wb, current, probs, m0, vTile, n0, keys,
-                                   /*transposeB=*/false);
-        vector::TransferWriteOp::create(wb, loc, product, acc,
-                                        ValueRange{m0, n0},
-                                        ArrayRef<bool>{true, true});
-      });
+                  Value current = vector::TransferReadOp::create(
+                      wb, loc, VectorType::get({kMmaTile, kMmaTile}, f32), acc,
+                      ValueRange{m0, n0}, zero, ArrayRef<bool>{true, true});
+                  Value product =
+                      mmaProduct(wb, current, probs, m0, vTile, n0, keys,
+                                 /*transposeB=*/false);
+                  vector::TransferWriteOp::create(wb, loc, product, acc,
+                                                  ValueRange{m0, n0},
+                                                  ArrayRef<bool>{true, true});
+                });
     } else {
       // Phase 4: acc = acc * alpha + P V, an [mr, me] register tile of acc
       // per thread (rows r0 + a * rows / mr, channels e0 + b * Dv / me). Keys
@@ -540,52 +562,53 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
       auto [mr4, me] = registerTile(rows, valueDim, kThreads);
       int64_t accRowStride = rows / mr4, channelStride = valueDim / me;
       threads(kThreads, [&](OpBuilder &nb, Value t) {
-        forEach(nb, loc, t, accRowStride * channelStride, kThreads,
-                [&](OpBuilder &fb, Value i) {
-          auto [r0, e0] = split2(fb, i, channelStride);
-          SmallVector<Value> rs, es, inits;
-          for (int64_t a = 0; a < mr4; ++a)
-            rs.push_back(arith::AddIOp::create(fb, loc, r0, c(a * accRowStride)));
-          for (int64_t q = 0; q < me; ++q)
-            es.push_back(
-                arith::AddIOp::create(fb, loc, e0, c(q * channelStride)));
-          for (Value r : rs) {
-            Value alpha = memref::LoadOp::create(fb, loc, rescale, r);
-            for (Value e : es)
-              inits.push_back(arith::MulFOp::create(
-                  fb, loc,
-                  memref::LoadOp::create(fb, loc, acc, ValueRange{r, e}), alpha));
-          }
-          auto sums = scf::ForOp::create(
-              fb, loc, c(0), c(keys), c(1), inits,
-              [&](OpBuilder &sb, Location, Value j, ValueRange current) {
-                SmallVector<Value> ps, xs, next;
-                for (Value r : rs)
-                  ps.push_back(
-                      memref::LoadOp::create(sb, loc, scores, ValueRange{r, j}));
+        forEach(
+            nb, loc, t, accRowStride * channelStride, kThreads,
+            [&](OpBuilder &fb, Value i) {
+              auto [r0, e0] = split2(fb, i, channelStride);
+              SmallVector<Value> rs = offsets(fb, r0, mr4, accRowStride);
+              SmallVector<Value> es = offsets(fb, e0, me, channelStride);
+              SmallVector<Value> inits;
+              for (Value r : rs) {
+                Value alpha = memref::LoadOp::create(fb, loc, rescale, r);
                 for (Value e : es)
-                  xs.push_back(extendToF32(
-                      sb, loc,
-                      memref::LoadOp::create(sb, loc, vTile, ValueRange{j, e})));
-                for (int64_t a = 0; a < mr4; ++a) {
-                  Value isZero = arith::CmpFOp::create(
-                      sb, loc, arith::CmpFPredicate::OEQ, ps[a], zero);
-                  for (int64_t q = 0; q < me; ++q) {
-                    Value product = arith::MulFOp::create(sb, loc, ps[a], xs[q]);
-                    next.push_back(arith::AddFOp::create(
-                        sb, loc, current[a * me + q],
-                        arith::SelectOp::create(sb, loc, isZero, zero, product)));
-                  }
-                }
-                scf::YieldOp::create(sb, loc, next);
-              });
-          for (int64_t a = 0; a < mr4; ++a)
-            for (int64_t q = 0; q < me; ++q)
-              memref::StoreOp::create(fb, loc, sums.getResult(a * me + q), acc,
-                                      ValueRange{rs[a], es[q]});
-        });
+                  inits.push_back(arith::MulFOp::create(
+                      fb, loc,
+                      memref::LoadOp::create(fb, loc, acc, ValueRange{r, e}),
+                      alpha));
+              }
+              auto sums = scf::ForOp::create(
+                  fb, loc, c(0), c(keys), c(1), inits,
+                  [&](OpBuilder &sb, Location, Value j, ValueRange current) {
+                    SmallVector<Value> ps, xs, next;
+                    for (Value r : rs)
+                      ps.push_back(memref::LoadOp::create(sb, loc, scores,
+                                                          ValueRange{r, j}));
+                    for (Value e : es)
+                      xs.push_back(
+                          extendToF32(sb, loc,
+                                      memref::LoadOp::create(
+                                          sb, loc, vTile, ValueRange{j, e})));
+                    for (int64_t a = 0; a < mr4; ++a) {
+                      Value isZero = arith::CmpFOp::create(
+                          sb, loc, arith::CmpFPredicate::OEQ, ps[a], zero);
+                      for (int64_t q = 0; q < me; ++q) {
+                        Value product =
+                            arith::MulFOp::create(sb, loc, ps[a], xs[q]);
+                        next.push_back(arith::AddFOp::create(
+                            sb, loc, current[a * me + q],
+                            arith::SelectOp::create(sb, loc, isZero, zero,
+                                                    product)));
+                      }
+                    }
+                    scf::YieldOp::create(sb, loc, next);
+                  });
+              for (int64_t a = 0; a < mr4; ++a)
+                for (int64_t q = 0; q < me; ++q)
+                  memref::StoreOp::create(fb, loc, sums.getResult(a * me + q),
+                                          acc, ValueRange{rs[a], es[q]});
+            });
       });
-
     }
   }
 
@@ -606,8 +629,9 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
       ifRowValid(fb, r, [&](OpBuilder &tb, Value query, Value head) {
         Value a = memref::LoadOp::create(tb, loc, acc, ValueRange{r, e});
         if (splits > 1) {
-          memref::StoreOp::create(tb, loc, a, partOut,
-                                  ValueRange{split, batchIndex, query, head, e});
+          memref::StoreOp::create(
+              tb, loc, a, partOut,
+              ValueRange{split, batchIndex, query, head, e});
           return;
         }
         Value sum = memref::LoadOp::create(tb, loc, rowSum, r);
@@ -615,7 +639,8 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
             tb, loc, arith::CmpFPredicate::OEQ, sum, zero);
         Value value = arith::SelectOp::create(
             tb, loc, isEmpty, zero, arith::DivFOp::create(tb, loc, a, sum));
-        memref::StoreOp::create(tb, loc, truncateFromF32(tb, loc, value, outElement),
+        memref::StoreOp::create(tb, loc,
+                                truncateFromF32(tb, loc, value, outElement),
                                 out, ValueRange{batchIndex, query, head, e});
       });
     });
@@ -636,7 +661,8 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
             tb, loc, arith::CmpFPredicate::OEQ, m, negInf);
         Value value = arith::SelectOp::create(
             tb, loc, isEmpty, m,
-            arith::AddFOp::create(tb, loc, m, math::LogOp::create(tb, loc, sum)));
+            arith::AddFOp::create(tb, loc, m,
+                                  math::LogOp::create(tb, loc, sum)));
         memref::StoreOp::create(tb, loc, value, lse,
                                 ValueRange{batchIndex, head, query});
       });
@@ -651,67 +677,65 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     Value bi = merge.getInductionVar(0), qi = merge.getInductionVar(1),
           hi = merge.getInductionVar(2);
     threads(kMergeThreads, [&](OpBuilder &nb, Value t) {
-          auto overSplits = [&](OpBuilder &fb, Value init,
-                                function_ref<Value(OpBuilder &, Value, Value)>
-                                    step) {
+      auto overSplits =
+          [&](OpBuilder &fb, Value init,
+              function_ref<Value(OpBuilder &, Value, Value)> step) {
             return accumulate(fb, loc, c(splits), init, step);
           };
-          auto splitMax = [&](OpBuilder &sb, Value s) -> Value {
-            return memref::LoadOp::create(sb, loc, partMax,
-                                          ValueRange{s, bi, hi, qi});
-          };
-          auto weight = [&](OpBuilder &sb, Value s, Value base) -> Value {
-            return math::ExpOp::create(
-                sb, loc, arith::SubFOp::create(sb, loc, splitMax(sb, s), base));
-          };
-          Value maxAll = overSplits(nb, negInf, [&](OpBuilder &sb, Value s,
-                                                    Value m) -> Value {
+      auto splitMax = [&](OpBuilder &sb, Value s) -> Value {
+        return memref::LoadOp::create(sb, loc, partMax,
+                                      ValueRange{s, bi, hi, qi});
+      };
+      auto weight = [&](OpBuilder &sb, Value s, Value base) -> Value {
+        return math::ExpOp::create(
+            sb, loc, arith::SubFOp::create(sb, loc, splitMax(sb, s), base));
+      };
+      Value maxAll =
+          overSplits(nb, negInf, [&](OpBuilder &sb, Value s, Value m) -> Value {
             return arith::MaximumFOp::create(sb, loc, m, splitMax(sb, s));
           });
-          Value base = finiteMax(nb, loc, maxAll);
-          Value total = overSplits(nb, zero, [&](OpBuilder &sb, Value s,
-                                                 Value sum) -> Value {
+      Value base = finiteMax(nb, loc, maxAll);
+      Value total =
+          overSplits(nb, zero, [&](OpBuilder &sb, Value s, Value sum) -> Value {
             Value l = memref::LoadOp::create(sb, loc, partSum,
                                              ValueRange{s, bi, hi, qi});
             return arith::AddFOp::create(
                 sb, loc, sum,
                 arith::MulFOp::create(sb, loc, weight(sb, s, base), l));
           });
-          Value isEmpty = arith::CmpFOp::create(
-              nb, loc, arith::CmpFPredicate::OEQ, total, zero);
-          forEach(nb, loc, t, valueDim, kMergeThreads, [&](OpBuilder &fb,
-                                                           Value e) {
-            Value weighted = overSplits(fb, zero, [&](OpBuilder &sb, Value s,
-                                                      Value sum) -> Value {
+      Value isEmpty = arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ,
+                                            total, zero);
+      forEach(nb, loc, t, valueDim, kMergeThreads, [&](OpBuilder &fb, Value e) {
+        Value weighted = overSplits(
+            fb, zero, [&](OpBuilder &sb, Value s, Value sum) -> Value {
               Value o = memref::LoadOp::create(sb, loc, partOut,
                                                ValueRange{s, bi, qi, hi, e});
               return arith::AddFOp::create(
                   sb, loc, sum,
                   arith::MulFOp::create(sb, loc, weight(sb, s, base), o));
             });
-            Value value = arith::SelectOp::create(
-                fb, loc, isEmpty, zero,
-                arith::DivFOp::create(fb, loc, weighted, total));
-            memref::StoreOp::create(fb, loc,
-                                    truncateFromF32(fb, loc, value, outElement),
-                                    out, ValueRange{bi, qi, hi, e});
-          });
-          if (!withLse)
-            return;
-          Value first = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::eq,
-                                              t, c(0));
-          scf::IfOp::create(nb, loc, first, [&](OpBuilder &tb, Location) {
-            Value isNone = arith::CmpFOp::create(
-                tb, loc, arith::CmpFPredicate::OEQ, maxAll, negInf);
-            Value value = arith::SelectOp::create(
-                tb, loc, isNone, maxAll,
-                arith::AddFOp::create(tb, loc, base,
-                                      math::LogOp::create(tb, loc, total)));
-            memref::StoreOp::create(tb, loc, value, lse,
-                                    ValueRange{bi, hi, qi});
-            scf::YieldOp::create(tb, loc);
-          });
-        });
+        Value value = arith::SelectOp::create(
+            fb, loc, isEmpty, zero,
+            arith::DivFOp::create(fb, loc, weighted, total));
+        memref::StoreOp::create(fb, loc,
+                                truncateFromF32(fb, loc, value, outElement),
+                                out, ValueRange{bi, qi, hi, e});
+      });
+      if (!withLse)
+        return;
+      Value first =
+          arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::eq, t, c(0));
+      scf::IfOp::create(nb, loc, first, [&](OpBuilder &tb, Location) {
+        Value isNone = arith::CmpFOp::create(tb, loc, arith::CmpFPredicate::OEQ,
+                                             maxAll, negInf);
+        Value value = arith::SelectOp::create(
+            tb, loc, isNone, maxAll,
+            arith::AddFOp::create(tb, loc, base,
+                                  math::LogOp::create(tb, loc, total)));
+        memref::StoreOp::create(tb, loc, value, lse, ValueRange{bi, hi, qi});
+        scf::YieldOp::create(tb, loc);
+      });
+    });
     b.setInsertionPointAfter(merge);
   }
 
@@ -730,18 +754,19 @@ void splitKeys(BlockShape &shape, int64_t numKvHeads,
   int64_t tiles = ceilDiv(*seqK, shape.keys);
   int64_t blocks =
       batch.value_or(1) * numKvHeads * ceilDiv(*seqQ, shape.queries);
-  int64_t splits = std::min(
-      ceilDiv(kBlocksToFill, std::max<int64_t>(blocks, 1)), tiles / 2);
+  int64_t splits =
+      std::min(ceilDiv(kBlocksToFill, std::max<int64_t>(blocks, 1)), tiles / 2);
   if (splits > 1) {
     shape.tilesPerSplit = ceilDiv(tiles, splits);
     shape.splits = ceilDiv(tiles, shape.tilesPerSplit);
   }
 }
 
-std::optional<BlockShape>
-chooseBlockShape(AttentionOp op, int64_t headDim, int64_t valueDim,
-                 int64_t numKvHeads, std::optional<int64_t> batch,
-                 std::optional<int64_t> seqQ, std::optional<int64_t> seqK) {
+std::optional<BlockShape> chooseBlockShape(AttentionOp op, int64_t headDim,
+                                           int64_t valueDim, int64_t numKvHeads,
+                                           std::optional<int64_t> batch,
+                                           std::optional<int64_t> seqQ,
+                                           std::optional<int64_t> seqK) {
   int64_t group = op.getGroupSize();
   auto kType = cast<RankedTensorType>(op.getK().getType());
   auto vType = cast<RankedTensorType>(op.getV().getType());
@@ -797,17 +822,18 @@ chooseBlockShape(AttentionOp op, int64_t headDim, int64_t valueDim,
 
 } // namespace
 
-std::optional<SmallVector<Value>> weft::lowerAttentionAsBlocks(
-    AttentionOp op, Value q, Value k, Value v, Value mask, Value kvLen,
-    OpFoldResult batch, OpFoldResult seqQ, OpFoldResult seqK,
-    ConversionPatternRewriter &rewriter) {
+std::optional<SmallVector<Value>>
+weft::lowerAttentionAsBlocks(AttentionOp op, Value q, Value k, Value v,
+                             Value mask, Value kvLen, OpFoldResult batch,
+                             OpFoldResult seqQ, OpFoldResult seqK,
+                             ConversionPatternRewriter &rewriter) {
   auto qType = cast<RankedTensorType>(q.getType());
   auto kType = cast<RankedTensorType>(k.getType());
   auto vType = cast<RankedTensorType>(v.getType());
-  std::optional<BlockShape> shape = chooseBlockShape(
-      op, qType.getDimSize(3), vType.getDimSize(3), kType.getDimSize(2),
-      getConstantIntValue(batch), getConstantIntValue(seqQ),
-      getConstantIntValue(seqK));
+  std::optional<BlockShape> shape =
+      chooseBlockShape(op, qType.getDimSize(3), vType.getDimSize(3),
+                       kType.getDimSize(2), getConstantIntValue(batch),
+                       getConstantIntValue(seqQ), getConstantIntValue(seqK));
   if (!shape)
     return std::nullopt;
   return BlockedAttention(op, rewriter, *shape)

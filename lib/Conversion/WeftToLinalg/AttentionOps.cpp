@@ -1125,8 +1125,7 @@ struct RopeOpLowering : OpConversionPattern<RopeOp> {
 
 void weft::populateAttentionToLinalgPatterns(RewritePatternSet &patterns,
                                              const WeftToLinalgForms &forms) {
-  patterns.add<AttentionOpLowering>(patterns.getContext(),
-                                    forms.attentionProducts,
-                                    forms.attentionBlocks);
+  patterns.add<AttentionOpLowering>(
+      patterns.getContext(), forms.attentionProducts, forms.attentionBlocks);
   patterns.add<RopeOpLowering>(patterns.getContext());
 }

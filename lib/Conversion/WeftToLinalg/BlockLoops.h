@@ -1,4 +1,5 @@
-//===- BlockLoops.h - kernels as loops over GPU blocks and threads -*- C++ -*-===//
+//===- BlockLoops.h - kernels as loops over GPU blocks and threads -*- C++
+//-*-===//
 //
 // The GPU thread-block forms (AttentionBlocks.cpp, SsmScanBlocks.cpp) write a
 // kernel as an scf.forall over #gpu.block ids whose body holds phases, each

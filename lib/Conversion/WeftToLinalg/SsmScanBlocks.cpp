@@ -72,8 +72,8 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
   Value headsValue = getIndexValue(b, loc, in.heads);
   Value batchHeads = arith::MulIOp::create(
       b, loc, getIndexValue(b, loc, in.batch), headsValue);
-  OpFoldResult channelBlocks = b.getIndexAttr((*headDim + channels - 1) /
-                                              channels);
+  OpFoldResult channelBlocks =
+      b.getIndexAttr((*headDim + channels - 1) / channels);
   {
     OpBuilder::InsertionGuard guard(b);
     scf::ForallOp grid = createGridLoop(b, loc, {batchHeads, channelBlocks});
@@ -102,17 +102,16 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
     createThreadLoop(b, loc, threads, [&](OpBuilder &nb, Value t) {
       forEachItem(nb, loc, t, states, threads, [&](OpBuilder &fb, Value i) {
         auto [local, index, channel, valid] = element(fb, i);
-        Value initial =
-            s0 ? loadF32If(fb, loc, valid, s0,
-                           {batchIndex, head, channel, index}, zero)
-               : zero;
+        Value initial = s0 ? loadF32If(fb, loc, valid, s0,
+                                       {batchIndex, head, channel, index}, zero)
+                           : zero;
         memref::StoreOp::create(fb, loc, initial, state,
                                 ValueRange{local, index});
       });
     });
 
-    auto steps =
-        scf::ForOp::create(b, loc, c(0), getIndexValue(b, loc, in.length), c(1));
+    auto steps = scf::ForOp::create(b, loc, c(0),
+                                    getIndexValue(b, loc, in.length), c(1));
     {
       OpBuilder::InsertionGuard stepGuard(b);
       b.setInsertionPointToStart(steps.getBody());
@@ -121,27 +120,27 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
       createThreadLoop(b, loc, threads, [&](OpBuilder &nb, Value t) {
         forEachItem(nb, loc, t, states, threads, [&](OpBuilder &fb, Value i) {
           auto [local, index, channel, valid] = element(fb, i);
-          Value dv = extendToF32(
-              fb, loc,
-              memref::LoadOp::create(fb, loc, dt,
-                                     ValueRange{batchIndex, step, head}));
-          Value av = extendToF32(
-              fb, loc,
-              scalarA ? memref::LoadOp::create(fb, loc, a, head)
-                      : memref::LoadOp::create(fb, loc, a,
-                                               ValueRange{head, index}));
+          Value dv =
+              extendToF32(fb, loc,
+                          memref::LoadOp::create(
+                              fb, loc, dt, ValueRange{batchIndex, step, head}));
+          Value av =
+              extendToF32(fb, loc,
+                          scalarA ? memref::LoadOp::create(fb, loc, a, head)
+                                  : memref::LoadOp::create(
+                                        fb, loc, a, ValueRange{head, index}));
           Value decay = math::ExpOp::create(
               fb, loc, arith::MulFOp::create(fb, loc, dv, av));
           Value xv = loadF32If(fb, loc, valid, x,
                                {batchIndex, step, head, channel}, zero);
           Value bv = extendToF32(
               fb, loc,
-              memref::LoadOp::create(fb, loc, bm,
-                                     ValueRange{batchIndex, step, group, index}));
+              memref::LoadOp::create(
+                  fb, loc, bm, ValueRange{batchIndex, step, group, index}));
           Value cv = extendToF32(
               fb, loc,
-              memref::LoadOp::create(fb, loc, cm,
-                                     ValueRange{batchIndex, step, group, index}));
+              memref::LoadOp::create(
+                  fb, loc, cm, ValueRange{batchIndex, step, group, index}));
           Value old =
               memref::LoadOp::create(fb, loc, state, ValueRange{local, index});
           Value input = arith::MulFOp::create(
@@ -157,46 +156,46 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
       });
       // y = sum_n terms (+ D x) (* silu(z)), one thread per channel.
       createThreadLoop(b, loc, threads, [&](OpBuilder &nb, Value t) {
-        forEachItem(nb, loc, t, channels, threads, [&](OpBuilder &fb,
-                                                       Value local) {
-          Value channel = arith::AddIOp::create(fb, loc, firstChannel, local);
-          Value valid = arith::CmpIOp::create(
-              fb, loc, arith::CmpIPredicate::slt, channel, c(*headDim));
-          scf::IfOp::create(fb, loc, valid, [&](OpBuilder &tb, Location) {
-            Value out = accumulate(
-                tb, loc, c(n), zero,
-                [&](OpBuilder &sb, Value index, Value sum) -> Value {
-                  return arith::AddFOp::create(
-                      sb, loc, sum,
-                      memref::LoadOp::create(sb, loc, terms,
-                                             ValueRange{local, index}));
-                });
-            SmallVector<Value> xIndex = {batchIndex, step, head, channel};
-            if (d) {
-              Value dh = extendToF32(
-                  tb, loc,
-                  perChannelD
-                      ? memref::LoadOp::create(tb, loc, d,
-                                               ValueRange{head, channel})
-                      : memref::LoadOp::create(tb, loc, d, head));
-              Value xv = extendToF32(
-                  tb, loc, memref::LoadOp::create(tb, loc, x, xIndex));
-              out = arith::AddFOp::create(tb, loc, out,
-                                          arith::MulFOp::create(tb, loc, dh, xv));
-            }
-            if (z) {
-              Value zv = extendToF32(
-                  tb, loc, memref::LoadOp::create(tb, loc, z, xIndex));
-              out = arith::MulFOp::create(
-                  tb, loc, out,
-                  buildActivation(tb, loc, Activation::silu, zv));
-            }
-            memref::StoreOp::create(tb, loc,
-                                    truncateFromF32(tb, loc, out, elementType),
-                                    y, xIndex);
-            scf::YieldOp::create(tb, loc);
-          });
-        });
+        forEachItem(
+            nb, loc, t, channels, threads, [&](OpBuilder &fb, Value local) {
+              Value channel =
+                  arith::AddIOp::create(fb, loc, firstChannel, local);
+              Value valid = arith::CmpIOp::create(
+                  fb, loc, arith::CmpIPredicate::slt, channel, c(*headDim));
+              scf::IfOp::create(fb, loc, valid, [&](OpBuilder &tb, Location) {
+                Value out = accumulate(
+                    tb, loc, c(n), zero,
+                    [&](OpBuilder &sb, Value index, Value sum) -> Value {
+                      return arith::AddFOp::create(
+                          sb, loc, sum,
+                          memref::LoadOp::create(sb, loc, terms,
+                                                 ValueRange{local, index}));
+                    });
+                SmallVector<Value> xIndex = {batchIndex, step, head, channel};
+                if (d) {
+                  Value dh = extendToF32(
+                      tb, loc,
+                      perChannelD ? memref::LoadOp::create(
+                                        tb, loc, d, ValueRange{head, channel})
+                                  : memref::LoadOp::create(tb, loc, d, head));
+                  Value xv = extendToF32(
+                      tb, loc, memref::LoadOp::create(tb, loc, x, xIndex));
+                  out = arith::AddFOp::create(
+                      tb, loc, out, arith::MulFOp::create(tb, loc, dh, xv));
+                }
+                if (z) {
+                  Value zv = extendToF32(
+                      tb, loc, memref::LoadOp::create(tb, loc, z, xIndex));
+                  out = arith::MulFOp::create(
+                      tb, loc, out,
+                      buildActivation(tb, loc, Activation::silu, zv));
+                }
+                memref::StoreOp::create(
+                    tb, loc, truncateFromF32(tb, loc, out, elementType), y,
+                    xIndex);
+                scf::YieldOp::create(tb, loc);
+              });
+            });
       });
     }
 
