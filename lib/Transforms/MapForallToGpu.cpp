@@ -73,9 +73,9 @@ struct FoldExtensionsIntoContract : OpRewritePattern<vector::ContractionOp> {
 /// Warp-level vector.contract ops in `launch` -> gpu.subgroup_mma_*.
 LogicalResult convertToTensorCores(RewriterBase &rewriter,
                                    gpu::LaunchOp launch) {
-  if (launch.getBody()
-          .walk([](vector::ContractionOp) { return WalkResult::interrupt(); })
-          .wasInterrupted() == false)
+  if (!launch.getBody()
+           .walk([](vector::ContractionOp) { return WalkResult::interrupt(); })
+           .wasInterrupted())
     return success();
   // Vector constants (a zero accumulator) hoisted out of the kernel come
   // back in: converted to matrices outside, they would be kernel arguments.
@@ -107,10 +107,6 @@ LogicalResult convertToTensorCores(RewriterBase &rewriter,
   // Like upstream's convert-vector-to-gpu, go on past ops it leaves alone;
   // what matters is checked below.
   (void)convertVectorToMMAOps(rewriter, launch);
-  // The conversion leaves the vector form beside the matrix form, carried
-  // by loops too; dropping unused loop values and dead ops removes it. A
-  // product still there was not converted (it would run on every thread of
-  // the warp), which is an error.
   // A matrix loaded transposed (K for Q.K^T) is column-major for the
   // product too: wmma.mma must name the layouts its operands were loaded in.
   launch.getBody().walk([&](gpu::SubgroupMmaComputeOp compute) {
@@ -125,6 +121,10 @@ LogicalResult convertToTensorCores(RewriterBase &rewriter,
         compute.setBTranspose(true);
     });
   });
+  // The conversion leaves the vector form beside the matrix form, carried
+  // by loops too; dropping unused loop values and dead ops removes it. A
+  // product still there was not converted (it would run on every thread of
+  // the warp), which is an error.
   RewritePatternSet cleanup(launch.getContext());
   scf::ForOp::getCanonicalizationPatterns(cleanup, launch.getContext());
   if (failed(applyPatternsGreedily(launch, std::move(cleanup), config)))
