@@ -103,15 +103,21 @@ class CompiledModel:
             raise HFError("adapter ids given but fewer than two adapters are loaded")
         return inputs
 
+    @staticmethod
+    def _call(function, inputs):
+        """Logits as a numpy array; the state (KV cache, scan and conv states)
+        stays with the runtime as Tensors, on the GPU for cuda artifacts, and
+        goes back into the next call without a copy."""
+        logits, *state = function(*inputs, as_tensors=True)
+        return logits.numpy(), state
+
     def prefill(self, ids, adapter_ids=None):
         """(logits [B, S, vocab], state list) for a fresh sequence."""
-        logits, *state = self.prefill_fn(*self._inputs(ids, 0, adapter_ids))
-        return logits, state
+        return self._call(self.prefill_fn, self._inputs(ids, 0, adapter_ids))
 
     def decode(self, ids, start, state, adapter_ids=None):
         """Runs new tokens `ids` [B, S] at positions start.. on `state`."""
-        logits, *state = self.decode_fn(*self._inputs(ids, start, adapter_ids), *state)
-        return logits, state
+        return self._call(self.decode_fn, [*self._inputs(ids, start, adapter_ids), *state])
 
     def forward(self, ids, adapter_ids=None):
         return self.prefill(ids, adapter_ids)[0]
