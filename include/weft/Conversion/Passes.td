@@ -40,10 +40,11 @@ def ConvertWeftToLinalgPass
            "tasks over query blocks with an online softmax">,
     Option<"attentionBlocks", "attention-blocks", "bool",
            /*default=*/"false",
-           "lower weft.attention as scf.forall loops mapped to GPU blocks and "
-           "threads (flash attention with block-local tiles, split keys for "
-           "few blocks); falls back to attention-products where the tiles do "
-           "not fit a block's shared memory">,
+           "lower weft.attention as scf.forall loops mapped to GPU blocks, "
+           "threads and warps (flash attention with block-local tiles, "
+           "warp-level products of f16 16x16 tiles for tensor cores, split "
+           "keys for few blocks); falls back to attention-products where the "
+           "tiles do not fit a block's shared memory">,
     Option<"ssmBlocks", "ssm-blocks", "bool", /*default=*/"false",
            "lower ssm_scan as scf.forall loops mapped to GPU blocks and "
            "threads, one thread per state element of a [channels, N] tile in "

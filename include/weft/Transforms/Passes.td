@@ -148,8 +148,15 @@ def WeftMapForallToGpuPass
     * buffers of a static shape allocated directly in the outer loop's body
       are the block's shared memory (workgroup attributions of the launch);
       their deallocations are dropped;
-    * inner loops are mapped to threads by upstream's
-      `mapNestedForallToThreadsImpl`, with a barrier after each.
+    * inner loops are mapped to threads (`#gpu.thread<x>`) or warps
+      (`#gpu.warp<x>`, 32 threads each) by upstream's
+      `mapNestedForallToThreadsImpl`, with a barrier after each;
+    * warp-level `vector.contract`s of 16x16x16 f16 tiles read from and
+      written to memory with `vector.transfer_read/write` become tensor-core
+      operations (`gpu.subgroup_mma_*`, upstream's `convertVectorToMMAOps`),
+      with f16 -> f32 operand extensions folded into the mixed-precision
+      product and transposed loads named in the product (`a_transpose`,
+      `b_transpose`); a product that is not converted is an error.
 
     Outer loops must be normalized (lower bound 0, step 1), without results,
     of at most three dimensions. Other scf.forall loops are left alone.
