@@ -25,10 +25,12 @@ struct CUctx_st;
 struct CUmod_st;
 struct CUfunc_st;
 struct CUstream_st;
+struct CUevent_st;
 using CUcontext = CUctx_st *;
 using CUmodule = CUmod_st *;
 using CUfunction = CUfunc_st *;
 using CUstream = CUstream_st *;
+using CUevent = CUevent_st *;
 using CUjit_option = int;
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr unsigned CU_MEM_ATTACH_GLOBAL = 1;
@@ -42,6 +44,7 @@ constexpr size_t kDefaultHeapMiB = 2048;
 /// checkers want: every block then is exactly what was asked for).
 constexpr size_t kDefaultCacheMiB = 4096;
 constexpr unsigned CU_STREAM_NON_BLOCKING = 1;
+constexpr unsigned CU_EVENT_DISABLE_TIMING = 2;
 constexpr int CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS = 89;
 constexpr int CU_MEM_LOCATION_TYPE_DEVICE = 1;
 struct CUmemLocation {
@@ -68,6 +71,11 @@ struct Driver {
   CUresult (*cuStreamCreate)(CUstream *, unsigned);
   CUresult (*cuStreamDestroy)(CUstream);
   CUresult (*cuStreamSynchronize)(CUstream);
+  CUresult (*cuStreamWaitEvent)(CUstream, CUevent, unsigned);
+  CUresult (*cuEventCreate)(CUevent *, unsigned);
+  CUresult (*cuEventDestroy)(CUevent);
+  CUresult (*cuEventRecord)(CUevent, CUstream);
+  CUresult (*cuEventSynchronize)(CUevent);
   CUresult (*cuMemAllocManaged)(CUdeviceptr *, size_t, unsigned);
   CUresult (*cuMemFree)(CUdeviceptr);
   CUresult (*cuGetErrorName)(CUresult, const char **);
@@ -137,6 +145,11 @@ Driver loadDriver() {
       resolve(library, "cuStreamCreate", driver.cuStreamCreate) &&
       resolve(library, "cuStreamDestroy_v2", driver.cuStreamDestroy) &&
       resolve(library, "cuStreamSynchronize", driver.cuStreamSynchronize) &&
+      resolve(library, "cuStreamWaitEvent", driver.cuStreamWaitEvent) &&
+      resolve(library, "cuEventCreate", driver.cuEventCreate) &&
+      resolve(library, "cuEventDestroy_v2", driver.cuEventDestroy) &&
+      resolve(library, "cuEventRecord", driver.cuEventRecord) &&
+      resolve(library, "cuEventSynchronize", driver.cuEventSynchronize) &&
       resolve(library, "cuMemAllocManaged", driver.cuMemAllocManaged) &&
       resolve(library, "cuMemFree_v2", driver.cuMemFree) &&
       resolve(library, "cuGetErrorName", driver.cuGetErrorName) &&
@@ -421,6 +434,53 @@ mgpuStreamSynchronize(void *stream) {
   if (driver && stream)
     check(*driver, driver->cuStreamSynchronize(static_cast<CUstream>(stream)),
           "cuStreamSynchronize (a kernel failed)");
+}
+
+// Events order work between streams; compiled code uses them when
+// asynchronous launches from different streams join (gpu.wait async with
+// several tokens).
+
+__attribute__((visibility("default"))) void *mgpuEventCreate() {
+  Driver *driver = getDriver();
+  CUevent event = nullptr;
+  if (driver)
+    check(*driver, driver->cuEventCreate(&event, CU_EVENT_DISABLE_TIMING),
+          "cuEventCreate");
+  return event;
+}
+
+__attribute__((visibility("default"))) void mgpuEventDestroy(void *event) {
+  Driver *driver = getDriver();
+  if (driver && event)
+    check(*driver, driver->cuEventDestroy(static_cast<CUevent>(event)),
+          "cuEventDestroy");
+}
+
+__attribute__((visibility("default"))) void mgpuEventSynchronize(void *event) {
+  Driver *driver = getDriver();
+  if (driver && event)
+    check(*driver, driver->cuEventSynchronize(static_cast<CUevent>(event)),
+          "cuEventSynchronize (a kernel failed)");
+}
+
+__attribute__((visibility("default"))) void mgpuEventRecord(void *event,
+                                                            void *stream) {
+  Driver *driver = getDriver();
+  if (driver && event)
+    check(*driver,
+          driver->cuEventRecord(static_cast<CUevent>(event),
+                                static_cast<CUstream>(stream)),
+          "cuEventRecord");
+}
+
+__attribute__((visibility("default"))) void mgpuStreamWaitEvent(void *stream,
+                                                                void *event) {
+  Driver *driver = getDriver();
+  if (driver && event)
+    check(*driver,
+          driver->cuStreamWaitEvent(static_cast<CUstream>(stream),
+                                    static_cast<CUevent>(event), 0),
+          "cuStreamWaitEvent");
 }
 
 /// Buffers of compiled code: unified memory. When that fails the error is

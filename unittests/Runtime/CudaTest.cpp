@@ -24,6 +24,14 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                       intptr_t gridZ, intptr_t blockX, intptr_t blockY,
                       intptr_t blockZ, int32_t sharedMemory, void *stream,
                       void **params, void **extra, size_t paramsCount);
+void *mgpuStreamCreate();
+void mgpuStreamSynchronize(void *stream);
+void mgpuStreamDestroy(void *stream);
+void *mgpuEventCreate();
+void mgpuEventRecord(void *event, void *stream);
+void mgpuStreamWaitEvent(void *stream, void *event);
+void mgpuEventSynchronize(void *event);
+void mgpuEventDestroy(void *event);
 void *_mlir_memref_to_llvm_alloc(size_t bytes);
 void _mlir_memref_to_llvm_free(void *pointer);
 }
@@ -73,6 +81,22 @@ TEST_F(CudaWithoutDriverTest, AbiCallsRecordTheFirstErrorAndDoNotCrash) {
       << message;
   // Taking the error clears it.
   EXPECT_EQ(takeMessage("again"), "");
+}
+
+TEST_F(CudaWithoutDriverTest, StreamAndEventCallsRecordTheMissingDriver) {
+  // What asynchronous launches call: streams, and events where streams join.
+  void *stream = mgpuStreamCreate();
+  EXPECT_EQ(stream, nullptr);
+  void *event = mgpuEventCreate();
+  EXPECT_EQ(event, nullptr);
+  mgpuEventRecord(event, stream);
+  mgpuStreamWaitEvent(stream, event);
+  mgpuEventSynchronize(event);
+  mgpuEventDestroy(event);
+  mgpuStreamSynchronize(stream);
+  mgpuStreamDestroy(stream);
+  std::string message = takeMessage("call");
+  EXPECT_EQ(message.rfind("call: CUDA driver not available", 0), 0u) << message;
 }
 
 TEST_F(CudaWithoutDriverTest, AllocationFallsBackToHostMemoryAndReports) {
