@@ -7,8 +7,10 @@
 #
 # `prepare` fills DIR (default .device) with weft-run, the runtime library and
 # an artifact cache (WEFT_ARTIFACT_CACHE, see python/weft/tools.py) holding
-# every program of the numerical suite and of the Hugging Face fixture tests,
-# compiled for --target=cuda. Copy DIR with the source tree to the GPU machine
+# every program of the numerical suite (the thread-block forms of attention
+# and the scan included) and of the Hugging Face fixture tests, compiled for
+# --target=cuda; the fixtures also with the fused thread-block kernels
+# (WEFT_GPU_FORMS=blocks). Copy DIR with the source tree to the GPU machine
 # and run `run` there: the suites then take their programs from the cache and
 # draw fresh random inputs and numpy references on that machine.
 set -euo pipefail
@@ -28,6 +30,7 @@ prepare)
   cp "$bin/lib/libweft_runtime.so" "$dir/lib/"
   export WEFT_BIN_DIR=$PWD/$bin/bin WEFT_COMPILE_ONLY=1
   "$py" -m pytest -q -p no:cacheprovider test/Numerics python/tests/test_hf_fixtures.py
+  WEFT_GPU_FORMS=blocks "$py" -m pytest -q -p no:cacheprovider python/tests/test_hf_fixtures.py
   echo "cache: $(ls "$dir/cache" | wc -l) entries, $(du -sh "$dir/cache" | cut -f1)"
   ;;
 run)
@@ -37,6 +40,8 @@ run)
   status=0
   "$py" -m pytest -q -p no:cacheprovider -rs test/Numerics python/tests/test_hf_fixtures.py \
     2>&1 | tee "$out/numerics.log" || status=1
+  WEFT_GPU_FORMS=blocks "$py" -m pytest -q -p no:cacheprovider -rs \
+    python/tests/test_hf_fixtures.py 2>&1 | tee "$out/fixtures-blocks.log" || status=1
   exit $status
   ;;
 *)

@@ -167,6 +167,28 @@ def test_cuda_target_compiles_and_reports_a_missing_gpu(tmp_path):
         _error(result, "target cuda: (CUDA driver not available|no usable CUDA device)")
 
 
+def test_gpu_forms_compile_for_cuda_and_need_it(tmp_path):
+    # --gpu-attention / --gpu-ssm-scan choose the fused thread-block kernels;
+    # they compile with --target cuda (and then run, or report the missing
+    # GPU) and are an error for the CPU.
+    require_runtime()
+    ids = tmp_path / "ids.npy"
+    np.save(ids, RNG.integers(0, 64, (1, 5)))
+    for arch in ("LlamaForCausalLM", "MambaForCausalLM"):
+        model = _checkpoint(tmp_path / arch, arch)
+        forms = ["--gpu-attention", "blocks", "--gpu-ssm-scan", "blocks"]
+        result = weft("hf-logits", model, "--input-ids", ids, "--target", "cuda", *forms,
+                      "-o", tmp_path / "l.npy")
+        if _has_cuda_device():
+            assert result.returncode == 0, result.stderr
+        else:
+            _error(result, "target cuda: (CUDA driver not available|no usable CUDA device)")
+        _error(weft("hf-logits", model, "--input-ids", ids, "--gpu-attention", "blocks", "-o",
+                    tmp_path / "l.npy"), "--gpu-attention blocks needs --target cuda")
+    _error(weft("generate", model, "--prompt-ids", "1,2", "--max-new-tokens", "2",
+                "--gpu-ssm-scan", "per-channel"), "--gpu-ssm-scan per-channel needs --target cuda")
+
+
 def test_bad_inputs_give_one_line_errors(tmp_path):
     ids = tmp_path / "ids.npy"
     np.save(ids, np.zeros((1, 3), np.int64))

@@ -24,6 +24,12 @@ from weft.hf import import_model
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
 FIXTURES = os.path.join(ROOT, "test", "Data", "hf")
 TARGET = os.environ.get("WEFT_TARGET", "cpu")
+# WEFT_GPU_FORMS=blocks: the fused thread-block kernels for attention and the
+# scan (weft-compile --gpu-attention=blocks --gpu-ssm-scan=blocks).
+FORMS = {"": {}, "blocks": {"--gpu-attention": "blocks", "--gpu-ssm-scan": "blocks"}}
+if os.environ.get("WEFT_GPU_FORMS", "") not in FORMS:
+    raise ValueError(f"WEFT_GPU_FORMS={os.environ['WEFT_GPU_FORMS']}: expected blocks or nothing")
+GPU_FORMS = FORMS[os.environ.get("WEFT_GPU_FORMS", "")]
 COMPILE_ONLY = os.environ.get("WEFT_COMPILE_ONLY") == "1"
 TOLERANCE = 1e-4  # of the logits' scale (max |logit|)
 # int8 weight-only quantization (per output channel): the measured error is
@@ -50,13 +56,14 @@ def _hf_logits(tmp_path, name, adapter, *extra):
         # Fill the artifact cache with exactly the program hf-logits compiles.
         source = tmp_path / "model.mlir"
         source.write_text(import_model(directory, adapters=adapters).mlir_for(("prefill",)))
-        tools.compile_artifact(str(source), str(tmp_path / "model.weft"), target=TARGET)
+        tools.compile_artifact(str(source), str(tmp_path / "model.weft"), target=TARGET,
+                               options=[f"{flag}={value}" for flag, value in GPU_FORMS.items()])
         pytest.skip("compiled only (WEFT_COMPILE_ONLY=1)")
     require_runtime()
     out = tmp_path / "logits.npy"
     command = [sys.executable, "-m", "weft", "hf-logits", directory, "--input-ids",
                os.path.join(directory, "input_ids.npy"), "--target", TARGET, "-o", str(out),
-               *extra]
+               *(word for item in GPU_FORMS.items() for word in item), *extra]
     for path in adapters:
         command += ["--adapter", path]
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))

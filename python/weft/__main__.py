@@ -6,7 +6,8 @@ Commands:
   import-hf HF_DIR [--adapter PEFT_DIR]... -o OUT.mlir [--params OUT.safetensors]
       imports a Hugging Face checkpoint as a module with prefill and decode
   hf-logits HF_DIR --input-ids IDS.npy [--adapter PEFT_DIR]... [--adapter-ids A.npy]
-            [--quantize int8|int4] [--target cpu|cuda] -o LOGITS.npy
+            [--quantize int8|int4] [--target cpu|cuda] [--gpu-attention products|blocks]
+            [--gpu-ssm-scan tasks|per-channel|blocks] -o LOGITS.npy
       imports, compiles and runs a forward pass: int64 ids [batch, seq] ->
       float32 logits [batch, seq, vocab]
   generate HF_DIR --prompt-ids IDS --max-new-tokens N [--adapter PEFT_DIR]...
@@ -81,10 +82,22 @@ def _import(args):
     return import_model(args.hf_dir, adapters=args.adapter or ())
 
 
+def _gpu_options(args):
+    """weft-compile flags for the GPU forms of attention and the scan."""
+    options = []
+    for flag, value, default in (("--gpu-attention", args.gpu_attention, "products"),
+                                 ("--gpu-ssm-scan", args.gpu_ssm_scan, "tasks")):
+        if value != default:
+            if args.target != "cuda":
+                raise HFError(f"{flag} {value} needs --target cuda")
+            options.append(f"{flag}={value}")
+    return options
+
+
 def _compile(args, model, workdir, functions=("prefill", "decode")):
     from weft.hf.compiled import CompiledModel
     return CompiledModel(model, workdir, quantize=args.quantize, target=args.target,
-                         functions=functions)
+                         functions=functions, compile_options=_gpu_options(args))
 
 
 def _adapter_ids(args, batch):
@@ -113,6 +126,7 @@ def _hf_logits(args):
     ids = _load_ids(args.input_ids, "input ids", (2,))
     from weft.hf.compiled import pipeline
     pipeline(args.quantize, args.target)
+    _gpu_options(args)
     model = _import(args)
     adapter_ids = _adapter_ids(args, ids.shape[0])
     with tempfile.TemporaryDirectory(prefix="weft-hf-") as workdir:
@@ -128,6 +142,7 @@ def _generate(args):
         raise HFError("--max-new-tokens must be >= 1")
     from weft.hf.compiled import pipeline
     pipeline(args.quantize, args.target)
+    _gpu_options(args)
     model = _import(args)
     adapter_ids = _adapter_ids(args, prompt.shape[0])
     with tempfile.TemporaryDirectory(prefix="weft-hf-") as workdir:
@@ -153,6 +168,10 @@ def _add_run_options(command):
                          help="int adapter index per batch row (-1: none), with several adapters")
     command.add_argument("--quantize", choices=["int8", "int4"])
     command.add_argument("--target", choices=["cpu", "cuda"], default="cpu")
+    command.add_argument("--gpu-attention", choices=["products", "blocks"], default="products",
+                         help="cuda: attention as whole-tensor products or one fused kernel")
+    command.add_argument("--gpu-ssm-scan", choices=["tasks", "per-channel", "blocks"],
+                         default="tasks", help="cuda: the form of the scan kernel")
 def _show_params(args):
     try:
         tensors, metadata = safetensors.load(args.archive)

@@ -95,12 +95,13 @@ def _cached(tool, key, out_path, produce):
     os.replace(entry + ".tmp", entry)
 
 
-def compile_artifact(mlir_path, out_path, params_path=None, target="cpu"):
-    args = [mlir_path, f"--target={target}", "-o", out_path]
+def compile_artifact(mlir_path, out_path, params_path=None, target="cpu", options=()):
+    """weft-compile; `options` are further flags (e.g. "--gpu-attention=blocks")."""
+    args = [mlir_path, f"--target={target}", *options, "-o", out_path]
     if params_path:
         args += ["--params", params_path]
     with open(mlir_path) as f:
-        key = [target, f.read()]
+        key = [target, *options, f.read()]
     _cached("weft-compile", key, out_path, lambda: run_tool("weft-compile", args))
 
 

@@ -52,7 +52,7 @@ class CompiledModel:
     """An imported model compiled to an artifact in `workdir`, params bound."""
 
     def __init__(self, model, workdir, quantize=None, target="cpu",
-                 functions=("prefill", "decode")):
+                 functions=("prefill", "decode"), compile_options=()):
         self.model = model
         passes = pipeline(quantize, target)
         os.makedirs(workdir, exist_ok=True)
@@ -77,7 +77,7 @@ class CompiledModel:
             if "{params_out}" in flag:
                 params = params_out
         artifact = os.path.join(workdir, "model.weft")
-        tools.compile_artifact(source, artifact, params, target)
+        tools.compile_artifact(source, artifact, params, target, compile_options)
         self.artifact = runtime.Artifact(artifact)
         self.artifact.bind_params(params)
         self.prefill_fn = self.artifact["prefill"]
