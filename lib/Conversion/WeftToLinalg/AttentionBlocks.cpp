@@ -235,6 +235,49 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     return values;
   };
 
+  // A thread's register tile of a product over `extent` steps i: with
+  // x_a = lhs[rows[a], i] and y_b = rhs[cols[b], i] (rhsByColumn) or
+  // rhs[i, cols[b]], sums[a][b] += x_a * y_b. skipZeroLhs leaves out the
+  // terms whose x_a is 0 (a key that is not visible adds nothing, also
+  // where its value is not finite).
+  auto registerTileProduct =
+      [&](OpBuilder &nb, ValueRange inits, int64_t extent, Value lhs,
+          ArrayRef<Value> rows, Value rhs, ArrayRef<Value> cols,
+          bool rhsByColumn, bool skipZeroLhs) -> SmallVector<Value> {
+    auto loop = scf::ForOp::create(
+        nb, loc, c(0), c(extent), c(1), inits,
+        [&](OpBuilder &lb, Location, Value i, ValueRange sums) {
+          SmallVector<Value> xs, ys, next;
+          for (Value r : rows)
+            xs.push_back(extendToF32(
+                lb, loc,
+                memref::LoadOp::create(lb, loc, lhs, ValueRange{r, i})));
+          for (Value col : cols) {
+            SmallVector<Value, 2> at = {col, i};
+            if (!rhsByColumn)
+              std::swap(at[0], at[1]);
+            ys.push_back(
+                extendToF32(lb, loc, memref::LoadOp::create(lb, loc, rhs, at)));
+          }
+          for (size_t a = 0; a < xs.size(); ++a) {
+            Value isZero =
+                skipZeroLhs
+                    ? arith::CmpFOp::create(lb, loc, arith::CmpFPredicate::OEQ,
+                                            xs[a], zero)
+                    : Value();
+            for (size_t q = 0; q < ys.size(); ++q) {
+              Value term = arith::MulFOp::create(lb, loc, xs[a], ys[q]);
+              if (isZero)
+                term = arith::SelectOp::create(lb, loc, isZero, zero, term);
+              next.push_back(arith::AddFOp::create(
+                  lb, loc, sums[a * ys.size() + q], term));
+            }
+          }
+          scf::YieldOp::create(lb, loc, next);
+        });
+    return SmallVector<Value>(loop.getResults());
+  };
+
   // Warp-level matrix products (the tensor-core form): warps stride
   // through the [tilesM, tilesN] 16x16 tiles of a product.
   auto warpTiles = [&](int64_t tilesM, int64_t tilesN,
@@ -430,26 +473,9 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
               dots.push_back(memref::LoadOp::create(fb, loc, scores,
                                                     ValueRange{rs[0], js[0]}));
             } else {
-              auto loop = scf::ForOp::create(
-                  fb, loc, c(0), c(headDim), c(1), inits,
-                  [&](OpBuilder &db, Location, Value d, ValueRange sums) {
-                    SmallVector<Value> xs, ys, next;
-                    for (Value r : rs)
-                      xs.push_back(memref::LoadOp::create(db, loc, qTile,
-                                                          ValueRange{r, d}));
-                    for (Value j : js)
-                      ys.push_back(
-                          extendToF32(db, loc,
-                                      memref::LoadOp::create(
-                                          db, loc, kTile, ValueRange{j, d})));
-                    for (int64_t a = 0; a < mr; ++a)
-                      for (int64_t q = 0; q < mk; ++q)
-                        next.push_back(arith::AddFOp::create(
-                            db, loc, sums[a * mk + q],
-                            arith::MulFOp::create(db, loc, xs[a], ys[q])));
-                    scf::YieldOp::create(db, loc, next);
-                  });
-              dots.append(loop.getResults().begin(), loop.getResults().end());
+              dots = registerTileProduct(fb, inits, headDim, qTile, rs, kTile,
+                                         js, /*rhsByColumn=*/true,
+                                         /*skipZeroLhs=*/false);
             }
             for (int64_t a = 0; a < mr; ++a) {
               Value r = rs[a];
@@ -577,36 +603,13 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
                       memref::LoadOp::create(fb, loc, acc, ValueRange{r, e}),
                       alpha));
               }
-              auto sums = scf::ForOp::create(
-                  fb, loc, c(0), c(keys), c(1), inits,
-                  [&](OpBuilder &sb, Location, Value j, ValueRange current) {
-                    SmallVector<Value> ps, xs, next;
-                    for (Value r : rs)
-                      ps.push_back(memref::LoadOp::create(sb, loc, scores,
-                                                          ValueRange{r, j}));
-                    for (Value e : es)
-                      xs.push_back(
-                          extendToF32(sb, loc,
-                                      memref::LoadOp::create(
-                                          sb, loc, vTile, ValueRange{j, e})));
-                    for (int64_t a = 0; a < mr4; ++a) {
-                      Value isZero = arith::CmpFOp::create(
-                          sb, loc, arith::CmpFPredicate::OEQ, ps[a], zero);
-                      for (int64_t q = 0; q < me; ++q) {
-                        Value product =
-                            arith::MulFOp::create(sb, loc, ps[a], xs[q]);
-                        next.push_back(arith::AddFOp::create(
-                            sb, loc, current[a * me + q],
-                            arith::SelectOp::create(sb, loc, isZero, zero,
-                                                    product)));
-                      }
-                    }
-                    scf::YieldOp::create(sb, loc, next);
-                  });
+              SmallVector<Value> sums = registerTileProduct(
+                  fb, inits, keys, scores, rs, vTile, es,
+                  /*rhsByColumn=*/false, /*skipZeroLhs=*/true);
               for (int64_t a = 0; a < mr4; ++a)
                 for (int64_t q = 0; q < me; ++q)
-                  memref::StoreOp::create(fb, loc, sums.getResult(a * me + q),
-                                          acc, ValueRange{rs[a], es[q]});
+                  memref::StoreOp::create(fb, loc, sums[a * me + q], acc,
+                                          ValueRange{rs[a], es[q]});
             });
       });
     }
