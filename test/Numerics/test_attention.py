@@ -7,9 +7,10 @@ the keys in blocks of 64, skipping the blocks that causal masking or the window
 hide, so the lengths are chosen to cover one partial block (37), whole blocks
 (128, 256) and a partial last block after full ones (150, 200, 300), with
 static and dynamic sizes. The mask, window/softcap and kv_len cases also run
-through the whole-tensor products form, and every case also through the GPU
-thread-block form (flash attention as scf.forall loops over blocks and
-threads, with split keys when there are few blocks), both on the CPU.
+through the whole-tensor products form, and every case with queries also
+through the GPU thread-block form (flash attention as scf.forall loops over
+blocks, threads and warps, with split keys when there are few blocks and
+warp-level f16 products), both on the CPU.
 """
 
 import numpy as np
