@@ -231,14 +231,16 @@ func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %D: {th}, 
 WIDE_SCAN_TOL = (2e-5, 2e-4)
 
 
+@pytest.mark.parametrize("form", ["tasks", "blocks"])
 @pytest.mark.parametrize("p,n", [(16, 64), (16, 37), (24, 8)])
-def test_ssm_scan_wide_state(p, n):
+def test_ssm_scan_wide_state(p, n, form):
     # Head dims P >= 16, where the state tile is [N, P]: P = 16 runs the
     # vector<P> kernel (one pass over the tile per pair of steps, L = 25 ends
     # with a single step), P = 24 (not a multiple of 16) the generic loops
     # over the same tile. N = 64, 37 (not a multiple of the vector width) and
     # 8; H = 8 heads in G = 2 groups (each task reads its group's B and C),
-    # f32 without epilogue, initial_state.
+    # f32 without epilogue, initial_state. The thread-block form (ssm-blocks)
+    # sums N = 64 terms in runs of 16, then the runs.
     b, length, h, g = 2, 25, 8, 2
     s = _scan_data(b, length, h, p, g, n, "f32", scalar_a=True)
     tx, tdt = t((b, None, h, p), "f32"), t((b, None, h), "f32")
@@ -249,6 +251,10 @@ func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %db: {th},
   return %y, %s : {tx}, {ts}
 }}"""
     names = ["x", "dt", "a", "bm", "cm", "dt_bias", "state"]
+    if form == "blocks":
+        program = harness.optimize(
+            program, "--pass-pipeline=builtin.module(func.func(convert-weft-to-linalg{ssm-blocks}))")
+        assert "#gpu.thread<x>" in program
     y, state = harness.run(program, [s[k][0] for k in names])
     exact = {k: s[k][1] for k in names}
     ry, rs = reference.ssm_scan(*[exact[k] for k in ("x", "dt", "a", "bm", "cm")],

@@ -5,9 +5,11 @@
 // p, state index n) of the block's [Pb, N] state tile, which lives in shared
 // memory for the whole sequence. Each step is two phases: every thread
 // updates its state element and its term state * C; then one thread per
-// channel sums the terms over n and writes y. The per-channel form has a
-// thread walk the N states of its channel in every step; here N threads
-// share that work, and B and C are read once per block and step.
+// channel sums the terms over n and writes y. Long states (N a multiple of
+// 16 above 16) add a phase between: threads sum runs of 16 terms, and the
+// channel's thread sums those. The per-channel form has a thread walk the N
+// states of its channel in every step; here N threads share that work, and
+// B and C are read once per block and step.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,6 +29,9 @@ namespace {
 /// enough that long sequences still see many blocks.
 constexpr int64_t kStatesPerBlock = 512;
 constexpr int64_t kMaxThreads = 256;
+/// Terms each thread adds up before the per-channel sum: long states are
+/// summed in two levels, so that a step does not wait for N dependent adds.
+constexpr int64_t kTermsPerPartial = 16;
 } // namespace
 
 std::optional<SmallVector<Value>>
@@ -88,6 +93,14 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
     auto tileType = MemRefType::get({channels, n}, f32);
     Value state = memref::AllocOp::create(b, loc, tileType);
     Value terms = memref::AllocOp::create(b, loc, tileType);
+    // Sums of kTermsPerPartial terms each, when N splits into several.
+    int64_t partials = n % kTermsPerPartial == 0 ? n / kTermsPerPartial : 1;
+    int64_t termsPerPartial = n / partials;
+    Value partialSums =
+        partials > 1 ? memref::AllocOp::create(
+                           b, loc, MemRefType::get({channels, partials}, f32))
+                           .getResult()
+                     : Value();
 
     // Element i of the tile: channel firstChannel + i / N, state i % N.
     auto element = [&](OpBuilder &nb, Value i) {
@@ -154,6 +167,30 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
                                   terms, ValueRange{local, index});
         });
       });
+      if (partialSums) {
+        // sum of each run of kTermsPerPartial terms, a thread per run.
+        createThreadLoop(b, loc, threads, [&](OpBuilder &nb, Value t) {
+          forEachItem(
+              nb, loc, t, channels * partials, threads,
+              [&](OpBuilder &fb, Value i) {
+                Value local = arith::DivUIOp::create(fb, loc, i, c(partials));
+                Value part = arith::RemUIOp::create(fb, loc, i, c(partials));
+                Value first =
+                    arith::MulIOp::create(fb, loc, part, c(termsPerPartial));
+                Value sum = accumulate(
+                    fb, loc, c(termsPerPartial), zero,
+                    [&](OpBuilder &sb, Value k, Value acc) -> Value {
+                      Value index = arith::AddIOp::create(sb, loc, first, k);
+                      return arith::AddFOp::create(
+                          sb, loc, acc,
+                          memref::LoadOp::create(sb, loc, terms,
+                                                 ValueRange{local, index}));
+                    });
+                memref::StoreOp::create(fb, loc, sum, partialSums,
+                                        ValueRange{local, part});
+              });
+        });
+      }
       // y = sum_n terms (+ D x) (* silu(z)), one thread per channel.
       createThreadLoop(b, loc, threads, [&](OpBuilder &nb, Value t) {
         forEachItem(
@@ -163,12 +200,13 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
               Value valid = arith::CmpIOp::create(
                   fb, loc, arith::CmpIPredicate::slt, channel, c(*headDim));
               scf::IfOp::create(fb, loc, valid, [&](OpBuilder &tb, Location) {
+                Value sums = partialSums ? partialSums : terms;
                 Value out = accumulate(
-                    tb, loc, c(n), zero,
+                    tb, loc, c(partialSums ? partials : n), zero,
                     [&](OpBuilder &sb, Value index, Value sum) -> Value {
                       return arith::AddFOp::create(
                           sb, loc, sum,
-                          memref::LoadOp::create(sb, loc, terms,
+                          memref::LoadOp::create(sb, loc, sums,
                                                  ValueRange{local, index}));
                     });
                 SmallVector<Value> xIndex = {batchIndex, step, head, channel};
