@@ -37,6 +37,8 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 /// Threads of a block of the main grid and of the merging grid.
 constexpr int64_t kThreads = 256;
 constexpr int64_t kWarpSize = 32;
+/// Scores per run in the softmax steps (key tiles have at least 8 keys).
+constexpr int64_t kKeysPerRun = 8;
 constexpr int64_t kMergeThreads = 128;
 /// Block-local bytes a block may use: under the 48 KiB of static shared
 /// memory a CUDA kernel gets without opting in to more.
@@ -88,7 +90,8 @@ int64_t sharedBytes(const BlockShape &s, int64_t headDim, int64_t valueDim,
                     int64_t elementBytes) {
   int64_t bytes = s.rows * valueDim * 4 + s.rows * s.keys * 4 +
                   s.keys * (headDim + s.pad) * elementBytes +
-                  s.keys * (valueDim + s.pad) * elementBytes + 3 * s.rows * 4;
+                  s.keys * (valueDim + s.pad) * elementBytes + 3 * s.rows * 4 +
+                  s.rows * (s.keys / kKeysPerRun) * 4;
   if (s.tensorCores)
     return bytes + s.rows * (headDim + s.pad) * 2 +
            s.rows * (s.keys + s.pad) * 2;
@@ -206,6 +209,8 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
   Value rowMax = blockLocal({rows}, f32);
   Value rowSum = blockLocal({rows}, f32);
   Value rescale = blockLocal({rows}, f32);
+  // Maxima, then sums, of runs of kKeysPerRun scores of each row.
+  Value runStats = blockLocal({rows, keys / kKeysPerRun}, f32);
 
   // Row r is query firstQuery + r / G of head kvHead * G + r % G.
   auto rowQuery = [&](OpBuilder &nb, Value r) -> Value {
@@ -515,42 +520,87 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
           });
     });
 
-    // Phase 3: per row, the new maximum, the tile's probabilities (in place
-    // of the scores), the rescaling of what came before and the new sum.
-    threads(kThreads, [&](OpBuilder &nb, Value t) {
-      forEach(nb, loc, t, rows, kThreads, [&](OpBuilder &fb, Value r) {
-        Value oldMax = memref::LoadOp::create(fb, loc, rowMax, r);
-        Value newMax =
-            accumulate(fb, loc, c(keys), oldMax,
-                       [&](OpBuilder &mb, Value j, Value m) -> Value {
-                         Value s = memref::LoadOp::create(mb, loc, scores,
-                                                          ValueRange{r, j});
-                         return arith::MaximumFOp::create(mb, loc, m, s);
-                       });
-        Value base = finiteMax(fb, loc, newMax);
-        Value alpha = math::ExpOp::create(
-            fb, loc, arith::SubFOp::create(fb, loc, oldMax, base));
-        Value tileSum = accumulate(
-            fb, loc, c(keys), zero,
-            [&](OpBuilder &sb, Value j, Value sum) -> Value {
-              Value s =
-                  memref::LoadOp::create(sb, loc, scores, ValueRange{r, j});
-              Value p = math::ExpOp::create(
-                  sb, loc, arith::SubFOp::create(sb, loc, s, base));
-              memref::StoreOp::create(sb, loc, p, scores, ValueRange{r, j});
-              if (mma)
-                memref::StoreOp::create(
-                    sb, loc, arith::TruncFOp::create(sb, loc, f16, p), probs,
-                    ValueRange{r, j});
-              return arith::AddFOp::create(sb, loc, sum, p);
-            });
-        Value oldSum = memref::LoadOp::create(fb, loc, rowSum, r);
-        Value newSum = arith::AddFOp::create(
-            fb, loc, arith::MulFOp::create(fb, loc, oldSum, alpha), tileSum);
-        memref::StoreOp::create(fb, loc, newSum, rowSum, r);
-        memref::StoreOp::create(fb, loc, newMax, rowMax, r);
-        memref::StoreOp::create(fb, loc, alpha, rescale, r);
+    // Phase 3: the online softmax, in four steps so that no thread walks a
+    // whole row: (a) maxima of runs of kKeysPerRun scores; (b) per row, the
+    // new maximum and the rescaling of what came before; (c) the run's
+    // probabilities (in place of the scores) and their sums; (d) per row,
+    // the new sum.
+    int64_t runs = keys / kKeysPerRun;
+    auto overRuns =
+        [&](function_ref<void(OpBuilder &, Value, Value, Value)> fn) {
+          threads(kThreads, [&](OpBuilder &nb, Value t) {
+            forEach(nb, loc, t, rows * runs, kThreads,
+                    [&](OpBuilder &fb, Value i) {
+                      auto [r, run] = split2(fb, i, runs);
+                      fn(fb, r, run,
+                         arith::MulIOp::create(fb, loc, run, c(kKeysPerRun)));
+                    });
+          });
+        };
+    auto overRows = [&](function_ref<void(OpBuilder &, Value)> fn) {
+      threads(kThreads, [&](OpBuilder &nb, Value t) {
+        forEach(nb, loc, t, rows, kThreads, fn);
       });
+    };
+    overRuns([&](OpBuilder &fb, Value r, Value run, Value first) {
+      Value m = accumulate(
+          fb, loc, c(kKeysPerRun), negInf,
+          [&](OpBuilder &mb, Value k, Value acc) -> Value {
+            Value j = arith::AddIOp::create(mb, loc, first, k);
+            Value s = memref::LoadOp::create(mb, loc, scores, ValueRange{r, j});
+            return arith::MaximumFOp::create(mb, loc, acc, s);
+          });
+      memref::StoreOp::create(fb, loc, m, runStats, ValueRange{r, run});
+    });
+    overRows([&](OpBuilder &fb, Value r) {
+      Value oldMax = memref::LoadOp::create(fb, loc, rowMax, r);
+      Value newMax =
+          accumulate(fb, loc, c(runs), oldMax,
+                     [&](OpBuilder &mb, Value run, Value m) -> Value {
+                       Value s = memref::LoadOp::create(mb, loc, runStats,
+                                                        ValueRange{r, run});
+                       return arith::MaximumFOp::create(mb, loc, m, s);
+                     });
+      Value alpha = math::ExpOp::create(
+          fb, loc,
+          arith::SubFOp::create(fb, loc, oldMax, finiteMax(fb, loc, newMax)));
+      memref::StoreOp::create(fb, loc, newMax, rowMax, r);
+      memref::StoreOp::create(fb, loc, alpha, rescale, r);
+    });
+    overRuns([&](OpBuilder &fb, Value r, Value run, Value first) {
+      Value base =
+          finiteMax(fb, loc, memref::LoadOp::create(fb, loc, rowMax, r));
+      Value sum = accumulate(
+          fb, loc, c(kKeysPerRun), zero,
+          [&](OpBuilder &sb, Value k, Value acc) -> Value {
+            Value j = arith::AddIOp::create(sb, loc, first, k);
+            Value s = memref::LoadOp::create(sb, loc, scores, ValueRange{r, j});
+            Value p = math::ExpOp::create(
+                sb, loc, arith::SubFOp::create(sb, loc, s, base));
+            memref::StoreOp::create(sb, loc, p, scores, ValueRange{r, j});
+            if (mma)
+              memref::StoreOp::create(sb, loc,
+                                      arith::TruncFOp::create(sb, loc, f16, p),
+                                      probs, ValueRange{r, j});
+            return arith::AddFOp::create(sb, loc, acc, p);
+          });
+      memref::StoreOp::create(fb, loc, sum, runStats, ValueRange{r, run});
+    });
+    overRows([&](OpBuilder &fb, Value r) {
+      Value tileSum = accumulate(
+          fb, loc, c(runs), zero,
+          [&](OpBuilder &sb, Value run, Value acc) -> Value {
+            return arith::AddFOp::create(
+                sb, loc, acc,
+                memref::LoadOp::create(sb, loc, runStats, ValueRange{r, run}));
+          });
+      Value oldSum = memref::LoadOp::create(fb, loc, rowSum, r);
+      Value alpha = memref::LoadOp::create(fb, loc, rescale, r);
+      memref::StoreOp::create(
+          fb, loc,
+          arith::AddFOp::create(
+              fb, loc, arith::MulFOp::create(fb, loc, oldSum, alpha), tileSum),
+          rowSum, r);
     });
 
     if (mma) {

@@ -28,7 +28,7 @@
 // CHECK:               vector.transfer_read {{.*}} {in_bounds = [true, true], permutation_map = #{{.*}}} : memref<32x72xf16>, vector<16x16xf16>
 // CHECK:               vector.contract
 // CHECK:             } {mapping = [#gpu.warp<x>]}
-// CHECK-COUNT-3:     } {mapping = [#gpu.thread<x>]}
+// CHECK-COUNT-6:     } {mapping = [#gpu.thread<x>]}
 // CHECK:             vector.contract
 // CHECK:             } {mapping = [#gpu.warp<x>]}
 // CHECK:           }
