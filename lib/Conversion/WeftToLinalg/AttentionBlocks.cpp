@@ -120,11 +120,6 @@ private:
   void threads(int64_t count, function_ref<void(OpBuilder &, Value)> body) {
     createThreadLoop(b, loc, count, body);
   }
-  static void forEach(OpBuilder &nb, Location l, Value thread, int64_t count,
-                      int64_t stride,
-                      function_ref<void(OpBuilder &, Value)> fn) {
-    forEachItem(nb, l, thread, count, stride, fn);
-  }
 
   AttentionOp op;
   ConversionPatternRewriter &b;
@@ -288,12 +283,12 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
   auto warpTiles = [&](int64_t tilesM, int64_t tilesN,
                        function_ref<void(OpBuilder &, Value, Value)> fn) {
     createWarpLoop(b, loc, kThreads / kWarpSize, [&](OpBuilder &nb, Value w) {
-      forEach(nb, loc, w, tilesM * tilesN, kThreads / kWarpSize,
-              [&](OpBuilder &fb, Value i) {
-                auto [ti, tj] = split2(fb, i, tilesN);
-                fn(fb, arith::MulIOp::create(fb, loc, ti, c(kMmaTile)),
-                   arith::MulIOp::create(fb, loc, tj, c(kMmaTile)));
-              });
+      forEachItem(nb, loc, w, tilesM * tilesN, kThreads / kWarpSize,
+                  [&](OpBuilder &fb, Value i) {
+                    auto [ti, tj] = split2(fb, i, tilesN);
+                    fn(fb, arith::MulIOp::create(fb, loc, ti, c(kMmaTile)),
+                       arith::MulIOp::create(fb, loc, tj, c(kMmaTile)));
+                  });
     });
   };
   VectorType accTile = VectorType::get({kMmaTile, kMmaTile}, f32);
@@ -350,20 +345,22 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
 
   // Phase 0: the block's query rows (zeros past Sq), empty accumulators.
   threads(kThreads, [&](OpBuilder &nb, Value t) {
-    forEach(nb, loc, t, rows * headDim, kThreads, [&](OpBuilder &fb, Value i) {
-      auto [r, d] = split2(fb, i, headDim);
-      Value query = rowQuery(fb, r);
-      Value value = loadF32If(fb, loc, lessThan(fb, query, seqQValue), qBuf,
-                              {batchIndex, query, rowHead(fb, r), d}, zero);
-      if (mma) // exact: the value came from f16
-        value = arith::TruncFOp::create(fb, loc, f16, value);
-      memref::StoreOp::create(fb, loc, value, qTile, ValueRange{r, d});
-    });
-    forEach(nb, loc, t, rows * valueDim, kThreads, [&](OpBuilder &fb, Value i) {
-      auto [r, e] = split2(fb, i, valueDim);
-      memref::StoreOp::create(fb, loc, zero, acc, ValueRange{r, e});
-    });
-    forEach(nb, loc, t, rows, kThreads, [&](OpBuilder &fb, Value r) {
+    forEachItem(
+        nb, loc, t, rows * headDim, kThreads, [&](OpBuilder &fb, Value i) {
+          auto [r, d] = split2(fb, i, headDim);
+          Value query = rowQuery(fb, r);
+          Value value = loadF32If(fb, loc, lessThan(fb, query, seqQValue), qBuf,
+                                  {batchIndex, query, rowHead(fb, r), d}, zero);
+          if (mma) // exact: the value came from f16
+            value = arith::TruncFOp::create(fb, loc, f16, value);
+          memref::StoreOp::create(fb, loc, value, qTile, ValueRange{r, d});
+        });
+    forEachItem(nb, loc, t, rows * valueDim, kThreads,
+                [&](OpBuilder &fb, Value i) {
+                  auto [r, e] = split2(fb, i, valueDim);
+                  memref::StoreOp::create(fb, loc, zero, acc, ValueRange{r, e});
+                });
+    forEachItem(nb, loc, t, rows, kThreads, [&](OpBuilder &fb, Value r) {
       memref::StoreOp::create(fb, loc, negInf, rowMax, r);
       memref::StoreOp::create(fb, loc, zero, rowSum, r);
     });
@@ -415,7 +412,7 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     // Phase 1: the tile of K and V (zeros past the block's keys).
     threads(kThreads, [&](OpBuilder &nb, Value t) {
       auto loadRows = [&](Value source, Value tile, int64_t width) {
-        forEach(
+        forEachItem(
             nb, loc, t, keys * width, kThreads, [&](OpBuilder &fb, Value i) {
               auto [j, d] = split2(fb, i, width);
               Value key = arith::AddIOp::create(fb, loc, tileStart, j);
@@ -466,7 +463,7 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
                         : registerTile(rows, keys, kThreads);
     int64_t rowStride = rows / mr, keyStride = keys / mk;
     threads(kThreads, [&](OpBuilder &nb, Value t) {
-      forEach(
+      forEachItem(
           nb, loc, t, rowStride * keyStride, kThreads,
           [&](OpBuilder &fb, Value i) {
             auto [r0, j0] = split2(fb, i, keyStride);
@@ -529,17 +526,17 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     auto overRuns =
         [&](function_ref<void(OpBuilder &, Value, Value, Value)> fn) {
           threads(kThreads, [&](OpBuilder &nb, Value t) {
-            forEach(nb, loc, t, rows * runs, kThreads,
-                    [&](OpBuilder &fb, Value i) {
-                      auto [r, run] = split2(fb, i, runs);
-                      fn(fb, r, run,
-                         arith::MulIOp::create(fb, loc, run, c(kKeysPerRun)));
-                    });
+            forEachItem(
+                nb, loc, t, rows * runs, kThreads, [&](OpBuilder &fb, Value i) {
+                  auto [r, run] = split2(fb, i, runs);
+                  fn(fb, r, run,
+                     arith::MulIOp::create(fb, loc, run, c(kKeysPerRun)));
+                });
           });
         };
     auto overRows = [&](function_ref<void(OpBuilder &, Value)> fn) {
       threads(kThreads, [&](OpBuilder &nb, Value t) {
-        forEach(nb, loc, t, rows, kThreads, fn);
+        forEachItem(nb, loc, t, rows, kThreads, fn);
       });
     };
     overRuns([&](OpBuilder &fb, Value r, Value run, Value first) {
@@ -608,7 +605,7 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
       // adds P.V to 16x16 tiles of it (P rounded to f16, as the matrix
       // units take it). Keys past the block's range have zero values.
       threads(kThreads, [&](OpBuilder &nb, Value t) {
-        forEach(
+        forEachItem(
             nb, loc, t, rows * valueDim, kThreads, [&](OpBuilder &fb, Value i) {
               auto [r, e] = split2(fb, i, valueDim);
               Value scaled = arith::MulFOp::create(
@@ -638,7 +635,7 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
       auto [mr4, me] = registerTile(rows, valueDim, kThreads);
       int64_t accRowStride = rows / mr4, channelStride = valueDim / me;
       threads(kThreads, [&](OpBuilder &nb, Value t) {
-        forEach(
+        forEachItem(
             nb, loc, t, accRowStride * channelStride, kThreads,
             [&](OpBuilder &fb, Value i) {
               auto [r0, e0] = split2(fb, i, channelStride);
@@ -677,29 +674,30 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
                       });
   };
   threads(kThreads, [&](OpBuilder &nb, Value t) {
-    forEach(nb, loc, t, rows * valueDim, kThreads, [&](OpBuilder &fb, Value i) {
-      auto [r, e] = split2(fb, i, valueDim);
-      ifRowValid(fb, r, [&](OpBuilder &tb, Value query, Value head) {
-        Value a = memref::LoadOp::create(tb, loc, acc, ValueRange{r, e});
-        if (splits > 1) {
-          memref::StoreOp::create(
-              tb, loc, a, partOut,
-              ValueRange{split, batchIndex, query, head, e});
-          return;
-        }
-        Value sum = memref::LoadOp::create(tb, loc, rowSum, r);
-        Value isEmpty = arith::CmpFOp::create(
-            tb, loc, arith::CmpFPredicate::OEQ, sum, zero);
-        Value value = arith::SelectOp::create(
-            tb, loc, isEmpty, zero, arith::DivFOp::create(tb, loc, a, sum));
-        memref::StoreOp::create(tb, loc,
-                                truncateFromF32(tb, loc, value, outElement),
-                                out, ValueRange{batchIndex, query, head, e});
-      });
-    });
+    forEachItem(
+        nb, loc, t, rows * valueDim, kThreads, [&](OpBuilder &fb, Value i) {
+          auto [r, e] = split2(fb, i, valueDim);
+          ifRowValid(fb, r, [&](OpBuilder &tb, Value query, Value head) {
+            Value a = memref::LoadOp::create(tb, loc, acc, ValueRange{r, e});
+            if (splits > 1) {
+              memref::StoreOp::create(
+                  tb, loc, a, partOut,
+                  ValueRange{split, batchIndex, query, head, e});
+              return;
+            }
+            Value sum = memref::LoadOp::create(tb, loc, rowSum, r);
+            Value isEmpty = arith::CmpFOp::create(
+                tb, loc, arith::CmpFPredicate::OEQ, sum, zero);
+            Value value = arith::SelectOp::create(
+                tb, loc, isEmpty, zero, arith::DivFOp::create(tb, loc, a, sum));
+            memref::StoreOp::create(
+                tb, loc, truncateFromF32(tb, loc, value, outElement), out,
+                ValueRange{batchIndex, query, head, e});
+          });
+        });
     if (splits == 1 && !withLse)
       return;
-    forEach(nb, loc, t, rows, kThreads, [&](OpBuilder &fb, Value r) {
+    forEachItem(nb, loc, t, rows, kThreads, [&](OpBuilder &fb, Value r) {
       ifRowValid(fb, r, [&](OpBuilder &tb, Value query, Value head) {
         Value m = memref::LoadOp::create(tb, loc, rowMax, r);
         Value sum = memref::LoadOp::create(tb, loc, rowSum, r);
@@ -758,22 +756,23 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
           });
       Value isEmpty = arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ,
                                             total, zero);
-      forEach(nb, loc, t, valueDim, kMergeThreads, [&](OpBuilder &fb, Value e) {
-        Value weighted = overSplits(
-            fb, zero, [&](OpBuilder &sb, Value s, Value sum) -> Value {
-              Value o = memref::LoadOp::create(sb, loc, partOut,
-                                               ValueRange{s, bi, qi, hi, e});
-              return arith::AddFOp::create(
-                  sb, loc, sum,
-                  arith::MulFOp::create(sb, loc, weight(sb, s, base), o));
-            });
-        Value value = arith::SelectOp::create(
-            fb, loc, isEmpty, zero,
-            arith::DivFOp::create(fb, loc, weighted, total));
-        memref::StoreOp::create(fb, loc,
-                                truncateFromF32(fb, loc, value, outElement),
-                                out, ValueRange{bi, qi, hi, e});
-      });
+      forEachItem(
+          nb, loc, t, valueDim, kMergeThreads, [&](OpBuilder &fb, Value e) {
+            Value weighted = overSplits(
+                fb, zero, [&](OpBuilder &sb, Value s, Value sum) -> Value {
+                  Value o = memref::LoadOp::create(
+                      sb, loc, partOut, ValueRange{s, bi, qi, hi, e});
+                  return arith::AddFOp::create(
+                      sb, loc, sum,
+                      arith::MulFOp::create(sb, loc, weight(sb, s, base), o));
+                });
+            Value value = arith::SelectOp::create(
+                fb, loc, isEmpty, zero,
+                arith::DivFOp::create(fb, loc, weighted, total));
+            memref::StoreOp::create(fb, loc,
+                                    truncateFromF32(fb, loc, value, outElement),
+                                    out, ValueRange{bi, qi, hi, e});
+          });
       if (!withLse)
         return;
       Value first =

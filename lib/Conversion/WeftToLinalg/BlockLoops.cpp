@@ -59,28 +59,31 @@ scf::ForallOp weft::createGridLoop(OpBuilder &b, Location loc,
   return grid;
 }
 
-void weft::createThreadLoop(OpBuilder &b, Location loc, int64_t threads,
-                            function_ref<void(OpBuilder &, Value)> body) {
-  ArrayAttr mapping = b.getArrayAttr(
-      {gpu::GPUThreadMappingAttr::get(b.getContext(), gpu::MappingId::DimX)});
-  scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(threads)},
-                        ValueRange{}, mapping,
+/// An scf.forall over `count` ids with the given x-dimension mapping.
+static void createMappedLoop(OpBuilder &b, Location loc, int64_t count,
+                             Attribute mapping,
+                             function_ref<void(OpBuilder &, Value)> body) {
+  scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(count)},
+                        ValueRange{}, b.getArrayAttr({mapping}),
                         [&](OpBuilder &nb, Location, ValueRange ivs) {
                           body(nb, ivs[0]);
                           scf::InParallelOp::create(nb, loc);
                         });
 }
 
+void weft::createThreadLoop(OpBuilder &b, Location loc, int64_t threads,
+                            function_ref<void(OpBuilder &, Value)> body) {
+  createMappedLoop(
+      b, loc, threads,
+      gpu::GPUThreadMappingAttr::get(b.getContext(), gpu::MappingId::DimX),
+      body);
+}
+
 void weft::createWarpLoop(OpBuilder &b, Location loc, int64_t warps,
                           function_ref<void(OpBuilder &, Value)> body) {
-  ArrayAttr mapping = b.getArrayAttr(
-      {gpu::GPUWarpMappingAttr::get(b.getContext(), gpu::MappingId::DimX)});
-  scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(warps)},
-                        ValueRange{}, mapping,
-                        [&](OpBuilder &nb, Location, ValueRange ivs) {
-                          body(nb, ivs[0]);
-                          scf::InParallelOp::create(nb, loc);
-                        });
+  createMappedLoop(
+      b, loc, warps,
+      gpu::GPUWarpMappingAttr::get(b.getContext(), gpu::MappingId::DimX), body);
 }
 
 void weft::forEachItem(OpBuilder &b, Location loc, Value thread, int64_t count,
