@@ -20,6 +20,7 @@ void weft::buildWeftToLinalgPipeline(OpPassManager &pm,
   options.attentionBlocks = forms.attentionBlocks;
   options.ssmPerChannel = forms.ssmPerChannel;
   options.ssmBlocks = forms.ssmBlocks;
+  options.qlinearBlocks = forms.qlinearBlocks;
   pm.addNestedPass<func::FuncOp>(createConvertWeftToLinalgPass(options));
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createWeftFuseElementwiseProducersPass());

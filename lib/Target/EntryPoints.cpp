@@ -1,10 +1,10 @@
 //===- EntryPoints.cpp - preparing public functions as entry points -------===//
 
 #include "weft/Dialect/Weft/IR/WeftOps.h"
+#include "weft/Dialect/Weft/Transforms/Transforms.h"
 #include "weft/Target/Artifact.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "llvm/ADT/StringMap.h"
 
 using namespace mlir;
 using namespace mlir::weft;
@@ -47,33 +47,40 @@ getIndexRange(BlockArgument input) {
   return range;
 }
 
-/// Replaces the `weft.param` ops of `func` by trailing arguments, one per
-/// distinct name, and records them in `signature`.
+/// Binds the `weft.param` ops of `func` to trailing arguments (with those
+/// weft-bind-params bound already) and records them in `signature`.
 static LogicalResult bindParams(func::FuncOp func,
                                 FunctionSignature &signature) {
-  SmallVector<ParamOp> params;
-  func.walk([&](ParamOp op) { params.push_back(op); });
-  llvm::StringMap<BlockArgument> arguments;
-  for (ParamOp param : params) {
-    auto [it, inserted] = arguments.try_emplace(param.getName());
-    if (inserted) {
-      unsigned index = func.getNumArguments();
-      if (failed(
-              func.insertArgument(index, param.getType(), {}, param.getLoc())))
-        return failure();
-      it->second = func.getArgument(index);
-      TensorSignature tensor;
-      tensor.name = param.getName().str();
-      tensor.dtype = *getManifestDtype(param.getType().getElementType());
-      tensor.shape = llvm::to_vector(param.getType().getShape());
-      signature.params.push_back(std::move(tensor));
-    } else if (it->second.getType() != param.getType()) {
-      return param.emitOpError("parameter '")
-             << param.getName() << "' is used with two types, "
-             << it->second.getType() << " and " << param.getType();
+  if (failed(bindParamsToArguments(func)))
+    return failure();
+  bool seenParam = false;
+  for (BlockArgument argument : func.getArguments()) {
+    unsigned index = argument.getArgNumber();
+    auto name = func.getArgAttrOfType<StringAttr>(index, kParamAttrName);
+    if (!name) {
+      if (seenParam)
+        return func.emitError("entry function @")
+               << func.getSymName() << ": argument " << index
+               << " follows a parameter argument; parameters (" << kParamAttrName
+               << ") must be the trailing arguments";
+      continue;
     }
-    param.replaceAllUsesWith(it->second);
-    param.erase();
+    seenParam = true;
+    auto type = dyn_cast<RankedTensorType>(argument.getType());
+    FailureOr<std::string> dtype = failure();
+    if (type && type.hasStaticShape())
+      dtype = getManifestDtype(type.getElementType());
+    if (failed(dtype))
+      return func.emitError("entry function @")
+             << func.getSymName() << ": parameter '" << name.getValue()
+             << "' must be a static tensor of a parameter dtype, got "
+             << argument.getType();
+    TensorSignature tensor;
+    tensor.name = name.getValue().str();
+    tensor.dtype = *dtype;
+    tensor.shape = llvm::to_vector(type.getShape());
+    signature.params.push_back(std::move(tensor));
+    func.removeArgAttr(index, kParamAttrName);
   }
   return success();
 }
@@ -89,6 +96,8 @@ FailureOr<Manifest> weft::prepareEntryPoints(ModuleOp module,
     signature.name = func.getSymName().str();
     signature.symbol = "_weft_entry_" + signature.name;
     for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {
+      if (func.getArgAttr(i, kParamAttrName))
+        continue;
       FailureOr<TensorSignature> input =
           describe(func, type, "argument " + Twine(i));
       if (failed(input))

@@ -76,6 +76,12 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "thread per state element of a tile in shared memory "
                      "(takes precedence over ssm-per-channel)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> qlinearBlocks{
+      *this, "qlinear-blocks",
+      llvm::cl::desc("Lower weft.qlinear with up to 8 rows of x (decoding) as "
+                     "a kernel of thread blocks, a warp per output channel "
+                     "reading the weight in 16-byte chunks"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> ssmPerChannel{
       *this, "ssm-per-channel",
       llvm::cl::desc("Lower ssm_scan with one task (thread) per (batch, head, "

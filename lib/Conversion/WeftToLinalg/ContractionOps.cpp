@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ContractionLowering.h"
 #include "LoweringUtils.h"
 #include "weft/Conversion/WeftToLinalg/WeftToLinalg.h"
 #include "weft/Dialect/Weft/IR/WeftOps.h"
@@ -487,7 +488,8 @@ struct LinearOpLowering : OpConversionPattern<LinearOp> {
 /// contraction body from qweight[n, k] and scales/zeros[n, k floordiv g]; the
 /// float weight is never materialised.
 struct QLinearOpLowering : OpConversionPattern<QLinearOp> {
-  using OpConversionPattern::OpConversionPattern;
+  QLinearOpLowering(MLIRContext *context, bool blocks)
+      : OpConversionPattern(context), blocks(blocks) {}
 
   LogicalResult
   matchAndRewrite(QLinearOp op, OpAdaptor adaptor,
@@ -498,6 +500,12 @@ struct QLinearOpLowering : OpConversionPattern<QLinearOp> {
     auto resultType = cast<RankedTensorType>(op.getType());
     int64_t rank = resultType.getRank();
     MLIRContext *context = op.getContext();
+    auto resultSize = linearResultSizes(rewriter, loc, x, qweight, 0);
+    if (blocks)
+      if (std::optional<Value> acc = lowerQLinearAsBlocks(
+              op, x, qweight, adaptor.getScales(), zeros, rewriter))
+        return finishLinearLayer(rewriter, loc, op, adaptor, *acc,
+                                 resultType, resultSize);
     // Loops (leading..., n, g, kb): group g and k = g * gs + kb within it,
     // with x viewed as x[..., G, gs] and qweight as qweight[N, G, gs], so
     // that every map is a projection of the loops (what linalg vectorization
@@ -534,7 +542,6 @@ struct QLinearOpLowering : OpConversionPattern<QLinearOp> {
     }
     maps.push_back(getDimsMap(numLoops, leadingDimsAnd(rank, {}), context));
 
-    auto resultSize = linearResultSizes(rewriter, loc, x, qweight, 0);
     Value acc = createF32AccumulatorWithSizes(rewriter, loc, resultType, 0.0,
                                               resultSize);
     bool symmetric = !zeros;
@@ -573,6 +580,10 @@ struct QLinearOpLowering : OpConversionPattern<QLinearOp> {
     return finishLinearLayer(rewriter, loc, op, adaptor, acc, resultType,
                              resultSize);
   }
+
+private:
+  /// The GPU thread-block form for few rows of x (QLinearBlocks.cpp).
+  bool blocks;
 };
 
 /// weft.lora -> the LoRA contractions into a zero f32 accumulator, then the
@@ -663,7 +674,9 @@ struct GatedLinearOpLowering : OpConversionPattern<GatedLinearOp> {
 
 } // namespace
 
-void weft::populateContractionToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<MatmulOpLowering, LinearOpLowering, QLinearOpLowering,
-               LoraOpLowering, GatedLinearOpLowering>(patterns.getContext());
+void weft::populateContractionToLinalgPatterns(
+    RewritePatternSet &patterns, const WeftToLinalgForms &forms) {
+  patterns.add<MatmulOpLowering, LinearOpLowering, LoraOpLowering,
+               GatedLinearOpLowering>(patterns.getContext());
+  patterns.add<QLinearOpLowering>(patterns.getContext(), forms.qlinearBlocks);
 }

@@ -18,7 +18,7 @@ using namespace mlir::weft;
 void weft::populateWeftToLinalgPatterns(RewritePatternSet &patterns,
                                         const WeftToLinalgForms &forms) {
   populateElementwiseToLinalgPatterns(patterns);
-  populateContractionToLinalgPatterns(patterns);
+  populateContractionToLinalgPatterns(patterns, forms);
   populateNormalizationToLinalgPatterns(patterns);
   populateShapeToLinalgPatterns(patterns);
   populateAttentionToLinalgPatterns(patterns, forms);
@@ -56,6 +56,7 @@ struct ConvertWeftToLinalgPass
     forms.attentionBlocks = attentionBlocks;
     forms.ssmPerChannel = ssmPerChannel;
     forms.ssmBlocks = ssmBlocks;
+    forms.qlinearBlocks = qlinearBlocks;
     populateWeftToLinalgPatterns(patterns, forms);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

@@ -15,7 +15,7 @@ namespace mlir::weft {
 /// Elementwise binary (with broadcasting) and unary ops.
 void populateElementwiseToLinalgPatterns(RewritePatternSet &patterns);
 /// linear, qlinear, lora, matmul.
-void populateContractionToLinalgPatterns(RewritePatternSet &patterns);
+
 /// rms_norm, layer_norm, softmax, reduce, argmax.
 void populateNormalizationToLinalgPatterns(RewritePatternSet &patterns);
 /// embedding, reshape, transpose, concat, slice, cast.
@@ -38,7 +38,14 @@ struct WeftToLinalgForms {
   /// ssm_scan as loops over GPU blocks and threads, one thread per state
   /// element, falling back to per-channel where P or N is dynamic.
   bool ssmBlocks = false;
+  /// weft.qlinear with up to 8 rows of x (decoding) as loops over GPU blocks
+  /// and threads, a warp per output channel.
+  bool qlinearBlocks = false;
 };
+
+/// matmul, linear, qlinear, lora, gated_linear.
+void populateContractionToLinalgPatterns(RewritePatternSet &patterns,
+                                         const WeftToLinalgForms &forms = {});
 
 /// attention, rope.
 void populateAttentionToLinalgPatterns(RewritePatternSet &patterns,

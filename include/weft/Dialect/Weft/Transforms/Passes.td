@@ -30,6 +30,18 @@ def WeftFuseEpiloguesPass
   }];
 }
 
+def WeftBindParamsPass : Pass<"weft-bind-params", "::mlir::ModuleOp"> {
+  let summary = "binds weft.param ops to function arguments, as weft-compile does";
+  let description = [{
+    Replaces the `weft.param` ops of every public function by trailing
+    function arguments, one per distinct name, each marked
+    `{weft.param = "name"}`. weft-compile does this first; running it in
+    weft-opt gives the IR that the lowering passes take (they reject
+    `weft.param`), and weft-compile binds such marked arguments to the
+    parameters of the same names. A name used with two types is an error.
+  }];
+}
+
 def WeftFuseAttentionPass : Pass<"weft-fuse-attention"> {
   let summary = "raises decomposed scaled dot-product attention into weft.attention";
   let description = [{

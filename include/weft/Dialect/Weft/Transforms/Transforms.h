@@ -11,7 +11,20 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/PatternMatch.h"
 
-namespace mlir::weft {
+namespace mlir {
+namespace func {
+class FuncOp;
+} // namespace func
+
+namespace weft {
+
+/// The argument attribute naming the parameter a function argument is
+/// bound to.
+inline constexpr llvm::StringLiteral kParamAttrName = "weft.param";
+
+/// Replaces the weft.param ops of `func` by trailing arguments marked with
+/// kParamAttrName, one per distinct name (weft-bind-params).
+LogicalResult bindParamsToArguments(func::FuncOp func);
 
 /// Bias, activation and residual ops into weft.linear / weft.qlinear.
 void populateFuseEpiloguePatterns(RewritePatternSet &patterns);
@@ -32,6 +45,7 @@ void populateFuseLoraPatterns(RewritePatternSet &patterns);
 /// loads.
 void registerTilingInterfaceExternalModels(DialectRegistry &registry);
 
-} // namespace mlir::weft
+} // namespace weft
+} // namespace mlir
 
 #endif // WEFT_DIALECT_WEFT_TRANSFORMS_TRANSFORMS_H

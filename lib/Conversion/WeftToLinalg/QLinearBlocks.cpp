@@ -1,0 +1,320 @@
+//===- QLinearBlocks.cpp - weft.qlinear GEMV as GPU thread blocks ---------===//
+//
+// The thread-block form of weft.qlinear for few rows of x (decoding), in the
+// loops of BlockLoops.h. A block computes kRowsPerBlock outputs, a warp per
+// output channel n: lane l reads the 16-byte chunks l, l + 32, ... of
+// qweight's row n (32 int4 or 16 int8 values each; neighbouring lanes read
+// neighbouring chunks) and dequantizes them in registers. x goes through
+// shared memory one K tile at a time, stored so that a lane's four
+// consecutive values are one 16-byte load and the lanes of a warp read
+// consecutive 16-byte words. Each thread keeps its partial sums in shared
+// memory across K tiles; a last phase adds the 32 partial sums of each
+// output. The weight is read once, in 16-byte loads, which is what decoding
+// is bound by.
+//
+// Integers become floats without a conversion instruction: the value v in
+// 0..255 or-ed into the mantissa of 2^23 is the float 2^23 + v, and one
+// subtraction leaves v minus the offset (8 or 128 for signed values, which
+// are stored biased by an exclusive or; the zero point otherwise). Every
+// step is exact.
+//
+//===----------------------------------------------------------------------===//
+
+#include "BlockLoops.h"
+#include "ContractionLowering.h"
+#include "LoweringUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::weft;
+
+namespace {
+constexpr int64_t kWarpSize = 32;
+constexpr int64_t kThreads = 256;
+/// Output channels per block: one per warp.
+constexpr int64_t kRowsPerBlock = kThreads / kWarpSize;
+/// Rows of x the form takes (each costs a K tile of shared memory and a
+/// vector accumulator per thread).
+constexpr int64_t kMaxRows = 8;
+/// Bytes of a weight chunk: one 16-byte load per lane.
+constexpr int64_t kChunkBytes = 16;
+/// Shared memory for the x tile, which sets the K tile.
+constexpr int64_t kTileBytes = 32 * 1024;
+/// x values per shared-memory load.
+constexpr int64_t kQuad = 4;
+/// 2^23: its float has unit mantissa steps.
+constexpr double kMagic = 8388608.0;
+constexpr int64_t kMagicBits = 0x4B000000;
+} // namespace
+
+/// Whether `value` is an argument of its function (the runtime's buffer,
+/// aligned for 16-byte loads, not a view into one).
+static bool isFunctionArgument(Value value) {
+  auto argument = dyn_cast<BlockArgument>(value);
+  return argument && argument.getOwner()->isEntryBlock() &&
+         isa_and_nonnull<func::FuncOp>(argument.getOwner()->getParentOp());
+}
+
+/// The integers of a chunk (`raw`, their stored bits) as f32 values minus
+/// the zero point: `zeroPoint` (an unsigned integer) when given, else the
+/// values are signed.
+static Value dequantizeChunk(OpBuilder &b, Location loc, Value raw,
+                             Value zeroPoint) {
+  auto rawType = cast<VectorType>(raw.getType());
+  int64_t bits = rawType.getElementTypeBitWidth();
+  auto intType = rawType.clone(b.getI32Type());
+  auto floatType = rawType.clone(b.getF32Type());
+  auto intConstant = [&](int64_t value) -> Value {
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(intType, b.getI32IntegerAttr(value)));
+  };
+  Value stored = arith::ExtUIOp::create(b, loc, intType, raw);
+  Value offset;
+  if (zeroPoint) {
+    Value zero =
+        arith::UIToFPOp::create(b, loc, b.getF32Type(),
+                                arith::ExtUIOp::create(b, loc, b.getI32Type(),
+                                                       zeroPoint));
+    offset = arith::AddFOp::create(b, loc, f32Const(b, loc, kMagic), zero);
+  } else {
+    // Signed v is stored as v + half (mod the range) in the biased bits.
+    int64_t half = int64_t{1} << (bits - 1);
+    stored = arith::XOrIOp::create(b, loc, stored, intConstant(half));
+    offset = f32Const(b, loc, kMagic + half);
+  }
+  Value floats = arith::BitcastOp::create(
+      b, loc, floatType,
+      arith::OrIOp::create(b, loc, stored, intConstant(kMagicBits)));
+  return arith::SubFOp::create(
+      b, loc, floats, vector::BroadcastOp::create(b, loc, floatType, offset));
+}
+
+std::optional<Value> weft::lowerQLinearAsBlocks(QLinearOp op, Value x,
+                                                Value qweight, Value scales,
+                                                Value zeros, OpBuilder &b) {
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto qType = cast<RankedTensorType>(qweight.getType());
+  auto resultType = cast<RankedTensorType>(op.getType());
+  int64_t rank = xType.getRank();
+  if (!isFunctionArgument(qweight) || !qType.hasStaticShape() ||
+      !resultType.hasStaticShape())
+    return std::nullopt;
+  int64_t rows = 1;
+  for (int64_t size : xType.getShape().drop_back()) {
+    if (ShapedType::isDynamic(size) || rows * size > kMaxRows)
+      return std::nullopt;
+    rows *= size;
+  }
+  int64_t n = qType.getDimSize(0), k = qType.getDimSize(1);
+  int64_t bits = qType.getElementType().getIntOrFloatBitWidth();
+  int64_t lanes = kChunkBytes * 8 / bits; // values per chunk
+  int64_t groupSize = k / op.getNumGroups();
+  if (rows == 0 || n == 0 || k == 0 || groupSize % lanes)
+    return std::nullopt;
+
+  Location loc = op.getLoc();
+  Type f32 = b.getF32Type();
+  auto c = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  };
+  // x as [rows, K] with a static K (qweight's).
+  if (xType.isDynamicDim(rank - 1)) {
+    SmallVector<int64_t> shape(xType.getShape());
+    shape.back() = k;
+    xType = xType.clone(shape);
+    x = tensor::CastOp::create(b, loc, xType, x);
+  }
+  auto x2Type = RankedTensorType::get({rows, k}, xType.getElementType());
+  if (rank == 1) {
+    x = tensor::ExpandShapeOp::create(b, loc, x2Type, x,
+                                      ArrayRef<ReassociationIndices>{{0, 1}});
+  } else if (rank > 2) {
+    ReassociationIndices leading =
+        llvm::to_vector(llvm::seq<int64_t>(0, rank - 1));
+    x = tensor::CollapseShapeOp::create(
+        b, loc, x2Type, x,
+        ArrayRef<ReassociationIndices>{leading, {rank - 1}});
+  }
+  Value xBuffer = toReadOnlyBuffer(b, loc, x);
+  Value qBuffer = toReadOnlyBuffer(b, loc, qweight);
+  Value sBuffer = toReadOnlyBuffer(b, loc, scales);
+  Value zBuffer = zeros ? toReadOnlyBuffer(b, loc, zeros) : Value();
+  Value yBuffer = allocateBuffer(
+      b, loc, {b.getIndexAttr(rows), b.getIndexAttr(n)}, f32);
+
+  // K tiles of x in shared memory, a multiple of the chunk; the tile is
+  // [rows, lanes / 4, chunks + 1, 4]: value kk of the tile sits at
+  // [m, (kk % lanes) / 4, kk / lanes, kk % 4], so that lane l's quad j is
+  // the 16 bytes after those of lane l - 1. The extra chunk staggers the
+  // quads' banks for the stores.
+  int64_t tileK = std::min(k, kTileBytes / 4 / rows / lanes * lanes);
+  int64_t tileChunks = tileK / lanes;
+  int64_t quads = lanes / kQuad;
+  auto quadType = VectorType::get({kQuad}, f32);
+
+  {
+    OpBuilder::InsertionGuard guard(b);
+    scf::ForallOp grid = createGridLoop(
+        b, loc, {b.getIndexAttr((n + kRowsPerBlock - 1) / kRowsPerBlock)});
+    Value block = grid.getInductionVars()[0];
+    Value xTile = memref::AllocOp::create(
+        b, loc, MemRefType::get({rows, quads, tileChunks + 1, kQuad}, f32),
+        ValueRange{}, b.getI64IntegerAttr(kChunkBytes));
+    Value partials = allocateBuffer(
+        b, loc, {b.getIndexAttr(rows), b.getIndexAttr(kThreads)}, f32);
+
+    scf::ForOp::create(
+        b, loc, c(0), c(k), c(tileK), ValueRange{},
+        [&](OpBuilder &tb, Location, Value tileStart, ValueRange) {
+          Value tileEnd = arith::MinSIOp::create(
+              tb, loc, c(tileK), arith::SubIOp::create(tb, loc, c(k), tileStart));
+          // Phase 1: the x tile into shared memory.
+          createThreadLoop(tb, loc, kThreads, [&](OpBuilder &pb, Value thread) {
+            forEachItem(pb, loc, thread, rows * tileK, kThreads,
+                        [&](OpBuilder &ib, Value item) {
+              Value m = arith::DivUIOp::create(ib, loc, item, c(tileK));
+              Value kk = arith::RemUIOp::create(ib, loc, item, c(tileK));
+              Value inside = arith::CmpIOp::create(
+                  ib, loc, arith::CmpIPredicate::ult, kk, tileEnd);
+              scf::IfOp::create(ib, loc, inside, [&](OpBuilder &sb, Location) {
+                Value column = arith::AddIOp::create(sb, loc, tileStart, kk);
+                Value value = extendToF32(
+                    sb, loc,
+                    memref::LoadOp::create(sb, loc, xBuffer,
+                                           ValueRange{m, column}));
+                Value lane = arith::RemUIOp::create(sb, loc, kk, c(lanes));
+                memref::StoreOp::create(
+                    sb, loc, value, xTile,
+                    ValueRange{m, arith::DivUIOp::create(sb, loc, lane, c(kQuad)),
+                               arith::DivUIOp::create(sb, loc, kk, c(lanes)),
+                               arith::RemUIOp::create(sb, loc, lane, c(kQuad))});
+                scf::YieldOp::create(sb, loc);
+              });
+            });
+          });
+          // Phase 2: each lane's chunks of the tile, a warp per output.
+          createThreadLoop(tb, loc, kThreads, [&](OpBuilder &pb, Value thread) {
+            Value row = arith::AddIOp::create(
+                pb, loc, arith::MulIOp::create(pb, loc, block, c(kRowsPerBlock)),
+                arith::DivUIOp::create(pb, loc, thread, c(kWarpSize)));
+            Value lane = arith::RemUIOp::create(pb, loc, thread, c(kWarpSize));
+            Value inside = arith::CmpIOp::create(
+                pb, loc, arith::CmpIPredicate::ult, row, c(n));
+            scf::IfOp::create(pb, loc, inside, [&](OpBuilder &rb, Location) {
+              Value chunks = arith::DivUIOp::create(rb, loc, tileEnd, c(lanes));
+              Value zeroQuad = arith::ConstantOp::create(
+                  rb, loc, DenseElementsAttr::get(quadType, 0.0f));
+              SmallVector<Value> inits(rows, zeroQuad);
+              auto chunkLoop = scf::ForOp::create(
+                  rb, loc, lane, chunks, c(kWarpSize), inits,
+                  [&](OpBuilder &cb, Location, Value chunk, ValueRange accs) {
+                    Value column = arith::AddIOp::create(
+                        cb, loc, tileStart,
+                        arith::MulIOp::create(cb, loc, chunk, c(lanes)));
+                    Value group =
+                        arith::DivUIOp::create(cb, loc, column, c(groupSize));
+                    Value scale = extendToF32(
+                        cb, loc,
+                        memref::LoadOp::create(cb, loc, sBuffer,
+                                               ValueRange{row, group}));
+                    Value raw = vector::TransferReadOp::create(
+                        cb, loc, VectorType::get({lanes}, qType.getElementType()),
+                        qBuffer, ValueRange{row, column},
+                        /*padding=*/std::nullopt, ArrayRef<bool>{true});
+                    Value zeroPoint =
+                        zBuffer ? memref::LoadOp::create(cb, loc, zBuffer,
+                                                         ValueRange{row, group})
+                                      .getResult()
+                                : Value();
+                    Value values = dequantizeChunk(cb, loc, raw, zeroPoint);
+                    Value scaleQuad =
+                        vector::BroadcastOp::create(cb, loc, quadType, scale);
+                    SmallVector<Value> next;
+                    for (int64_t m = 0; m < rows; ++m) {
+                      // The chunk's dot product in a quad, then scaled.
+                      Value dot = zeroQuad;
+                      for (int64_t j = 0; j < quads; ++j) {
+                        Value xQuad = vector::LoadOp::create(
+                            cb, loc, quadType, xTile,
+                            ValueRange{c(m), c(j), chunk, c(0)},
+                            /*nontemporal=*/false,
+                            /*alignment=*/llvm::Align(kChunkBytes));
+                        Value wQuad = vector::ExtractStridedSliceOp::create(
+                            cb, loc, values, ArrayRef<int64_t>{j * kQuad},
+                            ArrayRef<int64_t>{kQuad}, ArrayRef<int64_t>{1});
+                        dot = math::FmaOp::create(cb, loc, xQuad, wQuad, dot);
+                      }
+                      next.push_back(
+                          math::FmaOp::create(cb, loc, dot, scaleQuad, accs[m]));
+                    }
+                    scf::YieldOp::create(cb, loc, next);
+                  });
+              // The first tile starts the partial sums.
+              Value first = arith::CmpIOp::create(
+                  rb, loc, arith::CmpIPredicate::eq, tileStart, c(0));
+              for (int64_t m = 0; m < rows; ++m) {
+                Value sum = vector::ReductionOp::create(
+                    rb, loc, vector::CombiningKind::ADD,
+                    chunkLoop.getResult(m));
+                Value previous = memref::LoadOp::create(
+                    rb, loc, partials, ValueRange{c(m), thread});
+                previous = arith::SelectOp::create(
+                    rb, loc, first, f32Const(rb, loc, 0.0), previous);
+                memref::StoreOp::create(
+                    rb, loc, arith::AddFOp::create(rb, loc, previous, sum),
+                    partials, ValueRange{c(m), thread});
+              }
+              scf::YieldOp::create(rb, loc);
+            });
+          });
+          scf::YieldOp::create(tb, loc);
+        });
+
+    // Phase 3: the 32 partial sums of each output.
+    createThreadLoop(b, loc, kThreads, [&](OpBuilder &pb, Value thread) {
+      forEachItem(pb, loc, thread, rows * kRowsPerBlock, kThreads,
+                  [&](OpBuilder &ib, Value item) {
+        Value m = arith::DivUIOp::create(ib, loc, item, c(kRowsPerBlock));
+        Value warp = arith::RemUIOp::create(ib, loc, item, c(kRowsPerBlock));
+        Value row = arith::AddIOp::create(
+            ib, loc, arith::MulIOp::create(ib, loc, block, c(kRowsPerBlock)),
+            warp);
+        Value inside =
+            arith::CmpIOp::create(ib, loc, arith::CmpIPredicate::ult, row, c(n));
+        scf::IfOp::create(ib, loc, inside, [&](OpBuilder &sb, Location) {
+          Value first = arith::MulIOp::create(sb, loc, warp, c(kWarpSize));
+          Value sum = accumulate(
+              sb, loc, c(kWarpSize), f32Const(sb, loc, 0.0),
+              [&](OpBuilder &ab, Value l, Value acc) -> Value {
+                Value partial = memref::LoadOp::create(
+                    ab, loc, partials,
+                    ValueRange{m, arith::AddIOp::create(ab, loc, first, l)});
+                return arith::AddFOp::create(ab, loc, acc, partial);
+              });
+          memref::StoreOp::create(sb, loc, sum, yBuffer, ValueRange{m, row});
+          scf::YieldOp::create(sb, loc);
+        });
+      });
+    });
+  }
+
+  Value y = toResultTensor(
+      b, loc, yBuffer, RankedTensorType::get({rows, n}, f32));
+  RankedTensorType accType = withF32Elements(resultType);
+  if (resultType.getRank() == 1)
+    return tensor::CollapseShapeOp::create(
+        b, loc, accType, y, ArrayRef<ReassociationIndices>{{0, 1}});
+  if (resultType.getRank() == 2)
+    return y;
+  ReassociationIndices leading =
+      llvm::to_vector(llvm::seq<int64_t>(0, resultType.getRank() - 1));
+  return tensor::ExpandShapeOp::create(
+      b, loc, accType, y,
+      ArrayRef<ReassociationIndices>{leading, {resultType.getRank() - 1}});
+}
