@@ -60,6 +60,9 @@ void weft::buildGpuPipeline(OpPassManager &pm,
   // views.
   pm.addPass(memref::createFoldMemRefAliasOpsPass());
   pm.addPass(createWeftPackInt4BuffersPass());
+  // Weight chunks of 16 bytes as single loads (the runtime's buffers are
+  // aligned).
+  pm.addPass(createWeftAlignArgumentReadsPass());
   // Constant tables the kernels read become device globals.
   pm.addPass(createWeftSinkGlobalsIntoKernelsPass());
   pm.addPass(createGpuKernelOutliningPass());

@@ -149,10 +149,11 @@ std::optional<Value> weft::lowerQLinearAsBlocks(QLinearOp op, Value x,
       b, loc, {b.getIndexAttr(rows), b.getIndexAttr(n)}, f32);
 
   // K tiles of x in shared memory, a multiple of the chunk; the tile is
-  // [rows, lanes / 4, chunks + 1, 4]: value kk of the tile sits at
-  // [m, (kk % lanes) / 4, kk / lanes, kk % 4], so that lane l's quad j is
-  // the 16 bytes after those of lane l - 1. The extra chunk staggers the
-  // quads' banks for the stores.
+  // [rows, lanes / 4, chunks + 1] quads (vector<4xf32>, 16 bytes): value kk
+  // of the tile is element kk % 4 of quad [m, (kk % lanes) / 4, kk / lanes],
+  // so that lane l's quad j is the 16 bytes after those of lane l - 1. The
+  // extra chunk makes the row of quads an odd number of 16-byte words, so
+  // that the quads neighbouring threads store fall in different banks.
   int64_t tileK = std::min(k, kTileBytes / 4 / rows / lanes * lanes);
   int64_t tileChunks = tileK / lanes;
   int64_t quads = lanes / kQuad;
@@ -163,9 +164,11 @@ std::optional<Value> weft::lowerQLinearAsBlocks(QLinearOp op, Value x,
     scf::ForallOp grid = createGridLoop(
         b, loc, {b.getIndexAttr((n + kRowsPerBlock - 1) / kRowsPerBlock)});
     Value block = grid.getInductionVars()[0];
-    Value xTile = memref::AllocOp::create(
-        b, loc, MemRefType::get({rows, quads, tileChunks + 1, kQuad}, f32),
-        ValueRange{}, b.getI64IntegerAttr(kChunkBytes));
+    Value xTile = allocateBuffer(
+        b, loc,
+        {b.getIndexAttr(rows), b.getIndexAttr(quads),
+         b.getIndexAttr(tileChunks + 1)},
+        quadType);
     Value partials = allocateBuffer(
         b, loc, {b.getIndexAttr(rows), b.getIndexAttr(kThreads)}, f32);
 
@@ -174,26 +177,33 @@ std::optional<Value> weft::lowerQLinearAsBlocks(QLinearOp op, Value x,
         [&](OpBuilder &tb, Location, Value tileStart, ValueRange) {
           Value tileEnd = arith::MinSIOp::create(
               tb, loc, c(tileK), arith::SubIOp::create(tb, loc, c(k), tileStart));
-          // Phase 1: the x tile into shared memory.
+          // Phase 1: the x tile into shared memory, a quad per item.
           createThreadLoop(tb, loc, kThreads, [&](OpBuilder &pb, Value thread) {
-            forEachItem(pb, loc, thread, rows * tileK, kThreads,
+            forEachItem(pb, loc, thread, rows * (tileK / kQuad), kThreads,
                         [&](OpBuilder &ib, Value item) {
-              Value m = arith::DivUIOp::create(ib, loc, item, c(tileK));
-              Value kk = arith::RemUIOp::create(ib, loc, item, c(tileK));
+              Value m = arith::DivUIOp::create(ib, loc, item, c(tileK / kQuad));
+              Value kk = arith::MulIOp::create(
+                  ib, loc, arith::RemUIOp::create(ib, loc, item, c(tileK / kQuad)),
+                  c(kQuad));
               Value inside = arith::CmpIOp::create(
                   ib, loc, arith::CmpIPredicate::ult, kk, tileEnd);
               scf::IfOp::create(ib, loc, inside, [&](OpBuilder &sb, Location) {
                 Value column = arith::AddIOp::create(sb, loc, tileStart, kk);
-                Value value = extendToF32(
-                    sb, loc,
-                    memref::LoadOp::create(sb, loc, xBuffer,
-                                           ValueRange{m, column}));
+                SmallVector<Value> values;
+                for (int64_t e = 0; e < kQuad; ++e)
+                  values.push_back(extendToF32(
+                      sb, loc,
+                      memref::LoadOp::create(
+                          sb, loc, xBuffer,
+                          ValueRange{m, arith::AddIOp::create(sb, loc, column,
+                                                              c(e))})));
+                Value quad =
+                    vector::FromElementsOp::create(sb, loc, quadType, values);
                 Value lane = arith::RemUIOp::create(sb, loc, kk, c(lanes));
                 memref::StoreOp::create(
-                    sb, loc, value, xTile,
+                    sb, loc, quad, xTile,
                     ValueRange{m, arith::DivUIOp::create(sb, loc, lane, c(kQuad)),
-                               arith::DivUIOp::create(sb, loc, kk, c(lanes)),
-                               arith::RemUIOp::create(sb, loc, lane, c(kQuad))});
+                               arith::DivUIOp::create(sb, loc, kk, c(lanes))});
                 scf::YieldOp::create(sb, loc);
               });
             });
@@ -240,11 +250,8 @@ std::optional<Value> weft::lowerQLinearAsBlocks(QLinearOp op, Value x,
                       // The chunk's dot product in a quad, then scaled.
                       Value dot = zeroQuad;
                       for (int64_t j = 0; j < quads; ++j) {
-                        Value xQuad = vector::LoadOp::create(
-                            cb, loc, quadType, xTile,
-                            ValueRange{c(m), c(j), chunk, c(0)},
-                            /*nontemporal=*/false,
-                            /*alignment=*/llvm::Align(kChunkBytes));
+                        Value xQuad = memref::LoadOp::create(
+                            cb, loc, xTile, ValueRange{c(m), c(j), chunk});
                         Value wQuad = vector::ExtractStridedSliceOp::create(
                             cb, loc, values, ArrayRef<int64_t>{j * kQuad},
                             ArrayRef<int64_t>{kQuad}, ArrayRef<int64_t>{1});

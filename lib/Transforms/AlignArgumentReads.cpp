@@ -1,0 +1,132 @@
+//===- AlignArgumentReads.cpp - 16-byte vector reads of arguments ---------===//
+//
+// NVPTX splits a vector load into loads of its known alignment: a 16-byte
+// chunk of weights read with the element's alignment (1 byte for int8 and
+// packed int4) becomes 16 byte loads. The runtime's buffers are aligned, so
+// what decides the alignment of a read is its offset, which this pass
+// bounds from below by a known divisor.
+//
+//===----------------------------------------------------------------------===//
+
+#include "weft/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/ADT/STLExtras.h"
+
+#include <numeric>
+
+namespace mlir::weft {
+#define GEN_PASS_DEF_WEFTALIGNARGUMENTREADSPASS
+#include "weft/Transforms/Passes.h.inc"
+} // namespace mlir::weft
+
+using namespace mlir;
+
+static constexpr int64_t kAlignment = 16;
+/// Divisors are tracked up to this (a multiple of every alignment).
+static constexpr int64_t kMaxDivisor = int64_t{1} << 20;
+
+/// A positive integer that divides every value `value` can take (1 when
+/// nothing is known).
+static int64_t getKnownDivisor(Value value, int depth = 0) {
+  if (depth > 16)
+    return 1;
+  auto capped = [](int64_t d) { return std::clamp<int64_t>(d, 1, kMaxDivisor); };
+  if (std::optional<int64_t> constant = getConstantIntValue(value))
+    return *constant == 0 ? kMaxDivisor : capped(std::abs(*constant));
+  if (auto iv = dyn_cast<BlockArgument>(value)) {
+    auto loop = dyn_cast<scf::ForOp>(iv.getOwner()->getParentOp());
+    if (!loop || iv != loop.getInductionVar())
+      return 1;
+    return std::gcd(getKnownDivisor(loop.getLowerBound(), depth + 1),
+                    getKnownDivisor(loop.getStep(), depth + 1));
+  }
+  Operation *op = value.getDefiningOp();
+  if (!op)
+    return 1;
+  auto operand = [&](unsigned i) {
+    return getKnownDivisor(op->getOperand(i), depth + 1);
+  };
+  if (isa<arith::AddIOp, arith::SubIOp>(op))
+    return std::gcd(operand(0), operand(1));
+  if (isa<arith::MulIOp>(op))
+    return capped(operand(0) * operand(1));
+  if (isa<arith::IndexCastOp, arith::IndexCastUIOp>(op))
+    return operand(0);
+  if (isa<arith::DivUIOp>(op)) {
+    std::optional<int64_t> divisor = getConstantIntValue(op->getOperand(1));
+    int64_t dividend = operand(0);
+    if (divisor && *divisor > 0 && dividend % *divisor == 0)
+      return capped(dividend / *divisor);
+  }
+  return 1;
+}
+
+/// The row-major linear element offset of `indices` into `type` has this
+/// known divisor.
+static int64_t getOffsetDivisor(ValueRange indices, MemRefType type) {
+  int64_t divisor = kMaxDivisor, stride = 1;
+  for (auto [index, size] :
+       llvm::reverse(llvm::zip_equal(indices, type.getShape()))) {
+    divisor = std::gcd(
+        divisor,
+        std::min(kMaxDivisor, getKnownDivisor(index) * std::min(stride, kMaxDivisor)));
+    stride *= size;
+  }
+  return divisor;
+}
+
+/// Whether a read of `vectorType` at `indices` of argument type `type` is
+/// 16-byte aligned.
+static bool isAligned(VectorType vectorType, ValueRange indices,
+                      MemRefType type) {
+  int64_t bits = type.getElementTypeBitWidth();
+  if (vectorType.getRank() != 1 || vectorType.isScalable() || bits % 8 ||
+      vectorType.getNumElements() * bits / 8 < kAlignment)
+    return false;
+  return getOffsetDivisor(indices, type) * (bits / 8) % kAlignment == 0;
+}
+
+namespace {
+struct WeftAlignArgumentReadsPass
+    : weft::impl::WeftAlignArgumentReadsPassBase<WeftAlignArgumentReadsPass> {
+  void runOnOperation() override {
+    getOperation().walk([](func::FuncOp func) {
+      if (func.isExternal())
+        return;
+      for (BlockArgument argument : func.getArguments()) {
+        auto type = dyn_cast<MemRefType>(argument.getType());
+        if (!type || !type.hasStaticShape() || !type.getLayout().isIdentity())
+          continue;
+        for (Operation *user : llvm::make_early_inc_range(argument.getUsers()))
+          alignRead(user, argument, type);
+      }
+    });
+  }
+
+  static void alignRead(Operation *user, Value argument, MemRefType type) {
+    if (auto load = dyn_cast<vector::LoadOp>(user)) {
+      if (load.getBase() == argument &&
+          isAligned(load.getVectorType(), load.getIndices(), type) &&
+          load.getAlignment().value_or(0) < kAlignment)
+        load.setAlignment(kAlignment);
+      return;
+    }
+    auto read = dyn_cast<vector::TransferReadOp>(user);
+    if (!read || read.getBase() != argument || read.getMask() ||
+        !read.getPermutationMap().isMinorIdentity() ||
+        read.getVectorType().getRank() != 1 || !read.getInBoundsValues()[0] ||
+        !isAligned(read.getVectorType(), read.getIndices(), type))
+      return;
+    OpBuilder b(read);
+    Value load = vector::LoadOp::create(
+        b, read.getLoc(), read.getVectorType(), argument, read.getIndices(),
+        /*nontemporal=*/false, llvm::Align(kAlignment));
+    read.replaceAllUsesWith(load);
+    read.erase();
+  }
+};
+} // namespace
