@@ -1,0 +1,50 @@
+// RUN: weft-opt %s -split-input-file -weft-align-argument-reads | FileCheck %s
+
+// Chunks of 16 bytes at row n * 4096 + c * 32 + t (t a loop over multiples
+// of 64 from 0): every term is a multiple of 32 i8 values, so the reads are
+// 16-byte aligned; the transfer becomes an aligned vector.load.
+// CHECK-LABEL: func @aligned
+// CHECK-SAME:  (%[[W:.+]]: memref<64x4096xi8>
+// CHECK:       scf.for %[[T:.+]] =
+// CHECK:         %[[K:.+]] = arith.addi
+// CHECK:         vector.load %[[W]][%{{.+}}, %[[K]]] {alignment = 16 : i64} : memref<64x4096xi8>, vector<16xi8>
+// CHECK:         vector.load %[[W]][%{{.+}}, %[[K]]] {alignment = 16 : i64} : memref<64x4096xi8>, vector<32xi8>
+func.func @aligned(%w: memref<64x4096xi8>, %n: index, %c: index) -> (vector<16xi8>, vector<32xi8>) {
+  %c0 = arith.constant 0 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  %c4096 = arith.constant 4096 : index
+  %zero = arith.constant 0 : i8
+  %v0 = arith.constant dense<0> : vector<16xi8>
+  %u0 = arith.constant dense<0> : vector<32xi8>
+  %r:2 = scf.for %t = %c0 to %c4096 step %c64 iter_args(%a = %v0, %b = %u0) -> (vector<16xi8>, vector<32xi8>) {
+    %chunk = arith.muli %c, %c32 : index
+    %k = arith.addi %t, %chunk : index
+    %v = vector.transfer_read %w[%n, %k], %zero {in_bounds = [true]} : memref<64x4096xi8>, vector<16xi8>
+    %u = vector.load %w[%n, %k] : memref<64x4096xi8>, vector<32xi8>
+    scf.yield %v, %u : vector<16xi8>, vector<32xi8>
+  }
+  return %r#0, %r#1 : vector<16xi8>, vector<32xi8>
+}
+
+// -----
+
+// Reads left alone: an offset only known to be a multiple of 8 bytes (c * 8),
+// a read shorter than 16 bytes, a read of a row whose length (4100) is not a
+// multiple of 16 bytes, a read that may be out of bounds, and a view.
+// CHECK-LABEL: func @unaligned
+// CHECK-NOT:   alignment
+// CHECK:       return
+func.func @unaligned(%w: memref<64x4096xi8>, %odd: memref<8x4100xi8>, %n: index, %c: index) -> (vector<16xi8>, vector<8xi8>, vector<16xi8>, vector<16xi8>, vector<16xi8>) {
+  %c0 = arith.constant 0 : index
+  %c8 = arith.constant 8 : index
+  %zero = arith.constant 0 : i8
+  %k = arith.muli %c, %c8 : index
+  %a = vector.transfer_read %w[%n, %k], %zero {in_bounds = [true]} : memref<64x4096xi8>, vector<16xi8>
+  %b = vector.transfer_read %w[%n, %c0], %zero {in_bounds = [true]} : memref<64x4096xi8>, vector<8xi8>
+  %d = vector.transfer_read %odd[%n, %c0], %zero {in_bounds = [true]} : memref<8x4100xi8>, vector<16xi8>
+  %e = vector.transfer_read %w[%n, %c0], %zero : memref<64x4096xi8>, vector<16xi8>
+  %view = memref.subview %w[0, 1] [64, 4095] [1, 1] : memref<64x4096xi8> to memref<64x4095xi8, strided<[4096, 1], offset: 1>>
+  %f = vector.transfer_read %view[%n, %c0], %zero {in_bounds = [true]} : memref<64x4095xi8, strided<[4096, 1], offset: 1>>, vector<16xi8>
+  return %a, %b, %d, %e, %f : vector<16xi8>, vector<8xi8>, vector<16xi8>, vector<16xi8>, vector<16xi8>
+}
