@@ -17,6 +17,8 @@ CUDA events (median).
              (both in the default form, whole-tensor products, and in the
              thread-block form, weft-compile --gpu-attention=blocks)
   gemv-int4  qlinear M=1, group 128      vs torch._weight_int4pack_mm and bf16 linear
+             (the default form, warp reductions over K, and the thread-block
+             form, weft-compile --gpu-qlinear=blocks)
   lora       linear + fused LoRA, f16    vs the same linear without LoRA (overhead)
   ssm_scan   Mamba-2 scan, f32           vs device copy bandwidth on its minimal bytes
              (one thread per (batch, head), the default; per channel; and the
@@ -60,13 +62,15 @@ class Weft:
     def __init__(self, work, prepare, repeats):
         self.work, self.prepare, self.repeats, self.count = work, prepare, repeats, 0
 
-    def time(self, program, inputs, params=None):
+    def time(self, program, inputs, params=None, options=()):
+        """`options`: further weft-compile flags (e.g. --gpu-qlinear=blocks)."""
         self.count += 1
         base = os.path.join(self.work, f"case{self.count}")
         os.makedirs(base, exist_ok=True)
         with open(f"{base}/p.mlir", "w") as f:
             f.write(program)
-        tools.compile_artifact(f"{base}/p.mlir", f"{base}/p.weft", target="cuda")
+        tools.compile_artifact(f"{base}/p.mlir", f"{base}/p.weft", target="cuda",
+                               options=options)
         if self.prepare:
             return None
         # WEFT_RUN_PREFIX wraps weft-run, e.g. "compute-sanitizer --print-limit 4".
@@ -90,6 +94,11 @@ class Weft:
 
 # weft.attention's GPU forms: the pipeline's default and the fused kernel.
 ATTENTION_FORMS = {"products": None, "blocks": "attention-blocks"}
+
+
+# weft.qlinear's GPU forms for few rows: the pipeline's default (warp
+# reductions over K) and the thread-block kernel.
+QLINEAR_FORMS = {"reductions": (), "blocks": ("--gpu-qlinear=blocks",)}
 
 
 # ssm_scan's GPU forms.
@@ -196,13 +205,24 @@ func.func @main(%x: {t((1, k), "f32")}) -> {t((1, n), "f32")} {{
   return %y : {t((1, n), "f32")}
 }}"""
     signed = q - 8
-    ms = weft.time(program, [x], {"q": weft_params.pack_int4(signed), "s": scales})
-    if ms is None:
+    times = {form: weft.time(program, [x], {"q": weft_params.pack_int4(signed), "s": scales},
+                             options=options)
+             for form, options in QLINEAR_FORMS.items()}
+    if None in times.values():
         return []
     import torch
     rows = []
     xb = torch.from_numpy(x).cuda().to(torch.bfloat16)
-    case = f"gemv int4 g{group} M=1 K={k} N={n}"
+    for form, ms in times.items():
+        rows += gemv_rows(f"gemv int4 g{group} M=1 K={k} N={n} [{form}]", ms, xb, q, scales,
+                          n, k, group)
+    return rows
+
+
+def gemv_rows(case, ms, xb, q, scales, n, k, group):
+    """weft's `ms` against torch's int4 kernel and a bf16 linear."""
+    import torch
+    rows = []
     try:
         qt = torch.from_numpy(q.astype(np.int32)).cuda()
         packed_u8 = (qt[:, ::2] << 4 | qt[:, 1::2]).to(torch.uint8)

@@ -24,9 +24,11 @@ from weft.hf import import_model
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
 FIXTURES = os.path.join(ROOT, "test", "Data", "hf")
 TARGET = os.environ.get("WEFT_TARGET", "cpu")
-# WEFT_GPU_FORMS=blocks: the fused thread-block kernels for attention and the
-# scan (weft-compile --gpu-attention=blocks --gpu-ssm-scan=blocks).
-FORMS = {"": {}, "blocks": {"--gpu-attention": "blocks", "--gpu-ssm-scan": "blocks"}}
+# WEFT_GPU_FORMS=blocks: the thread-block kernels for attention, the scan and
+# quantized linear layers (weft-compile --gpu-attention=blocks
+# --gpu-ssm-scan=blocks --gpu-qlinear=blocks).
+FORMS = {"": {}, "blocks": {"--gpu-attention": "blocks", "--gpu-ssm-scan": "blocks",
+                            "--gpu-qlinear": "blocks"}}
 if os.environ.get("WEFT_GPU_FORMS", "") not in FORMS:
     raise ValueError(f"WEFT_GPU_FORMS={os.environ['WEFT_GPU_FORMS']}: expected blocks or nothing")
 GPU_FORMS = FORMS[os.environ.get("WEFT_GPU_FORMS", "")]

@@ -7,7 +7,8 @@ Commands:
       imports a Hugging Face checkpoint as a module with prefill and decode
   hf-logits HF_DIR --input-ids IDS.npy [--adapter PEFT_DIR]... [--adapter-ids A.npy]
             [--quantize int8|int4] [--target cpu|cuda] [--gpu-attention products|blocks]
-            [--gpu-ssm-scan tasks|per-channel|blocks] -o LOGITS.npy
+            [--gpu-ssm-scan tasks|per-channel|blocks] [--gpu-qlinear reductions|blocks]
+            -o LOGITS.npy
       imports, compiles and runs a forward pass: int64 ids [batch, seq] ->
       float32 logits [batch, seq, vocab]
   generate HF_DIR --prompt-ids IDS --max-new-tokens N [--adapter PEFT_DIR]...
@@ -83,10 +84,12 @@ def _import(args):
 
 
 def _gpu_options(args):
-    """weft-compile flags for the GPU forms of attention and the scan."""
+    """weft-compile flags for the GPU forms of attention, the scan and
+    quantized linear layers."""
     options = []
     for flag, value, default in (("--gpu-attention", args.gpu_attention, "products"),
-                                 ("--gpu-ssm-scan", args.gpu_ssm_scan, "tasks")):
+                                 ("--gpu-ssm-scan", args.gpu_ssm_scan, "tasks"),
+                                 ("--gpu-qlinear", args.gpu_qlinear, "reductions")):
         if value != default:
             if args.target != "cuda":
                 raise HFError(f"{flag} {value} needs --target cuda")
@@ -172,6 +175,9 @@ def _add_run_options(command):
                          help="cuda: attention as whole-tensor products or one fused kernel")
     command.add_argument("--gpu-ssm-scan", choices=["tasks", "per-channel", "blocks"],
                          default="tasks", help="cuda: the form of the scan kernel")
+    command.add_argument("--gpu-qlinear", choices=["reductions", "blocks"], default="reductions",
+                         help="cuda: quantized linear layers of decoding (up to 8 rows) as warp "
+                              "reductions or a kernel of thread blocks")
 def _show_params(args):
     try:
         tensors, metadata = safetensors.load(args.archive)
