@@ -361,9 +361,11 @@ def test_qlinear_blocks(bits, symmetric, dtype):
     # up to 8 rows of x. N = 70 leaves the last block of 8 channels partial.
     # 0: x [1, K], K = 2048 in groups of 32 (int4) or 16 (int8), with bias,
     #    gelu and residual; one K tile.
+    #    The kernel applies the epilogue and rounds to the result type.
     # 1: x [2, 3, K]: 6 rows, per channel (G = 1); a K tile holds
     #    8192 / 6 values rounded down to whole chunks, so K = 2048 takes two
-    #    tiles, the second partial.
+    #    tiles, the second partial. A fused LoRA delta (rank 4, scale 0.5) is
+    #    added to the kernel's f32 sum before rounding.
     # 2: x [K] (rank 1), K = 512 in groups of 128.
     # 3: x [9, K] (more than 8 rows) and 4: x [?, K] keep the default form.
     n = 70
@@ -391,9 +393,18 @@ def test_qlinear_blocks(bits, symmetric, dtype):
             params[f"l{i}.zeros"] = int_entry(z, bits, False)
             lines.append(f'  %z{i} = weft.param "l{i}.zeros" : {tz}')
             operands, types = operands + f" zeros %z{i}", types + f", {tz}"
-        act, b64, r64 = "none", None, None
+        act, b64, r64, lora64 = "none", None, None, None
         args.append(f"%x{i}: {tx}")
         inputs.append(x_in)
+        if i == 1:
+            (a_in, a64), (lb_in, lb64) = given(normal(4, k, scale=k**-0.5), dtype), \
+                given(normal(n, 4, scale=0.5), dtype)
+            ta, tlb = t((4, k), dtype), t((n, 4), dtype)
+            args += [f"%la: {ta}", f"%lb: {tlb}"]
+            inputs += [a_in, lb_in]
+            operands += " lora %la, %lb"
+            types += f", {ta}, {tlb}"
+            lora64 = (a64, lb64)
         if i == 0:
             b_in, b64 = given(normal(n, scale=0.5), dtype)
             r_in, r64 = given(normal(*run_shape[:-1], n), dtype)
@@ -402,9 +413,10 @@ def test_qlinear_blocks(bits, symmetric, dtype):
             operands += " bias %b residual %r"
             types += f", {t((n,), dtype)}, {ty}"
             act = "gelu"
+        scale_attr = ", lora_scale = 0.5 : f32" if lora64 else ""
         lines.append(f"  %y{i} = weft.qlinear %x{i}, {operands} {{group_size = {group} : i64, "
-                     f"activation = #weft.activation<{act}>}} : ({tx}, {types}) -> {ty}")
-        refs.append((x64, q, s64, group, z, b64, act, r64, ty))
+                     f"activation = #weft.activation<{act}>{scale_attr}}} : ({tx}, {types}) -> {ty}")
+        refs.append((x64, q, s64, group, z, b64, act, r64, lora64, ty))
     program = (
         f"func.func @main({', '.join(args)}) -> ({', '.join(r[-1] for r in refs)}) {{\n"
         + "\n".join(lines)
@@ -414,12 +426,15 @@ def test_qlinear_blocks(bits, symmetric, dtype):
     # Three kernels of blocks: a grid loop each.
     assert lowered.count("#gpu.block<x>") == 3, lowered
     outs = harness.run(lowered, inputs, params)
-    for i, (out, (x64, q, s64, group, z, b64, act, r64, _)) in enumerate(zip(outs, refs)):
+    for i, (out, (x64, q, s64, group, z, b64, act, r64, lora64, _)) in enumerate(zip(outs, refs)):
         expected = reference.qlinear(x64, q, s64, group, z, b64, act, r64)
         weight = reference.dequantize(q, s64, group, z)
         magnitude = reference.linear(np.abs(x64), np.abs(weight),
                                      None if b64 is None else np.abs(b64), "none",
                                      None if r64 is None else np.abs(r64))
+        if lora64:
+            expected = expected + reference.lora(x64, *lora64, scale=0.5)
+            magnitude = magnitude + reference.lora(np.abs(x64), *map(np.abs, lora64), scale=0.5)
         # One more f32 rounding per term: the dequantized weight.
         rtol, atol = tolerance(dtype, q.shape[1] + 1, magnitude)
         harness.assert_close(result(out, dtype), expected, rtol, atol,

@@ -11,13 +11,24 @@
 
 namespace mlir::weft {
 
-/// weft.qlinear's f32 sum x * W^T (result shape, before the epilogue) as GPU
-/// thread blocks for few rows of x (QLinearBlocks.cpp), or std::nullopt
+/// The operands of weft.qlinear's thread-block form.
+struct QLinearBlocksOperands {
+  Value x, qweight, scales, zeros;
+  /// With `epilogue`, the kernel also applies the bias, the activation and
+  /// the residual and rounds to the result type; otherwise it yields the f32
+  /// sum for a LoRA delta to be added first.
+  bool epilogue = false;
+  Value bias, residual;
+  Activation activation = Activation::none;
+};
+
+/// weft.qlinear as GPU thread blocks for few rows of x (QLinearBlocks.cpp):
+/// the result, or its f32 sum x * W^T without `epilogue`; std::nullopt
 /// where the form does not apply: more than 8 or a dynamic number of rows,
-/// a weight that is not a function argument, groups that are not a multiple
-/// of 16 bytes of weights.
-std::optional<Value> lowerQLinearAsBlocks(QLinearOp op, Value x, Value qweight,
-                                          Value scales, Value zeros,
+/// a weight that is not a function argument, or groups that are not whole
+/// 16-byte chunks of weights.
+std::optional<Value> lowerQLinearAsBlocks(QLinearOp op,
+                                          const QLinearBlocksOperands &operands,
                                           OpBuilder &b);
 
 } // namespace mlir::weft

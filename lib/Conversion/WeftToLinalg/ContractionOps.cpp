@@ -501,11 +501,27 @@ struct QLinearOpLowering : OpConversionPattern<QLinearOp> {
     int64_t rank = resultType.getRank();
     MLIRContext *context = op.getContext();
     auto resultSize = linearResultSizes(rewriter, loc, x, qweight, 0);
-    if (blocks)
-      if (std::optional<Value> acc = lowerQLinearAsBlocks(
-              op, x, qweight, adaptor.getScales(), zeros, rewriter))
-        return finishLinearLayer(rewriter, loc, op, adaptor, *acc,
-                                 resultType, resultSize);
+    if (blocks) {
+      // Without LoRA the kernel applies the epilogue itself.
+      QLinearBlocksOperands operands;
+      operands.x = x;
+      operands.qweight = qweight;
+      operands.scales = adaptor.getScales();
+      operands.zeros = zeros;
+      operands.epilogue = !adaptor.getLoraA();
+      operands.bias = adaptor.getBias();
+      operands.residual = adaptor.getResidual();
+      operands.activation = op.getActivation();
+      if (std::optional<Value> y =
+              lowerQLinearAsBlocks(op, operands, rewriter)) {
+        if (operands.epilogue) {
+          rewriter.replaceOp(op, *y);
+          return success();
+        }
+        return finishLinearLayer(rewriter, loc, op, adaptor, *y, resultType,
+                                 resultSize);
+      }
+    }
     // Loops (leading..., n, g, kb): group g and k = g * gs + kb within it,
     // with x viewed as x[..., G, gs] and qweight as qweight[N, G, gs], so
     // that every map is a projection of the loops (what linalg vectorization

@@ -95,9 +95,43 @@ static Value dequantizeChunk(OpBuilder &b, Location loc, Value raw,
       b, loc, floats, vector::BroadcastOp::create(b, loc, floatType, offset));
 }
 
-std::optional<Value> weft::lowerQLinearAsBlocks(QLinearOp op, Value x,
-                                                Value qweight, Value scales,
-                                                Value zeros, OpBuilder &b) {
+/// `value` ([..., last], static leading dims) viewed as [rows, last].
+static Value viewAsRows(OpBuilder &b, Location loc, Value value, int64_t rows) {
+  auto type = cast<RankedTensorType>(value.getType());
+  int64_t rank = type.getRank();
+  auto rowsType = RankedTensorType::get({rows, type.getShape().back()},
+                                        type.getElementType());
+  if (rank == 1)
+    return tensor::ExpandShapeOp::create(
+        b, loc, rowsType, value, ArrayRef<ReassociationIndices>{{0, 1}});
+  if (rank == 2)
+    return value;
+  ReassociationIndices leading =
+      llvm::to_vector(llvm::seq<int64_t>(0, rank - 1));
+  return tensor::CollapseShapeOp::create(
+      b, loc, rowsType, value,
+      ArrayRef<ReassociationIndices>{leading, {rank - 1}});
+}
+
+/// A [rows, last] tensor viewed as `type` (the inverse of viewAsRows).
+static Value viewAs(OpBuilder &b, Location loc, Value value,
+                    RankedTensorType type) {
+  int64_t rank = type.getRank();
+  if (rank == 1)
+    return tensor::CollapseShapeOp::create(
+        b, loc, type, value, ArrayRef<ReassociationIndices>{{0, 1}});
+  if (rank == 2)
+    return value;
+  ReassociationIndices leading =
+      llvm::to_vector(llvm::seq<int64_t>(0, rank - 1));
+  return tensor::ExpandShapeOp::create(
+      b, loc, type, value, ArrayRef<ReassociationIndices>{leading, {rank - 1}});
+}
+
+std::optional<Value>
+weft::lowerQLinearAsBlocks(QLinearOp op, const QLinearBlocksOperands &in,
+                           OpBuilder &b) {
+  Value x = in.x, qweight = in.qweight, scales = in.scales, zeros = in.zeros;
   auto xType = cast<RankedTensorType>(x.getType());
   auto qType = cast<RankedTensorType>(qweight.getType());
   auto resultType = cast<RankedTensorType>(op.getType());
@@ -130,23 +164,25 @@ std::optional<Value> weft::lowerQLinearAsBlocks(QLinearOp op, Value x,
     xType = xType.clone(shape);
     x = tensor::CastOp::create(b, loc, xType, x);
   }
-  auto x2Type = RankedTensorType::get({rows, k}, xType.getElementType());
-  if (rank == 1) {
-    x = tensor::ExpandShapeOp::create(b, loc, x2Type, x,
-                                      ArrayRef<ReassociationIndices>{{0, 1}});
-  } else if (rank > 2) {
-    ReassociationIndices leading =
-        llvm::to_vector(llvm::seq<int64_t>(0, rank - 1));
-    x = tensor::CollapseShapeOp::create(
-        b, loc, x2Type, x,
-        ArrayRef<ReassociationIndices>{leading, {rank - 1}});
-  }
-  Value xBuffer = toReadOnlyBuffer(b, loc, x);
+  Value xBuffer = toReadOnlyBuffer(b, loc, viewAsRows(b, loc, x, rows));
   Value qBuffer = toReadOnlyBuffer(b, loc, qweight);
   Value sBuffer = toReadOnlyBuffer(b, loc, scales);
   Value zBuffer = zeros ? toReadOnlyBuffer(b, loc, zeros) : Value();
+  Value biasBuffer =
+      in.epilogue && in.bias ? toReadOnlyBuffer(b, loc, in.bias) : Value();
+  Value residualBuffer;
+  if (in.epilogue && in.residual) {
+    Value residual = in.residual;
+    auto residualType = cast<RankedTensorType>(residual.getType());
+    if (!residualType.hasStaticShape())
+      residual = tensor::CastOp::create(
+          b, loc, resultType.clone(residualType.getElementType()), residual);
+    residualBuffer =
+        toReadOnlyBuffer(b, loc, viewAsRows(b, loc, residual, rows));
+  }
+  Type yElementType = in.epilogue ? resultType.getElementType() : f32;
   Value yBuffer = allocateBuffer(
-      b, loc, {b.getIndexAttr(rows), b.getIndexAttr(n)}, f32);
+      b, loc, {b.getIndexAttr(rows), b.getIndexAttr(n)}, yElementType);
 
   // K tiles of x in shared memory, a multiple of the chunk; the tile is
   // [rows, lanes / 4, chunks + 1] quads (vector<4xf32>, 16 bytes): value kk
@@ -304,7 +340,25 @@ std::optional<Value> weft::lowerQLinearAsBlocks(QLinearOp op, Value x,
                     ValueRange{m, arith::AddIOp::create(ab, loc, first, l)});
                 return arith::AddFOp::create(ab, loc, acc, partial);
               });
-          memref::StoreOp::create(sb, loc, sum, yBuffer, ValueRange{m, row});
+          Value y = sum;
+          if (in.epilogue) {
+            // As buildEpilogue: round(act(sum + bias[n]) + residual).
+            if (biasBuffer)
+              y = arith::AddFOp::create(
+                  sb, loc, y,
+                  extendToF32(sb, loc,
+                              memref::LoadOp::create(sb, loc, biasBuffer,
+                                                     ValueRange{row})));
+            y = buildActivation(sb, loc, in.activation, y);
+            if (residualBuffer)
+              y = arith::AddFOp::create(
+                  sb, loc, y,
+                  extendToF32(sb, loc,
+                              memref::LoadOp::create(sb, loc, residualBuffer,
+                                                     ValueRange{m, row})));
+            y = truncateFromF32(sb, loc, y, yElementType);
+          }
+          memref::StoreOp::create(sb, loc, y, yBuffer, ValueRange{m, row});
           scf::YieldOp::create(sb, loc);
         });
       });
@@ -312,16 +366,7 @@ std::optional<Value> weft::lowerQLinearAsBlocks(QLinearOp op, Value x,
   }
 
   Value y = toResultTensor(
-      b, loc, yBuffer, RankedTensorType::get({rows, n}, f32));
-  RankedTensorType accType = withF32Elements(resultType);
-  if (resultType.getRank() == 1)
-    return tensor::CollapseShapeOp::create(
-        b, loc, accType, y, ArrayRef<ReassociationIndices>{{0, 1}});
-  if (resultType.getRank() == 2)
-    return y;
-  ReassociationIndices leading =
-      llvm::to_vector(llvm::seq<int64_t>(0, resultType.getRank() - 1));
-  return tensor::ExpandShapeOp::create(
-      b, loc, accType, y,
-      ArrayRef<ReassociationIndices>{leading, {resultType.getRank() - 1}});
+      b, loc, yBuffer, RankedTensorType::get({rows, n}, yElementType));
+  return viewAs(b, loc, y,
+                in.epilogue ? resultType : withF32Elements(resultType));
 }
