@@ -18,7 +18,7 @@ CUDA events (median).
              thread-block form, weft-compile --gpu-attention=blocks)
   gemv-int4  qlinear M=1, group 128      vs torch._weight_int4pack_mm and bf16 linear
              (the default form, warp reductions over K, and the thread-block
-             form, weft-compile --gpu-qlinear=blocks)
+             form, weft-compile --gpu-linear=blocks)
   lora       linear + fused LoRA, f16    vs the same linear without LoRA (overhead)
   ssm_scan   Mamba-2 scan, f32           vs device copy bandwidth on its minimal bytes
              (one thread per (batch, head), the default; per channel; and the
@@ -63,7 +63,7 @@ class Weft:
         self.work, self.prepare, self.repeats, self.count = work, prepare, repeats, 0
 
     def time(self, program, inputs, params=None, options=()):
-        """`options`: further weft-compile flags (e.g. --gpu-qlinear=blocks)."""
+        """`options`: further weft-compile flags (e.g. --gpu-linear=blocks)."""
         self.count += 1
         base = os.path.join(self.work, f"case{self.count}")
         os.makedirs(base, exist_ok=True)
@@ -98,7 +98,7 @@ ATTENTION_FORMS = {"products": None, "blocks": "attention-blocks"}
 
 # weft.qlinear's GPU forms for few rows: the pipeline's default (warp
 # reductions over K) and the thread-block kernel.
-QLINEAR_FORMS = {"reductions": (), "blocks": ("--gpu-qlinear=blocks",)}
+LINEAR_FORMS = {"reductions": (), "blocks": ("--gpu-linear=blocks",)}
 
 
 # ssm_scan's GPU forms.
@@ -207,7 +207,7 @@ func.func @main(%x: {t((1, k), "f32")}) -> {t((1, n), "f32")} {{
     signed = q - 8
     times = {form: weft.time(program, [x], {"q": weft_params.pack_int4(signed), "s": scales},
                              options=options)
-             for form, options in QLINEAR_FORMS.items()}
+             for form, options in LINEAR_FORMS.items()}
     if None in times.values():
         return []
     import torch

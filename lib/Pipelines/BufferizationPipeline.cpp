@@ -20,7 +20,7 @@ void weft::buildWeftToLinalgPipeline(OpPassManager &pm,
   options.attentionBlocks = forms.attentionBlocks;
   options.ssmPerChannel = forms.ssmPerChannel;
   options.ssmBlocks = forms.ssmBlocks;
-  options.qlinearBlocks = forms.qlinearBlocks;
+  options.linearBlocks = forms.linearBlocks;
   pm.addNestedPass<func::FuncOp>(createConvertWeftToLinalgPass(options));
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createWeftFuseElementwiseProducersPass());

@@ -34,7 +34,7 @@ void weft::buildGpuPipeline(OpPassManager &pm,
   forms.attentionBlocks = options.attentionBlocks;
   forms.ssmPerChannel = options.ssmPerChannel;
   forms.ssmBlocks = options.ssmBlocks;
-  forms.qlinearBlocks = options.qlinearBlocks;
+  forms.linearBlocks = options.linearBlocks;
   buildWeftToLinalgPipeline(pm, forms);
   buildBufferizationPipeline(pm);
   // Kernels written as loops over blocks and threads (attention-blocks)

@@ -168,7 +168,7 @@ def test_cuda_target_compiles_and_reports_a_missing_gpu(tmp_path):
 
 
 def test_gpu_forms_compile_for_cuda_and_need_it(tmp_path):
-    # --gpu-attention / --gpu-ssm-scan / --gpu-qlinear choose the
+    # --gpu-attention / --gpu-ssm-scan / --gpu-linear choose the
     # thread-block kernels (int4 here, so that the layers are qlinear);
     # they compile with --target cuda (and then run, or report the missing
     # GPU) and are an error for the CPU.
@@ -177,7 +177,7 @@ def test_gpu_forms_compile_for_cuda_and_need_it(tmp_path):
     np.save(ids, RNG.integers(0, 64, (1, 5)))
     for arch in ("LlamaForCausalLM", "MambaForCausalLM"):
         model = _checkpoint(tmp_path / arch, arch)
-        forms = ["--gpu-attention", "blocks", "--gpu-ssm-scan", "blocks", "--gpu-qlinear",
+        forms = ["--gpu-attention", "blocks", "--gpu-ssm-scan", "blocks", "--gpu-linear",
                  "blocks"]
         result = weft("hf-logits", model, "--input-ids", ids, "--target", "cuda", *forms,
                       "--quantize", "int4", "-o", tmp_path / "l.npy")
@@ -189,8 +189,8 @@ def test_gpu_forms_compile_for_cuda_and_need_it(tmp_path):
                     tmp_path / "l.npy"), "--gpu-attention blocks needs --target cuda")
     _error(weft("generate", model, "--prompt-ids", "1,2", "--max-new-tokens", "2",
                 "--gpu-ssm-scan", "per-channel"), "--gpu-ssm-scan per-channel needs --target cuda")
-    _error(weft("hf-logits", model, "--input-ids", ids, "--gpu-qlinear", "blocks", "-o",
-                tmp_path / "l.npy"), "--gpu-qlinear blocks needs --target cuda")
+    _error(weft("hf-logits", model, "--input-ids", ids, "--gpu-linear", "blocks", "-o",
+                tmp_path / "l.npy"), "--gpu-linear blocks needs --target cuda")
 
 
 def test_bad_inputs_give_one_line_errors(tmp_path):

@@ -26,9 +26,9 @@ FIXTURES = os.path.join(ROOT, "test", "Data", "hf")
 TARGET = os.environ.get("WEFT_TARGET", "cpu")
 # WEFT_GPU_FORMS=blocks: the thread-block kernels for attention, the scan and
 # quantized linear layers (weft-compile --gpu-attention=blocks
-# --gpu-ssm-scan=blocks --gpu-qlinear=blocks).
+# --gpu-ssm-scan=blocks --gpu-linear=blocks).
 FORMS = {"": {}, "blocks": {"--gpu-attention": "blocks", "--gpu-ssm-scan": "blocks",
-                            "--gpu-qlinear": "blocks"}}
+                            "--gpu-linear": "blocks"}}
 if os.environ.get("WEFT_GPU_FORMS", "") not in FORMS:
     raise ValueError(f"WEFT_GPU_FORMS={os.environ['WEFT_GPU_FORMS']}: expected blocks or nothing")
 GPU_FORMS = FORMS[os.environ.get("WEFT_GPU_FORMS", "")]

@@ -7,7 +7,7 @@ Commands:
       imports a Hugging Face checkpoint as a module with prefill and decode
   hf-logits HF_DIR --input-ids IDS.npy [--adapter PEFT_DIR]... [--adapter-ids A.npy]
             [--quantize int8|int4] [--target cpu|cuda] [--gpu-attention products|blocks]
-            [--gpu-ssm-scan tasks|per-channel|blocks] [--gpu-qlinear reductions|blocks]
+            [--gpu-ssm-scan tasks|per-channel|blocks] [--gpu-linear reductions|blocks]
             -o LOGITS.npy
       imports, compiles and runs a forward pass: int64 ids [batch, seq] ->
       float32 logits [batch, seq, vocab]
@@ -89,7 +89,7 @@ def _gpu_options(args):
     options = []
     for flag, value, default in (("--gpu-attention", args.gpu_attention, "products"),
                                  ("--gpu-ssm-scan", args.gpu_ssm_scan, "tasks"),
-                                 ("--gpu-qlinear", args.gpu_qlinear, "reductions")):
+                                 ("--gpu-linear", args.gpu_linear, "reductions")):
         if value != default:
             if args.target != "cuda":
                 raise HFError(f"{flag} {value} needs --target cuda")
@@ -175,7 +175,7 @@ def _add_run_options(command):
                          help="cuda: attention as whole-tensor products or one fused kernel")
     command.add_argument("--gpu-ssm-scan", choices=["tasks", "per-channel", "blocks"],
                          default="tasks", help="cuda: the form of the scan kernel")
-    command.add_argument("--gpu-qlinear", choices=["reductions", "blocks"], default="reductions",
+    command.add_argument("--gpu-linear", choices=["reductions", "blocks"], default="reductions",
                          help="cuda: quantized linear layers of decoding (up to 8 rows) as warp "
                               "reductions or a kernel of thread blocks")
 def _show_params(args):

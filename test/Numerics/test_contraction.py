@@ -348,20 +348,21 @@ def test_qlinear_gemv(bits, symmetric, dtype):
                              what=f"qlinear int{bits} gemv {i} (group {group}) {dtype}")
 
 
-QLINEAR_BLOCKS = "--pass-pipeline=builtin.module(weft-bind-params, func.func(convert-weft-to-linalg{qlinear-blocks}))"
+LINEAR_BLOCKS = "--pass-pipeline=builtin.module(weft-bind-params, func.func(convert-weft-to-linalg{linear-blocks}))"
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("symmetric", [True, False], ids=["symmetric", "asymmetric"])
-@pytest.mark.parametrize("bits", [8, 4], ids=["int8", "int4"])
-def test_qlinear_blocks(bits, symmetric, dtype):
-    # convert-weft-to-linalg{qlinear-blocks} (weft-compile
-    # --gpu-qlinear=blocks): a warp per output channel over 16-byte weight
-    # chunks (32 int4 or 16 int8 values) and x tiles in shared memory, for
-    # up to 8 rows of x. N = 70 leaves the last block of 8 channels partial.
-    # 0: x [1, K], K = 2048 in groups of 32 (int4) or 16 (int8), with bias,
-    #    gelu and residual; one K tile.
-    #    The kernel applies the epilogue and rounds to the result type.
+@pytest.mark.parametrize("weights", ["int8", "int8-zeros", "int4", "int4-zeros", "float"])
+def test_linear_blocks(weights, dtype):
+    # convert-weft-to-linalg{linear-blocks} (weft-compile
+    # --gpu-linear=blocks): a warp per output channel over 16-byte weight
+    # chunks (32 int4, 16 int8, 8 f16/bf16 or 4 f32 values) and x tiles in
+    # shared memory, for up to 8 rows of x; weft.qlinear with symmetric or
+    # zero-point weights, and weft.linear with float weights of the x dtype.
+    # N = 70 leaves the last block of 8 channels partial.
+    # 0: x [1, K], K = 2048 in groups of two chunks, with bias, gelu and
+    #    residual; one K tile. The kernel applies the epilogue and rounds to
+    #    the result type.
     # 1: x [2, 3, K]: 6 rows, per channel (G = 1); a K tile holds
     #    8192 / 6 values rounded down to whole chunks, so K = 2048 takes two
     #    tiles, the second partial. A fused LoRA delta (rank 4, scale 0.5) is
@@ -369,33 +370,53 @@ def test_qlinear_blocks(bits, symmetric, dtype):
     # 2: x [K] (rank 1), K = 512 in groups of 128.
     # 3: x [9, K] (more than 8 rows) and 4: x [?, K] keep the default form.
     n = 70
-    lanes = 128 // bits
+    bits = {"int8": 8, "int4": 4, "float": None}[weights.split("-")[0]]
+    symmetric = not weights.endswith("-zeros")
+    lanes = 128 // (bits or {"f32": 32, "f16": 16, "bf16": 16}[dtype])
     layers = [((1, 2048), 2 * lanes), ((2, 3, 2048), -1), ((512,), 128),
               ((9, 256), 2 * lanes), ((None, 256), 2 * lanes)]
     lines, params, refs, args, inputs = [], {}, [], [], []
     qtype = f"i{bits}"
     for i, (shape, group) in enumerate(layers):
         k = shape[-1]
-        groups = 1 if group == -1 else k // group
-        q, z = quantized(bits, symmetric, n, k, groups)
-        qmax = 2 ** (bits - 1)
-        s_in, s64 = given(RNG.uniform(0.5, 1.5, size=(n, groups)) / (qmax * np.sqrt(k / 3)), "f32")
+        tx, ty = t(shape, dtype), t(shape[:-1] + (n,), dtype)
         run_shape = tuple(3 if d is None else d for d in shape)
         x_in, x64 = given(normal(*run_shape), dtype)
-        tx, ty = t(shape, dtype), t(shape[:-1] + (n,), dtype)
-        tq, ts, tz = t((n, k), qtype), t((n, groups), "f32"), t((n, groups), qtype)
-        params[f"l{i}.qweight"] = int_entry(q, bits, symmetric)
-        params[f"l{i}.scales"] = s_in
-        lines.append(f'  %q{i} = weft.param "l{i}.qweight" : {tq}')
-        lines.append(f'  %s{i} = weft.param "l{i}.scales" : {ts}')
-        operands, types = f"%q{i}, %s{i}", f"{tq}, {ts}"
-        if z is not None:
-            params[f"l{i}.zeros"] = int_entry(z, bits, False)
-            lines.append(f'  %z{i} = weft.param "l{i}.zeros" : {tz}')
-            operands, types = operands + f" zeros %z{i}", types + f", {tz}"
+        if bits is None:
+            w_in, w64 = given(normal(n, k, scale=k**-0.5), dtype)
+            q, s64, z = w64, None, None
+            params[f"l{i}.weight"] = entry(w_in, dtype)
+            lines.append(f'  %w{i} = weft.param "l{i}.weight" : {t((n, k), dtype)}')
+            op, operands, types = "linear", f"%w{i}", t((n, k), dtype)
+            group_attr = ""
+        else:
+            groups = 1 if group == -1 else k // group
+            q, z = quantized(bits, symmetric, n, k, groups)
+            qmax = 2 ** (bits - 1)
+            s_in, s64 = given(RNG.uniform(0.5, 1.5, size=(n, groups)) / (qmax * np.sqrt(k / 3)),
+                              "f32")
+            tq, ts, tz = t((n, k), qtype), t((n, groups), "f32"), t((n, groups), qtype)
+            params[f"l{i}.qweight"] = int_entry(q, bits, symmetric)
+            params[f"l{i}.scales"] = s_in
+            lines.append(f'  %q{i} = weft.param "l{i}.qweight" : {tq}')
+            lines.append(f'  %s{i} = weft.param "l{i}.scales" : {ts}')
+            op, operands, types = "qlinear", f"%q{i}, %s{i}", f"{tq}, {ts}"
+            if z is not None:
+                params[f"l{i}.zeros"] = int_entry(z, bits, False)
+                lines.append(f'  %z{i} = weft.param "l{i}.zeros" : {tz}')
+                operands, types = operands + f" zeros %z{i}", types + f", {tz}"
+            group_attr = f"group_size = {group} : i64, "
         act, b64, r64, lora64 = "none", None, None, None
         args.append(f"%x{i}: {tx}")
         inputs.append(x_in)
+        if i == 0:
+            b_in, b64 = given(normal(n, scale=0.5), dtype)
+            r_in, r64 = given(normal(*run_shape[:-1], n), dtype)
+            args += [f"%b: {t((n,), dtype)}", f"%r: {ty}"]
+            inputs += [b_in, r_in]
+            operands += " bias %b residual %r"
+            types += f", {t((n,), dtype)}, {ty}"
+            act = "gelu"
         if i == 1:
             (a_in, a64), (lb_in, lb64) = given(normal(4, k, scale=k**-0.5), dtype), \
                 given(normal(n, 4, scale=0.5), dtype)
@@ -405,16 +426,8 @@ def test_qlinear_blocks(bits, symmetric, dtype):
             operands += " lora %la, %lb"
             types += f", {ta}, {tlb}"
             lora64 = (a64, lb64)
-        if i == 0:
-            b_in, b64 = given(normal(n, scale=0.5), dtype)
-            r_in, r64 = given(normal(*run_shape[:-1], n), dtype)
-            args += [f"%b: {t((n,), dtype)}", f"%r: {ty}"]
-            inputs += [b_in, r_in]
-            operands += " bias %b residual %r"
-            types += f", {t((n,), dtype)}, {ty}"
-            act = "gelu"
         scale_attr = ", lora_scale = 0.5 : f32" if lora64 else ""
-        lines.append(f"  %y{i} = weft.qlinear %x{i}, {operands} {{group_size = {group} : i64, "
+        lines.append(f"  %y{i} = weft.{op} %x{i}, {operands} {{{group_attr}"
                      f"activation = #weft.activation<{act}>{scale_attr}}} : ({tx}, {types}) -> {ty}")
         refs.append((x64, q, s64, group, z, b64, act, r64, lora64, ty))
     program = (
@@ -422,13 +435,13 @@ def test_qlinear_blocks(bits, symmetric, dtype):
         + "\n".join(lines)
         + f"\n  return {', '.join(f'%y{i}' for i in range(len(layers)))} : "
         + f"{', '.join(r[-1] for r in refs)}\n}}")
-    lowered = harness.optimize(program, QLINEAR_BLOCKS)
+    lowered = harness.optimize(program, LINEAR_BLOCKS)
     # Three kernels of blocks: a grid loop each.
     assert lowered.count("#gpu.block<x>") == 3, lowered
     outs = harness.run(lowered, inputs, params)
     for i, (out, (x64, q, s64, group, z, b64, act, r64, lora64, _)) in enumerate(zip(outs, refs)):
-        expected = reference.qlinear(x64, q, s64, group, z, b64, act, r64)
-        weight = reference.dequantize(q, s64, group, z)
+        weight = q if s64 is None else reference.dequantize(q, s64, group, z)
+        expected = reference.linear(x64, weight, b64, act, r64)
         magnitude = reference.linear(np.abs(x64), np.abs(weight),
                                      None if b64 is None else np.abs(b64), "none",
                                      None if r64 is None else np.abs(r64))
@@ -438,7 +451,7 @@ def test_qlinear_blocks(bits, symmetric, dtype):
         # One more f32 rounding per term: the dequantized weight.
         rtol, atol = tolerance(dtype, q.shape[1] + 1, magnitude)
         harness.assert_close(result(out, dtype), expected, rtol, atol,
-                             what=f"qlinear int{bits} blocks {i} (group {group}) {dtype}")
+                             what=f"{weights} blocks {i} (group {group}) {dtype}")
 
 
 # --- weft.lora ------------------------------------------------------------------

@@ -65,8 +65,8 @@ static cl::opt<std::string> gpuSsmScan(
              "(tasks, default), per channel (per-channel) or per state "
              "element in thread blocks (blocks)"),
     cl::init("tasks"));
-static cl::opt<std::string> gpuQLinear(
-    "gpu-qlinear",
+static cl::opt<std::string> gpuLinear(
+    "gpu-linear",
     cl::desc("cuda: how weft.qlinear with up to 8 rows of x runs: warp "
              "reductions over K (reductions, default) or a kernel of thread "
              "blocks that reads the weight in 16-byte chunks (blocks)"),
@@ -121,11 +121,11 @@ int main(int argc, char **argv) {
                 " (supported: tasks, per-channel, blocks)");
   if (gpuSsmScan != "tasks" && target != "cuda")
     return fail("--gpu-ssm-scan needs --target=cuda");
-  if (gpuQLinear != "reductions" && gpuQLinear != "blocks")
-    return fail("unsupported --gpu-qlinear=" + gpuQLinear +
+  if (gpuLinear != "reductions" && gpuLinear != "blocks")
+    return fail("unsupported --gpu-linear=" + gpuLinear +
                 " (supported: reductions, blocks)");
-  if (gpuQLinear != "reductions" && target != "cuda")
-    return fail("--gpu-qlinear needs --target=cuda");
+  if (gpuLinear != "reductions" && target != "cuda")
+    return fail("--gpu-linear needs --target=cuda");
   if (emit != "artifact" && emit != "mlir" && emit != "llvm" && emit != "ptx")
     return fail("unsupported --emit=" + emit +
                 " (supported: artifact, mlir, llvm, ptx)");
@@ -164,7 +164,7 @@ int main(int argc, char **argv) {
     options.attentionBlocks = gpuAttention == "blocks";
     options.ssmPerChannel = gpuSsmScan == "per-channel";
     options.ssmBlocks = gpuSsmScan == "blocks";
-    options.qlinearBlocks = gpuQLinear == "blocks";
+    options.linearBlocks = gpuLinear == "blocks";
     weft::buildGpuPipeline(pm, options);
   } else {
     weft::CpuPipelineOptions options;

@@ -51,7 +51,7 @@ def ConvertWeftToLinalgPass
            "shared memory; falls back to ssm-per-channel where P or N is "
            "dynamic; takes precedence over ssm-per-channel and "
            "ssm-chunk-size">,
-    Option<"qlinearBlocks", "qlinear-blocks", "bool", /*default=*/"false",
+    Option<"linearBlocks", "linear-blocks", "bool", /*default=*/"false",
            "lower weft.qlinear with up to 8 static rows of x (decoding) as "
            "scf.forall loops mapped to GPU blocks and threads: a warp per "
            "output channel reading the weight in 16-byte chunks, x tiles in "

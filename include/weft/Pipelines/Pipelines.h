@@ -76,8 +76,8 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "thread per state element of a tile in shared memory "
                      "(takes precedence over ssm-per-channel)"),
       llvm::cl::init(false)};
-  PassOptions::Option<bool> qlinearBlocks{
-      *this, "qlinear-blocks",
+  PassOptions::Option<bool> linearBlocks{
+      *this, "linear-blocks",
       llvm::cl::desc("Lower weft.qlinear with up to 8 rows of x (decoding) as "
                      "a kernel of thread blocks, a warp per output channel "
                      "reading the weight in 16-byte chunks"),

@@ -11,9 +11,12 @@
 
 namespace mlir::weft {
 
-/// The operands of weft.qlinear's thread-block form.
-struct QLinearBlocksOperands {
-  Value x, qweight, scales, zeros;
+/// The operands of the thread-block form of weft.linear (`weight` [N, K]
+/// float) and weft.qlinear (`weight` integers with `scales`, optional
+/// `zeros`, and `groupSize`).
+struct LinearBlocksOperands {
+  Value x, weight, scales, zeros;
+  int64_t groupSize = 0;
   /// With `epilogue`, the kernel also applies the bias, the activation and
   /// the residual and rounds to the result type; otherwise it yields the f32
   /// sum for a LoRA delta to be added first.
@@ -22,13 +25,13 @@ struct QLinearBlocksOperands {
   Activation activation = Activation::none;
 };
 
-/// weft.qlinear as GPU thread blocks for few rows of x (QLinearBlocks.cpp):
-/// the result, or its f32 sum x * W^T without `epilogue`; std::nullopt
-/// where the form does not apply: more than 8 or a dynamic number of rows,
-/// a weight that is not a function argument, or groups that are not whole
-/// 16-byte chunks of weights.
-std::optional<Value> lowerQLinearAsBlocks(QLinearOp op,
-                                          const QLinearBlocksOperands &operands,
+/// weft.linear or weft.qlinear `op` as GPU thread blocks for few rows of x
+/// (LinearBlocks.cpp): the result, or its f32 sum x * W^T without
+/// `epilogue`; std::nullopt where the form does not apply: more than 8 or
+/// a dynamic number of rows, a weight that is not a function argument, or
+/// rows or groups that are not whole 16-byte chunks of weights.
+std::optional<Value> lowerLinearAsBlocks(Operation *op,
+                                          const LinearBlocksOperands &operands,
                                           OpBuilder &b);
 
 } // namespace mlir::weft

@@ -452,11 +452,36 @@ LogicalResult finishLinearLayer(ConversionPatternRewriter &rewriter,
   return success();
 }
 
+/// The thread-block form of a linear layer (LinearBlocks.cpp) with the
+/// weight operands in `operands`; without LoRA the kernel applies the
+/// epilogue itself. Fails where the form does not apply.
+template <typename OpTy, typename AdaptorTy>
+LogicalResult lowerThreadBlocks(ConversionPatternRewriter &rewriter, OpTy op,
+                                AdaptorTy adaptor,
+                                LinearBlocksOperands operands,
+                                RankedTensorType resultType,
+                                function_ref<Value(int64_t)> resultSize) {
+  operands.x = adaptor.getX();
+  operands.epilogue = !adaptor.getLoraA();
+  operands.bias = adaptor.getBias();
+  operands.residual = adaptor.getResidual();
+  operands.activation = op.getActivation();
+  std::optional<Value> y = lowerLinearAsBlocks(op, operands, rewriter);
+  if (!y)
+    return failure();
+  if (!operands.epilogue)
+    return finishLinearLayer(rewriter, op.getLoc(), op, adaptor, *y,
+                             resultType, resultSize);
+  rewriter.replaceOp(op, *y);
+  return success();
+}
+
 /// weft.linear -> one contraction generic over (leading..., n, k) into an f32
 /// accumulator, then one epilogue generic (bias, activation, residual,
-/// rounding).
+/// rounding); or the thread-block form for few rows.
 struct LinearOpLowering : OpConversionPattern<LinearOp> {
-  using OpConversionPattern::OpConversionPattern;
+  LinearOpLowering(MLIRContext *context, bool blocks)
+      : OpConversionPattern(context), blocks(blocks) {}
 
   LogicalResult
   matchAndRewrite(LinearOp op, OpAdaptor adaptor,
@@ -466,13 +491,20 @@ struct LinearOpLowering : OpConversionPattern<LinearOp> {
     auto resultType = cast<RankedTensorType>(op.getType());
     int64_t rank = resultType.getRank();
     MLIRContext *context = op.getContext();
+    auto resultSize = linearResultSizes(rewriter, loc, x, weight, 0);
+    if (blocks) {
+      LinearBlocksOperands operands;
+      operands.weight = weight;
+      if (succeeded(lowerThreadBlocks(rewriter, op, adaptor, operands,
+                                      resultType, resultSize)))
+        return success();
+    }
     // Loops (leading..., n, k).
     int64_t numLoops = rank + 1, n = rank - 1, k = rank;
     SmallVector<AffineMap> maps = {
         getDimsMap(numLoops, leadingDimsAnd(rank - 1, k), context),
         getDimsMap(numLoops, {n, k}, context),
         getDimsMap(numLoops, leadingDimsAnd(rank, {}), context)};
-    auto resultSize = linearResultSizes(rewriter, loc, x, weight, 0);
     Value acc = createF32AccumulatorWithSizes(rewriter, loc, resultType, 0.0,
                                               resultSize);
     acc = buildContraction(rewriter, loc, ValueRange{x, weight}, maps, acc,
@@ -482,6 +514,10 @@ struct LinearOpLowering : OpConversionPattern<LinearOp> {
     return finishLinearLayer(rewriter, loc, op, adaptor, acc, resultType,
                              resultSize);
   }
+
+private:
+  /// The GPU thread-block form for few rows of x (LinearBlocks.cpp).
+  bool blocks;
 };
 
 /// weft.qlinear -> like weft.linear, with the weight dequantised inside the
@@ -502,25 +538,15 @@ struct QLinearOpLowering : OpConversionPattern<QLinearOp> {
     MLIRContext *context = op.getContext();
     auto resultSize = linearResultSizes(rewriter, loc, x, qweight, 0);
     if (blocks) {
-      // Without LoRA the kernel applies the epilogue itself.
-      QLinearBlocksOperands operands;
-      operands.x = x;
-      operands.qweight = qweight;
+      LinearBlocksOperands operands;
+      operands.weight = qweight;
       operands.scales = adaptor.getScales();
       operands.zeros = zeros;
-      operands.epilogue = !adaptor.getLoraA();
-      operands.bias = adaptor.getBias();
-      operands.residual = adaptor.getResidual();
-      operands.activation = op.getActivation();
-      if (std::optional<Value> y =
-              lowerQLinearAsBlocks(op, operands, rewriter)) {
-        if (operands.epilogue) {
-          rewriter.replaceOp(op, *y);
-          return success();
-        }
-        return finishLinearLayer(rewriter, loc, op, adaptor, *y, resultType,
-                                 resultSize);
-      }
+      operands.groupSize =
+          op.getQweight().getType().getDimSize(1) / op.getNumGroups();
+      if (succeeded(lowerThreadBlocks(rewriter, op, adaptor, operands,
+                                      resultType, resultSize)))
+        return success();
     }
     // Loops (leading..., n, g, kb): group g and k = g * gs + kb within it,
     // with x viewed as x[..., G, gs] and qweight as qweight[N, G, gs], so
@@ -598,7 +624,7 @@ struct QLinearOpLowering : OpConversionPattern<QLinearOp> {
   }
 
 private:
-  /// The GPU thread-block form for few rows of x (QLinearBlocks.cpp).
+  /// The GPU thread-block form for few rows of x (LinearBlocks.cpp).
   bool blocks;
 };
 
@@ -692,7 +718,8 @@ struct GatedLinearOpLowering : OpConversionPattern<GatedLinearOp> {
 
 void weft::populateContractionToLinalgPatterns(
     RewritePatternSet &patterns, const WeftToLinalgForms &forms) {
-  patterns.add<MatmulOpLowering, LinearOpLowering, LoraOpLowering,
-               GatedLinearOpLowering>(patterns.getContext());
-  patterns.add<QLinearOpLowering>(patterns.getContext(), forms.qlinearBlocks);
+  patterns.add<MatmulOpLowering, LoraOpLowering, GatedLinearOpLowering>(
+      patterns.getContext());
+  patterns.add<LinearOpLowering, QLinearOpLowering>(patterns.getContext(),
+                                                    forms.linearBlocks);
 }

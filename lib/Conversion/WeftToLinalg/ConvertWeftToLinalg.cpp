@@ -56,7 +56,7 @@ struct ConvertWeftToLinalgPass
     forms.attentionBlocks = attentionBlocks;
     forms.ssmPerChannel = ssmPerChannel;
     forms.ssmBlocks = ssmBlocks;
-    forms.qlinearBlocks = qlinearBlocks;
+    forms.linearBlocks = linearBlocks;
     populateWeftToLinalgPatterns(patterns, forms);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

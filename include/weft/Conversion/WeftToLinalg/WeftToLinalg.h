@@ -40,7 +40,7 @@ struct WeftToLinalgForms {
   bool ssmBlocks = false;
   /// weft.qlinear with up to 8 rows of x (decoding) as loops over GPU blocks
   /// and threads, a warp per output channel.
-  bool qlinearBlocks = false;
+  bool linearBlocks = false;
 };
 
 /// matmul, linear, qlinear, lora, gated_linear.

@@ -1,10 +1,11 @@
-//===- QLinearBlocks.cpp - weft.qlinear GEMV as GPU thread blocks ---------===//
+//===- LinearBlocks.cpp - linear layers of few rows as GPU thread blocks --===//
 //
-// The thread-block form of weft.qlinear for few rows of x (decoding), in the
-// loops of BlockLoops.h. A block computes kRowsPerBlock outputs, a warp per
-// output channel n: lane l reads the 16-byte chunks l, l + 32, ... of
-// qweight's row n (32 int4 or 16 int8 values each; neighbouring lanes read
-// neighbouring chunks) and dequantizes them in registers. x goes through
+// The thread-block form of weft.linear and weft.qlinear for few rows of x
+// (decoding), in the loops of BlockLoops.h. A block computes kRowsPerBlock
+// outputs, a warp per output channel n: lane l reads the 16-byte chunks l,
+// l + 32, ... of the weight's row n (32 int4, 16 int8, 8 f16/bf16 or 4 f32
+// values each; neighbouring lanes read neighbouring chunks) and widens or
+// dequantizes them in registers. x goes through
 // shared memory one K tile at a time, stored so that a lane's four
 // consecutive values are one 16-byte load and the lanes of a warp read
 // consecutive 16-byte words. Each thread keeps its partial sums in shared
@@ -128,13 +129,13 @@ static Value viewAs(OpBuilder &b, Location loc, Value value,
       b, loc, type, value, ArrayRef<ReassociationIndices>{leading, {rank - 1}});
 }
 
-std::optional<Value>
-weft::lowerQLinearAsBlocks(QLinearOp op, const QLinearBlocksOperands &in,
-                           OpBuilder &b) {
-  Value x = in.x, qweight = in.qweight, scales = in.scales, zeros = in.zeros;
+std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
+                                               const LinearBlocksOperands &in,
+                                               OpBuilder &b) {
+  Value x = in.x, qweight = in.weight, scales = in.scales, zeros = in.zeros;
   auto xType = cast<RankedTensorType>(x.getType());
   auto qType = cast<RankedTensorType>(qweight.getType());
-  auto resultType = cast<RankedTensorType>(op.getType());
+  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
   int64_t rank = xType.getRank();
   if (!isFunctionArgument(qweight) || !qType.hasStaticShape() ||
       !resultType.hasStaticShape())
@@ -148,11 +149,12 @@ weft::lowerQLinearAsBlocks(QLinearOp op, const QLinearBlocksOperands &in,
   int64_t n = qType.getDimSize(0), k = qType.getDimSize(1);
   int64_t bits = qType.getElementType().getIntOrFloatBitWidth();
   int64_t lanes = kChunkBytes * 8 / bits; // values per chunk
-  int64_t groupSize = k / op.getNumGroups();
-  if (rows == 0 || n == 0 || k == 0 || groupSize % lanes)
+  int64_t groupSize = scales ? in.groupSize : k;
+  if (rows == 0 || n == 0 || k == 0 || lanes % kQuad || groupSize <= 0 ||
+      groupSize % lanes)
     return std::nullopt;
 
-  Location loc = op.getLoc();
+  Location loc = op->getLoc();
   Type f32 = b.getF32Type();
   auto c = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(b, loc, value);
@@ -166,7 +168,7 @@ weft::lowerQLinearAsBlocks(QLinearOp op, const QLinearBlocksOperands &in,
   }
   Value xBuffer = toReadOnlyBuffer(b, loc, viewAsRows(b, loc, x, rows));
   Value qBuffer = toReadOnlyBuffer(b, loc, qweight);
-  Value sBuffer = toReadOnlyBuffer(b, loc, scales);
+  Value sBuffer = scales ? toReadOnlyBuffer(b, loc, scales) : Value();
   Value zBuffer = zeros ? toReadOnlyBuffer(b, loc, zeros) : Value();
   Value biasBuffer =
       in.epilogue && in.bias ? toReadOnlyBuffer(b, loc, in.bias) : Value();
@@ -263,28 +265,41 @@ weft::lowerQLinearAsBlocks(QLinearOp op, const QLinearBlocksOperands &in,
                     Value column = arith::AddIOp::create(
                         cb, loc, tileStart,
                         arith::MulIOp::create(cb, loc, chunk, c(lanes)));
-                    Value group =
-                        arith::DivUIOp::create(cb, loc, column, c(groupSize));
-                    Value scale = extendToF32(
-                        cb, loc,
-                        memref::LoadOp::create(cb, loc, sBuffer,
-                                               ValueRange{row, group}));
                     Value raw = vector::TransferReadOp::create(
                         cb, loc, VectorType::get({lanes}, qType.getElementType()),
                         qBuffer, ValueRange{row, column},
                         /*padding=*/std::nullopt, ArrayRef<bool>{true});
-                    Value zeroPoint =
-                        zBuffer ? memref::LoadOp::create(cb, loc, zBuffer,
-                                                         ValueRange{row, group})
-                                      .getResult()
-                                : Value();
-                    Value values = dequantizeChunk(cb, loc, raw, zeroPoint);
-                    Value scaleQuad =
-                        vector::BroadcastOp::create(cb, loc, quadType, scale);
+                    // Float weights are summed as they are; integers are
+                    // dequantized and each chunk's sum is scaled.
+                    Value values, scaleQuad;
+                    if (!sBuffer) {
+                      values = qType.getElementType().isF32()
+                                   ? raw
+                                   : arith::ExtFOp::create(
+                                         cb, loc,
+                                         VectorType::get({lanes}, f32), raw)
+                                         .getResult();
+                    } else {
+                      Value group = arith::DivUIOp::create(cb, loc, column,
+                                                           c(groupSize));
+                      Value scale = extendToF32(
+                          cb, loc,
+                          memref::LoadOp::create(cb, loc, sBuffer,
+                                                 ValueRange{row, group}));
+                      Value zeroPoint =
+                          zBuffer
+                              ? memref::LoadOp::create(cb, loc, zBuffer,
+                                                       ValueRange{row, group})
+                                    .getResult()
+                              : Value();
+                      values = dequantizeChunk(cb, loc, raw, zeroPoint);
+                      scaleQuad =
+                          vector::BroadcastOp::create(cb, loc, quadType, scale);
+                    }
                     SmallVector<Value> next;
                     for (int64_t m = 0; m < rows; ++m) {
-                      // The chunk's dot product in a quad, then scaled.
-                      Value dot = zeroQuad;
+                      // The chunk's dot product in a quad (scaled after).
+                      Value dot = scaleQuad ? zeroQuad : accs[m];
                       for (int64_t j = 0; j < quads; ++j) {
                         Value xQuad = memref::LoadOp::create(
                             cb, loc, xTile, ValueRange{c(m), c(j), chunk});
@@ -293,8 +308,10 @@ weft::lowerQLinearAsBlocks(QLinearOp op, const QLinearBlocksOperands &in,
                             ArrayRef<int64_t>{kQuad}, ArrayRef<int64_t>{1});
                         dot = math::FmaOp::create(cb, loc, xQuad, wQuad, dot);
                       }
-                      next.push_back(
-                          math::FmaOp::create(cb, loc, dot, scaleQuad, accs[m]));
+                      next.push_back(scaleQuad ? math::FmaOp::create(
+                                                     cb, loc, dot, scaleQuad,
+                                                     accs[m])
+                                               : dot);
                     }
                     scf::YieldOp::create(cb, loc, next);
                   });
