@@ -19,6 +19,8 @@ CUDA events (median).
   gemv-int4  qlinear M=1, group 128      vs torch._weight_int4pack_mm and bf16 linear
              (the default form, warp reductions over K, and the thread-block
              form, weft-compile --gpu-linear=blocks)
+  gemv-f16   linear M=1, f16 weights     vs torch f16 linear and copy bandwidth on
+             the weight (both forms)
   lora       linear + fused LoRA, f16    vs the same linear without LoRA (overhead)
   ssm_scan   Mamba-2 scan, f32           vs device copy bandwidth on its minimal bytes
              (one thread per (batch, head), the default; per channel; and the
@@ -96,7 +98,7 @@ class Weft:
 ATTENTION_FORMS = {"products": None, "blocks": "attention-blocks"}
 
 
-# weft.qlinear's GPU forms for few rows: the pipeline's default (warp
+# The GPU forms of linear layers with few rows: the pipeline's default (warp
 # reductions over K) and the thread-block kernel.
 LINEAR_FORMS = {"reductions": (), "blocks": ("--gpu-linear=blocks",)}
 
@@ -240,6 +242,32 @@ def gemv_rows(case, ms, xb, q, scales, n, k, group):
     return rows
 
 
+def bench_gemv_f16(weft, rng, bandwidth, n=4096, k=4096):
+    x = f16(rng, (1, k))
+    w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float16)
+    program = f"""
+func.func @main(%x: {t((1, k), "f16")}) -> {t((1, n), "f16")} {{
+  %w = weft.param "w" : {t((n, k), "f16")}
+  %y = weft.linear %x, %w : ({t((1, k), "f16")}, {t((n, k), "f16")}) -> {t((1, n), "f16")}
+  return %y : {t((1, n), "f16")}
+}}"""
+    times = {form: weft.time(program, [x], {"w": w}, options=options)
+             for form, options in LINEAR_FORMS.items()}
+    if None in times.values():
+        return []
+    import torch
+    xt, wt = torch.from_numpy(x).cuda(), torch.from_numpy(w).cuda()
+    ref = cuda_ms(lambda: torch.nn.functional.linear(xt, wt))
+    rows = []
+    for form, ms in times.items():
+        achieved = w.nbytes / ms / 1e6
+        case = f"gemv f16 M=1 K={k} N={n} [{form}]"
+        rows.append((case, ms, "torch f16 linear", ref, ref / ms))
+        rows.append((case, ms, f"copy bandwidth {bandwidth:.0f} GB/s (weft {achieved:.0f} GB/s)",
+                     None, achieved / bandwidth))
+    return rows
+
+
 def bench_lora(weft, rng, m=16, k=4096, n=4096, r=16):
     x = f16(rng, (m, k))
     w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float16)
@@ -295,7 +323,7 @@ func.func @main(%x: {tx}, %dt: {tdt}, %a: {t((h,), "f32")}, %bm: {tbc}, %cm: {tb
     return rows
 
 
-CASES = ["attention", "decode", "gemv-int4", "lora", "ssm_scan"]
+CASES = ["attention", "decode", "gemv-int4", "gemv-f16", "lora", "ssm_scan"]
 
 
 def main():
@@ -319,6 +347,7 @@ def main():
         run = {"attention": lambda: bench_attention(weft, rng),
                "decode": lambda: bench_decode(weft, rng, bandwidth),
                "gemv-int4": lambda: bench_gemv_int4(weft, rng),
+               "gemv-f16": lambda: bench_gemv_f16(weft, rng, bandwidth),
                "lora": lambda: bench_lora(weft, rng),
                "ssm_scan": lambda: bench_ssm_scan(weft, rng, bandwidth)}
         for case in args.cases.split(","):
