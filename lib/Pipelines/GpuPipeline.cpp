@@ -62,7 +62,7 @@ void weft::buildGpuPipeline(OpPassManager &pm,
   pm.addPass(createWeftPackInt4BuffersPass());
   // Weight chunks of 16 bytes as single loads (the runtime's buffers are
   // aligned).
-  pm.addPass(createWeftAlignArgumentReadsPass());
+  pm.addPass(createWeftAlignBufferReadsPass());
   // Constant tables the kernels read become device globals.
   pm.addPass(createWeftSinkGlobalsIntoKernelsPass());
   pm.addPass(createGpuKernelOutliningPass());

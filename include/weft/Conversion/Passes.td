@@ -52,10 +52,12 @@ def ConvertWeftToLinalgPass
            "dynamic; takes precedence over ssm-per-channel and "
            "ssm-chunk-size">,
     Option<"linearBlocks", "linear-blocks", "bool", /*default=*/"false",
-           "lower weft.qlinear with up to 8 static rows of x (decoding) as "
-           "scf.forall loops mapped to GPU blocks and threads: a warp per "
-           "output channel reading the weight in 16-byte chunks, x tiles in "
-           "shared memory; other qlinears keep the default form">,
+           "lower weft.linear and weft.qlinear with up to 8 static rows of "
+           "x (decoding) and a parameter weight as scf.forall loops mapped "
+           "to GPU blocks and threads: a warp per output channel reading the "
+           "weight in 16-byte chunks (dequantized in registers), x tiles in "
+           "shared memory, the epilogue in the kernel; other layers keep the "
+           "default form">,
     Option<"ssmPerChannel", "ssm-per-channel", "bool", /*default=*/"false",
            "lower ssm_scan with one task per (batch, head, channel) carrying "
            "a state row (the GPU pipeline's form) instead of one per (batch, "

@@ -78,9 +78,10 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::init(false)};
   PassOptions::Option<bool> linearBlocks{
       *this, "linear-blocks",
-      llvm::cl::desc("Lower weft.qlinear with up to 8 rows of x (decoding) as "
-                     "a kernel of thread blocks, a warp per output channel "
-                     "reading the weight in 16-byte chunks"),
+      llvm::cl::desc("Lower weft.linear and weft.qlinear with up to 8 rows "
+                     "of x (decoding) as a kernel of thread blocks, a warp "
+                     "per output channel reading the weight in 16-byte "
+                     "chunks"),
       llvm::cl::init(false)};
   PassOptions::Option<bool> ssmPerChannel{
       *this, "ssm-per-channel",

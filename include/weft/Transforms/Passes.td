@@ -185,20 +185,21 @@ def WeftAlignWorkgroupMemoryPass
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
-def WeftAlignArgumentReadsPass
-    : Pass<"weft-align-argument-reads", "::mlir::ModuleOp"> {
-  let summary = "marks vector reads of function arguments that are 16-byte aligned";
+def WeftAlignBufferReadsPass
+    : Pass<"weft-align-buffer-reads", "::mlir::ModuleOp"> {
+  let summary = "marks 16-byte aligned vector reads of whole buffers";
   let description = [{
     For buffers the runtime allocates itself (the CUDA runtime's are aligned
     to at least 256 bytes): every 1-D vector read of 16 bytes or more from a
-    function argument with a static shape and row-major layout, whose
-    linear offset is provably a multiple of 16 bytes, gets `alignment = 16`
-    (an in-bounds `vector.transfer_read` becomes such a `vector.load`), so
-    that it becomes one 16-byte load. The proof follows the index
-    arithmetic: constants, sums, products, quotients by divisors, and loop
-    induction variables whose start and step are multiples. Run it after
-    `weft-pack-int4-buffers`, before `gpu-kernel-outlining`; the CPU
-    pipeline does not run it, since parameters there are read from a
+    function argument or a host `memref.alloc` with a row-major layout,
+    whose linear offset is provably a multiple of 16 bytes, gets
+    `alignment = 16` (an in-bounds `vector.transfer_read` becomes such a
+    `vector.load`), so that it becomes one 16-byte load. The proof follows
+    the index arithmetic: constants, sums, products, quotients by divisors,
+    and loop induction variables whose start and step are multiples; a
+    stride has the product of the static sizes inside it as a divisor. Run
+    it after `weft-pack-int4-buffers`, before `gpu-kernel-outlining`; the
+    CPU pipeline does not run it, since parameters there are read from a
     mapping at any offset.
   }];
   let dependentDialects = ["::mlir::vector::VectorDialect"];

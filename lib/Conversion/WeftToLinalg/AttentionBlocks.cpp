@@ -37,6 +37,8 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 /// Threads of a block of the main grid and of the merging grid.
 constexpr int64_t kThreads = 256;
 constexpr int64_t kWarpSize = 32;
+/// Bytes of the pieces of K and V rows a thread loads at once.
+constexpr int64_t kLoadBytes = 16;
 /// Scores per run in the softmax steps (key tiles have at least 8 keys).
 constexpr int64_t kKeysPerRun = 8;
 constexpr int64_t kMergeThreads = 128;
@@ -409,34 +411,52 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     b.setInsertionPointToStart(tileLoop.getBody());
     Value tileStart = tileLoop.getInductionVar();
 
-    // Phase 1: the tile of K and V (zeros past the block's keys).
+    // Phase 1: the tile of K and V (zeros past the block's keys), read in
+    // pieces of up to 16 bytes of a row (16-byte loads where
+    // weft-align-buffer-reads proves the alignment), stored element by
+    // element.
     threads(kThreads, [&](OpBuilder &nb, Value t) {
       auto loadRows = [&](Value source, Value tile, int64_t width) {
+        Type element = cast<MemRefType>(tile.getType()).getElementType();
+        int64_t piece = kLoadBytes * 8 / element.getIntOrFloatBitWidth();
+        while (width % piece)
+          piece /= 2;
+        auto pieceType = VectorType::get({piece}, element);
         forEachItem(
-            nb, loc, t, keys * width, kThreads, [&](OpBuilder &fb, Value i) {
-              auto [j, d] = split2(fb, i, width);
+            nb, loc, t, keys * (width / piece), kThreads,
+            [&](OpBuilder &fb, Value i) {
+              auto [j, p] = split2(fb, i, width / piece);
+              Value d = arith::MulIOp::create(fb, loc, p, c(piece));
               Value key = arith::AddIOp::create(fb, loc, tileStart, j);
-              Type element = cast<MemRefType>(tile.getType()).getElementType();
-              Value value =
+              Value values =
                   scf::IfOp::create(
                       fb, loc, lessThan(fb, key, keyEnd),
                       [&](OpBuilder &tb, Location) {
                         scf::YieldOp::create(
                             tb, loc,
-                            memref::LoadOp::create(
-                                tb, loc, source,
-                                ValueRange{batchIndex, key, kvHead, d})
+                            vector::TransferReadOp::create(
+                                tb, loc, pieceType, source,
+                                ValueRange{batchIndex, key, kvHead, d},
+                                /*padding=*/std::nullopt,
+                                ArrayRef<bool>{true})
                                 .getResult());
                       },
                       [&](OpBuilder &eb, Location) {
                         scf::YieldOp::create(
                             eb, loc,
-                            arith::ConstantOp::create(eb, loc,
-                                                      eb.getZeroAttr(element))
+                            arith::ConstantOp::create(
+                                eb, loc,
+                                DenseElementsAttr::get(
+                                    pieceType, eb.getZeroAttr(element)))
                                 .getResult());
                       })
                       .getResult(0);
-              memref::StoreOp::create(fb, loc, value, tile, ValueRange{j, d});
+              for (int64_t e = 0; e < piece; ++e)
+                memref::StoreOp::create(
+                    fb, loc,
+                    vector::ExtractOp::create(fb, loc, values, e).getResult(),
+                    tile,
+                    ValueRange{j, arith::AddIOp::create(fb, loc, d, c(e))});
             });
       };
       loadRows(kBuf, kTile, headDim);

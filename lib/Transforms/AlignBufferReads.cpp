@@ -1,4 +1,4 @@
-//===- AlignArgumentReads.cpp - 16-byte vector reads of arguments ---------===//
+//===- AlignBufferReads.cpp - 16-byte vector reads of whole buffers -------===//
 //
 // NVPTX splits a vector load into loads of its known alignment: a 16-byte
 // chunk of weights read with the element's alignment (1 byte for int8 and
@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "llvm/ADT/STLExtras.h"
@@ -19,7 +20,7 @@
 #include <numeric>
 
 namespace mlir::weft {
-#define GEN_PASS_DEF_WEFTALIGNARGUMENTREADSPASS
+#define GEN_PASS_DEF_WEFTALIGNBUFFERREADSPASS
 #include "weft/Transforms/Passes.h.inc"
 } // namespace mlir::weft
 
@@ -66,15 +67,16 @@ static int64_t getKnownDivisor(Value value, int depth = 0) {
 }
 
 /// The row-major linear element offset of `indices` into `type` has this
-/// known divisor.
+/// known divisor. A stride is the product of the sizes of the inner dims,
+/// so it has the product of their static sizes as a divisor.
 static int64_t getOffsetDivisor(ValueRange indices, MemRefType type) {
   int64_t divisor = kMaxDivisor, stride = 1;
   for (auto [index, size] :
        llvm::reverse(llvm::zip_equal(indices, type.getShape()))) {
-    divisor = std::gcd(
-        divisor,
-        std::min(kMaxDivisor, getKnownDivisor(index) * std::min(stride, kMaxDivisor)));
-    stride *= size;
+    divisor = std::gcd(divisor, std::min(kMaxDivisor,
+                                         getKnownDivisor(index) * stride));
+    if (!ShapedType::isDynamic(size))
+      stride = std::min(kMaxDivisor, stride * std::max<int64_t>(size, 1));
   }
   return divisor;
 }
@@ -91,20 +93,24 @@ static bool isAligned(VectorType vectorType, ValueRange indices,
 }
 
 namespace {
-struct WeftAlignArgumentReadsPass
-    : weft::impl::WeftAlignArgumentReadsPassBase<WeftAlignArgumentReadsPass> {
+struct WeftAlignBufferReadsPass
+    : weft::impl::WeftAlignBufferReadsPassBase<WeftAlignBufferReadsPass> {
   void runOnOperation() override {
-    getOperation().walk([](func::FuncOp func) {
-      if (func.isExternal())
-        return;
-      for (BlockArgument argument : func.getArguments()) {
-        auto type = dyn_cast<MemRefType>(argument.getType());
-        if (!type || !type.hasStaticShape() || !type.getLayout().isIdentity())
-          continue;
-        for (Operation *user : llvm::make_early_inc_range(argument.getUsers()))
-          alignRead(user, argument, type);
-      }
+    SmallVector<Value> buffers;
+    getOperation().walk([&](func::FuncOp func) {
+      if (!func.isExternal())
+        llvm::append_range(buffers, func.getArguments());
     });
+    // Host allocations (those of kernels are workgroup attributions by now).
+    getOperation().walk(
+        [&](memref::AllocOp alloc) { buffers.push_back(alloc.getResult()); });
+    for (Value buffer : buffers) {
+      auto type = dyn_cast<MemRefType>(buffer.getType());
+      if (!type || !type.getLayout().isIdentity() || type.getMemorySpace())
+        continue;
+      for (Operation *user : llvm::make_early_inc_range(buffer.getUsers()))
+        alignRead(user, buffer, type);
+    }
   }
 
   static void alignRead(Operation *user, Value argument, MemRefType type) {

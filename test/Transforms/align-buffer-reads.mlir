@@ -1,4 +1,4 @@
-// RUN: weft-opt %s -split-input-file -weft-align-argument-reads | FileCheck %s
+// RUN: weft-opt %s -split-input-file -weft-align-buffer-reads | FileCheck %s
 
 // Chunks of 16 bytes at row n * 4096 + c * 32 + t (t a loop over multiples
 // of 64 from 0): every term is a multiple of 32 i8 values, so the reads are
