@@ -48,3 +48,25 @@ func.func @unaligned(%w: memref<64x4096xi8>, %odd: memref<8x4100xi8>, %n: index,
   %f = vector.transfer_read %view[%n, %c0], %zero {in_bounds = [true]} : memref<64x4095xi8, strided<[4096, 1], offset: 1>>, vector<16xi8>
   return %a, %b, %d, %e, %f : vector<16xi8>, vector<8xi8>, vector<16xi8>, vector<16xi8>, vector<16xi8>
 }
+
+// -----
+
+// Dynamic leading dims: the strides still have the static inner sizes
+// (8 x 64 f16, 1 KiB) as divisors. A host allocation is aligned like an
+// argument; a read at an odd multiple of 4 f16 values (8 bytes) is not.
+// CHECK-LABEL: func @dynamic_and_allocated
+// CHECK:       vector.load %{{.+}}[%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}] {alignment = 16 : i64} : memref<?x?x8x64xf16>, vector<8xf16>
+// CHECK:       vector.load %{{.+}}[%{{.+}}, %{{.+}}] {alignment = 16 : i64} : memref<?x64xf16>, vector<8xf16>
+// CHECK:       vector.transfer_read %{{.+}} : memref<?x64xf16>, vector<8xf16>
+func.func @dynamic_and_allocated(%k: memref<?x?x8x64xf16>, %b: index, %s: index, %h: index, %p: index, %n: index) -> (vector<8xf16>, vector<8xf16>, vector<8xf16>) {
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %zero = arith.constant 0.0 : f16
+  %d = arith.muli %p, %c8 : index
+  %a = vector.transfer_read %k[%b, %s, %h, %d], %zero {in_bounds = [true]} : memref<?x?x8x64xf16>, vector<8xf16>
+  %buffer = memref.alloc(%n) : memref<?x64xf16>
+  %e = vector.transfer_read %buffer[%s, %d], %zero {in_bounds = [true]} : memref<?x64xf16>, vector<8xf16>
+  %q = arith.muli %p, %c4 : index
+  %f = vector.transfer_read %buffer[%s, %q], %zero {in_bounds = [true]} : memref<?x64xf16>, vector<8xf16>
+  return %a, %e, %f : vector<8xf16>, vector<8xf16>, vector<8xf16>
+}
