@@ -37,8 +37,6 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 /// Threads of a block of the main grid and of the merging grid.
 constexpr int64_t kThreads = 256;
 constexpr int64_t kWarpSize = 32;
-/// Bytes of the pieces of K and V rows a thread loads at once.
-constexpr int64_t kLoadBytes = 16;
 /// Scores per run in the softmax steps (key tiles have at least 8 keys).
 constexpr int64_t kKeysPerRun = 8;
 constexpr int64_t kMergeThreads = 128;
@@ -85,7 +83,7 @@ struct BlockShape {
 };
 
 /// Side of the warp-level matrix tiles.
-constexpr int64_t kMmaTile = 16;
+constexpr int64_t kMmaTile = kMatrixTile;
 
 /// Block-local bytes of a shape.
 int64_t sharedBytes(const BlockShape &s, int64_t headDim, int64_t valueDim,
@@ -280,69 +278,15 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     return SmallVector<Value>(loop.getResults());
   };
 
-  // Warp-level matrix products (the tensor-core form): warps stride
-  // through the [tilesM, tilesN] 16x16 tiles of a product.
-  auto warpTiles = [&](int64_t tilesM, int64_t tilesN,
-                       function_ref<void(OpBuilder &, Value, Value)> fn) {
-    createWarpLoop(b, loc, kThreads / kWarpSize, [&](OpBuilder &nb, Value w) {
-      forEachItem(nb, loc, w, tilesM * tilesN, kThreads / kWarpSize,
-                  [&](OpBuilder &fb, Value i) {
-                    auto [ti, tj] = split2(fb, i, tilesN);
-                    fn(fb, arith::MulIOp::create(fb, loc, ti, c(kMmaTile)),
-                       arith::MulIOp::create(fb, loc, tj, c(kMmaTile)));
-                  });
-    });
-  };
-  VectorType accTile = VectorType::get({kMmaTile, kMmaTile}, f32);
-  VectorType operandTile = VectorType::get({kMmaTile, kMmaTile}, f16);
   auto zeroTile = [&](OpBuilder &wb) -> Value {
     return arith::ConstantOp::create(
-        wb, loc, DenseElementsAttr::get(accTile, wb.getF32FloatAttr(0.0)));
+        wb, loc,
+        DenseElementsAttr::get(VectorType::get({kMmaTile, kMmaTile}, f32),
+                               wb.getF32FloatAttr(0.0)));
   };
-  // init + A[m0.., 0..extent] . B[0..extent, n0..] with B read from rows
-  // [n0.., k] when transposeB (K for Q.K^T), else from rows [k.., n0..].
-  auto mmaProduct = [&](OpBuilder &wb, Value init, Value aBuf, Value m0,
-                        Value bBuf, Value n0, int64_t extent,
-                        bool transposeB) -> Value {
-    Value padding = arith::ConstantOp::create(wb, loc, wb.getF16FloatAttr(0.0));
-    MLIRContext *ctx = wb.getContext();
-    AffineExpr m, n, k;
-    bindDims(ctx, m, n, k);
-    auto maps = wb.getAffineMapArrayAttr({AffineMap::get(3, 0, {m, k}, ctx),
-                                          AffineMap::get(3, 0, {k, n}, ctx),
-                                          AffineMap::get(3, 0, {m, n}, ctx)});
-    auto iterators = wb.getArrayAttr(
-        {vector::IteratorTypeAttr::get(ctx, vector::IteratorType::parallel),
-         vector::IteratorTypeAttr::get(ctx, vector::IteratorType::parallel),
-         vector::IteratorTypeAttr::get(ctx, vector::IteratorType::reduction)});
-    return scf::ForOp::create(
-               wb, loc, c(0), c(extent), c(kMmaTile), ValueRange{init},
-               [&](OpBuilder &lb, Location, Value k0, ValueRange sum) {
-                 Value a = vector::TransferReadOp::create(
-                     lb, loc, operandTile, aBuf, ValueRange{m0, k0}, padding,
-                     ArrayRef<bool>{true, true});
-                 Value bTile =
-                     transposeB
-                         ? vector::TransferReadOp::create(
-                               lb, loc, operandTile, bBuf, ValueRange{n0, k0},
-                               padding,
-                               AffineMap::getPermutationMap(
-                                   ArrayRef<unsigned>{1, 0}, ctx),
-                               ArrayRef<bool>{true, true})
-                         : vector::TransferReadOp::create(
-                               lb, loc, operandTile, bBuf, ValueRange{k0, n0},
-                               padding, ArrayRef<bool>{true, true});
-                 // f16 products accumulated in f32; the GPU pipeline folds
-                 // the extensions into the matrix operation.
-                 auto extend = [&](Value tile) -> Value {
-                   return arith::ExtFOp::create(lb, loc, accTile, tile);
-                 };
-                 Value next = vector::ContractionOp::create(
-                     lb, loc, extend(a), extend(bTile), sum[0], maps,
-                     iterators);
-                 scf::YieldOp::create(lb, loc, next);
-               })
-        .getResult(0);
+  auto warpTiles = [&](int64_t tilesM, int64_t tilesN,
+                       function_ref<void(OpBuilder &, Value, Value)> fn) {
+    forEachWarpTile(b, loc, kThreads, tilesM, tilesN, fn);
   };
 
   // Phase 0: the block's query rows (zeros past Sq), empty accumulators.
@@ -411,52 +355,18 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     b.setInsertionPointToStart(tileLoop.getBody());
     Value tileStart = tileLoop.getInductionVar();
 
-    // Phase 1: the tile of K and V (zeros past the block's keys), read in
-    // pieces of up to 16 bytes of a row (16-byte loads where
-    // weft-align-buffer-reads proves the alignment), stored element by
-    // element.
+    // Phase 1: the tile of K and V (zeros past the block's keys).
     threads(kThreads, [&](OpBuilder &nb, Value t) {
       auto loadRows = [&](Value source, Value tile, int64_t width) {
-        Type element = cast<MemRefType>(tile.getType()).getElementType();
-        int64_t piece = kLoadBytes * 8 / element.getIntOrFloatBitWidth();
-        while (width % piece)
-          piece /= 2;
-        auto pieceType = VectorType::get({piece}, element);
-        forEachItem(
-            nb, loc, t, keys * (width / piece), kThreads,
-            [&](OpBuilder &fb, Value i) {
-              auto [j, p] = split2(fb, i, width / piece);
-              Value d = arith::MulIOp::create(fb, loc, p, c(piece));
-              Value key = arith::AddIOp::create(fb, loc, tileStart, j);
-              Value values =
-                  scf::IfOp::create(
-                      fb, loc, lessThan(fb, key, keyEnd),
-                      [&](OpBuilder &tb, Location) {
-                        scf::YieldOp::create(
-                            tb, loc,
-                            vector::TransferReadOp::create(
-                                tb, loc, pieceType, source,
-                                ValueRange{batchIndex, key, kvHead, d},
-                                /*padding=*/std::nullopt,
-                                ArrayRef<bool>{true})
-                                .getResult());
-                      },
-                      [&](OpBuilder &eb, Location) {
-                        scf::YieldOp::create(
-                            eb, loc,
-                            arith::ConstantOp::create(
-                                eb, loc,
-                                DenseElementsAttr::get(
-                                    pieceType, eb.getZeroAttr(element)))
-                                .getResult());
-                      })
-                      .getResult(0);
-              for (int64_t e = 0; e < piece; ++e)
-                memref::StoreOp::create(
-                    fb, loc,
-                    vector::ExtractOp::create(fb, loc, values, e).getResult(),
-                    tile,
-                    ValueRange{j, arith::AddIOp::create(fb, loc, d, c(e))});
+        loadTileRows(
+            nb, loc, t, kThreads, source, tile, keys, width, /*columns=*/0,
+            [&](OpBuilder &fb, Value j, Value d) -> SmallVector<Value> {
+              return {batchIndex, arith::AddIOp::create(fb, loc, tileStart, j),
+                      kvHead, d};
+            },
+            [&](OpBuilder &fb, Value j, Value) {
+              return lessThan(fb, arith::AddIOp::create(fb, loc, tileStart, j),
+                              keyEnd);
             });
       };
       loadRows(kBuf, kTile, headDim);
@@ -468,8 +378,9 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     if (mma) {
       warpTiles(rows / kMmaTile, keys / kMmaTile,
                 [&](OpBuilder &wb, Value m0, Value n0) {
-                  Value product = mmaProduct(wb, zeroTile(wb), qTile, m0, kTile,
-                                             n0, headDim, /*transposeB=*/true);
+                  Value product = multiplyMatrixTiles(wb, loc, zeroTile(wb), qTile, m0,
+                                            kTile, n0, headDim,
+                                            /*transposeB=*/true);
                   vector::TransferWriteOp::create(wb, loc, product, scores,
                                                   ValueRange{m0, n0},
                                                   ArrayRef<bool>{true, true});
@@ -641,8 +552,8 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
                       wb, loc, VectorType::get({kMmaTile, kMmaTile}, f32), acc,
                       ValueRange{m0, n0}, zero, ArrayRef<bool>{true, true});
                   Value product =
-                      mmaProduct(wb, current, probs, m0, vTile, n0, keys,
-                                 /*transposeB=*/false);
+                      multiplyMatrixTiles(wb, loc, current, probs, m0, vTile,
+                                          n0, keys, /*transposeB=*/false);
                   vector::TransferWriteOp::create(wb, loc, product, acc,
                                                   ValueRange{m0, n0},
                                                   ArrayRef<bool>{true, true});

@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace mlir::weft;
@@ -96,6 +97,124 @@ void weft::forEachItem(OpBuilder &b, Location loc, Value thread, int64_t count,
                        body(fb, item);
                        scf::YieldOp::create(fb, loc);
                      });
+}
+
+void weft::forEachWarpTile(OpBuilder &b, Location loc, int64_t threads,
+                           int64_t tilesM, int64_t tilesN,
+                           function_ref<void(OpBuilder &, Value, Value)> body) {
+  constexpr int64_t warpSize = 32;
+  auto c = [&](OpBuilder &nb, int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(nb, loc, value);
+  };
+  createWarpLoop(b, loc, threads / warpSize, [&](OpBuilder &nb, Value warp) {
+    forEachItem(nb, loc, warp, tilesM * tilesN, threads / warpSize,
+                [&](OpBuilder &fb, Value i) {
+                  Value ti = arith::DivUIOp::create(fb, loc, i, c(fb, tilesN));
+                  Value tj = arith::RemUIOp::create(fb, loc, i, c(fb, tilesN));
+                  body(fb, arith::MulIOp::create(fb, loc, ti, c(fb, kMatrixTile)),
+                       arith::MulIOp::create(fb, loc, tj, c(fb, kMatrixTile)));
+                });
+  });
+}
+
+Value weft::multiplyMatrixTiles(OpBuilder &b, Location loc, Value init,
+                                Value a, Value m0, Value bTile, Value n0,
+                                int64_t extent, bool transposeB) {
+  MLIRContext *ctx = b.getContext();
+  auto accType = VectorType::get({kMatrixTile, kMatrixTile}, b.getF32Type());
+  auto operandType =
+      VectorType::get({kMatrixTile, kMatrixTile}, b.getF16Type());
+  Value padding = arith::ConstantOp::create(b, loc, b.getF16FloatAttr(0.0));
+  AffineExpr m, n, k;
+  bindDims(ctx, m, n, k);
+  auto maps = b.getAffineMapArrayAttr({AffineMap::get(3, 0, {m, k}, ctx),
+                                       AffineMap::get(3, 0, {k, n}, ctx),
+                                       AffineMap::get(3, 0, {m, n}, ctx)});
+  auto iterators = b.getArrayAttr(
+      {vector::IteratorTypeAttr::get(ctx, vector::IteratorType::parallel),
+       vector::IteratorTypeAttr::get(ctx, vector::IteratorType::parallel),
+       vector::IteratorTypeAttr::get(ctx, vector::IteratorType::reduction)});
+  auto c = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  };
+  return scf::ForOp::create(
+             b, loc, c(0), c(extent), c(kMatrixTile), ValueRange{init},
+             [&](OpBuilder &lb, Location, Value k0, ValueRange sum) {
+               Value lhs = vector::TransferReadOp::create(
+                   lb, loc, operandType, a, ValueRange{m0, k0}, padding,
+                   ArrayRef<bool>{true, true});
+               Value rhs =
+                   transposeB
+                       ? vector::TransferReadOp::create(
+                             lb, loc, operandType, bTile, ValueRange{n0, k0},
+                             padding,
+                             AffineMap::getPermutationMap(
+                                 ArrayRef<unsigned>{1, 0}, ctx),
+                             ArrayRef<bool>{true, true})
+                       : vector::TransferReadOp::create(
+                             lb, loc, operandType, bTile, ValueRange{k0, n0},
+                             padding, ArrayRef<bool>{true, true});
+               auto extend = [&](Value tile) -> Value {
+                 return arith::ExtFOp::create(lb, loc, accType, tile);
+               };
+               Value next = vector::ContractionOp::create(
+                   lb, loc, extend(lhs), extend(rhs), sum[0], maps, iterators);
+               scf::YieldOp::create(lb, loc, next);
+             })
+      .getResult(0);
+}
+
+void weft::loadTileRows(
+    OpBuilder &b, Location loc, Value thread, int64_t threads, Value source,
+    Value tile, int64_t rows, int64_t width, int64_t columns,
+    function_ref<SmallVector<Value>(OpBuilder &, Value, Value)> sourceIndices,
+    function_ref<Value(OpBuilder &, Value, Value)> inside) {
+  constexpr int64_t pieceBytes = 16;
+  Type element = cast<MemRefType>(tile.getType()).getElementType();
+  int64_t piece = pieceBytes * 8 / element.getIntOrFloatBitWidth();
+  while (width % piece || (columns > 0 && columns % piece))
+    piece /= 2;
+  auto pieceType = VectorType::get({piece}, element);
+  auto c = [&](OpBuilder &nb, int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(nb, loc, value);
+  };
+  forEachItem(
+      b, loc, thread, rows * (width / piece), threads,
+      [&](OpBuilder &fb, Value i) {
+        Value row = arith::DivUIOp::create(fb, loc, i, c(fb, width / piece));
+        Value column = arith::MulIOp::create(
+            fb, loc, arith::RemUIOp::create(fb, loc, i, c(fb, width / piece)),
+            c(fb, piece));
+        Value values =
+            scf::IfOp::create(
+                fb, loc, inside(fb, row, column),
+                [&](OpBuilder &tb, Location) {
+                  scf::YieldOp::create(
+                      tb, loc,
+                      vector::TransferReadOp::create(
+                          tb, loc, pieceType, source,
+                          sourceIndices(tb, row, column),
+                          /*padding=*/std::nullopt, ArrayRef<bool>{true})
+                          .getResult());
+                },
+                [&](OpBuilder &eb, Location) {
+                  scf::YieldOp::create(
+                      eb, loc,
+                      arith::ConstantOp::create(
+                          eb, loc,
+                          DenseElementsAttr::get(pieceType,
+                                                 eb.getZeroAttr(element)))
+                          .getResult());
+                })
+                .getResult(0);
+        // Element stores: vector stores to shared memory would need the
+        // workgroup address space in the vector-to-LLVM conversion.
+        for (int64_t e = 0; e < piece; ++e)
+          memref::StoreOp::create(
+              fb, loc, vector::ExtractOp::create(fb, loc, values, e).getResult(),
+              tile,
+              ValueRange{row, arith::AddIOp::create(fb, loc, column, c(fb, e))});
+      });
 }
 
 Value weft::loadF32If(OpBuilder &b, Location loc, Value condition, Value memref,

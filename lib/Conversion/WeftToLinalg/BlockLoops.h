@@ -49,6 +49,41 @@ void createWarpLoop(OpBuilder &b, Location loc, int64_t warps,
 void forEachItem(OpBuilder &b, Location loc, Value thread, int64_t count,
                  int64_t stride, function_ref<void(OpBuilder &, Value)> body);
 
+/// Side of the warp-level matrix tiles (16x16x16 f16 products with f32
+/// accumulation: tensor cores on the GPU).
+constexpr int64_t kMatrixTile = 16;
+
+/// In a block of `threads` threads: its warps stride through the
+/// [tilesM, tilesN] 16x16 tiles of a product; `body` gets the builder and
+/// the tile's first row and column.
+void forEachWarpTile(OpBuilder &b, Location loc, int64_t threads,
+                     int64_t tilesM, int64_t tilesN,
+                     function_ref<void(OpBuilder &, Value, Value)> body);
+
+/// In a warp loop: `init` (vector<16x16xf32>) plus the product of the f16
+/// block-local tiles A[m0 .. m0 + 16, 0 .. extent) and B[0 .. extent,
+/// n0 .. n0 + 16), with B read from rows [n0 .., k] when `transposeB` (B^T
+/// stored row by row), else from rows [k .., n0 ..]. The f16 values are
+/// extended to f32 for the contraction; the GPU pipeline folds the
+/// extensions into the matrix operation.
+Value multiplyMatrixTiles(OpBuilder &b, Location loc, Value init, Value a,
+                          Value m0, Value bTile, Value n0, int64_t extent,
+                          bool transposeB);
+
+/// In a thread loop of `threads` threads (`thread` the id): fills the
+/// block-local [rows, width] `tile` from `source` in pieces of up to 16
+/// bytes of a row (16-byte loads where weft-align-buffer-reads proves the
+/// alignment), element by element into the tile. `sourceIndices(b, row,
+/// column)` are the source indices of a piece and `inside(b, row, column)`
+/// whether it exists (zeros otherwise); `columns` (when > 0) must also be
+/// a multiple of the piece (the valid columns of the source).
+void loadTileRows(OpBuilder &b, Location loc, Value thread, int64_t threads,
+                  Value source, Value tile, int64_t rows, int64_t width,
+                  int64_t columns,
+                  function_ref<SmallVector<Value>(OpBuilder &, Value, Value)>
+                      sourceIndices,
+                  function_ref<Value(OpBuilder &, Value, Value)> inside);
+
 /// `memref[indices]` widened to f32 when `condition` holds, else `otherwise`
 /// (the load only happens when it holds).
 Value loadF32If(OpBuilder &b, Location loc, Value condition, Value memref,
