@@ -368,7 +368,9 @@ def test_linear_blocks(weights, dtype):
     #    tiles, the second partial. A fused LoRA delta (rank 4, scale 0.5) is
     #    added to the kernel's f32 sum before rounding.
     # 2: x [K] (rank 1), K = 512 in groups of 128.
-    # 3: x [9, K] (more than 8 rows) and 4: x [?, K] keep the default form.
+    # 3: x [9, K] (more than 8 rows) and 4: x [?, K] keep the default form,
+    #    except f16 float weights, which take tensor-core tiles
+    #    (test_linear_tiles).
     n = 70
     bits = {"int8": 8, "int4": 4, "float": None}[weights.split("-")[0]]
     symmetric = not weights.endswith("-zeros")
@@ -436,8 +438,10 @@ def test_linear_blocks(weights, dtype):
         + f"\n  return {', '.join(f'%y{i}' for i in range(len(layers)))} : "
         + f"{', '.join(r[-1] for r in refs)}\n}}")
     lowered = harness.optimize(program, LINEAR_BLOCKS)
-    # Three kernels of blocks: a grid loop each.
-    assert lowered.count("#gpu.block<x>") == 3, lowered
+    # Three kernels of blocks (five with f16 tiles): a grid loop each.
+    tiles = 2 if weights == "float" and dtype == "f16" else 0
+    assert lowered.count("#gpu.block<x>") == 3 + tiles, lowered
+    assert lowered.count("vector.contract") == tiles, lowered
     outs = harness.run(lowered, inputs, params)
     for i, (out, (x64, q, s64, group, z, b64, act, r64, lora64, _)) in enumerate(zip(outs, refs)):
         weight = q if s64 is None else reference.dequantize(q, s64, group, z)
@@ -452,6 +456,79 @@ def test_linear_blocks(weights, dtype):
         rtol, atol = tolerance(dtype, q.shape[1] + 1, magnitude)
         harness.assert_close(result(out, dtype), expected, rtol, atol,
                              what=f"{weights} blocks {i} (group {group}) {dtype}")
+
+
+def test_linear_tiles():
+    # convert-weft-to-linalg{linear-blocks} for f16 linear layers with more
+    # than 8 rows: [64, 64] output tiles per block, 64-wide K steps staged
+    # in shared memory and 16x16x16 warp-level products (tensor cores on
+    # the GPU) accumulated in f32.
+    # 0: x [?, ?, 200] run as [2, 37, 200] (74 rows: a partial second row
+    #    block), N = 70 (a partial second column block), K = 200 (a partial
+    #    last K step), bias, silu and residual in the kernel.
+    # 1: x [20, 96] static, N = 130, with a fused LoRA delta (rank 4, scale
+    #    0.5) added to the kernel's f32 sum.
+    # 2: x [16, 36]: K = 36 is not a multiple of 8 values, so tiles load
+    #    4 values at a time.
+    # 3: an f32 layer of 20 rows keeps the default form.
+    dtype = "f16"
+    layers = [((None, None, 200), (2, 37, 200), 70), ((20, 96), (20, 96), 130),
+              ((16, 36), (16, 36), 16), ((20, 40), (20, 40), 24)]
+    lines, params, refs, args, inputs, results = [], {}, [], [], [], []
+    for i, (shape, run_shape, n) in enumerate(layers):
+        dt = "f32" if i == 3 else dtype
+        k = shape[-1]
+        tx, ty = t(shape, dt), t(shape[:-1] + (n,), dt)
+        x_in, x64 = given(normal(*run_shape), dt)
+        w_in, w64 = given(normal(n, k, scale=k**-0.5), dt)
+        params[f"w{i}"] = entry(w_in, dt)
+        lines.append(f'  %w{i} = weft.param "w{i}" : {t((n, k), dt)}')
+        operands, types, attrs = f"%w{i}", t((n, k), dt), ""
+        args.append(f"%x{i}: {tx}")
+        inputs.append(x_in)
+        b64 = r64 = lora64 = None
+        act = "silu" if i == 0 else "none"
+        if i == 0:
+            b_in, b64 = given(normal(n, scale=0.5), dt)
+            r_in, r64 = given(normal(*run_shape[:-1], n), dt)
+            args += [f"%b: {t((n,), dt)}", f"%r: {ty}"]
+            inputs += [b_in, r_in]
+            operands += " bias %b residual %r"
+            types += f", {t((n,), dt)}, {ty}"
+        if i == 1:
+            (a_in, a64), (lb_in, lb64) = given(normal(4, k, scale=k**-0.5), dt), \
+                given(normal(n, 4, scale=0.5), dt)
+            args += [f"%la: {t((4, k), dt)}", f"%lb: {t((n, 4), dt)}"]
+            inputs += [a_in, lb_in]
+            operands += " lora %la, %lb"
+            types += f", {t((4, k), dt)}, {t((n, 4), dt)}"
+            attrs = ", lora_scale = 0.5 : f32"
+            lora64 = (a64, lb64)
+        lines.append(f"  %y{i} = weft.linear %x{i}, {operands} {{activation = "
+                     f"#weft.activation<{act}>{attrs}}} : ({tx}, {types}) -> {ty}")
+        results.append(ty)
+        refs.append((x64, w64, b64, act, r64, lora64, dt))
+    program = (
+        f"func.func @main({', '.join(args)}) -> ({', '.join(results)}) {{\n"
+        + "\n".join(lines)
+        + f"\n  return {', '.join(f'%y{i}' for i in range(len(layers)))} : "
+        + f"{', '.join(results)}\n}}")
+    lowered = harness.optimize(program, LINEAR_BLOCKS)
+    # Three kernels of tiles: a grid loop and warp-level products each.
+    assert lowered.count("#gpu.block<x>") == 3, lowered
+    assert lowered.count("vector.contract") == 3, lowered
+    outs = harness.run(lowered, inputs, params)
+    for i, (out, (x64, w64, b64, act, r64, lora64, dt)) in enumerate(zip(outs, refs)):
+        expected = reference.linear(x64, w64, b64, act, r64)
+        magnitude = reference.linear(np.abs(x64), np.abs(w64),
+                                     None if b64 is None else np.abs(b64), "none",
+                                     None if r64 is None else np.abs(r64))
+        if lora64:
+            expected = expected + reference.lora(x64, *lora64, scale=0.5)
+            magnitude = magnitude + reference.lora(np.abs(x64), *map(np.abs, lora64), scale=0.5)
+        rtol, atol = tolerance(dt, w64.shape[1], magnitude)
+        harness.assert_close(result(out, dt), expected, rtol, atol,
+                             what=f"linear tiles {i} {dt}")
 
 
 # --- weft.lora ------------------------------------------------------------------

@@ -34,6 +34,22 @@ std::optional<Value> lowerLinearAsBlocks(Operation *op,
                                           const LinearBlocksOperands &operands,
                                           OpBuilder &b);
 
+/// weft.linear `op` with f16 x and weight as GPU thread blocks of [64, 64]
+/// output tiles whose products are 16x16x16 warp-level matrix operations
+/// (LinearTiles.cpp, tensor cores on the GPU): the result, or its f32 sum
+/// without `epilogue`; std::nullopt for other element types or a weight
+/// of dynamic shape.
+std::optional<Value>
+lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &operands,
+                         OpBuilder &b);
+
+/// The epilogue of a linear layer on one f32 sum, for the kernels above:
+/// round(act(sum + bias[channel]) + residual[row, channel]) to `type`
+/// (`bias` and `residual` buffers, either may be null).
+Value applyLinearEpilogue(OpBuilder &b, Location loc, Value sum,
+                          Activation activation, Value bias, Value residual,
+                          Value row, Value channel, Type type);
+
 } // namespace mlir::weft
 
 #endif // WEFT_LIB_CONVERSION_WEFTTOLINALG_CONTRACTIONLOWERING_H

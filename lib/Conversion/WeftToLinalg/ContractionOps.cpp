@@ -468,6 +468,8 @@ LogicalResult lowerThreadBlocks(ConversionPatternRewriter &rewriter, OpTy op,
   operands.activation = op.getActivation();
   std::optional<Value> y = lowerLinearAsBlocks(op, operands, rewriter);
   if (!y)
+    y = lowerLinearAsMatrixTiles(op, operands, rewriter);
+  if (!y)
     return failure();
   if (!operands.epilogue)
     return finishLinearLayer(rewriter, op.getLoc(), op, adaptor, *y,

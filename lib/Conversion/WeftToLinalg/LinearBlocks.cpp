@@ -129,6 +129,27 @@ static Value viewAs(OpBuilder &b, Location loc, Value value,
       b, loc, type, value, ArrayRef<ReassociationIndices>{leading, {rank - 1}});
 }
 
+Value weft::applyLinearEpilogue(OpBuilder &b, Location loc, Value sum,
+                                Activation activation, Value bias,
+                                Value residual, Value row, Value channel,
+                                Type type) {
+  // As buildEpilogue in ContractionOps.cpp: round(act(sum + bias[n]) + r).
+  Value y = sum;
+  if (bias)
+    y = arith::AddFOp::create(
+        b, loc, y,
+        extendToF32(b, loc,
+                    memref::LoadOp::create(b, loc, bias, ValueRange{channel})));
+  y = buildActivation(b, loc, activation, y);
+  if (residual)
+    y = arith::AddFOp::create(
+        b, loc, y,
+        extendToF32(b, loc,
+                    memref::LoadOp::create(b, loc, residual,
+                                           ValueRange{row, channel})));
+  return truncateFromF32(b, loc, y, type);
+}
+
 std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
                                                const LinearBlocksOperands &in,
                                                OpBuilder &b) {
@@ -358,23 +379,9 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
                 return arith::AddFOp::create(ab, loc, acc, partial);
               });
           Value y = sum;
-          if (in.epilogue) {
-            // As buildEpilogue: round(act(sum + bias[n]) + residual).
-            if (biasBuffer)
-              y = arith::AddFOp::create(
-                  sb, loc, y,
-                  extendToF32(sb, loc,
-                              memref::LoadOp::create(sb, loc, biasBuffer,
-                                                     ValueRange{row})));
-            y = buildActivation(sb, loc, in.activation, y);
-            if (residualBuffer)
-              y = arith::AddFOp::create(
-                  sb, loc, y,
-                  extendToF32(sb, loc,
-                              memref::LoadOp::create(sb, loc, residualBuffer,
-                                                     ValueRange{m, row})));
-            y = truncateFromF32(sb, loc, y, yElementType);
-          }
+          if (in.epilogue)
+            y = applyLinearEpilogue(sb, loc, y, in.activation, biasBuffer,
+                                    residualBuffer, m, row, yElementType);
           memref::StoreOp::create(sb, loc, y, yBuffer, ValueRange{m, row});
           scf::YieldOp::create(sb, loc);
         });

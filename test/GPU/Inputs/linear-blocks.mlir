@@ -20,3 +20,8 @@ func.func @gemv16(%x: tensor<1x4096xbf16>) -> tensor<1x4096xbf16> {
   %y = weft.linear %x, %w : (tensor<1x4096xbf16>, tensor<4096x4096xbf16>) -> tensor<1x4096xbf16>
   return %y : tensor<1x4096xbf16>
 }
+func.func @prefill16(%x: tensor<?x4096xf16>, %b: tensor<1024xf16>) -> tensor<?x1024xf16> {
+  %w = weft.param "w16p" : tensor<1024x4096xf16>
+  %y = weft.linear %x, %w bias %b {activation = #weft.activation<silu>} : (tensor<?x4096xf16>, tensor<1024x4096xf16>, tensor<1024xf16>) -> tensor<?x1024xf16>
+  return %y : tensor<?x1024xf16>
+}

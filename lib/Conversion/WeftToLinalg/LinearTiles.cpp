@@ -1,0 +1,227 @@
+//===- LinearTiles.cpp - f16 linear layers on tensor cores ----------------===//
+//
+// The thread-block form of weft.linear with f16 x and weight and more rows
+// than LinearBlocks.cpp takes (prefill), in the loops of BlockLoops.h: a
+// block computes a [64, 64] tile of the output. Per K step of 64 it stages
+// the [64, 64] tiles of x and of the weight in shared memory (16-byte loads
+// where the alignment is known), then its 8 warps add 16x16x16 f16 products
+// with f32 accumulation (tensor cores on the GPU, WMMA) to the f32
+// accumulator tile, two 16x16 tiles per warp. A last phase applies the
+// epilogue (bias, activation, residual, rounding) and writes the tile.
+//
+//===----------------------------------------------------------------------===//
+
+#include "BlockLoops.h"
+#include "ContractionLowering.h"
+#include "LoweringUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::weft;
+
+namespace {
+constexpr int64_t kThreads = 256;
+/// Output rows and columns of a block, and the K step.
+constexpr int64_t kTile = 64;
+/// Elements after each row of the operand tiles: rows of 144 bytes fall in
+/// different banks, and 16 rows stay a multiple of 32 bytes (WMMA).
+constexpr int64_t kPad = 8;
+} // namespace
+
+/// `value` ([..., last]) as [rows, last], rows the product of the leading
+/// dims.
+static Value collapseLeading(OpBuilder &b, Location loc, Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  int64_t rank = type.getRank();
+  if (rank == 2)
+    return value;
+  if (rank == 1)
+    return tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get({1, type.getDimSize(0)},
+                                      type.getElementType()),
+        value, ArrayRef<ReassociationIndices>{{0, 1}});
+  int64_t rows = 1;
+  for (int64_t size : type.getShape().drop_back())
+    rows = ShapedType::isDynamic(size) || ShapedType::isDynamic(rows)
+               ? ShapedType::kDynamic
+               : rows * size;
+  ReassociationIndices leading =
+      llvm::to_vector(llvm::seq<int64_t>(0, rank - 1));
+  return tensor::CollapseShapeOp::create(
+      b, loc,
+      RankedTensorType::get({rows, type.getShape().back()},
+                            type.getElementType()),
+      value, ArrayRef<ReassociationIndices>{leading, {rank - 1}});
+}
+
+std::optional<Value>
+weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
+                               OpBuilder &b) {
+  auto xType = cast<RankedTensorType>(in.x.getType());
+  auto wType = cast<RankedTensorType>(in.weight.getType());
+  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+  if (in.scales || !xType.getElementType().isF16() ||
+      !wType.getElementType().isF16() || !wType.hasStaticShape())
+    return std::nullopt;
+  int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
+  if (n == 0 || k == 0)
+    return std::nullopt;
+  Location loc = op->getLoc();
+  Type f32 = b.getF32Type(), f16 = b.getF16Type();
+  auto c = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  };
+
+  Value x = in.x;
+  if (xType.isDynamicDim(xType.getRank() - 1)) {
+    SmallVector<int64_t> shape(xType.getShape());
+    shape.back() = k;
+    x = tensor::CastOp::create(b, loc, xType.clone(shape), x);
+  }
+  x = collapseLeading(b, loc, x);
+  Value rows = tensor::DimOp::create(b, loc, x, 0);
+  Value xBuffer = toReadOnlyBuffer(b, loc, x);
+  Value wBuffer = toReadOnlyBuffer(b, loc, in.weight);
+  Value biasBuffer =
+      in.epilogue && in.bias ? toReadOnlyBuffer(b, loc, in.bias) : Value();
+  Value residualBuffer =
+      in.epilogue && in.residual
+          ? toReadOnlyBuffer(b, loc, collapseLeading(b, loc, in.residual))
+          : Value();
+  Type yElementType = in.epilogue ? resultType.getElementType() : f32;
+  // The result has its own shape (the leading dims of x, then N), and each
+  // row index is delinearized: an expand_shape of two dynamic dims would
+  // not lower (expand-strided-metadata).
+  SmallVector<OpFoldResult> ySizes;
+  for (int64_t d = 0; d + 1 < xType.getRank(); ++d)
+    ySizes.push_back(tensor::getMixedSize(b, loc, in.x, d));
+  SmallVector<Value> leadingSizes = llvm::map_to_vector(
+      ySizes, [&](OpFoldResult size) { return getIndexValue(b, loc, size); });
+  ySizes.push_back(b.getIndexAttr(n));
+  Value yBuffer = allocateBuffer(b, loc, ySizes, yElementType);
+  Value rowBlocks = arith::DivUIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, rows, c(kTile - 1)), c(kTile));
+
+  {
+    OpBuilder::InsertionGuard guard(b);
+    scf::ForallOp grid = createGridLoop(
+        b, loc, {rowBlocks, b.getIndexAttr((n + kTile - 1) / kTile)});
+    Value firstRow =
+        arith::MulIOp::create(b, loc, grid.getInductionVars()[0], c(kTile));
+    Value firstColumn =
+        arith::MulIOp::create(b, loc, grid.getInductionVars()[1], c(kTile));
+    auto blockLocal = [&](ArrayRef<int64_t> sizes, Type type) -> Value {
+      return memref::AllocOp::create(b, loc, MemRefType::get(sizes, type));
+    };
+    Value xTile = blockLocal({kTile, kTile + kPad}, f16);
+    Value wTile = blockLocal({kTile, kTile + kPad}, f16);
+    Value acc = blockLocal({kTile, kTile}, f32);
+    auto lessThan = [&](OpBuilder &nb, Value lhs, Value rhs) -> Value {
+      return arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ult, lhs,
+                                   rhs);
+    };
+    auto both = [&](OpBuilder &nb, Value lhs, Value rhs) -> Value {
+      return arith::AndIOp::create(nb, loc, lhs, rhs);
+    };
+
+    // Phase 0: an empty accumulator.
+    createThreadLoop(b, loc, kThreads, [&](OpBuilder &pb, Value thread) {
+      forEachItem(pb, loc, thread, kTile * kTile, kThreads,
+                  [&](OpBuilder &ib, Value i) {
+                    memref::StoreOp::create(
+                        ib, loc, f32Const(ib, loc, 0.0), acc,
+                        ValueRange{
+                            arith::DivUIOp::create(ib, loc, i, c(kTile)),
+                            arith::RemUIOp::create(ib, loc, i, c(kTile))});
+                  });
+    });
+    scf::ForOp::create(
+        b, loc, c(0), c(k), c(kTile), ValueRange{},
+        [&](OpBuilder &sb, Location, Value k0, ValueRange) {
+          // Phase 1: the K step's tiles of x and of the weight (zeros past
+          // the rows, columns and K).
+          createThreadLoop(sb, loc, kThreads, [&](OpBuilder &pb, Value t) {
+            auto load = [&](Value source, Value tile, Value first,
+                            Value count) {
+              loadTileRows(
+                  pb, loc, t, kThreads, source, tile, kTile, kTile, k,
+                  [&](OpBuilder &fb, Value r, Value column)
+                      -> SmallVector<Value> {
+                    return {arith::AddIOp::create(fb, loc, first, r),
+                            arith::AddIOp::create(fb, loc, k0, column)};
+                  },
+                  [&](OpBuilder &fb, Value r, Value column) {
+                    return both(
+                        fb,
+                        lessThan(fb, arith::AddIOp::create(fb, loc, first, r),
+                                 count),
+                        lessThan(fb, arith::AddIOp::create(fb, loc, k0, column),
+                                 c(k)));
+                  });
+            };
+            load(xBuffer, xTile, firstRow, rows);
+            load(wBuffer, wTile, firstColumn, c(n));
+          });
+          // Phase 2: acc += x . w^T, 16x16 tiles per warp.
+          forEachWarpTile(
+              sb, loc, kThreads, kTile / kMatrixTile, kTile / kMatrixTile,
+              [&](OpBuilder &wb, Value m0, Value n0) {
+                Value current = vector::TransferReadOp::create(
+                    wb, loc, VectorType::get({kMatrixTile, kMatrixTile}, f32),
+                    acc, ValueRange{m0, n0}, f32Const(wb, loc, 0.0),
+                    ArrayRef<bool>{true, true});
+                Value product =
+                    multiplyMatrixTiles(wb, loc, current, xTile, m0, wTile, n0,
+                                        kTile, /*transposeB=*/true);
+                vector::TransferWriteOp::create(wb, loc, product, acc,
+                                                ValueRange{m0, n0},
+                                                ArrayRef<bool>{true, true});
+              });
+          scf::YieldOp::create(sb, loc);
+        });
+    // Phase 3: the epilogue and the block's part of the result.
+    createThreadLoop(b, loc, kThreads, [&](OpBuilder &pb, Value thread) {
+      forEachItem(
+          pb, loc, thread, kTile * kTile, kThreads,
+          [&](OpBuilder &ib, Value i) {
+            Value r = arith::DivUIOp::create(ib, loc, i, c(kTile));
+            Value column = arith::RemUIOp::create(ib, loc, i, c(kTile));
+            Value row = arith::AddIOp::create(ib, loc, firstRow, r);
+            Value channel = arith::AddIOp::create(ib, loc, firstColumn, column);
+            scf::IfOp::create(
+                ib, loc,
+                both(ib, lessThan(ib, row, rows), lessThan(ib, channel, c(n))),
+                [&](OpBuilder &tb, Location) {
+                  Value y = memref::LoadOp::create(tb, loc, acc,
+                                                   ValueRange{r, column});
+                  if (in.epilogue)
+                    y = applyLinearEpilogue(tb, loc, y, in.activation,
+                                            biasBuffer, residualBuffer, row,
+                                            channel, yElementType);
+                  // Row -> the leading indices of the result.
+                  SmallVector<Value> indices(leadingSizes.size());
+                  Value rest = row;
+                  for (int64_t d = leadingSizes.size() - 1; d >= 0; --d) {
+                    indices[d] = d == 0 ? rest
+                                        : arith::RemUIOp::create(
+                                              tb, loc, rest, leadingSizes[d]);
+                    if (d > 0)
+                      rest = arith::DivUIOp::create(tb, loc, rest,
+                                                    leadingSizes[d]);
+                  }
+                  indices.push_back(channel);
+                  memref::StoreOp::create(tb, loc, y, yBuffer, indices);
+                  scf::YieldOp::create(tb, loc);
+                });
+          });
+    });
+  }
+
+  RankedTensorType type =
+      in.epilogue ? resultType : withF32Elements(resultType);
+  return toResultTensor(b, loc, yBuffer, type);
+}
