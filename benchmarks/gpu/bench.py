@@ -21,6 +21,8 @@ CUDA events (median).
              form, weft-compile --gpu-linear=blocks)
   gemv-f16   linear M=1, f16 weights     vs torch f16 linear and copy bandwidth on
              the weight (both forms)
+  linear-f16 linear M=1024, f16 (prefill) vs torch f16 linear (both forms; the
+             thread-block form runs on tensor cores)
   lora       linear + fused LoRA, f16    vs the same linear without LoRA (overhead)
   ssm_scan   Mamba-2 scan, f32           vs device copy bandwidth on its minimal bytes
              (one thread per (batch, head), the default; per channel; and the
@@ -268,6 +270,26 @@ func.func @main(%x: {t((1, k), "f16")}) -> {t((1, n), "f16")} {{
     return rows
 
 
+def bench_linear_f16(weft, rng, m=1024, k=4096, n=4096):
+    x = f16(rng, (m, k))
+    w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float16)
+    program = f"""
+func.func @main(%x: {t((m, k), "f16")}) -> {t((m, n), "f16")} {{
+  %w = weft.param "w" : {t((n, k), "f16")}
+  %y = weft.linear %x, %w : ({t((m, k), "f16")}, {t((n, k), "f16")}) -> {t((m, n), "f16")}
+  return %y : {t((m, n), "f16")}
+}}"""
+    times = {form: weft.time(program, [x], {"w": w}, options=options)
+             for form, options in LINEAR_FORMS.items()}
+    if None in times.values():
+        return []
+    import torch
+    xt, wt = torch.from_numpy(x).cuda(), torch.from_numpy(w).cuda()
+    ref = cuda_ms(lambda: torch.nn.functional.linear(xt, wt))
+    return [(f"linear f16 M={m} K={k} N={n} [{form}]", ms, "torch f16 linear (cuBLAS)", ref,
+             ref / ms) for form, ms in times.items()]
+
+
 def bench_lora(weft, rng, m=16, k=4096, n=4096, r=16):
     x = f16(rng, (m, k))
     w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float16)
@@ -323,7 +345,7 @@ func.func @main(%x: {tx}, %dt: {tdt}, %a: {t((h,), "f32")}, %bm: {tbc}, %cm: {tb
     return rows
 
 
-CASES = ["attention", "decode", "gemv-int4", "gemv-f16", "lora", "ssm_scan"]
+CASES = ["attention", "decode", "gemv-int4", "gemv-f16", "linear-f16", "lora", "ssm_scan"]
 
 
 def main():
@@ -348,6 +370,7 @@ def main():
                "decode": lambda: bench_decode(weft, rng, bandwidth),
                "gemv-int4": lambda: bench_gemv_int4(weft, rng),
                "gemv-f16": lambda: bench_gemv_f16(weft, rng, bandwidth),
+               "linear-f16": lambda: bench_linear_f16(weft, rng),
                "lora": lambda: bench_lora(weft, rng),
                "ssm_scan": lambda: bench_ssm_scan(weft, rng, bandwidth)}
         for case in args.cases.split(","):
