@@ -61,8 +61,8 @@ static LogicalResult bindParams(func::FuncOp func,
       if (seenParam)
         return func.emitError("entry function @")
                << func.getSymName() << ": argument " << index
-               << " follows a parameter argument; parameters (" << kParamAttrName
-               << ") must be the trailing arguments";
+               << " follows a parameter argument; parameters ("
+               << kParamAttrName << ") must be the trailing arguments";
       continue;
     }
     seenParam = true;

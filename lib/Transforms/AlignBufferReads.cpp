@@ -35,7 +35,9 @@ static constexpr int64_t kMaxDivisor = int64_t{1} << 20;
 static int64_t getKnownDivisor(Value value, int depth = 0) {
   if (depth > 16)
     return 1;
-  auto capped = [](int64_t d) { return std::clamp<int64_t>(d, 1, kMaxDivisor); };
+  auto capped = [](int64_t d) {
+    return std::clamp<int64_t>(d, 1, kMaxDivisor);
+  };
   if (std::optional<int64_t> constant = getConstantIntValue(value))
     return *constant == 0 ? kMaxDivisor : capped(std::abs(*constant));
   if (auto iv = dyn_cast<BlockArgument>(value)) {
@@ -73,8 +75,8 @@ static int64_t getOffsetDivisor(ValueRange indices, MemRefType type) {
   int64_t divisor = kMaxDivisor, stride = 1;
   for (auto [index, size] :
        llvm::reverse(llvm::zip_equal(indices, type.getShape()))) {
-    divisor = std::gcd(divisor, std::min(kMaxDivisor,
-                                         getKnownDivisor(index) * stride));
+    divisor = std::gcd(divisor,
+                       std::min(kMaxDivisor, getKnownDivisor(index) * stride));
     if (!ShapedType::isDynamic(size))
       stride = std::min(kMaxDivisor, stride * std::max<int64_t>(size, 1));
   }

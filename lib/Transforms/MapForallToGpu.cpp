@@ -187,9 +187,8 @@ LogicalResult promoteToSharedMemory(RewriterBase &rewriter,
         rewriter.eraseOp(user);
         continue;
       }
-      if (!isa<memref::LoadOp, memref::StoreOp, vector::LoadOp,
-               vector::StoreOp, vector::TransferReadOp,
-               vector::TransferWriteOp>(user))
+      if (!isa<memref::LoadOp, memref::StoreOp, vector::LoadOp, vector::StoreOp,
+               vector::TransferReadOp, vector::TransferWriteOp>(user))
         return user->emitError("weft-map-forall-to-gpu: a block-local buffer "
                                "may only be loaded from and stored to");
     }

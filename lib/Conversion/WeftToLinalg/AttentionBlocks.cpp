@@ -378,9 +378,9 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     if (mma) {
       warpTiles(rows / kMmaTile, keys / kMmaTile,
                 [&](OpBuilder &wb, Value m0, Value n0) {
-                  Value product = multiplyMatrixTiles(wb, loc, zeroTile(wb), qTile, m0,
-                                            kTile, n0, headDim,
-                                            /*transposeB=*/true);
+                  Value product = multiplyMatrixTiles(
+                      wb, loc, zeroTile(wb), qTile, m0, kTile, n0, headDim,
+                      /*transposeB=*/true);
                   vector::TransferWriteOp::create(wb, loc, product, scores,
                                                   ValueRange{m0, n0},
                                                   ArrayRef<bool>{true, true});

@@ -111,15 +111,16 @@ void weft::forEachWarpTile(OpBuilder &b, Location loc, int64_t threads,
                 [&](OpBuilder &fb, Value i) {
                   Value ti = arith::DivUIOp::create(fb, loc, i, c(fb, tilesN));
                   Value tj = arith::RemUIOp::create(fb, loc, i, c(fb, tilesN));
-                  body(fb, arith::MulIOp::create(fb, loc, ti, c(fb, kMatrixTile)),
+                  body(fb,
+                       arith::MulIOp::create(fb, loc, ti, c(fb, kMatrixTile)),
                        arith::MulIOp::create(fb, loc, tj, c(fb, kMatrixTile)));
                 });
   });
 }
 
-Value weft::multiplyMatrixTiles(OpBuilder &b, Location loc, Value init,
-                                Value a, Value m0, Value bTile, Value n0,
-                                int64_t extent, bool transposeB) {
+Value weft::multiplyMatrixTiles(OpBuilder &b, Location loc, Value init, Value a,
+                                Value m0, Value bTile, Value n0, int64_t extent,
+                                bool transposeB) {
   MLIRContext *ctx = b.getContext();
   auto accType = VectorType::get({kMatrixTile, kMatrixTile}, b.getF32Type());
   auto operandType =
@@ -143,17 +144,16 @@ Value weft::multiplyMatrixTiles(OpBuilder &b, Location loc, Value init,
                Value lhs = vector::TransferReadOp::create(
                    lb, loc, operandType, a, ValueRange{m0, k0}, padding,
                    ArrayRef<bool>{true, true});
-               Value rhs =
-                   transposeB
-                       ? vector::TransferReadOp::create(
-                             lb, loc, operandType, bTile, ValueRange{n0, k0},
-                             padding,
-                             AffineMap::getPermutationMap(
-                                 ArrayRef<unsigned>{1, 0}, ctx),
-                             ArrayRef<bool>{true, true})
-                       : vector::TransferReadOp::create(
-                             lb, loc, operandType, bTile, ValueRange{k0, n0},
-                             padding, ArrayRef<bool>{true, true});
+               Value rhs = transposeB ? vector::TransferReadOp::create(
+                                            lb, loc, operandType, bTile,
+                                            ValueRange{n0, k0}, padding,
+                                            AffineMap::getPermutationMap(
+                                                ArrayRef<unsigned>{1, 0}, ctx),
+                                            ArrayRef<bool>{true, true})
+                                      : vector::TransferReadOp::create(
+                                            lb, loc, operandType, bTile,
+                                            ValueRange{k0, n0}, padding,
+                                            ArrayRef<bool>{true, true});
                auto extend = [&](Value tile) -> Value {
                  return arith::ExtFOp::create(lb, loc, accType, tile);
                };
@@ -189,13 +189,13 @@ void weft::loadTileRows(
             scf::IfOp::create(
                 fb, loc, inside(fb, row, column),
                 [&](OpBuilder &tb, Location) {
-                  scf::YieldOp::create(
-                      tb, loc,
-                      vector::TransferReadOp::create(
-                          tb, loc, pieceType, source,
-                          sourceIndices(tb, row, column),
-                          /*padding=*/std::nullopt, ArrayRef<bool>{true})
-                          .getResult());
+                  scf::YieldOp::create(tb, loc,
+                                       vector::TransferReadOp::create(
+                                           tb, loc, pieceType, source,
+                                           sourceIndices(tb, row, column),
+                                           /*padding=*/std::nullopt,
+                                           ArrayRef<bool>{true})
+                                           .getResult());
                 },
                 [&](OpBuilder &eb, Location) {
                   scf::YieldOp::create(
@@ -211,9 +211,10 @@ void weft::loadTileRows(
         // workgroup address space in the vector-to-LLVM conversion.
         for (int64_t e = 0; e < piece; ++e)
           memref::StoreOp::create(
-              fb, loc, vector::ExtractOp::create(fb, loc, values, e).getResult(),
-              tile,
-              ValueRange{row, arith::AddIOp::create(fb, loc, column, c(fb, e))});
+              fb, loc,
+              vector::ExtractOp::create(fb, loc, values, e).getResult(), tile,
+              ValueRange{row,
+                         arith::AddIOp::create(fb, loc, column, c(fb, e))});
       });
 }
 

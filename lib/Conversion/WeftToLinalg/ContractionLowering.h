@@ -31,8 +31,8 @@ struct LinearBlocksOperands {
 /// a dynamic number of rows, a weight that is not a function argument, or
 /// rows or groups that are not whole 16-byte chunks of weights.
 std::optional<Value> lowerLinearAsBlocks(Operation *op,
-                                          const LinearBlocksOperands &operands,
-                                          OpBuilder &b);
+                                         const LinearBlocksOperands &operands,
+                                         OpBuilder &b);
 
 /// weft.linear `op` with f16 x and weight as GPU thread blocks of [64, 64]
 /// output tiles whose products are 16x16x16 warp-level matrix operations

@@ -472,8 +472,8 @@ LogicalResult lowerThreadBlocks(ConversionPatternRewriter &rewriter, OpTy op,
   if (!y)
     return failure();
   if (!operands.epilogue)
-    return finishLinearLayer(rewriter, op.getLoc(), op, adaptor, *y,
-                             resultType, resultSize);
+    return finishLinearLayer(rewriter, op.getLoc(), op, adaptor, *y, resultType,
+                             resultSize);
   rewriter.replaceOp(op, *y);
   return success();
 }
@@ -718,8 +718,8 @@ struct GatedLinearOpLowering : OpConversionPattern<GatedLinearOp> {
 
 } // namespace
 
-void weft::populateContractionToLinalgPatterns(
-    RewritePatternSet &patterns, const WeftToLinalgForms &forms) {
+void weft::populateContractionToLinalgPatterns(RewritePatternSet &patterns,
+                                               const WeftToLinalgForms &forms) {
   patterns.add<MatmulOpLowering, LoraOpLowering, GatedLinearOpLowering>(
       patterns.getContext());
   patterns.add<LinearOpLowering, QLinearOpLowering>(patterns.getContext(),

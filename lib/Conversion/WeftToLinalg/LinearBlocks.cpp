@@ -78,10 +78,9 @@ static Value dequantizeChunk(OpBuilder &b, Location loc, Value raw,
   Value stored = arith::ExtUIOp::create(b, loc, intType, raw);
   Value offset;
   if (zeroPoint) {
-    Value zero =
-        arith::UIToFPOp::create(b, loc, b.getF32Type(),
-                                arith::ExtUIOp::create(b, loc, b.getI32Type(),
-                                                       zeroPoint));
+    Value zero = arith::UIToFPOp::create(
+        b, loc, b.getF32Type(),
+        arith::ExtUIOp::create(b, loc, b.getI32Type(), zeroPoint));
     offset = arith::AddFOp::create(b, loc, f32Const(b, loc, kMagic), zero);
   } else {
     // Signed v is stored as v + half (mod the range) in the biased bits.
@@ -223,11 +222,10 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
     scf::ForallOp grid = createGridLoop(
         b, loc, {b.getIndexAttr((n + kRowsPerBlock - 1) / kRowsPerBlock)});
     Value block = grid.getInductionVars()[0];
-    Value xTile = allocateBuffer(
-        b, loc,
-        {b.getIndexAttr(rows), b.getIndexAttr(quads),
-         b.getIndexAttr(tileChunks + 1)},
-        quadType);
+    Value xTile = allocateBuffer(b, loc,
+                                 {b.getIndexAttr(rows), b.getIndexAttr(quads),
+                                  b.getIndexAttr(tileChunks + 1)},
+                                 quadType);
     Value partials = allocateBuffer(
         b, loc, {b.getIndexAttr(rows), b.getIndexAttr(kThreads)}, f32);
 
@@ -235,42 +233,52 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
         b, loc, c(0), c(k), c(tileK), ValueRange{},
         [&](OpBuilder &tb, Location, Value tileStart, ValueRange) {
           Value tileEnd = arith::MinSIOp::create(
-              tb, loc, c(tileK), arith::SubIOp::create(tb, loc, c(k), tileStart));
+              tb, loc, c(tileK),
+              arith::SubIOp::create(tb, loc, c(k), tileStart));
           // Phase 1: the x tile into shared memory, a quad per item.
           createThreadLoop(tb, loc, kThreads, [&](OpBuilder &pb, Value thread) {
-            forEachItem(pb, loc, thread, rows * (tileK / kQuad), kThreads,
-                        [&](OpBuilder &ib, Value item) {
-              Value m = arith::DivUIOp::create(ib, loc, item, c(tileK / kQuad));
-              Value kk = arith::MulIOp::create(
-                  ib, loc, arith::RemUIOp::create(ib, loc, item, c(tileK / kQuad)),
-                  c(kQuad));
-              Value inside = arith::CmpIOp::create(
-                  ib, loc, arith::CmpIPredicate::ult, kk, tileEnd);
-              scf::IfOp::create(ib, loc, inside, [&](OpBuilder &sb, Location) {
-                Value column = arith::AddIOp::create(sb, loc, tileStart, kk);
-                SmallVector<Value> values;
-                for (int64_t e = 0; e < kQuad; ++e)
-                  values.push_back(extendToF32(
-                      sb, loc,
-                      memref::LoadOp::create(
-                          sb, loc, xBuffer,
-                          ValueRange{m, arith::AddIOp::create(sb, loc, column,
-                                                              c(e))})));
-                Value quad =
-                    vector::FromElementsOp::create(sb, loc, quadType, values);
-                Value lane = arith::RemUIOp::create(sb, loc, kk, c(lanes));
-                memref::StoreOp::create(
-                    sb, loc, quad, xTile,
-                    ValueRange{m, arith::DivUIOp::create(sb, loc, lane, c(kQuad)),
-                               arith::DivUIOp::create(sb, loc, kk, c(lanes))});
-                scf::YieldOp::create(sb, loc);
-              });
-            });
+            forEachItem(
+                pb, loc, thread, rows * (tileK / kQuad), kThreads,
+                [&](OpBuilder &ib, Value item) {
+                  Value m =
+                      arith::DivUIOp::create(ib, loc, item, c(tileK / kQuad));
+                  Value kk = arith::MulIOp::create(
+                      ib, loc,
+                      arith::RemUIOp::create(ib, loc, item, c(tileK / kQuad)),
+                      c(kQuad));
+                  Value inside = arith::CmpIOp::create(
+                      ib, loc, arith::CmpIPredicate::ult, kk, tileEnd);
+                  scf::IfOp::create(
+                      ib, loc, inside, [&](OpBuilder &sb, Location) {
+                        Value column =
+                            arith::AddIOp::create(sb, loc, tileStart, kk);
+                        SmallVector<Value> values;
+                        for (int64_t e = 0; e < kQuad; ++e)
+                          values.push_back(extendToF32(
+                              sb, loc,
+                              memref::LoadOp::create(
+                                  sb, loc, xBuffer,
+                                  ValueRange{m, arith::AddIOp::create(
+                                                    sb, loc, column, c(e))})));
+                        Value quad = vector::FromElementsOp::create(
+                            sb, loc, quadType, values);
+                        Value lane =
+                            arith::RemUIOp::create(sb, loc, kk, c(lanes));
+                        memref::StoreOp::create(
+                            sb, loc, quad, xTile,
+                            ValueRange{
+                                m,
+                                arith::DivUIOp::create(sb, loc, lane, c(kQuad)),
+                                arith::DivUIOp::create(sb, loc, kk, c(lanes))});
+                        scf::YieldOp::create(sb, loc);
+                      });
+                });
           });
           // Phase 2: each lane's chunks of the tile, a warp per output.
           createThreadLoop(tb, loc, kThreads, [&](OpBuilder &pb, Value thread) {
             Value row = arith::AddIOp::create(
-                pb, loc, arith::MulIOp::create(pb, loc, block, c(kRowsPerBlock)),
+                pb, loc,
+                arith::MulIOp::create(pb, loc, block, c(kRowsPerBlock)),
                 arith::DivUIOp::create(pb, loc, thread, c(kWarpSize)));
             Value lane = arith::RemUIOp::create(pb, loc, thread, c(kWarpSize));
             Value inside = arith::CmpIOp::create(
@@ -287,22 +295,23 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
                         cb, loc, tileStart,
                         arith::MulIOp::create(cb, loc, chunk, c(lanes)));
                     Value raw = vector::TransferReadOp::create(
-                        cb, loc, VectorType::get({lanes}, qType.getElementType()),
+                        cb, loc,
+                        VectorType::get({lanes}, qType.getElementType()),
                         qBuffer, ValueRange{row, column},
                         /*padding=*/std::nullopt, ArrayRef<bool>{true});
                     // Float weights are summed as they are; integers are
                     // dequantized and each chunk's sum is scaled.
                     Value values, scaleQuad;
                     if (!sBuffer) {
-                      values = qType.getElementType().isF32()
-                                   ? raw
-                                   : arith::ExtFOp::create(
-                                         cb, loc,
-                                         VectorType::get({lanes}, f32), raw)
-                                         .getResult();
+                      values =
+                          qType.getElementType().isF32()
+                              ? raw
+                              : arith::ExtFOp::create(
+                                    cb, loc, VectorType::get({lanes}, f32), raw)
+                                    .getResult();
                     } else {
-                      Value group = arith::DivUIOp::create(cb, loc, column,
-                                                           c(groupSize));
+                      Value group =
+                          arith::DivUIOp::create(cb, loc, column, c(groupSize));
                       Value scale = extendToF32(
                           cb, loc,
                           memref::LoadOp::create(cb, loc, sBuffer,
@@ -329,10 +338,10 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
                             ArrayRef<int64_t>{kQuad}, ArrayRef<int64_t>{1});
                         dot = math::FmaOp::create(cb, loc, xQuad, wQuad, dot);
                       }
-                      next.push_back(scaleQuad ? math::FmaOp::create(
-                                                     cb, loc, dot, scaleQuad,
-                                                     accs[m])
-                                               : dot);
+                      next.push_back(scaleQuad
+                                         ? math::FmaOp::create(
+                                               cb, loc, dot, scaleQuad, accs[m])
+                                         : dot);
                     }
                     scf::YieldOp::create(cb, loc, next);
                   });
@@ -359,38 +368,41 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
 
     // Phase 3: the 32 partial sums of each output.
     createThreadLoop(b, loc, kThreads, [&](OpBuilder &pb, Value thread) {
-      forEachItem(pb, loc, thread, rows * kRowsPerBlock, kThreads,
-                  [&](OpBuilder &ib, Value item) {
-        Value m = arith::DivUIOp::create(ib, loc, item, c(kRowsPerBlock));
-        Value warp = arith::RemUIOp::create(ib, loc, item, c(kRowsPerBlock));
-        Value row = arith::AddIOp::create(
-            ib, loc, arith::MulIOp::create(ib, loc, block, c(kRowsPerBlock)),
-            warp);
-        Value inside =
-            arith::CmpIOp::create(ib, loc, arith::CmpIPredicate::ult, row, c(n));
-        scf::IfOp::create(ib, loc, inside, [&](OpBuilder &sb, Location) {
-          Value first = arith::MulIOp::create(sb, loc, warp, c(kWarpSize));
-          Value sum = accumulate(
-              sb, loc, c(kWarpSize), f32Const(sb, loc, 0.0),
-              [&](OpBuilder &ab, Value l, Value acc) -> Value {
-                Value partial = memref::LoadOp::create(
-                    ab, loc, partials,
-                    ValueRange{m, arith::AddIOp::create(ab, loc, first, l)});
-                return arith::AddFOp::create(ab, loc, acc, partial);
-              });
-          Value y = sum;
-          if (in.epilogue)
-            y = applyLinearEpilogue(sb, loc, y, in.activation, biasBuffer,
-                                    residualBuffer, m, row, yElementType);
-          memref::StoreOp::create(sb, loc, y, yBuffer, ValueRange{m, row});
-          scf::YieldOp::create(sb, loc);
-        });
-      });
+      forEachItem(
+          pb, loc, thread, rows * kRowsPerBlock, kThreads,
+          [&](OpBuilder &ib, Value item) {
+            Value m = arith::DivUIOp::create(ib, loc, item, c(kRowsPerBlock));
+            Value warp =
+                arith::RemUIOp::create(ib, loc, item, c(kRowsPerBlock));
+            Value row = arith::AddIOp::create(
+                ib, loc,
+                arith::MulIOp::create(ib, loc, block, c(kRowsPerBlock)), warp);
+            Value inside = arith::CmpIOp::create(
+                ib, loc, arith::CmpIPredicate::ult, row, c(n));
+            scf::IfOp::create(ib, loc, inside, [&](OpBuilder &sb, Location) {
+              Value first = arith::MulIOp::create(sb, loc, warp, c(kWarpSize));
+              Value sum = accumulate(
+                  sb, loc, c(kWarpSize), f32Const(sb, loc, 0.0),
+                  [&](OpBuilder &ab, Value l, Value acc) -> Value {
+                    Value partial = memref::LoadOp::create(
+                        ab, loc, partials,
+                        ValueRange{m,
+                                   arith::AddIOp::create(ab, loc, first, l)});
+                    return arith::AddFOp::create(ab, loc, acc, partial);
+                  });
+              Value y = sum;
+              if (in.epilogue)
+                y = applyLinearEpilogue(sb, loc, y, in.activation, biasBuffer,
+                                        residualBuffer, m, row, yElementType);
+              memref::StoreOp::create(sb, loc, y, yBuffer, ValueRange{m, row});
+              scf::YieldOp::create(sb, loc);
+            });
+          });
     });
   }
 
-  Value y = toResultTensor(
-      b, loc, yBuffer, RankedTensorType::get({rows, n}, yElementType));
+  Value y = toResultTensor(b, loc, yBuffer,
+                           RankedTensorType::get({rows, n}, yElementType));
   return viewAs(b, loc, y,
                 in.epilogue ? resultType : withF32Elements(resultType));
 }

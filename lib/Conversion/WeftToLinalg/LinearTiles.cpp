@@ -41,8 +41,8 @@ static Value collapseLeading(OpBuilder &b, Location loc, Value value) {
     return value;
   if (rank == 1)
     return tensor::ExpandShapeOp::create(
-        b, loc, RankedTensorType::get({1, type.getDimSize(0)},
-                                      type.getElementType()),
+        b, loc,
+        RankedTensorType::get({1, type.getDimSize(0)}, type.getElementType()),
         value, ArrayRef<ReassociationIndices>{{0, 1}});
   int64_t rows = 1;
   for (int64_t size : type.getShape().drop_back())
@@ -130,14 +130,14 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
 
     // Phase 0: an empty accumulator.
     createThreadLoop(b, loc, kThreads, [&](OpBuilder &pb, Value thread) {
-      forEachItem(pb, loc, thread, kTile * kTile, kThreads,
-                  [&](OpBuilder &ib, Value i) {
-                    memref::StoreOp::create(
-                        ib, loc, f32Const(ib, loc, 0.0), acc,
-                        ValueRange{
-                            arith::DivUIOp::create(ib, loc, i, c(kTile)),
-                            arith::RemUIOp::create(ib, loc, i, c(kTile))});
-                  });
+      forEachItem(
+          pb, loc, thread, kTile * kTile, kThreads,
+          [&](OpBuilder &ib, Value i) {
+            memref::StoreOp::create(
+                ib, loc, f32Const(ib, loc, 0.0), acc,
+                ValueRange{arith::DivUIOp::create(ib, loc, i, c(kTile)),
+                           arith::RemUIOp::create(ib, loc, i, c(kTile))});
+          });
     });
     scf::ForOp::create(
         b, loc, c(0), c(k), c(kTile), ValueRange{},
@@ -149,8 +149,8 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
                             Value count) {
               loadTileRows(
                   pb, loc, t, kThreads, source, tile, kTile, kTile, k,
-                  [&](OpBuilder &fb, Value r, Value column)
-                      -> SmallVector<Value> {
+                  [&](OpBuilder &fb, Value r,
+                      Value column) -> SmallVector<Value> {
                     return {arith::AddIOp::create(fb, loc, first, r),
                             arith::AddIOp::create(fb, loc, k0, column)};
                   },
