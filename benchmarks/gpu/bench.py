@@ -21,8 +21,8 @@ CUDA events (median).
              form, weft-compile --gpu-linear=blocks)
   gemv-f16   linear M=1, f16 weights     vs torch f16 linear and copy bandwidth on
              the weight (both forms)
-  linear-f16 linear M=1024, f16 (prefill) vs torch f16 linear (both forms; the
-             thread-block form runs on tensor cores)
+  linear-f16 linear M=1024, f16 (prefill) vs torch f16 linear, cuBLAS (both
+             forms; the thread-block form runs on tensor cores)
   lora       linear + fused LoRA, f16    vs the same linear without LoRA (overhead)
   ssm_scan   Mamba-2 scan, f32           vs device copy bandwidth on its minimal bytes
              (one thread per (batch, head), the default; per channel; and the
@@ -244,33 +244,9 @@ def gemv_rows(case, ms, xb, q, scales, n, k, group):
     return rows
 
 
-def bench_gemv_f16(weft, rng, bandwidth, n=4096, k=4096):
-    x = f16(rng, (1, k))
-    w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float16)
-    program = f"""
-func.func @main(%x: {t((1, k), "f16")}) -> {t((1, n), "f16")} {{
-  %w = weft.param "w" : {t((n, k), "f16")}
-  %y = weft.linear %x, %w : ({t((1, k), "f16")}, {t((n, k), "f16")}) -> {t((1, n), "f16")}
-  return %y : {t((1, n), "f16")}
-}}"""
-    times = {form: weft.time(program, [x], {"w": w}, options=options)
-             for form, options in LINEAR_FORMS.items()}
-    if None in times.values():
-        return []
-    import torch
-    xt, wt = torch.from_numpy(x).cuda(), torch.from_numpy(w).cuda()
-    ref = cuda_ms(lambda: torch.nn.functional.linear(xt, wt))
-    rows = []
-    for form, ms in times.items():
-        achieved = w.nbytes / ms / 1e6
-        case = f"gemv f16 M=1 K={k} N={n} [{form}]"
-        rows.append((case, ms, "torch f16 linear", ref, ref / ms))
-        rows.append((case, ms, f"copy bandwidth {bandwidth:.0f} GB/s (weft {achieved:.0f} GB/s)",
-                     None, achieved / bandwidth))
-    return rows
-
-
-def bench_linear_f16(weft, rng, m=1024, k=4096, n=4096):
+def bench_linear_f16(weft, rng, bandwidth, m, k=4096, n=4096):
+    """An f16 linear layer of m rows in both forms against torch; for a GEMV
+    (m = 1) also against copy bandwidth on the weight."""
     x = f16(rng, (m, k))
     w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float16)
     program = f"""
@@ -286,8 +262,16 @@ func.func @main(%x: {t((m, k), "f16")}) -> {t((m, n), "f16")} {{
     import torch
     xt, wt = torch.from_numpy(x).cuda(), torch.from_numpy(w).cuda()
     ref = cuda_ms(lambda: torch.nn.functional.linear(xt, wt))
-    return [(f"linear f16 M={m} K={k} N={n} [{form}]", ms, "torch f16 linear (cuBLAS)", ref,
-             ref / ms) for form, ms in times.items()]
+    rows = []
+    for form, ms in times.items():
+        case = f"{'gemv' if m == 1 else 'linear'} f16 M={m} K={k} N={n} [{form}]"
+        rows.append((case, ms, "torch f16 linear", ref, ref / ms))
+        if m == 1:
+            achieved = w.nbytes / ms / 1e6
+            rows.append((case, ms,
+                         f"copy bandwidth {bandwidth:.0f} GB/s (weft {achieved:.0f} GB/s)",
+                         None, achieved / bandwidth))
+    return rows
 
 
 def bench_lora(weft, rng, m=16, k=4096, n=4096, r=16):
@@ -369,8 +353,8 @@ def main():
         run = {"attention": lambda: bench_attention(weft, rng),
                "decode": lambda: bench_decode(weft, rng, bandwidth),
                "gemv-int4": lambda: bench_gemv_int4(weft, rng),
-               "gemv-f16": lambda: bench_gemv_f16(weft, rng, bandwidth),
-               "linear-f16": lambda: bench_linear_f16(weft, rng),
+               "gemv-f16": lambda: bench_linear_f16(weft, rng, bandwidth, m=1),
+               "linear-f16": lambda: bench_linear_f16(weft, rng, bandwidth, m=1024),
                "lora": lambda: bench_lora(weft, rng),
                "ssm_scan": lambda: bench_ssm_scan(weft, rng, bandwidth)}
         for case in args.cases.split(","):

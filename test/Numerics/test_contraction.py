@@ -351,6 +351,52 @@ def test_qlinear_gemv(bits, symmetric, dtype):
 LINEAR_BLOCKS = "--pass-pipeline=builtin.module(weft-bind-params, func.func(convert-weft-to-linalg{linear-blocks}))"
 
 
+class LayerOperands:
+    """The operands of one layer of a generated program: function arguments
+    and their inputs, and the layer's operand and type lists."""
+
+    def __init__(self, operands, types):
+        self.args, self.inputs, self.operands, self.types = [], [], operands, types
+
+    def add_input(self, name, value, dtype, shape=None):
+        """An argument of `shape` (default: the value's) holding `value`;
+        returns its exact value."""
+        value_in, value64 = given(value, dtype)
+        self.args.append(f"%{name}: {t(shape or value.shape, dtype)}")
+        self.inputs.append(value_in)
+        return value64
+
+    def add_epilogue(self, n, shape, run_shape, dtype):
+        """Bias and residual (of the result's type for x of `shape`)."""
+        b64 = self.add_input("b", normal(n, scale=0.5), dtype)
+        r64 = self.add_input("r", normal(*run_shape[:-1], n), dtype, shape[:-1] + (n,))
+        self.operands += " bias %b residual %r"
+        self.types += f", {t((n,), dtype)}, {t(shape[:-1] + (n,), dtype)}"
+        return b64, r64
+
+    def add_lora(self, k, n, dtype):
+        """A rank-4 LoRA delta; returns the exact tables."""
+        a64 = self.add_input("la", normal(4, k, scale=k**-0.5), dtype)
+        lb64 = self.add_input("lb", normal(n, 4, scale=0.5), dtype)
+        self.operands += " lora %la, %lb"
+        self.types += f", {t((4, k), dtype)}, {t((n, 4), dtype)}"
+        return a64, lb64
+
+
+def check_linear(out, x64, weight, b64, act, r64, lora64, dtype, what):
+    """weft.linear against float64, with the fused LoRA delta (scale 0.5)."""
+    expected = reference.linear(x64, weight, b64, act, r64)
+    magnitude = reference.linear(np.abs(x64), np.abs(weight),
+                                 None if b64 is None else np.abs(b64), "none",
+                                 None if r64 is None else np.abs(r64))
+    if lora64:
+        expected = expected + reference.lora(x64, *lora64, scale=0.5)
+        magnitude = magnitude + reference.lora(np.abs(x64), *map(np.abs, lora64), scale=0.5)
+    # One more f32 rounding per term: the dequantized weight.
+    rtol, atol = tolerance(dtype, weight.shape[1] + 1, magnitude)
+    harness.assert_close(result(out, dtype), expected, rtol, atol, what=what)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("weights", ["int8", "int8-zeros", "int4", "int4-zeros", "float"])
 def test_linear_blocks(weights, dtype):
@@ -381,57 +427,47 @@ def test_linear_blocks(weights, dtype):
     qtype = f"i{bits}"
     for i, (shape, group) in enumerate(layers):
         k = shape[-1]
-        tx, ty = t(shape, dtype), t(shape[:-1] + (n,), dtype)
+        ty = t(shape[:-1] + (n,), dtype)
         run_shape = tuple(3 if d is None else d for d in shape)
-        x_in, x64 = given(normal(*run_shape), dtype)
         if bits is None:
-            w_in, w64 = given(normal(n, k, scale=k**-0.5), dtype)
-            q, s64, z = w64, None, None
+            w_in, weight = given(normal(n, k, scale=k**-0.5), dtype)
             params[f"l{i}.weight"] = entry(w_in, dtype)
             lines.append(f'  %w{i} = weft.param "l{i}.weight" : {t((n, k), dtype)}')
-            op, operands, types = "linear", f"%w{i}", t((n, k), dtype)
-            group_attr = ""
+            layer = LayerOperands(f"%w{i}", t((n, k), dtype))
+            op, group_attr = "linear", ""
         else:
             groups = 1 if group == -1 else k // group
             q, z = quantized(bits, symmetric, n, k, groups)
             qmax = 2 ** (bits - 1)
             s_in, s64 = given(RNG.uniform(0.5, 1.5, size=(n, groups)) / (qmax * np.sqrt(k / 3)),
                               "f32")
+            weight = reference.dequantize(q, s64, group, z)
             tq, ts, tz = t((n, k), qtype), t((n, groups), "f32"), t((n, groups), qtype)
             params[f"l{i}.qweight"] = int_entry(q, bits, symmetric)
             params[f"l{i}.scales"] = s_in
             lines.append(f'  %q{i} = weft.param "l{i}.qweight" : {tq}')
             lines.append(f'  %s{i} = weft.param "l{i}.scales" : {ts}')
-            op, operands, types = "qlinear", f"%q{i}, %s{i}", f"{tq}, {ts}"
+            layer = LayerOperands(f"%q{i}, %s{i}", f"{tq}, {ts}")
             if z is not None:
                 params[f"l{i}.zeros"] = int_entry(z, bits, False)
                 lines.append(f'  %z{i} = weft.param "l{i}.zeros" : {tz}')
-                operands, types = operands + f" zeros %z{i}", types + f", {tz}"
-            group_attr = f"group_size = {group} : i64, "
+                layer.operands += f" zeros %z{i}"
+                layer.types += f", {tz}"
+            op, group_attr = "qlinear", f"group_size = {group} : i64, "
+        x64 = layer.add_input(f"x{i}", normal(*run_shape), dtype, shape)
         act, b64, r64, lora64 = "none", None, None, None
-        args.append(f"%x{i}: {tx}")
-        inputs.append(x_in)
         if i == 0:
-            b_in, b64 = given(normal(n, scale=0.5), dtype)
-            r_in, r64 = given(normal(*run_shape[:-1], n), dtype)
-            args += [f"%b: {t((n,), dtype)}", f"%r: {ty}"]
-            inputs += [b_in, r_in]
-            operands += " bias %b residual %r"
-            types += f", {t((n,), dtype)}, {ty}"
+            b64, r64 = layer.add_epilogue(n, shape, run_shape, dtype)
             act = "gelu"
         if i == 1:
-            (a_in, a64), (lb_in, lb64) = given(normal(4, k, scale=k**-0.5), dtype), \
-                given(normal(n, 4, scale=0.5), dtype)
-            ta, tlb = t((4, k), dtype), t((n, 4), dtype)
-            args += [f"%la: {ta}", f"%lb: {tlb}"]
-            inputs += [a_in, lb_in]
-            operands += " lora %la, %lb"
-            types += f", {ta}, {tlb}"
-            lora64 = (a64, lb64)
+            lora64 = layer.add_lora(k, n, dtype)
+        args += layer.args
+        inputs += layer.inputs
         scale_attr = ", lora_scale = 0.5 : f32" if lora64 else ""
-        lines.append(f"  %y{i} = weft.{op} %x{i}, {operands} {{{group_attr}"
-                     f"activation = #weft.activation<{act}>{scale_attr}}} : ({tx}, {types}) -> {ty}")
-        refs.append((x64, q, s64, group, z, b64, act, r64, lora64, ty))
+        lines.append(f"  %y{i} = weft.{op} %x{i}, {layer.operands} {{{group_attr}"
+                     f"activation = #weft.activation<{act}>{scale_attr}}} : "
+                     f"({t(shape, dtype)}, {layer.types}) -> {ty}")
+        refs.append((x64, weight, b64, act, r64, lora64, ty))
     program = (
         f"func.func @main({', '.join(args)}) -> ({', '.join(r[-1] for r in refs)}) {{\n"
         + "\n".join(lines)
@@ -443,19 +479,8 @@ def test_linear_blocks(weights, dtype):
     assert lowered.count("#gpu.block<x>") == 3 + tiles, lowered
     assert lowered.count("vector.contract") == tiles, lowered
     outs = harness.run(lowered, inputs, params)
-    for i, (out, (x64, q, s64, group, z, b64, act, r64, lora64, _)) in enumerate(zip(outs, refs)):
-        weight = q if s64 is None else reference.dequantize(q, s64, group, z)
-        expected = reference.linear(x64, weight, b64, act, r64)
-        magnitude = reference.linear(np.abs(x64), np.abs(weight),
-                                     None if b64 is None else np.abs(b64), "none",
-                                     None if r64 is None else np.abs(r64))
-        if lora64:
-            expected = expected + reference.lora(x64, *lora64, scale=0.5)
-            magnitude = magnitude + reference.lora(np.abs(x64), *map(np.abs, lora64), scale=0.5)
-        # One more f32 rounding per term: the dequantized weight.
-        rtol, atol = tolerance(dtype, q.shape[1] + 1, magnitude)
-        harness.assert_close(result(out, dtype), expected, rtol, atol,
-                             what=f"{weights} blocks {i} (group {group}) {dtype}")
+    for i, (out, ref) in enumerate(zip(outs, refs)):
+        check_linear(out, *ref[:-1], dtype, f"{weights} blocks {i} {dtype}")
 
 
 def test_linear_tiles():
@@ -471,43 +496,31 @@ def test_linear_tiles():
     # 2: x [16, 36]: K = 36 is not a multiple of 8 values, so tiles load
     #    4 values at a time.
     # 3: an f32 layer of 20 rows keeps the default form.
-    dtype = "f16"
     layers = [((None, None, 200), (2, 37, 200), 70), ((20, 96), (20, 96), 130),
               ((16, 36), (16, 36), 16), ((20, 40), (20, 40), 24)]
     lines, params, refs, args, inputs, results = [], {}, [], [], [], []
     for i, (shape, run_shape, n) in enumerate(layers):
-        dt = "f32" if i == 3 else dtype
+        dtype = "f32" if i == 3 else "f16"
         k = shape[-1]
-        tx, ty = t(shape, dt), t(shape[:-1] + (n,), dt)
-        x_in, x64 = given(normal(*run_shape), dt)
-        w_in, w64 = given(normal(n, k, scale=k**-0.5), dt)
-        params[f"w{i}"] = entry(w_in, dt)
-        lines.append(f'  %w{i} = weft.param "w{i}" : {t((n, k), dt)}')
-        operands, types, attrs = f"%w{i}", t((n, k), dt), ""
-        args.append(f"%x{i}: {tx}")
-        inputs.append(x_in)
+        ty = t(shape[:-1] + (n,), dtype)
+        w_in, w64 = given(normal(n, k, scale=k**-0.5), dtype)
+        params[f"w{i}"] = entry(w_in, dtype)
+        lines.append(f'  %w{i} = weft.param "w{i}" : {t((n, k), dtype)}')
+        layer = LayerOperands(f"%w{i}", t((n, k), dtype))
+        x64 = layer.add_input(f"x{i}", normal(*run_shape), dtype, shape)
         b64 = r64 = lora64 = None
-        act = "silu" if i == 0 else "none"
+        act, attrs = ("silu" if i == 0 else "none"), ""
         if i == 0:
-            b_in, b64 = given(normal(n, scale=0.5), dt)
-            r_in, r64 = given(normal(*run_shape[:-1], n), dt)
-            args += [f"%b: {t((n,), dt)}", f"%r: {ty}"]
-            inputs += [b_in, r_in]
-            operands += " bias %b residual %r"
-            types += f", {t((n,), dt)}, {ty}"
+            b64, r64 = layer.add_epilogue(n, shape, run_shape, dtype)
         if i == 1:
-            (a_in, a64), (lb_in, lb64) = given(normal(4, k, scale=k**-0.5), dt), \
-                given(normal(n, 4, scale=0.5), dt)
-            args += [f"%la: {t((4, k), dt)}", f"%lb: {t((n, 4), dt)}"]
-            inputs += [a_in, lb_in]
-            operands += " lora %la, %lb"
-            types += f", {t((4, k), dt)}, {t((n, 4), dt)}"
+            lora64 = layer.add_lora(k, n, dtype)
             attrs = ", lora_scale = 0.5 : f32"
-            lora64 = (a64, lb64)
-        lines.append(f"  %y{i} = weft.linear %x{i}, {operands} {{activation = "
-                     f"#weft.activation<{act}>{attrs}}} : ({tx}, {types}) -> {ty}")
+        args += layer.args
+        inputs += layer.inputs
+        lines.append(f"  %y{i} = weft.linear %x{i}, {layer.operands} {{activation = "
+                     f"#weft.activation<{act}>{attrs}}} : ({t(shape, dtype)}, {layer.types}) -> {ty}")
         results.append(ty)
-        refs.append((x64, w64, b64, act, r64, lora64, dt))
+        refs.append((x64, w64, b64, act, r64, lora64, dtype))
     program = (
         f"func.func @main({', '.join(args)}) -> ({', '.join(results)}) {{\n"
         + "\n".join(lines)
@@ -518,17 +531,8 @@ def test_linear_tiles():
     assert lowered.count("#gpu.block<x>") == 3, lowered
     assert lowered.count("vector.contract") == 3, lowered
     outs = harness.run(lowered, inputs, params)
-    for i, (out, (x64, w64, b64, act, r64, lora64, dt)) in enumerate(zip(outs, refs)):
-        expected = reference.linear(x64, w64, b64, act, r64)
-        magnitude = reference.linear(np.abs(x64), np.abs(w64),
-                                     None if b64 is None else np.abs(b64), "none",
-                                     None if r64 is None else np.abs(r64))
-        if lora64:
-            expected = expected + reference.lora(x64, *lora64, scale=0.5)
-            magnitude = magnitude + reference.lora(np.abs(x64), *map(np.abs, lora64), scale=0.5)
-        rtol, atol = tolerance(dt, w64.shape[1], magnitude)
-        harness.assert_close(result(out, dt), expected, rtol, atol,
-                             what=f"linear tiles {i} {dt}")
+    for i, (out, ref) in enumerate(zip(outs, refs)):
+        check_linear(out, *ref, f"linear tiles {i} {ref[-1]}")
 
 
 # --- weft.lora ------------------------------------------------------------------
