@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
@@ -45,6 +46,30 @@ Value weft::toResultTensor(OpBuilder &b, Location loc, Value buffer,
       RankedTensorType::get(memrefType.getShape(), memrefType.getElementType()),
       buffer, /*restrict=*/true, /*writable=*/true);
   return castToType(b, loc, tensor, type);
+}
+
+Value weft::collapseToRows(OpBuilder &b, Location loc, Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  int64_t rank = type.getRank();
+  if (rank == 2)
+    return value;
+  if (rank == 1)
+    return tensor::ExpandShapeOp::create(
+        b, loc,
+        RankedTensorType::get({1, type.getDimSize(0)}, type.getElementType()),
+        value, ArrayRef<ReassociationIndices>{{0, 1}});
+  int64_t rows = 1;
+  for (int64_t size : type.getShape().drop_back())
+    rows = ShapedType::isDynamic(size) || ShapedType::isDynamic(rows)
+               ? ShapedType::kDynamic
+               : rows * size;
+  ReassociationIndices leading =
+      llvm::to_vector(llvm::seq<int64_t>(0, rank - 1));
+  return tensor::CollapseShapeOp::create(
+      b, loc,
+      RankedTensorType::get({rows, type.getShape().back()},
+                            type.getElementType()),
+      value, ArrayRef<ReassociationIndices>{leading, {rank - 1}});
 }
 
 scf::ForallOp weft::createGridLoop(OpBuilder &b, Location loc,

@@ -28,6 +28,10 @@ Value allocateBuffer(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
 /// The tensor of a buffer this lowering allocated and filled, cast to `type`.
 Value toResultTensor(OpBuilder &b, Location loc, Value buffer, Type type);
 
+/// `value` ([..., last]) as [rows, last], rows the product of the leading
+/// dims (1 for a rank-1 value; static where they all are).
+Value collapseToRows(OpBuilder &b, Location loc, Value value);
+
 /// An scf.forall over up to 3 sizes mapped to block ids x, y, z; the
 /// insertion point is left inside it.
 scf::ForallOp createGridLoop(OpBuilder &b, Location loc,

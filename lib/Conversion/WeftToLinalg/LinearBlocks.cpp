@@ -95,25 +95,7 @@ static Value dequantizeChunk(OpBuilder &b, Location loc, Value raw,
       b, loc, floats, vector::BroadcastOp::create(b, loc, floatType, offset));
 }
 
-/// `value` ([..., last], static leading dims) viewed as [rows, last].
-static Value viewAsRows(OpBuilder &b, Location loc, Value value, int64_t rows) {
-  auto type = cast<RankedTensorType>(value.getType());
-  int64_t rank = type.getRank();
-  auto rowsType = RankedTensorType::get({rows, type.getShape().back()},
-                                        type.getElementType());
-  if (rank == 1)
-    return tensor::ExpandShapeOp::create(
-        b, loc, rowsType, value, ArrayRef<ReassociationIndices>{{0, 1}});
-  if (rank == 2)
-    return value;
-  ReassociationIndices leading =
-      llvm::to_vector(llvm::seq<int64_t>(0, rank - 1));
-  return tensor::CollapseShapeOp::create(
-      b, loc, rowsType, value,
-      ArrayRef<ReassociationIndices>{leading, {rank - 1}});
-}
-
-/// A [rows, last] tensor viewed as `type` (the inverse of viewAsRows).
+/// A [rows, last] tensor viewed as `type` (the inverse of collapseToRows).
 static Value viewAs(OpBuilder &b, Location loc, Value value,
                     RankedTensorType type) {
   int64_t rank = type.getRank();
@@ -186,7 +168,7 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
     xType = xType.clone(shape);
     x = tensor::CastOp::create(b, loc, xType, x);
   }
-  Value xBuffer = toReadOnlyBuffer(b, loc, viewAsRows(b, loc, x, rows));
+  Value xBuffer = toReadOnlyBuffer(b, loc, collapseToRows(b, loc, x));
   Value qBuffer = toReadOnlyBuffer(b, loc, qweight);
   Value sBuffer = scales ? toReadOnlyBuffer(b, loc, scales) : Value();
   Value zBuffer = zeros ? toReadOnlyBuffer(b, loc, zeros) : Value();
@@ -199,8 +181,7 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
     if (!residualType.hasStaticShape())
       residual = tensor::CastOp::create(
           b, loc, resultType.clone(residualType.getElementType()), residual);
-    residualBuffer =
-        toReadOnlyBuffer(b, loc, viewAsRows(b, loc, residual, rows));
+    residualBuffer = toReadOnlyBuffer(b, loc, collapseToRows(b, loc, residual));
   }
   Type yElementType = in.epilogue ? resultType.getElementType() : f32;
   Value yBuffer = allocateBuffer(

@@ -32,32 +32,6 @@ constexpr int64_t kTile = 64;
 constexpr int64_t kPad = 8;
 } // namespace
 
-/// `value` ([..., last]) as [rows, last], rows the product of the leading
-/// dims.
-static Value collapseLeading(OpBuilder &b, Location loc, Value value) {
-  auto type = cast<RankedTensorType>(value.getType());
-  int64_t rank = type.getRank();
-  if (rank == 2)
-    return value;
-  if (rank == 1)
-    return tensor::ExpandShapeOp::create(
-        b, loc,
-        RankedTensorType::get({1, type.getDimSize(0)}, type.getElementType()),
-        value, ArrayRef<ReassociationIndices>{{0, 1}});
-  int64_t rows = 1;
-  for (int64_t size : type.getShape().drop_back())
-    rows = ShapedType::isDynamic(size) || ShapedType::isDynamic(rows)
-               ? ShapedType::kDynamic
-               : rows * size;
-  ReassociationIndices leading =
-      llvm::to_vector(llvm::seq<int64_t>(0, rank - 1));
-  return tensor::CollapseShapeOp::create(
-      b, loc,
-      RankedTensorType::get({rows, type.getShape().back()},
-                            type.getElementType()),
-      value, ArrayRef<ReassociationIndices>{leading, {rank - 1}});
-}
-
 std::optional<Value>
 weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
                                OpBuilder &b) {
@@ -82,7 +56,7 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
     shape.back() = k;
     x = tensor::CastOp::create(b, loc, xType.clone(shape), x);
   }
-  x = collapseLeading(b, loc, x);
+  x = collapseToRows(b, loc, x);
   Value rows = tensor::DimOp::create(b, loc, x, 0);
   Value xBuffer = toReadOnlyBuffer(b, loc, x);
   Value wBuffer = toReadOnlyBuffer(b, loc, in.weight);
@@ -90,7 +64,7 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
       in.epilogue && in.bias ? toReadOnlyBuffer(b, loc, in.bias) : Value();
   Value residualBuffer =
       in.epilogue && in.residual
-          ? toReadOnlyBuffer(b, loc, collapseLeading(b, loc, in.residual))
+          ? toReadOnlyBuffer(b, loc, collapseToRows(b, loc, in.residual))
           : Value();
   Type yElementType = in.epilogue ? resultType.getElementType() : f32;
   // The result has its own shape (the leading dims of x, then N), and each
