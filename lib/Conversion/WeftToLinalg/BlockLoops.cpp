@@ -193,12 +193,15 @@ void weft::loadTileRows(
     OpBuilder &b, Location loc, Value thread, int64_t threads, Value source,
     Value tile, int64_t rows, int64_t width, int64_t columns,
     function_ref<SmallVector<Value>(OpBuilder &, Value, Value)> sourceIndices,
-    function_ref<Value(OpBuilder &, Value, Value)> inside) {
+    function_ref<Value(OpBuilder &, Value, Value)> inside,
+    function_ref<Value(OpBuilder &, Value, Value, Value)> convert) {
   constexpr int64_t pieceBytes = 16;
+  Type sourceElement = cast<MemRefType>(source.getType()).getElementType();
   Type element = cast<MemRefType>(tile.getType()).getElementType();
-  int64_t piece = pieceBytes * 8 / element.getIntOrFloatBitWidth();
+  int64_t piece = pieceBytes * 8 / sourceElement.getIntOrFloatBitWidth();
   while (width % piece || (columns > 0 && columns % piece))
     piece /= 2;
+  auto sourcePieceType = VectorType::get({piece}, sourceElement);
   auto pieceType = VectorType::get({piece}, element);
   auto c = [&](OpBuilder &nb, int64_t value) -> Value {
     return arith::ConstantIndexOp::create(nb, loc, value);
@@ -214,13 +217,12 @@ void weft::loadTileRows(
             scf::IfOp::create(
                 fb, loc, inside(fb, row, column),
                 [&](OpBuilder &tb, Location) {
-                  scf::YieldOp::create(tb, loc,
-                                       vector::TransferReadOp::create(
-                                           tb, loc, pieceType, source,
-                                           sourceIndices(tb, row, column),
-                                           /*padding=*/std::nullopt,
-                                           ArrayRef<bool>{true})
-                                           .getResult());
+                  Value read = vector::TransferReadOp::create(
+                      tb, loc, sourcePieceType, source,
+                      sourceIndices(tb, row, column),
+                      /*padding=*/std::nullopt, ArrayRef<bool>{true});
+                  scf::YieldOp::create(
+                      tb, loc, convert ? convert(tb, read, row, column) : read);
                 },
                 [&](OpBuilder &eb, Location) {
                   scf::YieldOp::create(

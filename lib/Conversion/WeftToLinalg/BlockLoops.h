@@ -80,12 +80,15 @@ Value multiplyMatrixTiles(OpBuilder &b, Location loc, Value init, Value a,
 /// alignment), element by element into the tile. `sourceIndices(b, row,
 /// column)` are the source indices of a piece and `inside(b, row, column)`
 /// whether it exists (zeros otherwise); `columns` (when > 0) must also be
-/// a multiple of the piece (the valid columns of the source).
+/// a multiple of the piece (the valid columns of the source). `convert`,
+/// when given, turns a piece of the source's element type into one of the
+/// tile's (`convert(b, piece, row, column)`, for pieces that exist).
 void loadTileRows(
     OpBuilder &b, Location loc, Value thread, int64_t threads, Value source,
     Value tile, int64_t rows, int64_t width, int64_t columns,
     function_ref<SmallVector<Value>(OpBuilder &, Value, Value)> sourceIndices,
-    function_ref<Value(OpBuilder &, Value, Value)> inside);
+    function_ref<Value(OpBuilder &, Value, Value)> inside,
+    function_ref<Value(OpBuilder &, Value, Value, Value)> convert = nullptr);
 
 /// `memref[indices]` widened to f32 when `condition` holds, else `otherwise`
 /// (the load only happens when it holds).

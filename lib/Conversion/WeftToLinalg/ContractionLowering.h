@@ -34,11 +34,12 @@ std::optional<Value> lowerLinearAsBlocks(Operation *op,
                                          const LinearBlocksOperands &operands,
                                          OpBuilder &b);
 
-/// weft.linear `op` with f16 x and weight as GPU thread blocks of [64, 64]
-/// output tiles whose products are 16x16x16 warp-level matrix operations
-/// (LinearTiles.cpp, tensor cores on the GPU): the result, or its f32 sum
-/// without `epilogue`; std::nullopt for other element types or a weight
-/// of dynamic shape.
+/// weft.linear `op` with f16 x and weight, or weft.qlinear with f16 x, as
+/// GPU thread blocks of [64, 64] output tiles whose products are 16x16x16
+/// warp-level matrix operations (LinearTiles.cpp, tensor cores on the GPU):
+/// the result, or its f32 sum without `epilogue`; std::nullopt for other
+/// element types, a weight of dynamic shape, or groups of scales that are
+/// not a multiple of 32.
 std::optional<Value>
 lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &operands,
                          OpBuilder &b);

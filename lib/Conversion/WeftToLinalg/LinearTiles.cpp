@@ -1,13 +1,18 @@
-//===- LinearTiles.cpp - f16 linear layers on tensor cores ----------------===//
+//===- LinearTiles.cpp - linear layers of f16 x on tensor cores -----------===//
 //
-// The thread-block form of weft.linear with f16 x and weight and more rows
-// than LinearBlocks.cpp takes (prefill), in the loops of BlockLoops.h: a
-// block computes a [64, 64] tile of the output. Per K step of 64 it stages
-// the [64, 64] tiles of x and of the weight in shared memory (16-byte loads
-// where the alignment is known), then its 8 warps add 16x16x16 f16 products
-// with f32 accumulation (tensor cores on the GPU, WMMA) to the f32
-// accumulator tile, two 16x16 tiles per warp. A last phase applies the
-// epilogue (bias, activation, residual, rounding) and writes the tile.
+// The thread-block form of weft.linear with f16 x and weight, and of
+// weft.qlinear with f16 x, for more rows than LinearBlocks.cpp takes
+// (prefill), in the loops of BlockLoops.h: a block computes a [64, 64] tile
+// of the output. Per K step (64, or 32 for integer weights) it stages the
+// tiles of x and of the weight in shared memory (16-byte loads where the
+// alignment is known), then its 8 warps add 16x16x16 f16 products with f32
+// accumulation (tensor cores on the GPU, WMMA) to the f32 accumulator tile,
+// two 16x16 tiles per warp. Integer weights enter the products as they are
+// (q, or q - zero: small integers, exact in f16); the step's product goes
+// to a tile of its own and the threads add it to the accumulator scaled by
+// each channel's scale of the step's group, so that the result is as exact
+// as with the dequantized weight in f32. A last phase applies the epilogue
+// (bias, activation, residual, rounding) and writes the tile.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,6 +32,8 @@ namespace {
 constexpr int64_t kThreads = 256;
 /// Output rows and columns of a block, and the K step.
 constexpr int64_t kTile = 64;
+/// The K step for integer weights (two f32 tiles then share the budget).
+constexpr int64_t kQuantizedStep = 32;
 /// Elements after each row of the operand tiles: rows of 144 bytes fall in
 /// different banks, and 16 rows stay a multiple of 32 bytes (WMMA).
 constexpr int64_t kPad = 8;
@@ -38,11 +45,15 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
   auto xType = cast<RankedTensorType>(in.x.getType());
   auto wType = cast<RankedTensorType>(in.weight.getType());
   auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
-  if (in.scales || !xType.getElementType().isF16() ||
-      !wType.getElementType().isF16() || !wType.hasStaticShape())
+  bool quantized = static_cast<bool>(in.scales);
+  if (!xType.getElementType().isF16() || !wType.hasStaticShape() ||
+      (!quantized && !wType.getElementType().isF16()))
     return std::nullopt;
   int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
-  if (n == 0 || k == 0)
+  int64_t step = quantized ? kQuantizedStep : kTile;
+  // A step stays within one group of scales.
+  if (n == 0 || k == 0 ||
+      (quantized && in.groupSize != k && in.groupSize % step))
     return std::nullopt;
   Location loc = op->getLoc();
   Type f32 = b.getF32Type(), f16 = b.getF16Type();
@@ -60,6 +71,8 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
   Value rows = tensor::DimOp::create(b, loc, x, 0);
   Value xBuffer = toReadOnlyBuffer(b, loc, x);
   Value wBuffer = toReadOnlyBuffer(b, loc, in.weight);
+  Value sBuffer = quantized ? toReadOnlyBuffer(b, loc, in.scales) : Value();
+  Value zBuffer = in.zeros ? toReadOnlyBuffer(b, loc, in.zeros) : Value();
   Value biasBuffer =
       in.epilogue && in.bias ? toReadOnlyBuffer(b, loc, in.bias) : Value();
   Value residualBuffer =
@@ -91,9 +104,11 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
     auto blockLocal = [&](ArrayRef<int64_t> sizes, Type type) -> Value {
       return memref::AllocOp::create(b, loc, MemRefType::get(sizes, type));
     };
-    Value xTile = blockLocal({kTile, kTile + kPad}, f16);
-    Value wTile = blockLocal({kTile, kTile + kPad}, f16);
+    Value xTile = blockLocal({kTile, step + kPad}, f16);
+    Value wTile = blockLocal({kTile, step + kPad}, f16);
     Value acc = blockLocal({kTile, kTile}, f32);
+    // The step's product, before its scales (integer weights).
+    Value stepProduct = quantized ? blockLocal({kTile, kTile}, f32) : Value();
     auto lessThan = [&](OpBuilder &nb, Value lhs, Value rhs) -> Value {
       return arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ult, lhs,
                                    rhs);
@@ -114,50 +129,130 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
           });
     });
     scf::ForOp::create(
-        b, loc, c(0), c(k), c(kTile), ValueRange{},
+        b, loc, c(0), c(k), c(step), ValueRange{},
         [&](OpBuilder &sb, Location, Value k0, ValueRange) {
           // Phase 1: the K step's tiles of x and of the weight (zeros past
           // the rows, columns and K).
           createThreadLoop(sb, loc, kThreads, [&](OpBuilder &pb, Value t) {
-            auto load = [&](Value source, Value tile, Value first,
-                            Value count) {
-              loadTileRows(
-                  pb, loc, t, kThreads, source, tile, kTile, kTile, k,
-                  [&](OpBuilder &fb, Value r,
-                      Value column) -> SmallVector<Value> {
-                    return {arith::AddIOp::create(fb, loc, first, r),
-                            arith::AddIOp::create(fb, loc, k0, column)};
-                  },
-                  [&](OpBuilder &fb, Value r, Value column) {
-                    return both(
-                        fb,
-                        lessThan(fb, arith::AddIOp::create(fb, loc, first, r),
-                                 count),
-                        lessThan(fb, arith::AddIOp::create(fb, loc, k0, column),
-                                 c(k)));
-                  });
+            auto load =
+                [&](Value source, Value tile, Value first, Value count,
+                    function_ref<Value(OpBuilder &, Value, Value, Value)>
+                        convert) {
+                  loadTileRows(
+                      pb, loc, t, kThreads, source, tile, kTile, step, k,
+                      [&](OpBuilder &fb, Value r,
+                          Value column) -> SmallVector<Value> {
+                        return {arith::AddIOp::create(fb, loc, first, r),
+                                arith::AddIOp::create(fb, loc, k0, column)};
+                      },
+                      [&](OpBuilder &fb, Value r, Value column) {
+                        return both(
+                            fb,
+                            lessThan(fb,
+                                     arith::AddIOp::create(fb, loc, first, r),
+                                     count),
+                            lessThan(fb,
+                                     arith::AddIOp::create(fb, loc, k0, column),
+                                     c(k)));
+                      },
+                      convert);
+                };
+            load(xBuffer, xTile, firstRow, rows, nullptr);
+            // Integers as f16: q, or q - zero (exact).
+            auto toF16 = [&](OpBuilder &fb, Value piece, Value r,
+                             Value) -> Value {
+              auto pieceType = cast<VectorType>(piece.getType());
+              auto intType = pieceType.clone(fb.getI32Type());
+              Value values;
+              if (zBuffer) {
+                Value group =
+                    arith::DivUIOp::create(fb, loc, k0, c(in.groupSize));
+                Value zero = arith::ExtUIOp::create(
+                    fb, loc, fb.getI32Type(),
+                    memref::LoadOp::create(
+                        fb, loc, zBuffer,
+                        ValueRange{
+                            arith::AddIOp::create(fb, loc, firstColumn, r),
+                            group}));
+                values = arith::SubIOp::create(
+                    fb, loc, arith::ExtUIOp::create(fb, loc, intType, piece),
+                    vector::BroadcastOp::create(fb, loc, intType, zero));
+              } else {
+                values = arith::ExtSIOp::create(fb, loc, intType, piece);
+              }
+              return arith::SIToFPOp::create(fb, loc, pieceType.clone(f16),
+                                             values);
             };
-            load(xBuffer, xTile, firstRow, rows);
-            load(wBuffer, wTile, firstColumn, c(n));
+            if (quantized)
+              load(wBuffer, wTile, firstColumn, c(n), toF16);
+            else
+              load(wBuffer, wTile, firstColumn, c(n), nullptr);
           });
-          // Phase 2: acc += x . w^T, 16x16 tiles per warp.
+          // Phase 2: acc += x . w^T (integer weights: the step's product),
+          // 16x16 tiles per warp.
+          auto tileType = VectorType::get({kMatrixTile, kMatrixTile}, f32);
           forEachWarpTile(
               sb, loc, kThreads, kTile / kMatrixTile, kTile / kMatrixTile,
               [&](OpBuilder &wb, Value m0, Value n0) {
-                Value current = vector::TransferReadOp::create(
-                    wb, loc, VectorType::get({kMatrixTile, kMatrixTile}, f32),
-                    acc, ValueRange{m0, n0}, f32Const(wb, loc, 0.0),
-                    ArrayRef<bool>{true, true});
+                Value current =
+                    quantized ? arith::ConstantOp::create(
+                                    wb, loc,
+                                    DenseElementsAttr::get(
+                                        tileType, wb.getF32FloatAttr(0.0)))
+                                    .getResult()
+                              : vector::TransferReadOp::create(
+                                    wb, loc, tileType, acc, ValueRange{m0, n0},
+                                    f32Const(wb, loc, 0.0),
+                                    ArrayRef<bool>{true, true})
+                                    .getResult();
                 Value product =
                     multiplyMatrixTiles(wb, loc, current, xTile, m0, wTile, n0,
-                                        kTile, /*transposeB=*/true);
-                vector::TransferWriteOp::create(wb, loc, product, acc,
-                                                ValueRange{m0, n0},
-                                                ArrayRef<bool>{true, true});
+                                        step, /*transposeB=*/true);
+                vector::TransferWriteOp::create(
+                    wb, loc, product, quantized ? stepProduct : acc,
+                    ValueRange{m0, n0}, ArrayRef<bool>{true, true});
               });
+          // Phase 3 (integer weights): acc += the step's product times each
+          // channel's scale.
+          if (quantized) {
+            createThreadLoop(sb, loc, kThreads, [&](OpBuilder &pb, Value t) {
+              forEachItem(
+                  pb, loc, t, kTile * kTile, kThreads,
+                  [&](OpBuilder &ib, Value i) {
+                    Value r = arith::DivUIOp::create(ib, loc, i, c(kTile));
+                    Value column = arith::RemUIOp::create(ib, loc, i, c(kTile));
+                    Value channel =
+                        arith::AddIOp::create(ib, loc, firstColumn, column);
+                    scf::IfOp::create(
+                        ib, loc, lessThan(ib, channel, c(n)),
+                        [&](OpBuilder &tb, Location) {
+                          Value group = arith::DivUIOp::create(tb, loc, k0,
+                                                               c(in.groupSize));
+                          Value scale =
+                              extendToF32(tb, loc,
+                                          memref::LoadOp::create(
+                                              tb, loc, sBuffer,
+                                              ValueRange{channel, group}));
+                          Value scaled = arith::MulFOp::create(
+                              tb, loc,
+                              memref::LoadOp::create(tb, loc, stepProduct,
+                                                     ValueRange{r, column}),
+                              scale);
+                          Value sum = arith::AddFOp::create(
+                              tb, loc,
+                              memref::LoadOp::create(tb, loc, acc,
+                                                     ValueRange{r, column}),
+                              scaled);
+                          memref::StoreOp::create(tb, loc, sum, acc,
+                                                  ValueRange{r, column});
+                          scf::YieldOp::create(tb, loc);
+                        });
+                  });
+            });
+          }
           scf::YieldOp::create(sb, loc);
         });
-    // Phase 3: the epilogue and the block's part of the result.
+    // Last phase: the epilogue and the block's part of the result.
     createThreadLoop(b, loc, kThreads, [&](OpBuilder &pb, Value thread) {
       forEachItem(
           pb, loc, thread, kTile * kTile, kThreads,

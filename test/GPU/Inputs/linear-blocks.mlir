@@ -25,3 +25,9 @@ func.func @prefill16(%x: tensor<?x4096xf16>, %b: tensor<1024xf16>) -> tensor<?x1
   %y = weft.linear %x, %w bias %b {activation = #weft.activation<silu>} : (tensor<?x4096xf16>, tensor<1024x4096xf16>, tensor<1024xf16>) -> tensor<?x1024xf16>
   return %y : tensor<?x1024xf16>
 }
+func.func @prefill4(%x: tensor<?x4096xf16>) -> tensor<?x1024xf16> {
+  %q = weft.param "q4p" : tensor<1024x4096xi4>
+  %s = weft.param "s4p" : tensor<1024x32xf16>
+  %y = weft.qlinear %x, %q, %s {group_size = 128} : (tensor<?x4096xf16>, tensor<1024x4096xi4>, tensor<1024x32xf16>) -> tensor<?x1024xf16>
+  return %y : tensor<?x1024xf16>
+}
