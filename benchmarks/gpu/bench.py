@@ -19,6 +19,8 @@ CUDA events (median).
   gemv-int4  qlinear M=1, group 128      vs torch._weight_int4pack_mm and bf16 linear
              (the default form, warp reductions over K, and the thread-block
              form, weft-compile --gpu-linear=blocks)
+  gemm-int4  qlinear M=1024, f16 x        vs torch._weight_int4pack_mm and bf16 linear
+             (both forms; the thread-block form runs on tensor cores)
   gemv-f16   linear M=1, f16 weights     vs torch f16 linear and copy bandwidth on
              the weight (both forms)
   linear-f16 linear M=1024, f16 (prefill) vs torch f16 linear, cuBLAS (both
@@ -197,16 +199,20 @@ func.func @main(%q: {tq}, %k: {tkv}, %v: {tkv}) -> {tq} {{
     return rows
 
 
-def bench_gemv_int4(weft, rng, n=4096, k=4096, group=128):
-    x = rng.standard_normal((1, k)).astype(np.float32)
+def bench_int4(weft, rng, m, n=4096, k=4096, group=128):
+    """qlinear with int4 weights for m rows: f32 x for a GEMV (m = 1), f16 x
+    (the tensor-core tiles of the thread-block form) for more rows."""
+    dtype = "f32" if m == 1 else "f16"
+    x = rng.standard_normal((m, k)).astype(np.float32 if m == 1 else np.float16)
     q = rng.integers(0, 16, size=(n, k))
-    scales = rng.uniform(0.01, 0.02, size=(n, k // group)).astype(np.float32)
+    scales = rng.uniform(0.01, 0.02, size=(n, k // group)).astype(x.dtype)
+    tx, ts, ty = t((m, k), dtype), t((n, k // group), dtype), t((m, n), dtype)
     program = f"""
-func.func @main(%x: {t((1, k), "f32")}) -> {t((1, n), "f32")} {{
+func.func @main(%x: {tx}) -> {ty} {{
   %q = weft.param "q" : {t((n, k), "i4")}
-  %s = weft.param "s" : {t((n, k // group), "f32")}
-  %y = weft.qlinear %x, %q, %s {{group_size = {group}}} : ({t((1, k), "f32")}, {t((n, k), "i4")}, {t((n, k // group), "f32")}) -> {t((1, n), "f32")}
-  return %y : {t((1, n), "f32")}
+  %s = weft.param "s" : {ts}
+  %y = weft.qlinear %x, %q, %s {{group_size = {group}}} : ({tx}, {t((n, k), "i4")}, {ts}) -> {ty}
+  return %y : {ty}
 }}"""
     signed = q - 8
     times = {form: weft.time(program, [x], {"q": weft_params.pack_int4(signed), "s": scales},
@@ -218,12 +224,13 @@ func.func @main(%x: {t((1, k), "f32")}) -> {t((1, n), "f32")} {{
     rows = []
     xb = torch.from_numpy(x).cuda().to(torch.bfloat16)
     for form, ms in times.items():
-        rows += gemv_rows(f"gemv int4 g{group} M=1 K={k} N={n} [{form}]", ms, xb, q, scales,
-                          n, k, group)
+        name = "gemv" if m == 1 else "gemm"
+        rows += int4_rows(f"{name} int4 g{group} {dtype} M={m} K={k} N={n} [{form}]", ms, xb, q,
+                          scales.astype(np.float32), n, k, group)
     return rows
 
 
-def gemv_rows(case, ms, xb, q, scales, n, k, group):
+def int4_rows(case, ms, xb, q, scales, n, k, group):
     """weft's `ms` against torch's int4 kernel and a bf16 linear."""
     import torch
     rows = []
@@ -329,7 +336,8 @@ func.func @main(%x: {tx}, %dt: {tdt}, %a: {t((h,), "f32")}, %bm: {tbc}, %cm: {tb
     return rows
 
 
-CASES = ["attention", "decode", "gemv-int4", "gemv-f16", "linear-f16", "lora", "ssm_scan"]
+CASES = ["attention", "decode", "gemv-int4", "gemm-int4", "gemv-f16", "linear-f16", "lora",
+         "ssm_scan"]
 
 
 def main():
@@ -352,7 +360,8 @@ def main():
         rows = []
         run = {"attention": lambda: bench_attention(weft, rng),
                "decode": lambda: bench_decode(weft, rng, bandwidth),
-               "gemv-int4": lambda: bench_gemv_int4(weft, rng),
+               "gemv-int4": lambda: bench_int4(weft, rng, m=1),
+               "gemm-int4": lambda: bench_int4(weft, rng, m=1024),
                "gemv-f16": lambda: bench_linear_f16(weft, rng, bandwidth, m=1),
                "linear-f16": lambda: bench_linear_f16(weft, rng, bandwidth, m=1024),
                "lora": lambda: bench_lora(weft, rng),
