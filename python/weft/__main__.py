@@ -176,8 +176,9 @@ def _add_run_options(command):
     command.add_argument("--gpu-ssm-scan", choices=["tasks", "per-channel", "blocks"],
                          default="tasks", help="cuda: the form of the scan kernel")
     command.add_argument("--gpu-linear", choices=["reductions", "blocks"], default="reductions",
-                         help="cuda: quantized linear layers of decoding (up to 8 rows) as warp "
-                              "reductions or a kernel of thread blocks")
+                         help="cuda: linear layers as warp reductions or kernels of thread "
+                              "blocks (16-byte weight loads for decoding, tensor cores for "
+                              "f16 prefill)")
 def _show_params(args):
     try:
         tensors, metadata = safetensors.load(args.archive)

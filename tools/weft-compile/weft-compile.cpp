@@ -67,10 +67,10 @@ static cl::opt<std::string> gpuSsmScan(
     cl::init("tasks"));
 static cl::opt<std::string> gpuLinear(
     "gpu-linear",
-    cl::desc("cuda: how weft.linear and weft.qlinear with up to 8 rows of x "
-             "run: warp reductions over K (reductions, default) or a kernel "
-             "of thread blocks that reads the weight in 16-byte chunks "
-             "(blocks)"),
+    cl::desc("cuda: how weft.linear and weft.qlinear run: warp reductions "
+             "over K (reductions, default) or kernels of thread blocks "
+             "(blocks: up to 8 rows of x read the weight in 16-byte chunks, "
+             "more rows of f16 x use tensor cores)"),
     cl::init("reductions"));
 static cl::opt<std::string>
     paramsFile("params",

@@ -52,12 +52,13 @@ def ConvertWeftToLinalgPass
            "dynamic; takes precedence over ssm-per-channel and "
            "ssm-chunk-size">,
     Option<"linearBlocks", "linear-blocks", "bool", /*default=*/"false",
-           "lower weft.linear and weft.qlinear with up to 8 static rows of "
-           "x (decoding) and a parameter weight as scf.forall loops mapped "
-           "to GPU blocks and threads: a warp per output channel reading the "
-           "weight in 16-byte chunks (dequantized in registers), x tiles in "
-           "shared memory, the epilogue in the kernel; other layers keep the "
-           "default form">,
+           "lower weft.linear and weft.qlinear as scf.forall loops mapped to "
+           "GPU blocks, threads and warps, the epilogue in the kernel: with "
+           "up to 8 static rows of x and a parameter weight, a warp per "
+           "output channel reading the weight in 16-byte chunks "
+           "(dequantized in registers); with f16 x and more rows, [64, 64] "
+           "output tiles of warp-level 16x16x16 f16 products (tensor cores); "
+           "other layers keep the default form">,
     Option<"ssmPerChannel", "ssm-per-channel", "bool", /*default=*/"false",
            "lower ssm_scan with one task per (batch, head, channel) carrying "
            "a state row (the GPU pipeline's form) instead of one per (batch, "

@@ -78,10 +78,10 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::init(false)};
   PassOptions::Option<bool> linearBlocks{
       *this, "linear-blocks",
-      llvm::cl::desc("Lower weft.linear and weft.qlinear with up to 8 rows "
-                     "of x (decoding) as a kernel of thread blocks, a warp "
-                     "per output channel reading the weight in 16-byte "
-                     "chunks"),
+      llvm::cl::desc("Lower weft.linear and weft.qlinear as kernels of thread "
+                     "blocks: up to 8 rows of x (decoding) with a warp per "
+                     "output channel reading the weight in 16-byte chunks, "
+                     "more rows of f16 x on tensor cores"),
       llvm::cl::init(false)};
   PassOptions::Option<bool> ssmPerChannel{
       *this, "ssm-per-channel",

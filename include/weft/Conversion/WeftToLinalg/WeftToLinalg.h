@@ -38,8 +38,9 @@ struct WeftToLinalgForms {
   /// ssm_scan as loops over GPU blocks and threads, one thread per state
   /// element, falling back to per-channel where P or N is dynamic.
   bool ssmBlocks = false;
-  /// weft.linear and weft.qlinear with up to 8 rows of x (decoding) as loops
-  /// over GPU blocks and threads, a warp per output channel.
+  /// weft.linear and weft.qlinear as loops over GPU blocks and threads: a
+  /// warp per output channel for up to 8 rows of x (decoding), tensor-core
+  /// tiles for more rows of f16 x.
   bool linearBlocks = false;
 };
 
