@@ -85,13 +85,21 @@ static int64_t getOffsetDivisor(ValueRange indices, MemRefType type) {
 
 /// Whether a read of `vectorType` at `indices` of argument type `type` is
 /// 16-byte aligned.
-static bool isAligned(VectorType vectorType, ValueRange indices,
-                      MemRefType type) {
+static int64_t getAlignment(VectorType vectorType, ValueRange indices,
+                            MemRefType type) {
   int64_t bits = type.getElementTypeBitWidth();
-  if (vectorType.getRank() != 1 || vectorType.isScalable() || bits % 8 ||
-      vectorType.getNumElements() * bits / 8 < kAlignment)
-    return false;
-  return getOffsetDivisor(indices, type) * (bits / 8) % kAlignment == 0;
+  if (vectorType.getRank() != 1 || vectorType.isScalable() || bits % 8)
+    return 0;
+  int64_t elementBytes = bits / 8;
+  int64_t vectorBytes = vectorType.getNumElements() * elementBytes;
+  int64_t offsetBytes = getOffsetDivisor(indices, type) * elementBytes;
+  // The largest power of two up to 16 that divides the offset and that the
+  // whole vector spans; nothing when that is only the element's alignment.
+  int64_t alignment = kAlignment;
+  while (alignment > elementBytes &&
+         (offsetBytes % alignment || vectorBytes % alignment))
+    alignment /= 2;
+  return alignment > elementBytes ? alignment : 0;
 }
 
 namespace {
@@ -117,22 +125,26 @@ struct WeftAlignBufferReadsPass
 
   static void alignRead(Operation *user, Value argument, MemRefType type) {
     if (auto load = dyn_cast<vector::LoadOp>(user)) {
+      int64_t alignment =
+          getAlignment(load.getVectorType(), load.getIndices(), type);
       if (load.getBase() == argument &&
-          isAligned(load.getVectorType(), load.getIndices(), type) &&
-          load.getAlignment().value_or(0) < kAlignment)
-        load.setAlignment(kAlignment);
+          load.getAlignment().value_or(0) < static_cast<uint64_t>(alignment))
+        load.setAlignment(alignment);
       return;
     }
     auto read = dyn_cast<vector::TransferReadOp>(user);
     if (!read || read.getBase() != argument || read.getMask() ||
         !read.getPermutationMap().isMinorIdentity() ||
-        read.getVectorType().getRank() != 1 || !read.getInBoundsValues()[0] ||
-        !isAligned(read.getVectorType(), read.getIndices(), type))
+        read.getVectorType().getRank() != 1 || !read.getInBoundsValues()[0])
+      return;
+    int64_t alignment =
+        getAlignment(read.getVectorType(), read.getIndices(), type);
+    if (!alignment)
       return;
     OpBuilder b(read);
     Value load = vector::LoadOp::create(
         b, read.getLoc(), read.getVectorType(), argument, read.getIndices(),
-        /*nontemporal=*/false, llvm::Align(kAlignment));
+        /*nontemporal=*/false, llvm::Align(alignment));
     read.replaceAllUsesWith(load);
     read.erase();
   }

@@ -29,10 +29,15 @@ func.func @aligned(%w: memref<64x4096xi8>, %n: index, %c: index) -> (vector<16xi
 
 // -----
 
-// Reads left alone: an offset only known to be a multiple of 8 bytes (c * 8),
-// a read shorter than 16 bytes, a read of a row whose length (4100) is not a
-// multiple of 16 bytes, a read that may be out of bounds, and a view.
+// Smaller alignments: an offset only known to be a multiple of 8 bytes
+// (c * 8), a read of 8 bytes, a row of 4100 bytes (a multiple of 4). Left
+// alone: a read that may be out of bounds, and a view.
 // CHECK-LABEL: func @unaligned
+// CHECK:       vector.load %{{.+}} {alignment = 8 : i64} : memref<64x4096xi8>, vector<16xi8>
+// CHECK:       vector.load %{{.+}} {alignment = 8 : i64} : memref<64x4096xi8>, vector<8xi8>
+// CHECK:       vector.load %{{.+}} {alignment = 4 : i64} : memref<8x4100xi8>, vector<16xi8>
+// CHECK:       vector.transfer_read %{{.+}} : memref<64x4096xi8>, vector<16xi8>
+// CHECK:       vector.transfer_read %{{.+}} : memref<64x4095xi8, strided<[4096, 1], offset: 1>>, vector<16xi8>
 // CHECK-NOT:   alignment
 // CHECK:       return
 func.func @unaligned(%w: memref<64x4096xi8>, %odd: memref<8x4100xi8>, %n: index, %c: index) -> (vector<16xi8>, vector<8xi8>, vector<16xi8>, vector<16xi8>, vector<16xi8>) {
@@ -53,11 +58,11 @@ func.func @unaligned(%w: memref<64x4096xi8>, %odd: memref<8x4100xi8>, %n: index,
 
 // Dynamic leading dims: the strides still have the static inner sizes
 // (8 x 64 f16, 1 KiB) as divisors. A host allocation is aligned like an
-// argument; a read at an odd multiple of 4 f16 values (8 bytes) is not.
+// argument; a read at a multiple of 4 f16 values is aligned to 8 bytes.
 // CHECK-LABEL: func @dynamic_and_allocated
 // CHECK:       vector.load %{{.+}}[%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}] {alignment = 16 : i64} : memref<?x?x8x64xf16>, vector<8xf16>
 // CHECK:       vector.load %{{.+}}[%{{.+}}, %{{.+}}] {alignment = 16 : i64} : memref<?x64xf16>, vector<8xf16>
-// CHECK:       vector.transfer_read %{{.+}} : memref<?x64xf16>, vector<8xf16>
+// CHECK:       vector.load %{{.+}}[%{{.+}}, %{{.+}}] {alignment = 8 : i64} : memref<?x64xf16>, vector<8xf16>
 func.func @dynamic_and_allocated(%k: memref<?x?x8x64xf16>, %b: index, %s: index, %h: index, %p: index, %n: index) -> (vector<8xf16>, vector<8xf16>, vector<8xf16>) {
   %c4 = arith.constant 4 : index
   %c8 = arith.constant 8 : index

@@ -187,14 +187,15 @@ def WeftAlignWorkgroupMemoryPass
 
 def WeftAlignBufferReadsPass
     : Pass<"weft-align-buffer-reads", "::mlir::ModuleOp"> {
-  let summary = "marks 16-byte aligned vector reads of whole buffers";
+  let summary = "marks the alignment of vector reads of whole buffers";
   let description = [{
     For buffers the runtime allocates itself (the CUDA runtime's are aligned
-    to at least 256 bytes): every 1-D vector read of 16 bytes or more from a
-    function argument or a host `memref.alloc` with a row-major layout,
-    whose linear offset is provably a multiple of 16 bytes, gets
-    `alignment = 16` (an in-bounds `vector.transfer_read` becomes such a
-    `vector.load`), so that it becomes one 16-byte load. The proof follows
+    to at least 256 bytes): every 1-D vector read from a function argument
+    or a host `memref.alloc` with a row-major layout gets the largest
+    alignment up to 16 bytes that divides both its size and its provable
+    linear offset, when that is more than the element's (an in-bounds
+    `vector.transfer_read` becomes such a `vector.load`), so that a 16-byte
+    read becomes one 16-byte load instead of one load per element. The proof follows
     the index arithmetic: constants, sums, products, quotients by divisors,
     and loop induction variables whose start and step are multiples; a
     stride has the product of the static sizes inside it as a divisor. Run

@@ -233,16 +233,16 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
                       ib, loc, inside, [&](OpBuilder &sb, Location) {
                         Value column =
                             arith::AddIOp::create(sb, loc, tileStart, kk);
-                        SmallVector<Value> values;
-                        for (int64_t e = 0; e < kQuad; ++e)
-                          values.push_back(extendToF32(
-                              sb, loc,
-                              memref::LoadOp::create(
-                                  sb, loc, xBuffer,
-                                  ValueRange{m, arith::AddIOp::create(
-                                                    sb, loc, column, c(e))})));
-                        Value quad = vector::FromElementsOp::create(
-                            sb, loc, quadType, values);
+                        // One read of the quad (aligned by
+                        // weft-align-buffer-reads where x is a whole
+                        // buffer), widened to f32.
+                        Type xElement = xType.getElementType();
+                        Value quad = vector::TransferReadOp::create(
+                            sb, loc, VectorType::get({kQuad}, xElement),
+                            xBuffer, ValueRange{m, column},
+                            /*padding=*/std::nullopt, ArrayRef<bool>{true});
+                        if (!xElement.isF32())
+                          quad = arith::ExtFOp::create(sb, loc, quadType, quad);
                         Value lane =
                             arith::RemUIOp::create(sb, loc, kk, c(lanes));
                         memref::StoreOp::create(
