@@ -1,6 +1,6 @@
-"""WEFT_ARTIFACT_CACHE: compiled programs are reused by content, and a
-machine without the compiler gets a clear error for a program that is not in
-the cache (weft.tools)."""
+"""WEFT_ARTIFACT_CACHE: compiled programs are reused by content (made again
+when the compiler was rebuilt), and a machine without the compiler gets a
+clear error for a program that is not in the cache (weft.tools)."""
 
 import os
 
@@ -22,6 +22,11 @@ def _write(path, text):
     return str(path)
 
 
+def _results(cache):
+    """The cached results (without their tool stamps)."""
+    return [name for name in os.listdir(cache) if not name.endswith(".stamp")]
+
+
 def test_compile_artifact_reuses_and_misses(tmp_path, monkeypatch):
     require_tools("weft-compile")
     cache = tmp_path / "cache"
@@ -29,7 +34,7 @@ def test_compile_artifact_reuses_and_misses(tmp_path, monkeypatch):
     source = _write(tmp_path / "a.mlir", PROGRAM)
     first = tmp_path / "first.weft"
     tools.compile_artifact(source, str(first))
-    entries = os.listdir(cache)
+    entries = _results(cache)
     assert len(entries) == 1
     assert (cache / entries[0]).read_bytes() == first.read_bytes()
 
@@ -48,7 +53,32 @@ def test_compile_artifact_reuses_and_misses(tmp_path, monkeypatch):
         tools.compile_artifact(other, str(tmp_path / "other.weft"))
     with pytest.raises(tools.ArtifactCacheMiss, match="weft-compile not found"):
         tools.compile_artifact(copy, str(tmp_path / "cuda.weft"), target="cuda")
-    assert len(os.listdir(cache)) == 1
+    assert len(_results(cache)) == 1
+
+
+def test_rebuilt_compiler_makes_results_again(tmp_path, monkeypatch):
+    # An entry made by another build of weft-compile is compiled again where
+    # weft-compile is installed, and then replaced.
+    require_tools("weft-compile")
+    monkeypatch.setenv("WEFT_ARTIFACT_CACHE", str(tmp_path / "cache"))
+    source = _write(tmp_path / "a.mlir", PROGRAM)
+    runs = []
+    run_tool = tools.run_tool
+
+    def counting_run_tool(name, args, input=None):
+        runs.append(name)
+        return run_tool(name, args, input)
+
+    monkeypatch.setattr(tools, "run_tool", counting_run_tool)
+    tools.compile_artifact(source, str(tmp_path / "1.weft"))
+    tools.compile_artifact(source, str(tmp_path / "2.weft"))
+    assert runs == ["weft-compile"]
+    stamp = tools._tool_stamp
+    monkeypatch.setattr(tools, "_tool_stamp", lambda path: stamp(path) + " rebuilt")
+    tools.compile_artifact(source, str(tmp_path / "3.weft"))
+    tools.compile_artifact(source, str(tmp_path / "4.weft"))
+    assert runs == ["weft-compile", "weft-compile"]
+    assert len(_results(tmp_path / "cache")) == 1
 
 
 def test_optimize_text_is_cached(tmp_path, monkeypatch):

@@ -8,8 +8,10 @@ their results in DIR, keyed by a hash of the program text, the target and the
 options, and reuse them. This is what lets programs compiled on one machine
 run on another that has only weft-run and the runtime (a GPU machine without
 LLVM): fill the cache where the compiler is, carry it, and a miss there
-raises ArtifactCacheMiss. Entries are not keyed by the compiler build: clear
-the directory after rebuilding weft.
+raises ArtifactCacheMiss. Each entry records the build of the tool that made
+it (path, size and modification time of the binary): where the tool is
+installed, an entry from another build is made again, so a rebuilt weft never
+reuses stale results.
 """
 
 import hashlib
@@ -71,28 +73,47 @@ def optimize(mlir_path, out_path, passes):
     run_tool("weft-opt", [mlir_path, *passes, "-o", out_path])
 
 
+def _tool_stamp(path):
+    """The identity of a tool binary: a rebuilt tool makes new results."""
+    stat = os.stat(path)
+    return f"{os.path.realpath(path)} {stat.st_size} {stat.st_mtime_ns}"
+
+
 def _cached(tool, key, out_path, produce):
     """Copies the cached result for `key` to out_path, or runs produce() (which
-    writes out_path) and caches what it wrote."""
+    writes out_path) and caches what it wrote. Where the tool is installed, a
+    result counts only if that same build of the tool made it (each entry
+    records the tool's stamp); where it is not (the GPU machine), the cache
+    is all there is."""
     directory = os.environ.get("WEFT_ARTIFACT_CACHE")
     if not directory:
         produce()
         return
     digest = hashlib.sha256("\0".join([tool, *key]).encode()).hexdigest()
     entry = os.path.join(directory, digest)
-    if os.path.isfile(entry):
-        shutil.copyfile(entry, out_path)
-        return
     try:
-        find_tool(tool)
+        stamp = _tool_stamp(find_tool(tool))
     except ToolError:
+        stamp = None
+    if os.path.isfile(entry):
+        if stamp is None:
+            shutil.copyfile(entry, out_path)
+            return
+        if os.path.isfile(entry + ".stamp"):
+            with open(entry + ".stamp") as f:
+                if f.read() == stamp:
+                    shutil.copyfile(entry, out_path)
+                    return
+    if stamp is None:
         raise ArtifactCacheMiss(
             f"{tool} not found, and WEFT_ARTIFACT_CACHE={directory} has no result for this "
-            f"program (key {digest[:12]}): fill the cache where {tool} is") from None
+            f"program (key {digest[:12]}): fill the cache where {tool} is")
     produce()
     os.makedirs(directory, exist_ok=True)
     shutil.copyfile(out_path, entry + ".tmp")
     os.replace(entry + ".tmp", entry)
+    with open(entry + ".stamp", "w") as f:
+        f.write(stamp)
 
 
 def compile_artifact(mlir_path, out_path, params_path=None, target="cpu", options=()):
