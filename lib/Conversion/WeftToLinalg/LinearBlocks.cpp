@@ -5,13 +5,12 @@
 // outputs, a warp per output channel n: lane l reads the 16-byte chunks l,
 // l + 32, ... of the weight's row n (32 int4, 16 int8, 8 f16/bf16 or 4 f32
 // values each; neighbouring lanes read neighbouring chunks) and widens or
-// dequantizes them in registers. x goes through
-// shared memory one K tile at a time, stored so that a lane's four
-// consecutive values are one 16-byte load and the lanes of a warp read
-// consecutive 16-byte words. Each thread keeps its partial sums in shared
-// memory across K tiles; a last phase adds the 32 partial sums of each
-// output. The weight is read once, in 16-byte loads, which is what decoding
-// is bound by.
+// dequantizes them in registers. x goes through shared memory one K tile at
+// a time, stored so that a lane's four consecutive values are one 16-byte
+// load and the lanes of a warp read consecutive 16-byte words. Each thread
+// keeps its partial sums in shared memory across K tiles; a last phase adds
+// the 32 partial sums of each output and applies the epilogue. The weight
+// is read once, in 16-byte loads, which is what decoding is bound by.
 //
 // Integers become floats without a conversion instruction: the value v in
 // 0..255 or-ed into the mantissa of 2^23 is the float 2^23 + v, and one
