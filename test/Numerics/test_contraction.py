@@ -355,8 +355,9 @@ class LayerOperands:
     """The operands of one layer of a generated program: function arguments
     and their inputs, and the layer's operand and type lists."""
 
-    def __init__(self, operands, types):
+    def __init__(self, index, operands, types):
         self.args, self.inputs, self.operands, self.types = [], [], operands, types
+        self.index = index  # suffix of the argument names
 
     def add_input(self, name, value, dtype, shape=None):
         """An argument of `shape` (default: the value's) holding `value`;
@@ -368,30 +369,50 @@ class LayerOperands:
 
     def add_epilogue(self, n, shape, run_shape, dtype):
         """Bias and residual (of the result's type for x of `shape`)."""
-        b64 = self.add_input("b", normal(n, scale=0.5), dtype)
-        r64 = self.add_input("r", normal(*run_shape[:-1], n), dtype, shape[:-1] + (n,))
-        self.operands += " bias %b residual %r"
+        i = self.index
+        b64 = self.add_input(f"b{i}", normal(n, scale=0.5), dtype)
+        r64 = self.add_input(f"r{i}", normal(*run_shape[:-1], n), dtype, shape[:-1] + (n,))
+        self.operands += f" bias %b{i} residual %r{i}"
         self.types += f", {t((n,), dtype)}, {t(shape[:-1] + (n,), dtype)}"
         return b64, r64
 
-    def add_lora(self, k, n, dtype):
-        """A rank-4 LoRA delta; returns the exact tables."""
-        a64 = self.add_input("la", normal(4, k, scale=k**-0.5), dtype)
-        lb64 = self.add_input("lb", normal(n, 4, scale=0.5), dtype)
-        self.operands += " lora %la, %lb"
-        self.types += f", {t((4, k), dtype)}, {t((n, 4), dtype)}"
-        return a64, lb64
+    def add_lora(self, k, n, dtype, ids=None):
+        """A rank-4 LoRA delta, of three adapters picked by `ids` (int32)
+        when given; returns the exact tables and the ids."""
+        i = self.index
+        adapters = () if ids is None else (3,)
+        a64 = self.add_input(f"la{i}", normal(*adapters, 4, k, scale=k**-0.5), dtype)
+        lb64 = self.add_input(f"lb{i}", normal(*adapters, n, 4, scale=0.5), dtype)
+        self.operands += f" lora %la{i}, %lb{i}"
+        self.types += f", {t(adapters + (4, k), dtype)}, {t(adapters + (n, 4), dtype)}"
+        if ids is not None:
+            self.args.append(f"%ids{i}: {t(ids.shape, 'i32')}")
+            self.inputs.append(ids.astype(np.int32))
+            self.operands += f" lora_ids %ids{i}"
+            self.types += f", {t(ids.shape, 'i32')}"
+        return a64, lb64, ids
 
 
 def check_linear(out, x64, weight, b64, act, r64, lora64, dtype, what):
-    """weft.linear against float64, with the fused LoRA delta (scale 0.5)."""
-    expected = reference.linear(x64, weight, b64, act, r64)
+    """weft.linear against float64, with the fused LoRA delta (scale 0.5,
+    added to x W^T before the epilogue)."""
+    lora, lora_abs = 0.0, 0.0
+    if lora64:
+        a64, lb64, ids = lora64
+        if ids is not None:
+            # The lowering treats an id past the table like -1 (docs/Spec.md).
+            ids = np.where(ids < a64.shape[0], ids, -1)
+        lora = reference.lora(x64, a64, lb64, scale=0.5, ids=ids)
+        lora_abs = reference.lora(np.abs(x64), np.abs(a64), np.abs(lb64), scale=0.5, ids=ids)
+    base = reference.linear(x64, weight) + lora
+    if b64 is not None:
+        base = base + b64
+    expected = reference.ACTIVATION[act](base)
+    if r64 is not None:
+        expected = expected + r64
     magnitude = reference.linear(np.abs(x64), np.abs(weight),
                                  None if b64 is None else np.abs(b64), "none",
-                                 None if r64 is None else np.abs(r64))
-    if lora64:
-        expected = expected + reference.lora(x64, *lora64, scale=0.5)
-        magnitude = magnitude + reference.lora(np.abs(x64), *map(np.abs, lora64), scale=0.5)
+                                 None if r64 is None else np.abs(r64)) + lora_abs
     # One more f32 rounding per term: the dequantized weight.
     rtol, atol = tolerance(dtype, weight.shape[1] + 1, magnitude)
     harness.assert_close(result(out, dtype), expected, rtol, atol, what=what)
@@ -406,13 +427,14 @@ def test_linear_blocks(weights, dtype):
     # shared memory, for up to 8 rows of x; weft.qlinear with symmetric or
     # zero-point weights, and weft.linear with float weights of the x dtype.
     # N = 70 leaves the last block of 8 channels partial.
-    # 0: x [1, K], K = 2048 in groups of two chunks, with bias, gelu and
-    #    residual; one K tile. The kernel applies the epilogue and rounds to
-    #    the result type.
+    # 0: x [1, K], K = 2048 in groups of two chunks, with a fused LoRA delta
+    #    (rank 4, scale 0.5), bias, gelu and residual; one K tile. The kernel
+    #    adds t B^T (t = 0.5 x A^T from its own kernel), applies the epilogue
+    #    and rounds to the result type.
     # 1: x [2, 3, K]: 6 rows, per channel (G = 1); a K tile holds
     #    8192 / 6 values rounded down to whole chunks, so K = 2048 takes two
-    #    tiles, the second partial. A fused LoRA delta (rank 4, scale 0.5) is
-    #    added to the kernel's f32 sum before rounding.
+    #    tiles, the second partial. Three LoRA adapters picked per token
+    #    (ids [2, 3] with -1 for none and 3, past the table, for none too).
     # 2: x [K] (rank 1), K = 512 in groups of 128.
     # 3: x [9, K] (more than 8 rows) and 4: x [?, K] keep the default form,
     #    except with f16 x, which takes tensor-core tiles (test_linear_tiles;
@@ -434,7 +456,7 @@ def test_linear_blocks(weights, dtype):
             w_in, weight = given(normal(n, k, scale=k**-0.5), dtype)
             params[f"l{i}.weight"] = entry(w_in, dtype)
             lines.append(f'  %w{i} = weft.param "l{i}.weight" : {t((n, k), dtype)}')
-            layer = LayerOperands(f"%w{i}", t((n, k), dtype))
+            layer = LayerOperands(i, f"%w{i}", t((n, k), dtype))
             op, group_attr = "linear", ""
         else:
             groups = 1 if group == -1 else k // group
@@ -448,7 +470,7 @@ def test_linear_blocks(weights, dtype):
             params[f"l{i}.scales"] = s_in
             lines.append(f'  %q{i} = weft.param "l{i}.qweight" : {tq}')
             lines.append(f'  %s{i} = weft.param "l{i}.scales" : {ts}')
-            layer = LayerOperands(f"%q{i}, %s{i}", f"{tq}, {ts}")
+            layer = LayerOperands(i, f"%q{i}, %s{i}", f"{tq}, {ts}")
             if z is not None:
                 params[f"l{i}.zeros"] = int_entry(z, bits, False)
                 lines.append(f'  %z{i} = weft.param "l{i}.zeros" : {tz}')
@@ -459,9 +481,10 @@ def test_linear_blocks(weights, dtype):
         act, b64, r64, lora64 = "none", None, None, None
         if i == 0:
             b64, r64 = layer.add_epilogue(n, shape, run_shape, dtype)
+            lora64 = layer.add_lora(k, n, dtype)
             act = "gelu"
         if i == 1:
-            lora64 = layer.add_lora(k, n, dtype)
+            lora64 = layer.add_lora(k, n, dtype, ids=np.array([[0, -1, 2], [3, 1, 0]]))
         args += layer.args
         inputs += layer.inputs
         scale_attr = ", lora_scale = 0.5 : f32" if lora64 else ""
@@ -507,7 +530,7 @@ def test_linear_tiles():
         w_in, w64 = given(normal(n, k, scale=k**-0.5), dtype)
         params[f"w{i}"] = entry(w_in, dtype)
         lines.append(f'  %w{i} = weft.param "w{i}" : {t((n, k), dtype)}')
-        layer = LayerOperands(f"%w{i}", t((n, k), dtype))
+        layer = LayerOperands(i, f"%w{i}", t((n, k), dtype))
         x64 = layer.add_input(f"x{i}", normal(*run_shape), dtype, shape)
         b64 = r64 = lora64 = None
         act, attrs = ("silu" if i == 0 else "none"), ""

@@ -23,7 +23,15 @@ struct LinearBlocksOperands {
   bool epilogue = false;
   Value bias, residual;
   Activation activation = Activation::none;
+  /// A LoRA delta the few-rows kernel adds itself: t = scale * x A^T
+  /// ([..., r] f32, static r), B ([N, r] or [adapters, N, r]) and the ids
+  /// of the multi-adapter form.
+  Value loraT, loraB, loraIds;
 };
+
+/// Whether lowerLinearAsBlocks applies to `op` with these operands.
+bool canLowerLinearAsBlocks(Operation *op, Value x, Value weight, Value scales,
+                            int64_t groupSize);
 
 /// weft.linear or weft.qlinear `op` as GPU thread blocks for few rows of x
 /// (LinearBlocks.cpp): the result, or its f32 sum x * W^T without

@@ -353,10 +353,13 @@ Value buildAdapterTerm(OpBuilder &b, Location loc, Value table, Value count,
 /// optionally scaled by `tScale`, then acc[..., n] += t[..., j] B[n, j].
 /// Multi-adapter: the ids tensor is an input of both contractions and
 /// A[id] / B[id] are read with tensor.extract in the body. Fails for per-row
-/// ids on a rank-1 x (the verifier rejects it).
+/// ids on a rank-1 x (the verifier rejects it). With `onlyT` it returns t
+/// (scaled) instead, for kernels that add t B^T themselves (`acc` then only
+/// gives the shape).
 FailureOr<Value> accumulateLoraDelta(OpBuilder &rewriter, Location loc, Value x,
                                      Value a, Value b, Value ids,
-                                     std::optional<double> tScale, Value acc) {
+                                     std::optional<double> tScale, Value acc,
+                                     bool onlyT = false) {
   auto accType = cast<RankedTensorType>(acc.getType());
   int64_t rank = accType.getRank();
   bool multi = cast<RankedTensorType>(a.getType()).getRank() == 3;
@@ -415,6 +418,8 @@ FailureOr<Value> accumulateLoraDelta(OpBuilder &rewriter, Location loc, Value x,
           return arith::MulFOp::create(nb, nloc, c, args[0]).getResult();
         });
   }
+  if (onlyT)
+    return t;
   return contract(t, b, acc);
 }
 
@@ -462,13 +467,42 @@ LogicalResult lowerThreadBlocks(ConversionPatternRewriter &rewriter, OpTy op,
                                 RankedTensorType resultType,
                                 function_ref<Value(int64_t)> resultSize) {
   operands.x = adaptor.getX();
-  operands.epilogue = !adaptor.getLoraA();
   operands.bias = adaptor.getBias();
   operands.residual = adaptor.getResidual();
   operands.activation = op.getActivation();
-  std::optional<Value> y = lowerLinearAsBlocks(op, operands, rewriter);
-  if (!y)
+  // The few-rows kernel adds a LoRA delta itself (from t = scale * x A^T)
+  // and applies the epilogue; the tiles leave the delta and the epilogue to
+  // finishLinearLayer when there is LoRA.
+  std::optional<Value> y;
+  bool blocks = canLowerLinearAsBlocks(op, operands.x, operands.weight,
+                                       operands.scales, operands.groupSize);
+  auto loraAType = op.hasLora()
+                       ? cast<RankedTensorType>(adaptor.getLoraA().getType())
+                       : RankedTensorType();
+  bool staticRank =
+      !loraAType || !loraAType.isDynamicDim(loraAType.getRank() - 2);
+  if (blocks && staticRank) {
+    operands.epilogue = true;
+    if (op.hasLora()) {
+      double scale = op.getEffectiveLoraScale();
+      Value shape = createF32AccumulatorWithSizes(rewriter, op.getLoc(),
+                                                  resultType, 0.0, resultSize);
+      FailureOr<Value> t = accumulateLoraDelta(
+          rewriter, op.getLoc(), adaptor.getX(), adaptor.getLoraA(),
+          adaptor.getLoraB(), adaptor.getLoraIds(),
+          scale == 1.0 ? std::nullopt : std::optional<double>(scale), shape,
+          /*onlyT=*/true);
+      if (failed(t))
+        return failure();
+      operands.loraT = *t;
+      operands.loraB = adaptor.getLoraB();
+      operands.loraIds = adaptor.getLoraIds();
+    }
+    y = lowerLinearAsBlocks(op, operands, rewriter);
+  } else {
+    operands.epilogue = !op.hasLora();
     y = lowerLinearAsMatrixTiles(op, operands, rewriter);
+  }
   if (!y)
     return failure();
   if (!operands.epilogue)

@@ -130,30 +130,93 @@ Value weft::applyLinearEpilogue(OpBuilder &b, Location loc, Value sum,
   return truncateFromF32(b, loc, y, type);
 }
 
-std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
-                                               const LinearBlocksOperands &in,
-                                               OpBuilder &b) {
-  Value x = in.x, qweight = in.weight, scales = in.scales, zeros = in.zeros;
-  auto xType = cast<RankedTensorType>(x.getType());
-  auto qType = cast<RankedTensorType>(qweight.getType());
-  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
-  int64_t rank = xType.getRank();
-  if (!isFunctionArgument(qweight) || !qType.hasStaticShape() ||
-      !resultType.hasStaticShape())
-    return std::nullopt;
+/// sum_j t[m, j] * B[n, j] (single adapter) or B[id, n, j] with id the
+/// adapter of row m (ids[m / rowsPerId]), 0 for an id outside the table.
+static Value buildLoraDelta(OpBuilder &b, Location loc, Value t, Value table,
+                            Value ids, int64_t rank, int64_t rowsPerId, Value m,
+                            Value n) {
+  auto c = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  };
+  auto dot = [&](OpBuilder &nb, std::optional<Value> id) -> Value {
+    return accumulate(
+        nb, loc, c(rank), f32Const(nb, loc, 0.0),
+        [&](OpBuilder &ab, Value j, Value acc) -> Value {
+          SmallVector<Value> at = {n, j};
+          if (id)
+            at.insert(at.begin(), *id);
+          Value term = arith::MulFOp::create(
+              ab, loc, memref::LoadOp::create(ab, loc, t, ValueRange{m, j}),
+              extendToF32(ab, loc, memref::LoadOp::create(ab, loc, table, at)));
+          return arith::AddFOp::create(ab, loc, acc, term);
+        });
+  };
+  if (!ids)
+    return dot(b, std::nullopt);
+  Value stored = memref::LoadOp::create(
+      b, loc, ids,
+      ValueRange{arith::DivUIOp::create(b, loc, m, c(rowsPerId)).getResult()});
+  Value id = arith::IndexCastOp::create(b, loc, b.getIndexType(), stored);
+  Value adapters = memref::DimOp::create(b, loc, table, 0);
+  Value valid = arith::AndIOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, id, c(0)),
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, id, adapters));
+  return scf::IfOp::create(
+             b, loc, valid,
+             [&](OpBuilder &tb, Location) {
+               scf::YieldOp::create(tb, loc, dot(tb, id));
+             },
+             [&](OpBuilder &eb, Location) {
+               scf::YieldOp::create(eb, loc, f32Const(eb, loc, 0.0));
+             })
+      .getResult(0);
+}
+
+/// The rows of x ([..., K]): the product of its leading dims, or nullopt when
+/// one is dynamic or there are more than kMaxRows.
+static std::optional<int64_t> getStaticRows(RankedTensorType xType) {
   int64_t rows = 1;
   for (int64_t size : xType.getShape().drop_back()) {
     if (ShapedType::isDynamic(size) || rows * size > kMaxRows)
       return std::nullopt;
     rows *= size;
   }
+  return rows;
+}
+
+bool weft::canLowerLinearAsBlocks(Operation *op, Value x, Value weight,
+                                  Value scales, int64_t groupSize) {
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto wType = cast<RankedTensorType>(weight.getType());
+  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+  std::optional<int64_t> rows = getStaticRows(xType);
+  if (!isFunctionArgument(weight) || !wType.hasStaticShape() ||
+      !resultType.hasStaticShape() || !rows || *rows == 0)
+    return false;
+  int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
+  int64_t lanes =
+      kChunkBytes * 8 / wType.getElementType().getIntOrFloatBitWidth();
+  int64_t group = scales ? groupSize : k;
+  return n > 0 && k > 0 && lanes % kQuad == 0 && group > 0 &&
+         group % lanes == 0;
+}
+
+std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
+                                               const LinearBlocksOperands &in,
+                                               OpBuilder &b) {
+  Value x = in.x, qweight = in.weight, scales = in.scales, zeros = in.zeros;
+  if (!canLowerLinearAsBlocks(op, x, qweight, scales, in.groupSize))
+    return std::nullopt;
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto qType = cast<RankedTensorType>(qweight.getType());
+  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+  int64_t rank = xType.getRank();
+  int64_t rows = *getStaticRows(xType);
   int64_t n = qType.getDimSize(0), k = qType.getDimSize(1);
   int64_t bits = qType.getElementType().getIntOrFloatBitWidth();
   int64_t lanes = kChunkBytes * 8 / bits; // values per chunk
   int64_t groupSize = scales ? in.groupSize : k;
-  if (rows == 0 || n == 0 || k == 0 || lanes % kQuad || groupSize <= 0 ||
-      groupSize % lanes)
-    return std::nullopt;
 
   Location loc = op->getLoc();
   Type f32 = b.getF32Type();
@@ -185,6 +248,35 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
   Type yElementType = in.epilogue ? resultType.getElementType() : f32;
   Value yBuffer = allocateBuffer(
       b, loc, {b.getIndexAttr(rows), b.getIndexAttr(n)}, yElementType);
+  // The LoRA delta t[m, :] . B[(id,) n, :], t as [rows, r] and the ids of
+  // the rows flattened.
+  Value tBuffer, loraBBuffer, idsBuffer;
+  int64_t loraRank = 0, rowsPerId = 1;
+  if (in.loraT) {
+    tBuffer = toReadOnlyBuffer(b, loc, collapseToRows(b, loc, in.loraT));
+    loraBBuffer = toReadOnlyBuffer(b, loc, in.loraB);
+    loraRank = cast<RankedTensorType>(in.loraT.getType()).getShape().back();
+    if (in.loraIds) {
+      auto idsType = cast<RankedTensorType>(in.loraIds.getType());
+      // Per-token ids have x's leading dims; per-row ids [B] cover
+      // rows / B rows each.
+      if (idsType.getRank() != rank - 1)
+        rowsPerId = rows / xType.getDimSize(0);
+      Value ids = in.loraIds;
+      if (idsType.getRank() != 1) {
+        ids = tensor::CastOp::create(
+            b, loc,
+            RankedTensorType::get(xType.getShape().drop_back(),
+                                  idsType.getElementType()),
+            ids);
+        ids = tensor::CollapseShapeOp::create(
+            b, loc, ids,
+            ArrayRef<ReassociationIndices>{
+                llvm::to_vector(llvm::seq<int64_t>(0, idsType.getRank()))});
+      }
+      idsBuffer = toReadOnlyBuffer(b, loc, ids);
+    }
+  }
 
   // K tiles of x in shared memory, a multiple of the chunk; the tile is
   // [rows, lanes / 4, chunks + 1] quads (vector<4xf32>, 16 bytes): value kk
@@ -371,6 +463,11 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
                     return arith::AddFOp::create(ab, loc, acc, partial);
                   });
               Value y = sum;
+              if (tBuffer)
+                y = arith::AddFOp::create(
+                    sb, loc, y,
+                    buildLoraDelta(sb, loc, tBuffer, loraBBuffer, idsBuffer,
+                                   loraRank, rowsPerId, m, row));
               if (in.epilogue)
                 y = applyLinearEpilogue(sb, loc, y, in.activation, biasBuffer,
                                         residualBuffer, m, row, yElementType);
