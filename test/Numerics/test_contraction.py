@@ -393,6 +393,14 @@ class LayerOperands:
         return a64, lb64, ids
 
 
+def main_function(args, lines, results):
+    """func @main with `args`, the body `lines` defining %y0, %y1, ... and
+    returning them (of types `results`)."""
+    ys = ", ".join(f"%y{i}" for i in range(len(results)))
+    return (f"func.func @main({', '.join(args)}) -> ({', '.join(results)}) {{\n"
+            + "\n".join(lines) + f"\n  return {ys} : {', '.join(results)}\n}}")
+
+
 def check_linear(out, x64, weight, b64, act, r64, lora64, dtype, what):
     """weft.linear against float64, with the fused LoRA delta (scale 0.5,
     added to x W^T before the epilogue)."""
@@ -492,11 +500,7 @@ def test_linear_blocks(weights, dtype):
                      f"activation = #weft.activation<{act}>{scale_attr}}} : "
                      f"({t(shape, dtype)}, {layer.types}) -> {ty}")
         refs.append((x64, weight, b64, act, r64, lora64, ty))
-    program = (
-        f"func.func @main({', '.join(args)}) -> ({', '.join(r[-1] for r in refs)}) {{\n"
-        + "\n".join(lines)
-        + f"\n  return {', '.join(f'%y{i}' for i in range(len(layers)))} : "
-        + f"{', '.join(r[-1] for r in refs)}\n}}")
+    program = main_function(args, lines, [r[-1] for r in refs])
     lowered = harness.optimize(program, LINEAR_BLOCKS)
     # Three kernels of blocks (five with f16 tiles): a grid loop each.
     tiles = 2 if dtype == "f16" else 0
@@ -545,11 +549,7 @@ def test_linear_tiles():
                      f"#weft.activation<{act}>{attrs}}} : ({t(shape, dtype)}, {layer.types}) -> {ty}")
         results.append(ty)
         refs.append((x64, w64, b64, act, r64, lora64, dtype))
-    program = (
-        f"func.func @main({', '.join(args)}) -> ({', '.join(results)}) {{\n"
-        + "\n".join(lines)
-        + f"\n  return {', '.join(f'%y{i}' for i in range(len(layers)))} : "
-        + f"{', '.join(results)}\n}}")
+    program = main_function(args, lines, results)
     lowered = harness.optimize(program, LINEAR_BLOCKS)
     # Three kernels of tiles: a grid loop and warp-level products each.
     assert lowered.count("#gpu.block<x>") == 3, lowered
