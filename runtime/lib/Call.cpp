@@ -23,6 +23,10 @@ namespace {
 // freed.
 const void *const kGlobalMarker = reinterpret_cast<void *>(0xdeadbeef);
 
+/// The alignment of the data of CUDA tensors (unified memory allocations are
+/// aligned to at least 256 bytes).
+constexpr uintptr_t kCudaTensorAlignment = 16;
+
 /// A result descriptor read back from the result storage.
 struct ResultView {
   void *allocated;
@@ -124,10 +128,15 @@ weftStatus collectResults(const weftFunctionImpl &function,
     size_t elementSize = dtypeByteSize(dtype);
     char *data = view.aligned + view.offset * static_cast<int64_t>(elementSize);
     // A contiguous result is adopted as is, unless another tensor already
-    // owns its allocation.
+    // owns its allocation. CUDA tensors start on 16 bytes: compiled kernels
+    // read their inputs in 16-byte vectors where the offsets allow
+    // (weft-align-buffer-reads), so a view at another offset is copied.
     weftMemory memory = function.cuda ? WEFT_MEMORY_CUDA : WEFT_MEMORY_HOST;
+    bool aligned =
+        !function.cuda ||
+        reinterpret_cast<uintptr_t>(data) % kCudaTensorAlignment == 0;
     if (owned.count(view.allocated) && !adopted.count(view.allocated) &&
-        isContiguous(view)) {
+        isContiguous(view) && aligned) {
       adopted.insert(view.allocated);
       outputs[i] = adoptTensor(dtype, view.sizes, view.rank, data,
                                view.allocated, memory);
