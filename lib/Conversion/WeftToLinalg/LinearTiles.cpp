@@ -117,16 +117,22 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
       return arith::AndIOp::create(nb, loc, lhs, rhs);
     };
 
-    // Phase 0: an empty accumulator.
-    createThreadLoop(b, loc, kThreads, [&](OpBuilder &pb, Value thread) {
-      forEachItem(
-          pb, loc, thread, kTile * kTile, kThreads,
-          [&](OpBuilder &ib, Value i) {
-            memref::StoreOp::create(
-                ib, loc, f32Const(ib, loc, 0.0), acc,
-                ValueRange{arith::DivUIOp::create(ib, loc, i, c(kTile)),
-                           arith::RemUIOp::create(ib, loc, i, c(kTile))});
+    // A phase over the elements [r, column] of the block's output tile.
+    auto forEachTileElement =
+        [&](OpBuilder &nb, function_ref<void(OpBuilder &, Value, Value)> body) {
+          createThreadLoop(nb, loc, kThreads, [&](OpBuilder &pb, Value t) {
+            forEachItem(pb, loc, t, kTile * kTile, kThreads,
+                        [&](OpBuilder &ib, Value i) {
+                          body(ib, arith::DivUIOp::create(ib, loc, i, c(kTile)),
+                               arith::RemUIOp::create(ib, loc, i, c(kTile)));
+                        });
           });
+        };
+
+    // Phase 0: an empty accumulator.
+    forEachTileElement(b, [&](OpBuilder &ib, Value r, Value column) {
+      memref::StoreOp::create(ib, loc, f32Const(ib, loc, 0.0), acc,
+                              ValueRange{r, column});
     });
     scf::ForOp::create(
         b, loc, c(0), c(k), c(step), ValueRange{},
@@ -215,77 +221,63 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
           // Phase 3 (integer weights): acc += the step's product times each
           // channel's scale.
           if (quantized) {
-            createThreadLoop(sb, loc, kThreads, [&](OpBuilder &pb, Value t) {
-              forEachItem(
-                  pb, loc, t, kTile * kTile, kThreads,
-                  [&](OpBuilder &ib, Value i) {
-                    Value r = arith::DivUIOp::create(ib, loc, i, c(kTile));
-                    Value column = arith::RemUIOp::create(ib, loc, i, c(kTile));
-                    Value channel =
-                        arith::AddIOp::create(ib, loc, firstColumn, column);
-                    scf::IfOp::create(
-                        ib, loc, lessThan(ib, channel, c(n)),
-                        [&](OpBuilder &tb, Location) {
-                          Value group = arith::DivUIOp::create(tb, loc, k0,
-                                                               c(in.groupSize));
-                          Value scale =
-                              extendToF32(tb, loc,
-                                          memref::LoadOp::create(
-                                              tb, loc, sBuffer,
-                                              ValueRange{channel, group}));
-                          Value scaled = arith::MulFOp::create(
-                              tb, loc,
-                              memref::LoadOp::create(tb, loc, stepProduct,
-                                                     ValueRange{r, column}),
-                              scale);
-                          Value sum = arith::AddFOp::create(
-                              tb, loc,
-                              memref::LoadOp::create(tb, loc, acc,
-                                                     ValueRange{r, column}),
-                              scaled);
-                          memref::StoreOp::create(tb, loc, sum, acc,
-                                                  ValueRange{r, column});
-                          scf::YieldOp::create(tb, loc);
-                        });
+            forEachTileElement(sb, [&](OpBuilder &ib, Value r, Value column) {
+              Value channel =
+                  arith::AddIOp::create(ib, loc, firstColumn, column);
+              scf::IfOp::create(
+                  ib, loc, lessThan(ib, channel, c(n)),
+                  [&](OpBuilder &tb, Location) {
+                    Value group =
+                        arith::DivUIOp::create(tb, loc, k0, c(in.groupSize));
+                    Value scale = extendToF32(
+                        tb, loc,
+                        memref::LoadOp::create(tb, loc, sBuffer,
+                                               ValueRange{channel, group}));
+                    Value scaled = arith::MulFOp::create(
+                        tb, loc,
+                        memref::LoadOp::create(tb, loc, stepProduct,
+                                               ValueRange{r, column}),
+                        scale);
+                    Value sum = arith::AddFOp::create(
+                        tb, loc,
+                        memref::LoadOp::create(tb, loc, acc,
+                                               ValueRange{r, column}),
+                        scaled);
+                    memref::StoreOp::create(tb, loc, sum, acc,
+                                            ValueRange{r, column});
+                    scf::YieldOp::create(tb, loc);
                   });
             });
           }
           scf::YieldOp::create(sb, loc);
         });
     // Last phase: the epilogue and the block's part of the result.
-    createThreadLoop(b, loc, kThreads, [&](OpBuilder &pb, Value thread) {
-      forEachItem(
-          pb, loc, thread, kTile * kTile, kThreads,
-          [&](OpBuilder &ib, Value i) {
-            Value r = arith::DivUIOp::create(ib, loc, i, c(kTile));
-            Value column = arith::RemUIOp::create(ib, loc, i, c(kTile));
-            Value row = arith::AddIOp::create(ib, loc, firstRow, r);
-            Value channel = arith::AddIOp::create(ib, loc, firstColumn, column);
-            scf::IfOp::create(
-                ib, loc,
-                both(ib, lessThan(ib, row, rows), lessThan(ib, channel, c(n))),
-                [&](OpBuilder &tb, Location) {
-                  Value y = memref::LoadOp::create(tb, loc, acc,
-                                                   ValueRange{r, column});
-                  if (in.epilogue)
-                    y = applyLinearEpilogue(tb, loc, y, in.activation,
-                                            biasBuffer, residualBuffer, row,
-                                            channel, yElementType);
-                  // Row -> the leading indices of the result.
-                  SmallVector<Value> indices(leadingSizes.size());
-                  Value rest = row;
-                  for (int64_t d = leadingSizes.size() - 1; d >= 0; --d) {
-                    indices[d] = d == 0 ? rest
-                                        : arith::RemUIOp::create(
-                                              tb, loc, rest, leadingSizes[d]);
-                    if (d > 0)
-                      rest = arith::DivUIOp::create(tb, loc, rest,
-                                                    leadingSizes[d]);
-                  }
-                  indices.push_back(channel);
-                  memref::StoreOp::create(tb, loc, y, yBuffer, indices);
-                  scf::YieldOp::create(tb, loc);
-                });
+    forEachTileElement(b, [&](OpBuilder &ib, Value r, Value column) {
+      Value row = arith::AddIOp::create(ib, loc, firstRow, r);
+      Value channel = arith::AddIOp::create(ib, loc, firstColumn, column);
+      scf::IfOp::create(
+          ib, loc,
+          both(ib, lessThan(ib, row, rows), lessThan(ib, channel, c(n))),
+          [&](OpBuilder &tb, Location) {
+            Value y =
+                memref::LoadOp::create(tb, loc, acc, ValueRange{r, column});
+            if (in.epilogue)
+              y = applyLinearEpilogue(tb, loc, y, in.activation, biasBuffer,
+                                      residualBuffer, row, channel,
+                                      yElementType);
+            // Row -> the leading indices of the result.
+            SmallVector<Value> indices(leadingSizes.size());
+            Value rest = row;
+            for (int64_t d = leadingSizes.size() - 1; d >= 0; --d) {
+              indices[d] = d == 0 ? rest
+                                  : arith::RemUIOp::create(tb, loc, rest,
+                                                           leadingSizes[d]);
+              if (d > 0)
+                rest = arith::DivUIOp::create(tb, loc, rest, leadingSizes[d]);
+            }
+            indices.push_back(channel);
+            memref::StoreOp::create(tb, loc, y, yBuffer, indices);
+            scf::YieldOp::create(tb, loc);
           });
     });
   }
