@@ -87,6 +87,8 @@ void weft::buildGpuPipeline(OpPassManager &pm,
   // Vector transfers -> vector loads/stores (convert-gpu-to-nvvm lowers
   // vector ops but not transfers).
   pm.addNestedPass<gpu::GPUModuleOp>(createConvertVectorToLLVMPass());
+  // Tensor-core operations (ldmatrix, mma.sync) -> NVVM.
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertNVGPUToNVVMPass());
   ConvertGpuOpsToNVVMOpsOptions nvvm;
   nvvm.indexBitwidth = 64;
   pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps(nvvm));

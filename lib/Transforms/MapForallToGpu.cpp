@@ -5,8 +5,9 @@
 // gpu.launch: block ids from the outer loop, shared memory from the buffers
 // the outer body allocates, threads and warps (with a barrier after each
 // inner loop) from upstream's mapNestedForallToThreadsImpl. Warp-level
-// vector.contract ops on 16x16 tiles then become tensor-core operations
-// (gpu.subgroup_mma_*, upstream's convertVectorToMMAOps).
+// vector.contract ops of the 16x8x16 shape then become tensor-core
+// operations (nvgpu.ldmatrix and nvgpu.mma.sync with the accumulators in
+// registers, upstream's convertVectorToNVVMCompatibleMMASync).
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +19,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/TransformOps/GPUTransformOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -50,8 +52,6 @@ bool isWarpLoop(scf::ForallOp loop) {
   return isMappedTo(loop, llvm::IsaPred<gpu::GPUWarpMappingAttr>);
 }
 
-constexpr int64_t kWarpSize = 32;
-
 /// contract(extf(a), extf(b), acc) -> contract(a, b, acc): a mixed-precision
 /// product, which is what the matrix units compute (f16 x f16 + f32).
 struct FoldExtensionsIntoContract : OpRewritePattern<vector::ContractionOp> {
@@ -60,7 +60,8 @@ struct FoldExtensionsIntoContract : OpRewritePattern<vector::ContractionOp> {
                                 PatternRewriter &rewriter) const override {
     auto lhs = contract.getLhs().getDefiningOp<arith::ExtFOp>();
     auto rhs = contract.getRhs().getDefiningOp<arith::ExtFOp>();
-    if (!lhs || !rhs || lhs.getIn().getType() != rhs.getIn().getType())
+    if (!lhs || !rhs ||
+        getElementTypeOrSelf(lhs.getIn()) != getElementTypeOrSelf(rhs.getIn()))
       return failure();
     rewriter.modifyOpInPlace(contract, [&] {
       contract.getLhsMutable().assign(lhs.getIn());
@@ -70,7 +71,98 @@ struct FoldExtensionsIntoContract : OpRewritePattern<vector::ContractionOp> {
   }
 };
 
-/// Warp-level vector.contract ops in `launch` -> gpu.subgroup_mma_*.
+/// 1-D vector loads and stores of shared memory (the accumulators' per-lane
+/// pairs) -> element loads and stores: the vector-to-LLVM conversion the
+/// kernels go through before convert-gpu-to-nvvm has no workgroup address
+/// space. The backend merges neighbouring element accesses again.
+void scalarizeSharedVectorAccesses(RewriterBase &rewriter,
+                                   gpu::LaunchOp launch) {
+  auto isShared = [](Value memref) {
+    auto space = dyn_cast_if_present<gpu::AddressSpaceAttr>(
+        cast<MemRefType>(memref.getType()).getMemorySpace());
+    return space && space.getValue() == gpu::AddressSpace::Workgroup;
+  };
+  // The element indices: the last index plus e.
+  auto elementIndices = [&](Location loc, ValueRange indices, int64_t e) {
+    SmallVector<Value> result(indices);
+    if (e > 0)
+      result.back() = arith::AddIOp::create(
+          rewriter, loc, result.back(),
+          arith::ConstantIndexOp::create(rewriter, loc, e));
+    return result;
+  };
+  SmallVector<Operation *> accesses;
+  launch.getBody().walk([&](Operation *op) {
+    if (auto load = dyn_cast<vector::LoadOp>(op);
+        load && load.getVectorType().getRank() == 1 && isShared(load.getBase()))
+      accesses.push_back(op);
+    if (auto store = dyn_cast<vector::StoreOp>(op);
+        store && store.getVectorType().getRank() == 1 &&
+        isShared(store.getBase()))
+      accesses.push_back(op);
+  });
+  for (Operation *op : accesses) {
+    rewriter.setInsertionPoint(op);
+    Location loc = op->getLoc();
+    if (auto load = dyn_cast<vector::LoadOp>(op)) {
+      SmallVector<Value> elements;
+      for (int64_t e = 0; e < load.getVectorType().getNumElements(); ++e)
+        elements.push_back(
+            memref::LoadOp::create(rewriter, loc, load.getBase(),
+                                   elementIndices(loc, load.getIndices(), e)));
+      rewriter.replaceOpWithNewOp<vector::FromElementsOp>(
+          load, load.getVectorType(), elements);
+      continue;
+    }
+    auto store = cast<vector::StoreOp>(op);
+    for (int64_t e = 0; e < store.getVectorType().getNumElements(); ++e)
+      memref::StoreOp::create(
+          rewriter, loc,
+          vector::ExtractOp::create(rewriter, loc, store.getValueToStore(), e),
+          store.getBase(), elementIndices(loc, store.getIndices(), e));
+    rewriter.eraseOp(store);
+  }
+}
+
+/// The smallest op around a warp-level product and the vector values it is
+/// connected to (its operand reads, the loops that carry its accumulator,
+/// the reads and writes of that): where the mma.sync conversion runs. MLIR
+/// 22's convertVectorToNVVMCompatibleMMASync takes every live integer or
+/// float add, mul, sub or div in the op it is given for a matrix operation
+/// and fails on it, so it must not see the rest of the kernel.
+Operation *getProductRoot(vector::ContractionOp contract) {
+  SetVector<Operation *> connected;
+  connected.insert(contract);
+  auto addValue = [&](Value value) {
+    if (!isa<VectorType>(value.getType()))
+      return;
+    if (Operation *def = value.getDefiningOp())
+      connected.insert(def);
+    else
+      connected.insert(value.getParentBlock()->getParentOp());
+    for (Operation *user : value.getUsers())
+      connected.insert(user);
+  };
+  for (size_t i = 0; i < connected.size(); ++i) {
+    Operation *op = connected[i];
+    if (isa<scf::YieldOp>(op))
+      connected.insert(op->getParentOp());
+    for (Value operand : op->getOperands())
+      addValue(operand);
+    for (Value result : op->getResults())
+      addValue(result);
+    if (auto loop = dyn_cast<scf::ForOp>(op))
+      for (Value arg : loop.getRegionIterArgs())
+        addValue(arg);
+  }
+  Operation *root = contract->getParentOp();
+  while (!llvm::all_of(
+      connected, [&](Operation *op) { return root->isProperAncestor(op); }))
+    root = root->getParentOp();
+  return root;
+}
+
+/// Warp-level vector.contract ops in `launch` -> nvgpu.mma.sync.
 LogicalResult convertToTensorCores(RewriterBase &rewriter,
                                    gpu::LaunchOp launch) {
   if (!launch.getBody()
@@ -78,7 +170,7 @@ LogicalResult convertToTensorCores(RewriterBase &rewriter,
            .wasInterrupted())
     return success();
   // Vector constants (a zero accumulator) hoisted out of the kernel come
-  // back in: converted to matrices outside, they would be kernel arguments.
+  // back in: converted to registers outside, they would be kernel arguments.
   Region &body = launch.getBody();
   SmallVector<std::pair<OpOperand *, arith::ConstantOp>> outside;
   body.walk([&](Operation *op) {
@@ -88,43 +180,40 @@ LogicalResult convertToTensorCores(RewriterBase &rewriter,
             !body.isAncestor(constant->getParentRegion()))
           outside.push_back({&operand, constant});
   });
-  rewriter.setInsertionPointToStart(&body.front());
+  // Each next to its user, inside the warp's tile (see getProductRoot).
   for (auto [operand, constant] : outside) {
+    rewriter.setInsertionPoint(operand->getOwner());
     Operation *clone = rewriter.clone(*constant);
     rewriter.modifyOpInPlace(operand->getOwner(),
                              [&] { operand->set(clone->getResult(0)); });
   }
   RewritePatternSet patterns(launch.getContext());
   patterns.add<FoldExtensionsIntoContract>(launch.getContext());
-  populatePrepareVectorToMMAPatterns(patterns, /*useNvGpu=*/false);
-  // Constants stay where they are: hoisted out of the launch, a matrix
-  // constant would become a kernel argument.
+  populatePrepareVectorToMMAPatterns(patterns, /*useNvGpu=*/true);
+  // Constants stay where they are: hoisted out of the launch, a register
+  // tile would become a kernel argument.
   GreedyRewriteConfig config;
   config.enableConstantCSE(false);
   if (failed(applyPatternsGreedily(launch, std::move(patterns), config)))
     return launch.emitError("weft-map-forall-to-gpu: preparing warp-level "
                             "products for tensor cores did not converge");
-  // Like upstream's convert-vector-to-gpu, go on past ops it leaves alone;
-  // what matters is checked below.
-  (void)convertVectorToMMAOps(rewriter, launch);
-  // A matrix loaded transposed (K for Q.K^T) is column-major for the
-  // product too: wmma.mma must name the layouts its operands were loaded in.
-  launch.getBody().walk([&](gpu::SubgroupMmaComputeOp compute) {
-    auto loadedTransposed = [](Value operand) {
-      auto load = operand.getDefiningOp<gpu::SubgroupMmaLoadMatrixOp>();
-      return load && load.getTranspose();
-    };
-    rewriter.modifyOpInPlace(compute, [&] {
-      if (loadedTransposed(compute.getOpA()))
-        compute.setATranspose(true);
-      if (loadedTransposed(compute.getOpB()))
-        compute.setBTranspose(true);
-    });
+  // Reads from shared memory become ldmatrix (transposing where B is stored
+  // row-major), accumulators per-lane registers, reads and writes of them
+  // per-lane loads and stores. Each product is converted within the op
+  // around its K loop (a warp's tile), where it is read and written.
+  SetVector<Operation *> roots;
+  launch.getBody().walk([&](vector::ContractionOp contract) {
+    roots.insert(getProductRoot(contract));
   });
-  // The conversion leaves the vector form beside the matrix form, carried
-  // by loops too; dropping unused loop values and dead ops removes it. A
-  // product still there was not converted (it would run on every thread of
-  // the warp), which is an error.
+  for (Operation *root : roots)
+    if (failed(convertVectorToNVVMCompatibleMMASync(rewriter, root)))
+      return root->emitError(
+          "weft-map-forall-to-gpu: mapping warp-level products to mma.sync "
+          "failed (index arithmetic beside them must be affine.apply)");
+  scalarizeSharedVectorAccesses(rewriter, launch);
+  // Dead vector ops the conversion replaced go away with unused loop
+  // values. A product still there was not converted (it would run on every
+  // thread of the warp), which is an error.
   RewritePatternSet cleanup(launch.getContext());
   scf::ForOp::getCanonicalizationPatterns(cleanup, launch.getContext());
   if (failed(applyPatternsGreedily(launch, std::move(cleanup), config)))
@@ -132,8 +221,8 @@ LogicalResult convertToTensorCores(RewriterBase &rewriter,
                             "tensor-core conversion did not converge");
   WalkResult left = launch.getBody().walk([](vector::ContractionOp contract) {
     contract.emitError("weft-map-forall-to-gpu: a warp-level product could "
-                       "not be mapped to tensor cores (16x16x16 f16 tiles "
-                       "read from and written to memory)");
+                       "not be mapped to tensor cores (16x8x16 f16 products "
+                       "of operands read from shared memory)");
     return WalkResult::interrupt();
   });
   return failure(left.wasInterrupted());

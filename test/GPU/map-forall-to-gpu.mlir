@@ -127,37 +127,46 @@ func.func @duplicate_ids(%out: memref<?xf32>) {
 
 // -----
 
-// Warp loops: 2 warps make a block of 64 threads; a warp-level product of
-// 16x16 f16 tiles read from shared memory becomes tensor-core operations,
-// with the transposed load of B named in the product (b_transpose).
+// Warp loops: 2 warps make a block of 64 threads. A warp-level m16n8k16
+// product of f16 tiles read from shared memory, in a K loop, becomes
+// tensor-core operations: ldmatrix for A ([m, k] rows, 4 matrices) and for B
+// (read transposed from [k, n] rows: ldmatrix.trans, 2 matrices), mma.sync
+// with the f32 accumulator carried by the loop in registers (2x2 per lane),
+// and per-lane element stores of it to shared memory.
 // CHECK-LABEL: func.func @warp_products
 // CHECK-DAG:     %[[C64:.*]] = arith.constant 64 : index
 // CHECK:         gpu.launch {{.*}} threads(%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %[[C64]],
-// CHECK-SAME:      workgroup(%[[A:[a-z0-9_]+]] : memref<32x24xf16, #gpu.address_space<workgroup>>, %[[B:[a-z0-9_]+]] : memref<16x24xf16, #gpu.address_space<workgroup>>, %[[C:[a-z0-9_]+]] : memref<32x16xf32, #gpu.address_space<workgroup>>)
-// CHECK-DAG:       %[[ZERO:.*]] = gpu.subgroup_mma_constant_matrix
-// CHECK-DAG:       %[[LA:.*]] = gpu.subgroup_mma_load_matrix %[[A]][{{.*}}] {leadDimension = 24 : index} : {{.*}} -> !gpu.mma_matrix<16x16xf16, "AOp">
-// CHECK-DAG:       %[[LB:.*]] = gpu.subgroup_mma_load_matrix %[[B]][{{.*}}] {leadDimension = 24 : index, transpose} : {{.*}} -> !gpu.mma_matrix<16x16xf16, "BOp">
-// CHECK:           %[[D:.*]] = gpu.subgroup_mma_compute %[[LA]], %[[LB]], %[[ZERO]] {b_transpose}
-// CHECK:           gpu.subgroup_mma_store_matrix %[[D]], %[[C]]
+// CHECK-SAME:      workgroup(%[[A:[a-z0-9_]+]] : memref<32x40xf16, #gpu.address_space<workgroup>>, %[[B:[a-z0-9_]+]] : memref<32x24xf16, #gpu.address_space<workgroup>>, %[[C:[a-z0-9_]+]] : memref<32x16xf32, #gpu.address_space<workgroup>>)
+// CHECK:           %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<2x2xf32>
+// CHECK:           %[[SUM:.*]] = scf.for {{.*}} iter_args(%[[ACC:.*]] = %[[ZERO]]) -> (vector<2x2xf32>)
+// CHECK:             %[[LA:.*]] = nvgpu.ldmatrix %[[A]][{{.*}}] {numTiles = 4 : i32, transpose = false} : {{.*}} -> vector<4x2xf16>
+// CHECK:             %[[LB:.*]] = nvgpu.ldmatrix %[[B]][{{.*}}] {numTiles = 2 : i32, transpose = true} : {{.*}} -> vector<2x2xf16>
+// CHECK:             %[[D:.*]] = nvgpu.mma.sync(%[[LA]], %[[LB]], %[[ACC]]) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// CHECK:             scf.yield %[[D]]
+// CHECK-COUNT-4:   memref.store %{{.*}}, %[[C]][{{.*}}] : memref<32x16xf32, #gpu.address_space<workgroup>>
 // CHECK-NOT:     vector.contract
 // CHECK:         gpu.barrier
 func.func @warp_products(%out: memref<?xf32>) {
   scf.forall (%i) in (4) {
-    %a = memref.alloc() : memref<32x24xf16>
-    %b = memref.alloc() : memref<16x24xf16>
+    %a = memref.alloc() : memref<32x40xf16>
+    %b = memref.alloc() : memref<32x24xf16>
     %c = memref.alloc() : memref<32x16xf32>
     scf.forall (%w) in (2) {
       %c0 = arith.constant 0 : index
       %c16 = arith.constant 16 : index
+      %c32 = arith.constant 32 : index
       %pad = arith.constant 0.0 : f16
-      %m0 = arith.muli %w, %c16 : index
-      %zero = arith.constant dense<0.0> : vector<16x16xf32>
-      %ta = vector.transfer_read %a[%m0, %c0], %pad {in_bounds = [true, true]} : memref<32x24xf16>, vector<16x16xf16>
-      %tb = vector.transfer_read %b[%c0, %c0], %pad {in_bounds = [true, true], permutation_map = affine_map<(d0, d1) -> (d1, d0)>} : memref<16x24xf16>, vector<16x16xf16>
-      %ea = arith.extf %ta : vector<16x16xf16> to vector<16x16xf32>
-      %eb = arith.extf %tb : vector<16x16xf16> to vector<16x16xf32>
-      %p = vector.contract {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %ea, %eb, %zero : vector<16x16xf32>, vector<16x16xf32> into vector<16x16xf32>
-      vector.transfer_write %p, %c[%m0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<32x16xf32>
+      %m0 = affine.apply affine_map<(d0) -> (d0 * 16)>(%w)
+      %zero = arith.constant dense<0.0> : vector<16x8xf32>
+      %sum = scf.for %k = %c0 to %c32 step %c16 iter_args(%acc = %zero) -> vector<16x8xf32> {
+        %ta = vector.transfer_read %a[%m0, %k], %pad {in_bounds = [true, true]} : memref<32x40xf16>, vector<16x16xf16>
+        %tb = vector.transfer_read %b[%k, %c0], %pad {in_bounds = [true, true], permutation_map = affine_map<(d0, d1) -> (d1, d0)>} : memref<32x24xf16>, vector<8x16xf16>
+        %ea = arith.extf %ta : vector<16x16xf16> to vector<16x16xf32>
+        %eb = arith.extf %tb : vector<8x16xf16> to vector<8x16xf32>
+        %p = vector.contract {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %ea, %eb, %acc : vector<16x16xf32>, vector<8x16xf32> into vector<16x8xf32>
+        scf.yield %p : vector<16x8xf32>
+      }
+      vector.transfer_write %sum, %c[%m0, %c0] {in_bounds = [true, true]} : vector<16x8xf32>, memref<32x16xf32>
     } {mapping = [#gpu.warp<x>]}
   } {mapping = [#gpu.block<x>]}
   return

@@ -18,6 +18,7 @@ def ConvertWeftToLinalgPass
     does this), so it is reported as an error too.
   }];
   let dependentDialects = [
+    "::mlir::affine::AffineDialect",
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::gpu::GPUDialect",

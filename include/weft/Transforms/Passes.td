@@ -151,19 +151,27 @@ def WeftMapForallToGpuPass
     * inner loops are mapped to threads (`#gpu.thread<x>`) or warps
       (`#gpu.warp<x>`, 32 threads each) by upstream's
       `mapNestedForallToThreadsImpl`, with a barrier after each;
-    * warp-level `vector.contract`s of 16x16x16 f16 tiles read from and
-      written to memory with `vector.transfer_read/write` become tensor-core
-      operations (`gpu.subgroup_mma_*`, upstream's `convertVectorToMMAOps`),
-      with f16 -> f32 operand extensions folded into the mixed-precision
-      product and transposed loads named in the product (`a_transpose`,
-      `b_transpose`); a product that is not converted is an error.
+    * warp-level `vector.contract`s of the m16n8k16 shape ([m, k] x [n, k]
+      f16 operands read with `vector.transfer_read`, an f32 accumulator)
+      become tensor-core operations (upstream's
+      `convertVectorToNVVMCompatibleMMASync`): `nvgpu.ldmatrix` for operands
+      in shared memory (transposing for B read from [k, n] rows),
+      `nvgpu.mma.sync` with the accumulator in registers across K loops,
+      per-lane loads and stores of accumulators; f16 -> f32 operand
+      extensions are folded into the mixed-precision product. The
+      conversion runs on the smallest op holding a product and the reads,
+      loops and writes of its values (a warp's tile); index arithmetic there
+      must be `affine.apply`, since MLIR 22's conversion fails on integer
+      `arith` ops it finds. A product that is not converted is an error.
 
     Outer loops must be normalized (lower bound 0, step 1), without results,
     of at most three dimensions. Other scf.forall loops are left alone.
   }];
   let dependentDialects = [
+    "::mlir::affine::AffineDialect",
     "::mlir::gpu::GPUDialect",
     "::mlir::memref::MemRefDialect",
+    "::mlir::nvgpu::NVGPUDialect",
     "::mlir::scf::SCFDialect",
   ];
 }
@@ -173,9 +181,10 @@ def WeftAlignWorkgroupMemoryPass
   let summary = "aligns the shared-memory buffers of kernels";
   let description = [{
     Gives every workgroup attribution of the kernels `llvm.align =
-    alignment` (bytes), unless it has a larger one. Tensor-core loads and
-    stores (`wmma.load` / `wmma.store`) need 32-byte aligned addresses; the
-    default alignment of a buffer is only that of its element type. Run it
+    alignment` (bytes), unless it has a larger one. Tensor-core loads
+    (`ldmatrix`) read 16-byte rows and the thread-block kernels' tiles are
+    laid out for 16- and 32-byte units; the default alignment of a buffer is
+    only that of its element type. Run it
     after `gpu-kernel-outlining`, before `convert-gpu-to-nvvm`.
   }];
   let options = [

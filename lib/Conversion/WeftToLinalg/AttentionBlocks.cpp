@@ -278,12 +278,6 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     return SmallVector<Value>(loop.getResults());
   };
 
-  auto zeroTile = [&](OpBuilder &wb) -> Value {
-    return arith::ConstantOp::create(
-        wb, loc,
-        DenseElementsAttr::get(VectorType::get({kMmaTile, kMmaTile}, f32),
-                               wb.getF32FloatAttr(0.0)));
-  };
   auto warpTiles = [&](int64_t tilesM, int64_t tilesN,
                        function_ref<void(OpBuilder &, Value, Value)> fn) {
     forEachWarpTile(b, loc, kThreads, tilesM, tilesN, fn);
@@ -378,12 +372,10 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     if (mma) {
       warpTiles(rows / kMmaTile, keys / kMmaTile,
                 [&](OpBuilder &wb, Value m0, Value n0) {
-                  Value product = multiplyMatrixTiles(
-                      wb, loc, zeroTile(wb), qTile, m0, kTile, n0, headDim,
-                      /*transposeB=*/true);
-                  vector::TransferWriteOp::create(wb, loc, product, scores,
-                                                  ValueRange{m0, n0},
-                                                  ArrayRef<bool>{true, true});
+                  AccumulatorTile product = multiplyMatrixTiles(
+                      wb, loc, zeroAccumulatorTile(wb, loc), qTile, m0, kTile,
+                      n0, headDim, /*transposeB=*/true);
+                  writeAccumulatorTile(wb, loc, product, scores, m0, n0);
                 });
     }
     // Phase 2: scores, -inf where a key is not visible. A thread computes
@@ -548,15 +540,10 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
       });
       warpTiles(rows / kMmaTile, valueDim / kMmaTile,
                 [&](OpBuilder &wb, Value m0, Value n0) {
-                  Value current = vector::TransferReadOp::create(
-                      wb, loc, VectorType::get({kMmaTile, kMmaTile}, f32), acc,
-                      ValueRange{m0, n0}, zero, ArrayRef<bool>{true, true});
-                  Value product =
-                      multiplyMatrixTiles(wb, loc, current, probs, m0, vTile,
-                                          n0, keys, /*transposeB=*/false);
-                  vector::TransferWriteOp::create(wb, loc, product, acc,
-                                                  ValueRange{m0, n0},
-                                                  ArrayRef<bool>{true, true});
+                  AccumulatorTile product = multiplyMatrixTiles(
+                      wb, loc, readAccumulatorTile(wb, loc, acc, m0, n0), probs,
+                      m0, vTile, n0, keys, /*transposeB=*/false);
+                  writeAccumulatorTile(wb, loc, product, acc, m0, n0);
                 });
     } else {
       // Phase 4: acc = acc * alpha + P V, an [mr, me] register tile of acc

@@ -3,6 +3,7 @@
 #include "BlockLoops.h"
 #include "LoweringUtils.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -124,37 +125,88 @@ void weft::forEachItem(OpBuilder &b, Location loc, Value thread, int64_t count,
                      });
 }
 
+// The index arithmetic of a warp's tile is affine.apply: MLIR 22's mma.sync
+// conversion (convertVectorToNVVMCompatibleMMASync), run on the warp's
+// loop body, takes integer arith ops there for matrix operations and fails.
 void weft::forEachWarpTile(OpBuilder &b, Location loc, int64_t threads,
                            int64_t tilesM, int64_t tilesN,
                            function_ref<void(OpBuilder &, Value, Value)> body) {
   constexpr int64_t warpSize = 32;
-  auto c = [&](OpBuilder &nb, int64_t value) -> Value {
-    return arith::ConstantIndexOp::create(nb, loc, value);
-  };
   createWarpLoop(b, loc, threads / warpSize, [&](OpBuilder &nb, Value warp) {
     forEachItem(nb, loc, warp, tilesM * tilesN, threads / warpSize,
                 [&](OpBuilder &fb, Value i) {
-                  Value ti = arith::DivUIOp::create(fb, loc, i, c(fb, tilesN));
-                  Value tj = arith::RemUIOp::create(fb, loc, i, c(fb, tilesN));
-                  body(fb,
-                       arith::MulIOp::create(fb, loc, ti, c(fb, kMatrixTile)),
-                       arith::MulIOp::create(fb, loc, tj, c(fb, kMatrixTile)));
+                  AffineExpr d0 = fb.getAffineDimExpr(0);
+                  auto apply = [&](AffineExpr expr) -> Value {
+                    return affine::AffineApplyOp::create(
+                        fb, loc, AffineMap::get(1, 0, expr), ValueRange{i});
+                  };
+                  body(fb, apply(d0.floorDiv(tilesN) * kMatrixTile),
+                       apply((d0 % tilesN) * kMatrixTile));
                 });
   });
 }
 
-Value weft::multiplyMatrixTiles(OpBuilder &b, Location loc, Value init, Value a,
-                                Value m0, Value bTile, Value n0, int64_t extent,
-                                bool transposeB) {
+/// The type of one piece of an accumulator tile.
+static VectorType getPieceType(OpBuilder &b) {
+  return VectorType::get({kMatrixTile, kMatrixPieceColumns}, b.getF32Type());
+}
+
+/// The first column of piece `piece` of the tile starting at column `n0`.
+static Value getPieceColumn(OpBuilder &b, Location loc, Value n0,
+                            int64_t piece) {
+  if (piece == 0)
+    return n0;
+  return affine::AffineApplyOp::create(
+      b, loc,
+      AffineMap::get(1, 0, b.getAffineDimExpr(0) + piece * kMatrixPieceColumns),
+      ValueRange{n0});
+}
+
+static constexpr int64_t kPiecesPerTile = kMatrixTile / kMatrixPieceColumns;
+
+AccumulatorTile weft::zeroAccumulatorTile(OpBuilder &b, Location loc) {
+  VectorType type = getPieceType(b);
+  Value zero = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(type, b.getF32FloatAttr(0.0)));
+  return AccumulatorTile(kPiecesPerTile, zero);
+}
+
+AccumulatorTile weft::readAccumulatorTile(OpBuilder &b, Location loc,
+                                          Value buffer, Value m0, Value n0) {
+  AccumulatorTile tile;
+  Value padding = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
+  for (int64_t piece = 0; piece < kPiecesPerTile; ++piece)
+    tile.push_back(vector::TransferReadOp::create(
+        b, loc, getPieceType(b), buffer,
+        ValueRange{m0, getPieceColumn(b, loc, n0, piece)}, padding,
+        ArrayRef<bool>{true, true}));
+  return tile;
+}
+
+void weft::writeAccumulatorTile(OpBuilder &b, Location loc,
+                                const AccumulatorTile &tile, Value buffer,
+                                Value m0, Value n0) {
+  for (auto [piece, value] : llvm::enumerate(tile))
+    vector::TransferWriteOp::create(
+        b, loc, value, buffer,
+        ValueRange{m0, getPieceColumn(b, loc, n0, piece)},
+        ArrayRef<bool>{true, true});
+}
+
+AccumulatorTile weft::multiplyMatrixTiles(OpBuilder &b, Location loc,
+                                          const AccumulatorTile &init, Value a,
+                                          Value m0, Value bTile, Value n0,
+                                          int64_t extent, bool transposeB) {
   MLIRContext *ctx = b.getContext();
-  auto accType = VectorType::get({kMatrixTile, kMatrixTile}, b.getF32Type());
-  auto operandType =
-      VectorType::get({kMatrixTile, kMatrixTile}, b.getF16Type());
+  Type f16 = b.getF16Type(), f32 = b.getF32Type();
+  auto lhsType = VectorType::get({kMatrixTile, kMatrixTile}, f16);
+  auto rhsType = VectorType::get({kMatrixPieceColumns, kMatrixTile}, f16);
   Value padding = arith::ConstantOp::create(b, loc, b.getF16FloatAttr(0.0));
   AffineExpr m, n, k;
   bindDims(ctx, m, n, k);
+  // [m, k] x [n, k] -> [m, n]: the operand layouts of mma.sync.
   auto maps = b.getAffineMapArrayAttr({AffineMap::get(3, 0, {m, k}, ctx),
-                                       AffineMap::get(3, 0, {k, n}, ctx),
+                                       AffineMap::get(3, 0, {n, k}, ctx),
                                        AffineMap::get(3, 0, {m, n}, ctx)});
   auto iterators = b.getArrayAttr(
       {vector::IteratorTypeAttr::get(ctx, vector::IteratorType::parallel),
@@ -163,30 +215,36 @@ Value weft::multiplyMatrixTiles(OpBuilder &b, Location loc, Value init, Value a,
   auto c = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(b, loc, value);
   };
-  return scf::ForOp::create(
-             b, loc, c(0), c(extent), c(kMatrixTile), ValueRange{init},
-             [&](OpBuilder &lb, Location, Value k0, ValueRange sum) {
-               Value lhs = vector::TransferReadOp::create(
-                   lb, loc, operandType, a, ValueRange{m0, k0}, padding,
-                   ArrayRef<bool>{true, true});
-               Value rhs = transposeB ? vector::TransferReadOp::create(
-                                            lb, loc, operandType, bTile,
-                                            ValueRange{n0, k0}, padding,
-                                            AffineMap::getPermutationMap(
-                                                ArrayRef<unsigned>{1, 0}, ctx),
-                                            ArrayRef<bool>{true, true})
-                                      : vector::TransferReadOp::create(
-                                            lb, loc, operandType, bTile,
-                                            ValueRange{k0, n0}, padding,
-                                            ArrayRef<bool>{true, true});
-               auto extend = [&](Value tile) -> Value {
-                 return arith::ExtFOp::create(lb, loc, accType, tile);
-               };
-               Value next = vector::ContractionOp::create(
-                   lb, loc, extend(lhs), extend(rhs), sum[0], maps, iterators);
-               scf::YieldOp::create(lb, loc, next);
-             })
-      .getResult(0);
+  auto loop = scf::ForOp::create(
+      b, loc, c(0), c(extent), c(kMatrixTile), ValueRange(init),
+      [&](OpBuilder &lb, Location, Value k0, ValueRange sums) {
+        auto extend = [&](Value tile) -> Value {
+          auto type = cast<VectorType>(tile.getType());
+          return arith::ExtFOp::create(lb, loc, type.clone(f32), tile);
+        };
+        Value lhs = extend(vector::TransferReadOp::create(
+            lb, loc, lhsType, a, ValueRange{m0, k0}, padding,
+            ArrayRef<bool>{true, true}));
+        SmallVector<Value> next;
+        for (auto [piece, sum] : llvm::enumerate(sums)) {
+          Value column = getPieceColumn(lb, loc, n0, piece);
+          // B^T rows are [n, k] already; B rows [k, n] are read transposed.
+          Value rhs = transposeB
+                          ? vector::TransferReadOp::create(
+                                lb, loc, rhsType, bTile, ValueRange{column, k0},
+                                padding, ArrayRef<bool>{true, true})
+                          : vector::TransferReadOp::create(
+                                lb, loc, rhsType, bTile, ValueRange{k0, column},
+                                padding,
+                                AffineMap::getPermutationMap(
+                                    ArrayRef<unsigned>{1, 0}, ctx),
+                                ArrayRef<bool>{true, true});
+          next.push_back(vector::ContractionOp::create(
+              lb, loc, lhs, extend(rhs), sum, maps, iterators));
+        }
+        scf::YieldOp::create(lb, loc, next);
+      });
+  return AccumulatorTile(loop.getResults());
 }
 
 void weft::loadTileRows(

@@ -53,9 +53,18 @@ void createWarpLoop(OpBuilder &b, Location loc, int64_t warps,
 void forEachItem(OpBuilder &b, Location loc, Value thread, int64_t count,
                  int64_t stride, function_ref<void(OpBuilder &, Value)> body);
 
-/// Side of the warp-level matrix tiles (16x16x16 f16 products with f32
-/// accumulation: tensor cores on the GPU).
+/// Side of the warp-level matrix tiles: a warp computes 16x16 f32 tiles of
+/// a product in K steps of 16 f16 values (tensor cores on the GPU).
 constexpr int64_t kMatrixTile = 16;
+
+/// Columns of one piece of a warp's accumulator tile: the 16x8 result of
+/// one m16n8k16 tensor-core product (mma.sync).
+constexpr int64_t kMatrixPieceColumns = 8;
+
+/// A warp's 16x16 f32 accumulator tile, as its two vector<16x8xf32> pieces
+/// (columns 0-7 and 8-15). On the GPU each piece lives in registers, two
+/// pairs of f32 per lane (nvgpu.mma.sync's accumulator layout).
+using AccumulatorTile = SmallVector<Value, 2>;
 
 /// In a block of `threads` threads: its warps stride through the
 /// [tilesM, tilesN] 16x16 tiles of a product; `body` gets the builder and
@@ -64,15 +73,30 @@ void forEachWarpTile(OpBuilder &b, Location loc, int64_t threads,
                      int64_t tilesM, int64_t tilesN,
                      function_ref<void(OpBuilder &, Value, Value)> body);
 
-/// In a warp loop: `init` (vector<16x16xf32>) plus the product of the f16
-/// block-local tiles A[m0 .. m0 + 16, 0 .. extent) and B[0 .. extent,
-/// n0 .. n0 + 16), with B read from rows [n0 .., k] when `transposeB` (B^T
-/// stored row by row), else from rows [k .., n0 ..]. The f16 values are
-/// extended to f32 for the contraction; the GPU pipeline folds the
-/// extensions into the matrix operation.
-Value multiplyMatrixTiles(OpBuilder &b, Location loc, Value init, Value a,
-                          Value m0, Value bTile, Value n0, int64_t extent,
-                          bool transposeB);
+/// A zero accumulator tile.
+AccumulatorTile zeroAccumulatorTile(OpBuilder &b, Location loc);
+
+/// The accumulator tile at [m0, n0] of the f32 block-local `buffer`.
+AccumulatorTile readAccumulatorTile(OpBuilder &b, Location loc, Value buffer,
+                                    Value m0, Value n0);
+
+/// Writes `tile` to [m0, n0] of the f32 block-local `buffer`.
+void writeAccumulatorTile(OpBuilder &b, Location loc,
+                          const AccumulatorTile &tile, Value buffer, Value m0,
+                          Value n0);
+
+/// In a warp loop: `init` plus the product of the f16 block-local tiles
+/// A[m0 .. m0 + 16, 0 .. extent) and B[0 .. extent, n0 .. n0 + 16), with B
+/// read from rows [n0 .., k] when `transposeB` (B^T stored row by row), else
+/// from rows [k .., n0 ..]. Each K step of 16 is one 16x8x16 contraction per
+/// piece, B taken as [n, k] (the shapes and layouts of mma.sync, to which
+/// the GPU pipeline maps them: ldmatrix, transposing for row-major B). The
+/// f16 values are extended to f32 for the contraction; the GPU pipeline
+/// folds the extensions into the matrix operation.
+AccumulatorTile multiplyMatrixTiles(OpBuilder &b, Location loc,
+                                    const AccumulatorTile &init, Value a,
+                                    Value m0, Value bTile, Value n0,
+                                    int64_t extent, bool transposeB);
 
 /// In a thread loop of `threads` threads (`thread` the id): fills the
 /// block-local [rows, width] `tile` from `source` in pieces of up to 16

@@ -6,13 +6,14 @@
 // of the output. Per K step (64, or 32 for integer weights) it stages the
 // tiles of x and of the weight in shared memory (16-byte loads where the
 // alignment is known), then its 8 warps add 16x16x16 f16 products with f32
-// accumulation (tensor cores on the GPU, WMMA) to the f32 accumulator tile,
-// two 16x16 tiles per warp. Integer weights enter the products as they are
-// (q, or q - zero: small integers, exact in f16); the step's product goes
-// to a tile of its own and the threads add it to the accumulator scaled by
-// each channel's scale of the step's group, so that the result is as exact
-// as with the dequantized weight in f32. A last phase applies the epilogue
-// (bias, activation, residual, rounding) and writes the tile.
+// accumulation (tensor cores on the GPU: ldmatrix and mma.sync) to the f32
+// accumulator tile, two 16x16 tiles per warp. Integer weights enter the
+// products as they are (q, or q - zero: small integers, exact in f16); the
+// step's product goes to a tile of its own and the threads add it to the
+// accumulator scaled by each channel's scale of the step's group, so that the
+// result is as exact as with the dequantized weight in f32. A last phase
+// applies the epilogue (bias, activation, residual, rounding) and writes the
+// tile.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,8 +35,9 @@ constexpr int64_t kThreads = 256;
 constexpr int64_t kTile = 64;
 /// The K step for integer weights (two f32 tiles then share the budget).
 constexpr int64_t kQuantizedStep = 32;
-/// Elements after each row of the operand tiles: rows of 144 bytes fall in
-/// different banks, and 16 rows stay a multiple of 32 bytes (WMMA).
+/// Elements after each row of the operand tiles: rows of 144 bytes (80 for
+/// the integer step) fall in different banks, and each row starts on 16
+/// bytes (ldmatrix reads 16-byte rows).
 constexpr int64_t kPad = 8;
 } // namespace
 
@@ -196,27 +198,17 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
           });
           // Phase 2: acc += x . w^T (integer weights: the step's product),
           // 16x16 tiles per warp.
-          auto tileType = VectorType::get({kMatrixTile, kMatrixTile}, f32);
           forEachWarpTile(
               sb, loc, kThreads, kTile / kMatrixTile, kTile / kMatrixTile,
               [&](OpBuilder &wb, Value m0, Value n0) {
-                Value current =
-                    quantized ? arith::ConstantOp::create(
-                                    wb, loc,
-                                    DenseElementsAttr::get(
-                                        tileType, wb.getF32FloatAttr(0.0)))
-                                    .getResult()
-                              : vector::TransferReadOp::create(
-                                    wb, loc, tileType, acc, ValueRange{m0, n0},
-                                    f32Const(wb, loc, 0.0),
-                                    ArrayRef<bool>{true, true})
-                                    .getResult();
-                Value product =
+                AccumulatorTile current =
+                    quantized ? zeroAccumulatorTile(wb, loc)
+                              : readAccumulatorTile(wb, loc, acc, m0, n0);
+                AccumulatorTile product =
                     multiplyMatrixTiles(wb, loc, current, xTile, m0, wTile, n0,
                                         step, /*transposeB=*/true);
-                vector::TransferWriteOp::create(
-                    wb, loc, product, quantized ? stepProduct : acc,
-                    ValueRange{m0, n0}, ArrayRef<bool>{true, true});
+                writeAccumulatorTile(wb, loc, product,
+                                     quantized ? stepProduct : acc, m0, n0);
               });
           // Phase 3 (integer weights): acc += the step's product times each
           // channel's scale.

@@ -24,12 +24,17 @@
 // CHECK:           } {mapping = [#gpu.thread<x>]}
 // CHECK:           scf.for
 // CHECK:             } {mapping = [#gpu.thread<x>]}
+// Q.K^T: per K step a 16x16 Q tile and, for each 8 columns of the warp's
+// 16x16 score tile, 8 rows of K as they are ([n, k]); P.V reads V's [k, n]
+// rows transposed.
 // CHECK:             scf.forall (%{{.*}}) in (8) {
-// CHECK:               vector.transfer_read {{.*}} {in_bounds = [true, true], permutation_map = #{{.*}}} : memref<32x72xf16>, vector<16x16xf16>
-// CHECK:               vector.contract
+// CHECK:               vector.transfer_read {{.*}} {in_bounds = [true, true]} : memref<32x72xf16>, vector<16x16xf16>
+// CHECK:               vector.transfer_read {{.*}} {in_bounds = [true, true]} : memref<32x72xf16>, vector<8x16xf16>
+// CHECK:               vector.contract {{.*}} : vector<16x16xf32>, vector<8x16xf32> into vector<16x8xf32>
 // CHECK:             } {mapping = [#gpu.warp<x>]}
 // CHECK-COUNT-6:     } {mapping = [#gpu.thread<x>]}
-// CHECK:             vector.contract
+// CHECK:             vector.transfer_read {{.*}} {in_bounds = [true, true], permutation_map = #{{.*}}} : memref<32x72xf16>, vector<8x16xf16>
+// CHECK:             vector.contract {{.*}} : vector<16x16xf32>, vector<8x16xf32> into vector<16x8xf32>
 // CHECK:             } {mapping = [#gpu.warp<x>]}
 // CHECK:           }
 // CHECK:           scf.forall (%{{.*}}) in (256) {
