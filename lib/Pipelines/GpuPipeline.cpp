@@ -60,13 +60,14 @@ void weft::buildGpuPipeline(OpPassManager &pm,
   // views.
   pm.addPass(memref::createFoldMemRefAliasOpsPass());
   pm.addPass(createWeftPackInt4BuffersPass());
-  // Weight chunks of 16 bytes as single loads (the runtime's buffers are
-  // aligned).
-  pm.addPass(createWeftAlignBufferReadsPass());
+  // Weight chunks and pieces of shared tiles of 16 bytes as single loads
+  // and stores (the runtime's buffers and shared memory are aligned).
+  pm.addPass(createWeftAlignBufferAccessesPass());
   // Constant tables the kernels read become device globals.
   pm.addPass(createWeftSinkGlobalsIntoKernelsPass());
   pm.addPass(createGpuKernelOutliningPass());
-  // Shared memory aligned for tensor-core loads and stores.
+  // Shared memory aligned for tensor-core loads and the 16-byte accesses
+  // weft-align-buffer-accesses marked.
   pm.addNestedPass<gpu::GPUModuleOp>(createWeftAlignWorkgroupMemoryPass());
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   // Vector kernels (attention's register blocks) become loads and stores of

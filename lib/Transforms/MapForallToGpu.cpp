@@ -71,57 +71,45 @@ struct FoldExtensionsIntoContract : OpRewritePattern<vector::ContractionOp> {
   }
 };
 
-/// 1-D vector loads and stores of shared memory (the accumulators' per-lane
-/// pairs) -> element loads and stores: the vector-to-LLVM conversion the
-/// kernels go through before convert-gpu-to-nvvm has no workgroup address
-/// space. The backend merges neighbouring element accesses again.
-void scalarizeSharedVectorAccesses(RewriterBase &rewriter,
-                                   gpu::LaunchOp launch) {
-  auto isShared = [](Value memref) {
-    auto space = dyn_cast_if_present<gpu::AddressSpaceAttr>(
-        cast<MemRefType>(memref.getType()).getMemorySpace());
-    return space && space.getValue() == gpu::AddressSpace::Workgroup;
+/// Vector loads and stores of shared memory (the tiles' 16-byte pieces,
+/// the accumulators' per-lane pairs) go through a generic view of their
+/// buffer: the vector-to-LLVM conversion the kernels go through before
+/// convert-gpu-to-nvvm has no workgroup address space. The backend infers
+/// the shared address space again (ld/st.shared).
+void viewSharedVectorAccessesAsGeneric(RewriterBase &rewriter,
+                                       gpu::LaunchOp launch) {
+  auto getSharedType = [](Value memref) -> MemRefType {
+    auto type = cast<MemRefType>(memref.getType());
+    auto space =
+        dyn_cast_if_present<gpu::AddressSpaceAttr>(type.getMemorySpace());
+    if (!space || space.getValue() != gpu::AddressSpace::Workgroup)
+      return {};
+    return type;
   };
-  // The element indices: the last index plus e.
-  auto elementIndices = [&](Location loc, ValueRange indices, int64_t e) {
-    SmallVector<Value> result(indices);
-    if (e > 0)
-      result.back() = arith::AddIOp::create(
-          rewriter, loc, result.back(),
-          arith::ConstantIndexOp::create(rewriter, loc, e));
-    return result;
-  };
-  SmallVector<Operation *> accesses;
+  DenseMap<Value, Value> genericViews;
   launch.getBody().walk([&](Operation *op) {
-    if (auto load = dyn_cast<vector::LoadOp>(op);
-        load && load.getVectorType().getRank() == 1 && isShared(load.getBase()))
-      accesses.push_back(op);
-    if (auto store = dyn_cast<vector::StoreOp>(op);
-        store && store.getVectorType().getRank() == 1 &&
-        isShared(store.getBase()))
-      accesses.push_back(op);
-  });
-  for (Operation *op : accesses) {
-    rewriter.setInsertionPoint(op);
-    Location loc = op->getLoc();
-    if (auto load = dyn_cast<vector::LoadOp>(op)) {
-      SmallVector<Value> elements;
-      for (int64_t e = 0; e < load.getVectorType().getNumElements(); ++e)
-        elements.push_back(
-            memref::LoadOp::create(rewriter, loc, load.getBase(),
-                                   elementIndices(loc, load.getIndices(), e)));
-      rewriter.replaceOpWithNewOp<vector::FromElementsOp>(
-          load, load.getVectorType(), elements);
-      continue;
+    if (!isa<vector::LoadOp, vector::StoreOp, vector::TransferReadOp,
+             vector::TransferWriteOp>(op))
+      return;
+    for (OpOperand &operand : op->getOpOperands()) {
+      MemRefType type = isa<MemRefType>(operand.get().getType())
+                            ? getSharedType(operand.get())
+                            : MemRefType();
+      if (!type)
+        continue;
+      Value &view = genericViews[operand.get()];
+      if (!view) {
+        OpBuilder::InsertionGuard guard(rewriter);
+        rewriter.setInsertionPointToStart(&launch.getBody().front());
+        view = memref::MemorySpaceCastOp::create(
+            rewriter, op->getLoc(),
+            MemRefType::get(type.getShape(), type.getElementType(),
+                            type.getLayout()),
+            operand.get());
+      }
+      rewriter.modifyOpInPlace(op, [&] { operand.set(view); });
     }
-    auto store = cast<vector::StoreOp>(op);
-    for (int64_t e = 0; e < store.getVectorType().getNumElements(); ++e)
-      memref::StoreOp::create(
-          rewriter, loc,
-          vector::ExtractOp::create(rewriter, loc, store.getValueToStore(), e),
-          store.getBase(), elementIndices(loc, store.getIndices(), e));
-    rewriter.eraseOp(store);
-  }
+  });
 }
 
 /// The smallest op around a warp-level product and the vector values it is
@@ -210,7 +198,6 @@ LogicalResult convertToTensorCores(RewriterBase &rewriter,
       return root->emitError(
           "weft-map-forall-to-gpu: mapping warp-level products to mma.sync "
           "failed (index arithmetic beside them must be affine.apply)");
-  scalarizeSharedVectorAccesses(rewriter, launch);
   // Dead vector ops the conversion replaced go away with unused loop
   // values. A product still there was not converted (it would run on every
   // thread of the warp), which is an error.
@@ -346,7 +333,10 @@ LogicalResult mapGrid(RewriterBase &rewriter, scf::ForallOp grid) {
           /*syncAfterDistribute=*/true);
   if (failed(mapped.checkAndReport()))
     return failure();
-  return convertToTensorCores(rewriter, launch);
+  if (failed(convertToTensorCores(rewriter, launch)))
+    return failure();
+  viewSharedVectorAccessesAsGeneric(rewriter, launch);
+  return success();
 }
 
 struct WeftMapForallToGpuPass

@@ -130,7 +130,7 @@ weftStatus collectResults(const weftFunctionImpl &function,
     // A contiguous result is adopted as is, unless another tensor already
     // owns its allocation. CUDA tensors start on 16 bytes: compiled kernels
     // read their inputs in 16-byte vectors where the offsets allow
-    // (weft-align-buffer-reads), so a view at another offset is copied.
+    // (weft-align-buffer-accesses), so a view at another offset is copied.
     weftMemory memory = function.cuda ? WEFT_MEMORY_CUDA : WEFT_MEMORY_HOST;
     bool aligned =
         !function.cuda ||

@@ -132,18 +132,20 @@ func.func @duplicate_ids(%out: memref<?xf32>) {
 // tensor-core operations: ldmatrix for A ([m, k] rows, 4 matrices) and for B
 // (read transposed from [k, n] rows: ldmatrix.trans, 2 matrices), mma.sync
 // with the f32 accumulator carried by the loop in registers (2x2 per lane),
-// and per-lane element stores of it to shared memory.
+// and per-lane stores of its pairs to shared memory, through a generic view
+// of the buffer (vector stores of shared memory go through one).
 // CHECK-LABEL: func.func @warp_products
 // CHECK-DAG:     %[[C64:.*]] = arith.constant 64 : index
 // CHECK:         gpu.launch {{.*}} threads(%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %[[C64]],
 // CHECK-SAME:      workgroup(%[[A:[a-z0-9_]+]] : memref<32x40xf16, #gpu.address_space<workgroup>>, %[[B:[a-z0-9_]+]] : memref<32x24xf16, #gpu.address_space<workgroup>>, %[[C:[a-z0-9_]+]] : memref<32x16xf32, #gpu.address_space<workgroup>>)
+// CHECK:           %[[CVIEW:.*]] = memref.memory_space_cast %[[C]] : memref<32x16xf32, #gpu.address_space<workgroup>> to memref<32x16xf32>
 // CHECK:           %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<2x2xf32>
 // CHECK:           %[[SUM:.*]] = scf.for {{.*}} iter_args(%[[ACC:.*]] = %[[ZERO]]) -> (vector<2x2xf32>)
 // CHECK:             %[[LA:.*]] = nvgpu.ldmatrix %[[A]][{{.*}}] {numTiles = 4 : i32, transpose = false} : {{.*}} -> vector<4x2xf16>
 // CHECK:             %[[LB:.*]] = nvgpu.ldmatrix %[[B]][{{.*}}] {numTiles = 2 : i32, transpose = true} : {{.*}} -> vector<2x2xf16>
 // CHECK:             %[[D:.*]] = nvgpu.mma.sync(%[[LA]], %[[LB]], %[[ACC]]) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
 // CHECK:             scf.yield %[[D]]
-// CHECK-COUNT-4:   memref.store %{{.*}}, %[[C]][{{.*}}] : memref<32x16xf32, #gpu.address_space<workgroup>>
+// CHECK-COUNT-2:   vector.store %{{.*}}, %[[CVIEW]][{{.*}}] : memref<32x16xf32>, vector<2xf32>
 // CHECK-NOT:     vector.contract
 // CHECK:         gpu.barrier
 func.func @warp_products(%out: memref<?xf32>) {

@@ -194,22 +194,26 @@ def WeftAlignWorkgroupMemoryPass
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
-def WeftAlignBufferReadsPass
-    : Pass<"weft-align-buffer-reads", "::mlir::ModuleOp"> {
-  let summary = "marks the alignment of vector reads of whole buffers";
+def WeftAlignBufferAccessesPass
+    : Pass<"weft-align-buffer-accesses", "::mlir::ModuleOp"> {
+  let summary = "marks the alignment of vector loads and stores of buffers";
   let description = [{
-    For buffers the runtime allocates itself (the CUDA runtime's are aligned
-    to at least 256 bytes): every 1-D vector read from a function argument
-    or a host `memref.alloc` with a row-major layout gets the largest
+    For buffers whose alignment is known: function arguments and host
+    `memref.alloc`s (the CUDA runtime allocates them aligned to at least 256
+    bytes), and the generic views (`memref.memory_space_cast`) of a
+    `gpu.launch`'s shared memory that `weft-map-forall-to-gpu` makes
+    (`weft-align-workgroup-memory` aligns it to 32 bytes). Every 1-D vector
+    load or store of such a buffer with a row-major layout gets the largest
     alignment up to 16 bytes that divides both its size and its provable
     linear offset, when that is more than the element's (an in-bounds
-    `vector.transfer_read` becomes such a `vector.load`), so that a 16-byte
-    read becomes one 16-byte load instead of one load per element. The proof follows
-    the index arithmetic: constants, sums, products, quotients by divisors,
-    and loop induction variables whose start and step are multiples; a
-    stride has the product of the static sizes inside it as a divisor. Run
-    it after `weft-pack-int4-buffers`, before `gpu-kernel-outlining`; the
-    CPU pipeline does not run it, since parameters there are read from a
+    `vector.transfer_read` / `transfer_write` becomes such a `vector.load` /
+    `store`), so that a 16-byte access becomes one 16-byte load or store
+    instead of one per element. The proof follows the index arithmetic:
+    constants, sums, products, quotients by divisors, and loop induction
+    variables whose start and step are multiples; a stride has the product
+    of the static sizes inside it as a divisor. Run it after
+    `weft-pack-int4-buffers`, before `gpu-kernel-outlining`; the CPU
+    pipeline does not run it, since parameters there are read from a
     mapping at any offset.
   }];
   let dependentDialects = ["::mlir::vector::VectorDialect"];

@@ -292,14 +292,9 @@ void weft::loadTileRows(
                           .getResult());
                 })
                 .getResult(0);
-        // Element stores: vector stores to shared memory would need the
-        // workgroup address space in the vector-to-LLVM conversion.
-        for (int64_t e = 0; e < piece; ++e)
-          memref::StoreOp::create(
-              fb, loc,
-              vector::ExtractOp::create(fb, loc, values, e).getResult(), tile,
-              ValueRange{row,
-                         arith::AddIOp::create(fb, loc, column, c(fb, e))});
+        vector::TransferWriteOp::create(fb, loc, values, tile,
+                                        ValueRange{row, column},
+                                        ArrayRef<bool>{true});
       });
 }
 

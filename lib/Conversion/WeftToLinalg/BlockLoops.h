@@ -100,8 +100,9 @@ AccumulatorTile multiplyMatrixTiles(OpBuilder &b, Location loc,
 
 /// In a thread loop of `threads` threads (`thread` the id): fills the
 /// block-local [rows, width] `tile` from `source` in pieces of up to 16
-/// bytes of a row (16-byte loads where weft-align-buffer-reads proves the
-/// alignment), element by element into the tile. `sourceIndices(b, row,
+/// bytes of a row, each read and written as a vector (16-byte loads and
+/// shared-memory stores where weft-align-buffer-accesses proves the
+/// alignment). `sourceIndices(b, row,
 /// column)` are the source indices of a piece and `inside(b, row, column)`
 /// whether it exists (zeros otherwise); `columns` (when > 0) must also be
 /// a multiple of the piece (the valid columns of the source). `convert`,

@@ -325,7 +325,7 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
                         Value column =
                             arith::AddIOp::create(sb, loc, tileStart, kk);
                         // One read of the quad (aligned by
-                        // weft-align-buffer-reads where x is a whole
+                        // weft-align-buffer-accesses where x is a whole
                         // buffer), widened to f32.
                         Type xElement = xType.getElementType();
                         Value quad = vector::TransferReadOp::create(

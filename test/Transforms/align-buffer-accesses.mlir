@@ -1,4 +1,4 @@
-// RUN: weft-opt %s -split-input-file -weft-align-buffer-reads | FileCheck %s
+// RUN: weft-opt %s -split-input-file -weft-align-buffer-accesses | FileCheck %s
 
 // Chunks of 16 bytes at row n * 4096 + c * 32 + t (t a loop over multiples
 // of 64 from 0): every term is a multiple of 32 i8 values, so the reads are
@@ -74,4 +74,40 @@ func.func @dynamic_and_allocated(%k: memref<?x?x8x64xf16>, %b: index, %s: index,
   %q = arith.muli %p, %c4 : index
   %f = vector.transfer_read %buffer[%s, %q], %zero {in_bounds = [true]} : memref<?x64xf16>, vector<8xf16>
   return %a, %e, %f : vector<8xf16>, vector<8xf16>, vector<8xf16>
+}
+
+// -----
+
+// Shared memory, through the generic view weft-map-forall-to-gpu gives it
+// (aligned to 32 bytes by weft-align-workgroup-memory): a 16-byte piece of
+// a row of 72 f16 values at a column that is a multiple of 8 is one aligned
+// store; a pair of f32 at an even column (an affine.apply, as the mma.sync
+// conversion computes lanes' columns) is 8-byte aligned, at any column
+// only 4-byte aligned (left as it is); a piece at an odd column stays a
+// transfer.
+// CHECK-LABEL: func @shared_tiles
+// CHECK:       %[[VIEW:.*]] = memref.memory_space_cast
+// CHECK:       vector.store %{{.+}}, %[[VIEW]][%{{.+}}, %{{.+}}] {alignment = 16 : i64} : memref<64x72xf16>, vector<8xf16>
+// CHECK:       vector.load %{{.+}}[%{{.+}}, %{{.+}}] {alignment = 8 : i64} : memref<16x64xf32>, vector<2xf32>
+// CHECK:       vector.store %{{.+}}, %{{.+}}[%{{.+}}, %{{.+}}] : memref<16x64xf32>, vector<2xf32>
+// CHECK:       vector.transfer_write %{{.+}}, %[[VIEW]]
+func.func @shared_tiles(%piece: vector<8xf16>, %row: index, %p: index) {
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%x = %c1, %y = %c1, %z = %c1)
+             threads(%tx, %ty, %tz) in (%u = %c1, %v = %c1, %w = %c1)
+             workgroup(%tile : memref<64x72xf16, #gpu.address_space<workgroup>>,
+                       %acc : memref<16x64xf32, #gpu.address_space<workgroup>>) {
+    %view = memref.memory_space_cast %tile : memref<64x72xf16, #gpu.address_space<workgroup>> to memref<64x72xf16>
+    %accView = memref.memory_space_cast %acc : memref<16x64xf32, #gpu.address_space<workgroup>> to memref<16x64xf32>
+    %column = arith.muli %p, %c8 : index
+    vector.transfer_write %piece, %view[%row, %column] {in_bounds = [true]} : vector<8xf16>, memref<64x72xf16>
+    %even = affine.apply affine_map<(d0)[s0] -> ((d0 mod 4) * 2 + s0 * 16)>(%p)[%row]
+    %pair = vector.load %accView[%row, %even] : memref<16x64xf32>, vector<2xf32>
+    vector.store %pair, %accView[%row, %p] : memref<16x64xf32>, vector<2xf32>
+    %odd = arith.addi %column, %c1 : index
+    vector.transfer_write %piece, %view[%row, %odd] {in_bounds = [true]} : vector<8xf16>, memref<64x72xf16>
+    gpu.terminator
+  }
+  return
 }
