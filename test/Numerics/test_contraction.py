@@ -512,6 +512,68 @@ def test_linear_blocks(weights, dtype):
         check_linear(out, *ref[:-1], dtype, f"{weights} blocks {i} {dtype}")
 
 
+@pytest.mark.parametrize("weights", ["int4-zeros", "int8", "float"])
+def test_linear_blocks_channels_per_warp(weights):
+    # Wide layers give each warp of the thread-block form several output
+    # channels (as many as keep 256 blocks, at most 4 accumulators per
+    # thread), which share each x value read from shared memory.
+    # 0: x [1, 256], N = 8234: 4 channels per warp, 32 per block; the last
+    #    block has 10 channels, so its third warp has 2 past N (they read the
+    #    last row and are not written).
+    # 1: x [2, 256] (two rows), N = 4100: 2 channels per warp.
+    # 2: x [1, 256], N = 2048: one channel per warp, 256 blocks.
+    dtype = "f16"
+    bits = {"int8": 8, "int4": 4, "float": None}[weights.split("-")[0]]
+    symmetric = not weights.endswith("-zeros")
+    k, group = 256, 128
+    layers = [((1, k), 8234, 4), ((2, k), 4100, 2), ((1, k), 2048, 1)]
+    lines, params, refs, args, inputs = [], {}, [], [], []
+    for i, (shape, n, per_warp) in enumerate(layers):
+        ty = t(shape[:-1] + (n,), dtype)
+        if bits is None:
+            w_in, weight = given(normal(n, k, scale=k**-0.5), dtype)
+            params[f"l{i}.weight"] = entry(w_in, dtype)
+            lines.append(f'  %w{i} = weft.param "l{i}.weight" : {t((n, k), dtype)}')
+            layer = LayerOperands(i, f"%w{i}", t((n, k), dtype))
+            op, group_attr = "linear", ""
+        else:
+            q, z = quantized(bits, symmetric, n, k, k // group)
+            qmax = 2 ** (bits - 1)
+            s_in, s64 = given(RNG.uniform(0.5, 1.5, size=(n, k // group))
+                              / (qmax * np.sqrt(k / 3)), "f32")
+            weight = reference.dequantize(q, s64, group, z)
+            qtype = f"i{bits}"
+            tq, ts, tz = t((n, k), qtype), t((n, k // group), "f32"), t((n, k // group), qtype)
+            params[f"l{i}.qweight"] = int_entry(q, bits, symmetric)
+            params[f"l{i}.scales"] = s_in
+            lines.append(f'  %q{i} = weft.param "l{i}.qweight" : {tq}')
+            lines.append(f'  %s{i} = weft.param "l{i}.scales" : {ts}')
+            layer = LayerOperands(i, f"%q{i}, %s{i}", f"{tq}, {ts}")
+            if z is not None:
+                params[f"l{i}.zeros"] = int_entry(z, bits, False)
+                lines.append(f'  %z{i} = weft.param "l{i}.zeros" : {tz}')
+                layer.operands += f" zeros %z{i}"
+                layer.types += f", {tz}"
+            op, group_attr = "qlinear", f"group_size = {group} : i64, "
+        x64 = layer.add_input(f"x{i}", normal(*shape), dtype, shape)
+        b64, r64 = layer.add_epilogue(n, shape, shape, dtype)
+        args += layer.args
+        inputs += layer.inputs
+        lines.append(f"  %y{i} = weft.{op} %x{i}, {layer.operands} {{{group_attr}"
+                     f"activation = #weft.activation<silu>}} : "
+                     f"({t(shape, dtype)}, {layer.types}) -> {ty}")
+        refs.append((x64, weight, b64, "silu", r64, None, ty, per_warp))
+    program = main_function(args, lines, [r[-2] for r in refs])
+    lowered = harness.optimize(program, LINEAR_BLOCKS)
+    # Each thread's partial sums: [rows, channels per warp, 256 threads].
+    for shape, _, per_warp in layers:
+        partials = f"memref<{shape[0]}x{per_warp}x256xf32>"
+        assert partials in lowered, (partials, lowered)
+    outs = harness.run(lowered, inputs, params)
+    for i, (out, ref) in enumerate(zip(outs, refs)):
+        check_linear(out, *ref[:-2], dtype, f"{weights} {ref[-1]} channels per warp {i}")
+
+
 def test_linear_tiles():
     # convert-weft-to-linalg{linear-blocks} for f16 linear layers with more
     # than 8 rows: [64, 64] output tiles per block, 64-wide K steps staged

@@ -1,16 +1,19 @@
 //===- LinearBlocks.cpp - linear layers of few rows as GPU thread blocks --===//
 //
 // The thread-block form of weft.linear and weft.qlinear for few rows of x
-// (decoding), in the loops of BlockLoops.h. A block computes kRowsPerBlock
-// outputs, a warp per output channel n: lane l reads the 16-byte chunks l,
-// l + 32, ... of the weight's row n (32 int4, 16 int8, 8 f16/bf16 or 4 f32
-// values each; neighbouring lanes read neighbouring chunks) and widens or
-// dequantizes them in registers. x goes through shared memory one K tile at
-// a time, stored so that a lane's four consecutive values are one 16-byte
-// load and the lanes of a warp read consecutive 16-byte words. Each thread
-// keeps its partial sums in shared memory across K tiles; a last phase adds
-// the 32 partial sums of each output and applies the epilogue. The weight
-// is read once, in 16-byte loads, which is what decoding is bound by.
+// (decoding), in the loops of BlockLoops.h. A block has 8 warps, each with
+// 1, 2 or 4 output channels: lane l reads the 16-byte chunks l, l + 32, ...
+// of each of its channels' weight rows (32 int4, 16 int8, 8 f16/bf16 or 4
+// f32 values each; neighbouring lanes read neighbouring chunks) and widens
+// or dequantizes them in registers. x goes through shared memory one K tile
+// at a time, stored so that a lane's four consecutive values are one
+// 16-byte load and the lanes of a warp read consecutive 16-byte words; each
+// x value read serves all of the warp's channels, so that x's shared-memory
+// traffic is not that of the weight (4 bytes of f32 x per half byte of int4
+// weight with one channel). Each thread keeps its partial sums in shared
+// memory across K tiles; a last phase adds the 32 partial sums of each
+// output and applies the epilogue. The weight is read once, in 16-byte
+// loads, which is what decoding is bound by.
 //
 // Integers become floats without a conversion instruction: the value v in
 // 0..255 or-ed into the mantissa of 2^23 is the float 2^23 + v, and one
@@ -37,8 +40,13 @@ using namespace mlir::weft;
 namespace {
 constexpr int64_t kWarpSize = 32;
 constexpr int64_t kThreads = 256;
-/// Output channels per block: one per warp.
-constexpr int64_t kRowsPerBlock = kThreads / kWarpSize;
+constexpr int64_t kWarps = kThreads / kWarpSize;
+/// At most this many output channels per warp, times rows of x (each is a
+/// vector accumulator per thread).
+constexpr int64_t kMaxChannelTerms = 4;
+/// Blocks a layer should keep (about two per H100 multiprocessor), so that
+/// more channels per warp do not leave the GPU idle.
+constexpr int64_t kMinBlocks = 256;
 /// Rows of x the form takes (each costs a K tile of shared memory and a
 /// vector accumulator per thread).
 constexpr int64_t kMaxRows = 8;
@@ -284,6 +292,13 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
   // so that lane l's quad j is the 16 bytes after those of lane l - 1. The
   // extra chunk makes the row of quads an odd number of 16-byte words, so
   // that the quads neighbouring threads store fall in different banks.
+  // Channels per warp: as many as the accumulators allow while the grid
+  // keeps kMinBlocks blocks.
+  int64_t channelsPerWarp = 1;
+  while (channelsPerWarp * 2 * rows <= kMaxChannelTerms &&
+         n / (kWarps * channelsPerWarp * 2) >= kMinBlocks)
+    channelsPerWarp *= 2;
+  int64_t channelsPerBlock = kWarps * channelsPerWarp;
   int64_t tileK = std::min(k, kTileBytes / 4 / rows / lanes * lanes);
   int64_t tileChunks = tileK / lanes;
   int64_t quads = lanes / kQuad;
@@ -292,14 +307,18 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
   {
     OpBuilder::InsertionGuard guard(b);
     scf::ForallOp grid = createGridLoop(
-        b, loc, {b.getIndexAttr((n + kRowsPerBlock - 1) / kRowsPerBlock)});
+        b, loc,
+        {b.getIndexAttr((n + channelsPerBlock - 1) / channelsPerBlock)});
     Value block = grid.getInductionVars()[0];
     Value xTile = allocateBuffer(b, loc,
                                  {b.getIndexAttr(rows), b.getIndexAttr(quads),
                                   b.getIndexAttr(tileChunks + 1)},
                                  quadType);
-    Value partials = allocateBuffer(
-        b, loc, {b.getIndexAttr(rows), b.getIndexAttr(kThreads)}, f32);
+    Value partials =
+        allocateBuffer(b, loc,
+                       {b.getIndexAttr(rows), b.getIndexAttr(channelsPerWarp),
+                        b.getIndexAttr(kThreads)},
+                       f32);
 
     scf::ForOp::create(
         b, loc, c(0), c(k), c(tileK), ValueRange{},
@@ -346,74 +365,107 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
                       });
                 });
           });
-          // Phase 2: each lane's chunks of the tile, a warp per output.
+          // Phase 2: each lane's chunks of the tile, for the warp's
+          // channels.
           createThreadLoop(tb, loc, kThreads, [&](OpBuilder &pb, Value thread) {
-            Value row = arith::AddIOp::create(
+            Value firstChannel = arith::AddIOp::create(
                 pb, loc,
-                arith::MulIOp::create(pb, loc, block, c(kRowsPerBlock)),
-                arith::DivUIOp::create(pb, loc, thread, c(kWarpSize)));
+                arith::MulIOp::create(pb, loc, block, c(channelsPerBlock)),
+                arith::MulIOp::create(
+                    pb, loc,
+                    arith::DivUIOp::create(pb, loc, thread, c(kWarpSize)),
+                    c(channelsPerWarp)));
             Value lane = arith::RemUIOp::create(pb, loc, thread, c(kWarpSize));
             Value inside = arith::CmpIOp::create(
-                pb, loc, arith::CmpIPredicate::ult, row, c(n));
+                pb, loc, arith::CmpIPredicate::ult, firstChannel, c(n));
             scf::IfOp::create(pb, loc, inside, [&](OpBuilder &rb, Location) {
+              // Channels past N read the last row (valid memory); their
+              // sums are never written.
+              SmallVector<Value> channels;
+              for (int64_t ch = 0; ch < channelsPerWarp; ++ch)
+                channels.push_back(arith::MinUIOp::create(
+                    rb, loc,
+                    arith::AddIOp::create(rb, loc, firstChannel, c(ch)),
+                    c(n - 1)));
               Value chunks = arith::DivUIOp::create(rb, loc, tileEnd, c(lanes));
               Value zeroQuad = arith::ConstantOp::create(
                   rb, loc, DenseElementsAttr::get(quadType, 0.0f));
-              SmallVector<Value> inits(rows, zeroQuad);
+              // Accumulator [m * channelsPerWarp + ch].
+              SmallVector<Value> inits(rows * channelsPerWarp, zeroQuad);
               auto chunkLoop = scf::ForOp::create(
                   rb, loc, lane, chunks, c(kWarpSize), inits,
                   [&](OpBuilder &cb, Location, Value chunk, ValueRange accs) {
                     Value column = arith::AddIOp::create(
                         cb, loc, tileStart,
                         arith::MulIOp::create(cb, loc, chunk, c(lanes)));
-                    Value raw = vector::TransferReadOp::create(
-                        cb, loc,
-                        VectorType::get({lanes}, qType.getElementType()),
-                        qBuffer, ValueRange{row, column},
-                        /*padding=*/std::nullopt, ArrayRef<bool>{true});
+                    // All of the warp's chunks are loaded before any is
+                    // used: channelsPerWarp 16-byte loads in flight.
+                    SmallVector<Value> raws;
+                    for (Value channel : channels)
+                      raws.push_back(vector::TransferReadOp::create(
+                          cb, loc,
+                          VectorType::get({lanes}, qType.getElementType()),
+                          qBuffer, ValueRange{channel, column},
+                          /*padding=*/std::nullopt, ArrayRef<bool>{true}));
                     // Float weights are summed as they are; integers are
                     // dequantized and each chunk's sum is scaled.
-                    Value values, scaleQuad;
-                    if (!sBuffer) {
-                      values =
-                          qType.getElementType().isF32()
-                              ? raw
-                              : arith::ExtFOp::create(
-                                    cb, loc, VectorType::get({lanes}, f32), raw)
-                                    .getResult();
-                    } else {
+                    SmallVector<Value> values, scaleQuads;
+                    for (auto [channel, raw] :
+                         llvm::zip_equal(channels, raws)) {
+                      if (!sBuffer) {
+                        values.push_back(
+                            qType.getElementType().isF32()
+                                ? raw
+                                : arith::ExtFOp::create(
+                                      cb, loc, VectorType::get({lanes}, f32),
+                                      raw)
+                                      .getResult());
+                        continue;
+                      }
                       Value group =
                           arith::DivUIOp::create(cb, loc, column, c(groupSize));
                       Value scale = extendToF32(
                           cb, loc,
                           memref::LoadOp::create(cb, loc, sBuffer,
-                                                 ValueRange{row, group}));
-                      Value zeroPoint =
-                          zBuffer
-                              ? memref::LoadOp::create(cb, loc, zBuffer,
-                                                       ValueRange{row, group})
-                                    .getResult()
-                              : Value();
-                      values = dequantizeChunk(cb, loc, raw, zeroPoint);
-                      scaleQuad =
-                          vector::BroadcastOp::create(cb, loc, quadType, scale);
+                                                 ValueRange{channel, group}));
+                      Value zeroPoint = zBuffer
+                                            ? memref::LoadOp::create(
+                                                  cb, loc, zBuffer,
+                                                  ValueRange{channel, group})
+                                                  .getResult()
+                                            : Value();
+                      values.push_back(
+                          dequantizeChunk(cb, loc, raw, zeroPoint));
+                      scaleQuads.push_back(vector::BroadcastOp::create(
+                          cb, loc, quadType, scale));
                     }
                     SmallVector<Value> next;
                     for (int64_t m = 0; m < rows; ++m) {
-                      // The chunk's dot product in a quad (scaled after).
-                      Value dot = scaleQuad ? zeroQuad : accs[m];
+                      // The chunk's dot products in quads (scaled after),
+                      // each x quad read once for all channels.
+                      SmallVector<Value> dots;
+                      for (int64_t ch = 0; ch < channelsPerWarp; ++ch)
+                        dots.push_back(sBuffer
+                                           ? zeroQuad
+                                           : accs[m * channelsPerWarp + ch]);
                       for (int64_t j = 0; j < quads; ++j) {
                         Value xQuad = memref::LoadOp::create(
                             cb, loc, xTile, ValueRange{c(m), c(j), chunk});
-                        Value wQuad = vector::ExtractStridedSliceOp::create(
-                            cb, loc, values, ArrayRef<int64_t>{j * kQuad},
-                            ArrayRef<int64_t>{kQuad}, ArrayRef<int64_t>{1});
-                        dot = math::FmaOp::create(cb, loc, xQuad, wQuad, dot);
+                        for (int64_t ch = 0; ch < channelsPerWarp; ++ch) {
+                          Value wQuad = vector::ExtractStridedSliceOp::create(
+                              cb, loc, values[ch], ArrayRef<int64_t>{j * kQuad},
+                              ArrayRef<int64_t>{kQuad}, ArrayRef<int64_t>{1});
+                          dots[ch] = math::FmaOp::create(cb, loc, xQuad, wQuad,
+                                                         dots[ch]);
+                        }
                       }
-                      next.push_back(scaleQuad
-                                         ? math::FmaOp::create(
-                                               cb, loc, dot, scaleQuad, accs[m])
-                                         : dot);
+                      for (int64_t ch = 0; ch < channelsPerWarp; ++ch)
+                        next.push_back(
+                            sBuffer ? math::FmaOp::create(
+                                          cb, loc, dots[ch], scaleQuads[ch],
+                                          accs[m * channelsPerWarp + ch])
+                                          .getResult()
+                                    : dots[ch]);
                     }
                     scf::YieldOp::create(cb, loc, next);
                   });
@@ -421,16 +473,19 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
               Value first = arith::CmpIOp::create(
                   rb, loc, arith::CmpIPredicate::eq, tileStart, c(0));
               for (int64_t m = 0; m < rows; ++m) {
-                Value sum = vector::ReductionOp::create(
-                    rb, loc, vector::CombiningKind::ADD,
-                    chunkLoop.getResult(m));
-                Value previous = memref::LoadOp::create(
-                    rb, loc, partials, ValueRange{c(m), thread});
-                previous = arith::SelectOp::create(
-                    rb, loc, first, f32Const(rb, loc, 0.0), previous);
-                memref::StoreOp::create(
-                    rb, loc, arith::AddFOp::create(rb, loc, previous, sum),
-                    partials, ValueRange{c(m), thread});
+                for (int64_t ch = 0; ch < channelsPerWarp; ++ch) {
+                  Value sum = vector::ReductionOp::create(
+                      rb, loc, vector::CombiningKind::ADD,
+                      chunkLoop.getResult(m * channelsPerWarp + ch));
+                  SmallVector<Value> at = {c(m), c(ch), thread};
+                  Value previous =
+                      memref::LoadOp::create(rb, loc, partials, at);
+                  previous = arith::SelectOp::create(
+                      rb, loc, first, f32Const(rb, loc, 0.0), previous);
+                  memref::StoreOp::create(
+                      rb, loc, arith::AddFOp::create(rb, loc, previous, sum),
+                      partials, at);
+                }
               }
               scf::YieldOp::create(rb, loc);
             });
@@ -441,14 +496,20 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
     // Phase 3: the 32 partial sums of each output.
     createThreadLoop(b, loc, kThreads, [&](OpBuilder &pb, Value thread) {
       forEachItem(
-          pb, loc, thread, rows * kRowsPerBlock, kThreads,
+          pb, loc, thread, rows * channelsPerBlock, kThreads,
           [&](OpBuilder &ib, Value item) {
-            Value m = arith::DivUIOp::create(ib, loc, item, c(kRowsPerBlock));
+            Value m =
+                arith::DivUIOp::create(ib, loc, item, c(channelsPerBlock));
+            Value local =
+                arith::RemUIOp::create(ib, loc, item, c(channelsPerBlock));
             Value warp =
-                arith::RemUIOp::create(ib, loc, item, c(kRowsPerBlock));
+                arith::DivUIOp::create(ib, loc, local, c(channelsPerWarp));
+            Value ch =
+                arith::RemUIOp::create(ib, loc, local, c(channelsPerWarp));
             Value row = arith::AddIOp::create(
                 ib, loc,
-                arith::MulIOp::create(ib, loc, block, c(kRowsPerBlock)), warp);
+                arith::MulIOp::create(ib, loc, block, c(channelsPerBlock)),
+                local);
             Value inside = arith::CmpIOp::create(
                 ib, loc, arith::CmpIPredicate::ult, row, c(n));
             scf::IfOp::create(ib, loc, inside, [&](OpBuilder &sb, Location) {
@@ -458,7 +519,7 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
                   [&](OpBuilder &ab, Value l, Value acc) -> Value {
                     Value partial = memref::LoadOp::create(
                         ab, loc, partials,
-                        ValueRange{m,
+                        ValueRange{m, ch,
                                    arith::AddIOp::create(ab, loc, first, l)});
                     return arith::AddFOp::create(ab, loc, acc, partial);
                   });
