@@ -368,7 +368,7 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     });
 
     // Phase 2 with tensor cores: each warp computes 16x16 tiles of Q.K^T
-    // (K read transposed), then the threads scale and mask every score.
+    // (K's rows are B^T's), into the score tile.
     if (mma) {
       warpTiles(rows / kMmaTile, keys / kMmaTile,
                 [&](OpBuilder &wb, Value m0, Value n0) {
@@ -378,67 +378,63 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
                   writeAccumulatorTile(wb, loc, product, scores, m0, n0);
                 });
     }
-    // Phase 2: scores, -inf where a key is not visible. A thread computes
-    // an [mr, mk] register tile of them, rows r0 + a * rows / mr and keys
-    // j0 + b * keys / mk, so that it reuses each loaded query and key value
-    // and neighbouring threads read neighbouring rows of K.
-    auto [mr, mk] = mma ? std::make_pair<int64_t, int64_t>(1, 1)
-                        : registerTile(rows, keys, kThreads);
-    int64_t rowStride = rows / mr, keyStride = keys / mk;
-    threads(kThreads, [&](OpBuilder &nb, Value t) {
-      forEachItem(
-          nb, loc, t, rowStride * keyStride, kThreads,
-          [&](OpBuilder &fb, Value i) {
-            auto [r0, j0] = split2(fb, i, keyStride);
-            SmallVector<Value> rs = offsets(fb, r0, mr, rowStride);
-            SmallVector<Value> js = offsets(fb, j0, mk, keyStride);
-            SmallVector<Value> inits(mr * mk, zero);
-            SmallVector<Value> dots;
-            if (mma) {
-              dots.push_back(memref::LoadOp::create(fb, loc, scores,
-                                                    ValueRange{rs[0], js[0]}));
-            } else {
-              dots = registerTileProduct(fb, inits, headDim, qTile, rs, kTile,
-                                         js, /*rhsByColumn=*/true,
-                                         /*skipZeroLhs=*/false);
-            }
-            for (int64_t a = 0; a < mr; ++a) {
-              Value r = rs[a];
-              Value query = rowQuery(fb, r);
-              for (int64_t q = 0; q < mk; ++q) {
-                Value j = js[q];
-                Value key = arith::AddIOp::create(fb, loc, tileStart, j);
-                Value s = buildScaledScore(fb, loc, dots[a * mk + q], scoring);
-                Value inBlock = arith::AndIOp::create(
-                    fb, loc, lessThan(fb, query, seqQValue),
-                    arith::AndIOp::create(
-                        fb, loc, lessThan(fb, key, keyEnd),
-                        arith::CmpIOp::create(fb, loc,
-                                              arith::CmpIPredicate::sge, key,
-                                              keyStart)));
-                if (mask) {
-                  Value head = rowHead(fb, r);
-                  Value maskBatch =
-                      maskType.getDimSize(0) == 1 ? c(0) : batchIndex;
-                  Value maskHead = maskType.getDimSize(1) == 1 ? c(0) : head;
-                  s = arith::AddFOp::create(
-                      fb, loc, s,
-                      loadF32If(fb, loc, inBlock, maskBuf,
-                                {maskBatch, maskHead, query, key}, zero));
-                }
-                Value visible =
-                    buildKeyVisible(fb, loc, query, key, validLength, seqQValue,
-                                    static_cast<bool>(kvLen), scoring);
-                if (visible)
-                  inBlock = arith::AndIOp::create(fb, loc, inBlock, visible);
-                Value score =
-                    arith::SelectOp::create(fb, loc, inBlock, s, negInf);
-                memref::StoreOp::create(fb, loc, score, scores,
-                                        ValueRange{r, j});
-              }
-            }
-          });
-    });
+    // The score of row r and key j of the tile from its dot product: scaled
+    // (and capped), masked, -inf where the key is not visible.
+    auto finishScore = [&](OpBuilder &fb, Value r, Value j,
+                           Value dot) -> Value {
+      Value query = rowQuery(fb, r);
+      Value key = arith::AddIOp::create(fb, loc, tileStart, j);
+      Value s = buildScaledScore(fb, loc, dot, scoring);
+      Value inBlock = arith::AndIOp::create(
+          fb, loc, lessThan(fb, query, seqQValue),
+          arith::AndIOp::create(fb, loc, lessThan(fb, key, keyEnd),
+                                arith::CmpIOp::create(fb, loc,
+                                                      arith::CmpIPredicate::sge,
+                                                      key, keyStart)));
+      if (mask) {
+        Value head = rowHead(fb, r);
+        Value maskBatch = maskType.getDimSize(0) == 1 ? c(0) : batchIndex;
+        Value maskHead = maskType.getDimSize(1) == 1 ? c(0) : head;
+        s = arith::AddFOp::create(fb, loc, s,
+                                  loadF32If(fb, loc, inBlock, maskBuf,
+                                            {maskBatch, maskHead, query, key},
+                                            zero));
+      }
+      Value visible =
+          buildKeyVisible(fb, loc, query, key, validLength, seqQValue,
+                          static_cast<bool>(kvLen), scoring);
+      if (visible)
+        inBlock = arith::AndIOp::create(fb, loc, inBlock, visible);
+      return arith::SelectOp::create(fb, loc, inBlock, s, negInf);
+    };
+    // Phase 2 (scalar products): scores. A thread computes an [mr, mk]
+    // register tile of them, rows r0 + a * rows / mr and keys j0 + b *
+    // keys / mk, so that it reuses each loaded query and key value and
+    // neighbouring threads read neighbouring rows of K. With tensor cores
+    // the products are in the score tile already, and the first softmax
+    // step finishes the scores.
+    if (!mma) {
+      auto [mr, mk] = registerTile(rows, keys, kThreads);
+      int64_t rowStride = rows / mr, keyStride = keys / mk;
+      threads(kThreads, [&](OpBuilder &nb, Value t) {
+        forEachItem(nb, loc, t, rowStride * keyStride, kThreads,
+                    [&](OpBuilder &fb, Value i) {
+                      auto [r0, j0] = split2(fb, i, keyStride);
+                      SmallVector<Value> rs = offsets(fb, r0, mr, rowStride);
+                      SmallVector<Value> js = offsets(fb, j0, mk, keyStride);
+                      SmallVector<Value> inits(mr * mk, zero);
+                      SmallVector<Value> dots = registerTileProduct(
+                          fb, inits, headDim, qTile, rs, kTile, js,
+                          /*rhsByColumn=*/true, /*skipZeroLhs=*/false);
+                      for (int64_t a = 0; a < mr; ++a)
+                        for (int64_t q = 0; q < mk; ++q)
+                          memref::StoreOp::create(
+                              fb, loc,
+                              finishScore(fb, rs[a], js[q], dots[a * mk + q]),
+                              scores, ValueRange{rs[a], js[q]});
+                    });
+      });
+    }
 
     // Phase 3: the online softmax, in four steps so that no thread walks a
     // whole row: (a) maxima of runs of kKeysPerRun scores; (b) per row, the
@@ -468,6 +464,10 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
           [&](OpBuilder &mb, Value k, Value acc) -> Value {
             Value j = arith::AddIOp::create(mb, loc, first, k);
             Value s = memref::LoadOp::create(mb, loc, scores, ValueRange{r, j});
+            if (mma) {
+              s = finishScore(mb, r, j, s);
+              memref::StoreOp::create(mb, loc, s, scores, ValueRange{r, j});
+            }
             return arith::MaximumFOp::create(mb, loc, acc, s);
           });
       memref::StoreOp::create(fb, loc, m, runStats, ValueRange{r, run});
@@ -506,7 +506,8 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
           });
       memref::StoreOp::create(fb, loc, sum, runStats, ValueRange{r, run});
     });
-    overRows([&](OpBuilder &fb, Value r) {
+    // (d): the new row sum, from the run sums and the rescaled old sum.
+    auto updateRowSum = [&](OpBuilder &fb, Value r) {
       Value tileSum = accumulate(
           fb, loc, c(runs), zero,
           [&](OpBuilder &sb, Value run, Value acc) -> Value {
@@ -521,13 +522,17 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
           arith::AddFOp::create(
               fb, loc, arith::MulFOp::create(fb, loc, oldSum, alpha), tileSum),
           rowSum, r);
-    });
+    };
+    if (!mma)
+      overRows(updateRowSum);
 
     if (mma) {
-      // Phase 4 with tensor cores: the threads rescale acc, then each warp
-      // adds P.V to 16x16 tiles of it (P rounded to f16, as the matrix
-      // units take it). Keys past the block's range have zero values.
+      // Phase 4 with tensor cores: the threads rescale acc (and the first
+      // ones finish the row sums, step (d)), then each warp adds P.V to
+      // 16x16 tiles of it (P rounded to f16, as the matrix units take it).
+      // Keys past the block's range have zero values.
       threads(kThreads, [&](OpBuilder &nb, Value t) {
+        forEachItem(nb, loc, t, rows, kThreads, updateRowSum);
         forEachItem(
             nb, loc, t, rows * valueDim, kThreads, [&](OpBuilder &fb, Value i) {
               auto [r, e] = split2(fb, i, valueDim);

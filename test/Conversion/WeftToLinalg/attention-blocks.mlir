@@ -32,7 +32,10 @@
 // CHECK:               vector.transfer_read {{.*}} {in_bounds = [true, true]} : memref<32x72xf16>, vector<8x16xf16>
 // CHECK:               vector.contract {{.*}} : vector<16x16xf32>, vector<8x16xf32> into vector<16x8xf32>
 // CHECK:             } {mapping = [#gpu.warp<x>]}
-// CHECK-COUNT-6:     } {mapping = [#gpu.thread<x>]}
+// Four softmax phases between the products: the scores finished with their
+// run maxima, the row maxima, the probabilities, the row sums with the
+// accumulator's rescaling.
+// CHECK-COUNT-4:     } {mapping = [#gpu.thread<x>]}
 // CHECK:             vector.transfer_read {{.*}} {in_bounds = [true, true], permutation_map = #{{.*}}} : memref<32x72xf16>, vector<8x16xf16>
 // CHECK:             vector.contract {{.*}} : vector<16x16xf32>, vector<8x16xf32> into vector<16x8xf32>
 // CHECK:             } {mapping = [#gpu.warp<x>]}
