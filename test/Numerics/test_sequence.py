@@ -289,14 +289,14 @@ func.func @main(%x: {tx}, %dt: {tdt}, %A: {th}, %B: {tbc}, %C: {tbc}, %s0: {ts})
 SSD_TOL = WIDE_SCAN_TOL
 
 
-def _two_scans(option, dtype, p, dynamic_p, length=21, marker=None):
+def _two_scans(option, dtype, p, dynamic_p, length=21, marker=None, n=8):
     """A Mamba-2 scan (scalar A, D[H], z, dt_bias, dt_softplus and
-    initial_state; H = 4 heads in G = 2 groups, N = 8, dynamic L, P static or
+    initial_state; H = 4 heads in G = 2 groups, N = n, dynamic L, P static or
     dynamic) and a Mamba-1 scan (A[H, N], P = 1) in one function, lowered with
     convert-weft-to-linalg{option} and run (the lowered text must contain
     `marker` when given); returns (y, state) of each with their float64
     references."""
-    b, h, g, n = 2, 4, 2, 8
+    b, h, g = 2, 4, 2
     s = _scan_data(b, length, h, p, g, n, dtype, scalar_a=True)
     s1 = _scan_data(b, length, h, 1, 1, n, dtype, scalar_a=False)
     pd = None if dynamic_p else p
@@ -352,14 +352,18 @@ def test_ssm_scan_per_channel(dtype):
     harness.assert_close(state1, rs1, *STATE_TOL, "final_state, A[H, N], per channel")
 
 
-@pytest.mark.parametrize("dtype,p", [("f32", 3), ("bf16", 3), ("f32", 70)])
-def test_ssm_scan_blocks(dtype, p):
+@pytest.mark.parametrize("dtype,p,n,length",
+                         [("f32", 3, 8, 13), ("bf16", 3, 8, 13), ("f32", 70, 8, 13),
+                          ("f32", 5, 32, 37)])
+def test_ssm_scan_blocks(dtype, p, n, length):
     # convert-weft-to-linalg{ssm-blocks}: loops over GPU blocks of (batch x
     # head, channels) and threads over state elements (the form
-    # weft-gpu-pipeline{ssm-blocks} uses), for both scans. With N = 8 a block
-    # holds 64 channels: P = 70 needs a second, partial channel block.
+    # weft-gpu-pipeline{ssm-blocks} uses), for both scans, the steps in
+    # chunks of up to 16. With N = 8 a block holds 64 channels: P = 70 needs a
+    # second, partial channel block. N = 32 sums the terms in two runs of 16
+    # first; L = 37 is two whole chunks of 16 and a partial one.
     (y, state, ry, rs), (y1, state1, ry1, rs1) = _two_scans(
-        "ssm-blocks", dtype, p, False, length=13, marker="#gpu.thread<x>")
+        "ssm-blocks", dtype, p, False, length=length, marker="#gpu.thread<x>", n=n)
     harness.assert_close(y, ry, *SCAN_TOL[dtype], "y, blocks")
     harness.assert_close(state, rs, *STATE_TOL, "final_state, blocks")
     harness.assert_close(y1, ry1, *SCAN_TOL[dtype], "y, A[H, N], blocks")

@@ -3,11 +3,13 @@
 // The thread-block form of weft.ssm_scan (BlockLoops.h): one block per
 // (batch x head, block of channels), one thread per state element (channel
 // p, state index n) of the block's [Pb, N] state tile, which lives in shared
-// memory for the whole sequence. Each step is two phases: every thread
-// updates its state element and its term state * C; then one thread per
-// channel sums the terms over n and writes y. Long states (N a multiple of
-// 16 above 16) add a phase between: threads sum runs of 16 terms, and the
-// channel's thread sums those. The per-channel form has a thread walk the N
+// memory for the whole sequence. The steps go in chunks of up to 16, each
+// two phases: every thread carries its state element through the chunk's
+// steps in a register, keeping each step's term state * C; then one thread
+// per (step, channel) sums the terms over n and writes y. Long states (N a
+// multiple of 16 above 16) add a phase between: threads sum runs of 16
+// terms, and the (step, channel) thread sums those. A chunk thus costs the
+// barriers one step would. The per-channel form has a thread walk the N
 // states of its channel in every step; here N threads share that work, and
 // B and C are read once per block and step.
 //
@@ -32,6 +34,9 @@ constexpr int64_t kMaxThreads = 256;
 /// Terms each thread adds up before the per-channel sum: long states are
 /// summed in two levels, so that a step does not wait for N dependent adds.
 constexpr int64_t kTermsPerPartial = 16;
+/// Steps per chunk, at most, and the shared memory their terms may take.
+constexpr int64_t kMaxStepsPerChunk = 16;
+constexpr int64_t kTermsBytes = 32 * 1024;
 } // namespace
 
 std::optional<SmallVector<Value>>
@@ -89,18 +94,23 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
     Value group = arith::DivUIOp::create(b, loc, head, in.headsPerGroup);
     Value firstChannel =
         arith::MulIOp::create(b, loc, grid.getInductionVar(1), c(channels));
-    // Block-local (shared memory on the GPU): the states and their terms.
-    auto tileType = MemRefType::get({channels, n}, f32);
-    Value state = memref::AllocOp::create(b, loc, tileType);
-    Value terms = memref::AllocOp::create(b, loc, tileType);
+    // Block-local (shared memory on the GPU): the states, and the terms of
+    // a chunk's steps.
+    int64_t chunk =
+        std::clamp<int64_t>(kTermsBytes / (states * 4), 1, kMaxStepsPerChunk);
+    Value state =
+        memref::AllocOp::create(b, loc, MemRefType::get({channels, n}, f32));
+    Value terms = memref::AllocOp::create(
+        b, loc, MemRefType::get({chunk, channels, n}, f32));
     // Sums of kTermsPerPartial terms each, when N splits into several.
     int64_t partials = n % kTermsPerPartial == 0 ? n / kTermsPerPartial : 1;
     int64_t termsPerPartial = n / partials;
     Value partialSums =
-        partials > 1 ? memref::AllocOp::create(
-                           b, loc, MemRefType::get({channels, partials}, f32))
-                           .getResult()
-                     : Value();
+        partials > 1
+            ? memref::AllocOp::create(
+                  b, loc, MemRefType::get({chunk, channels, partials}, f32))
+                  .getResult()
+            : Value();
 
     // Element i of the tile: channel firstChannel + i / N, state i % N.
     auto element = [&](OpBuilder &nb, Value i) {
@@ -123,78 +133,105 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
       });
     });
 
-    auto steps = scf::ForOp::create(b, loc, c(0),
-                                    getIndexValue(b, loc, in.length), c(1));
+    Value length = getIndexValue(b, loc, in.length);
+    auto chunks = scf::ForOp::create(b, loc, c(0), length, c(chunk));
     {
-      OpBuilder::InsertionGuard stepGuard(b);
-      b.setInsertionPointToStart(steps.getBody());
-      Value step = steps.getInductionVar();
-      // state = exp(d * a) * state + d * x * B; term = state * C.
+      OpBuilder::InsertionGuard chunkGuard(b);
+      b.setInsertionPointToStart(chunks.getBody());
+      Value chunkStart = chunks.getInductionVar();
+      Value count = arith::MinUIOp::create(
+          b, loc, c(chunk), arith::SubIOp::create(b, loc, length, chunkStart));
+      // For each step of the chunk: state = exp(d * a) * state + d * x * B;
+      // term = state * C. The state stays in a register.
       createThreadLoop(b, loc, threads, [&](OpBuilder &nb, Value t) {
         forEachItem(nb, loc, t, states, threads, [&](OpBuilder &fb, Value i) {
           auto [local, index, channel, valid] = element(fb, i);
-          Value dv =
-              extendToF32(fb, loc,
-                          memref::LoadOp::create(
-                              fb, loc, dt, ValueRange{batchIndex, step, head}));
           Value av =
               extendToF32(fb, loc,
                           scalarA ? memref::LoadOp::create(fb, loc, a, head)
                                   : memref::LoadOp::create(
                                         fb, loc, a, ValueRange{head, index}));
-          Value decay = math::ExpOp::create(
-              fb, loc, arith::MulFOp::create(fb, loc, dv, av));
-          Value xv = loadF32If(fb, loc, valid, x,
-                               {batchIndex, step, head, channel}, zero);
-          Value bv = extendToF32(
-              fb, loc,
-              memref::LoadOp::create(
-                  fb, loc, bm, ValueRange{batchIndex, step, group, index}));
-          Value cv = extendToF32(
-              fb, loc,
-              memref::LoadOp::create(
-                  fb, loc, cm, ValueRange{batchIndex, step, group, index}));
-          Value old =
+          Value first =
               memref::LoadOp::create(fb, loc, state, ValueRange{local, index});
-          Value input = arith::MulFOp::create(
-              fb, loc, arith::MulFOp::create(fb, loc, dv, xv), bv);
-          Value next = arith::AddFOp::create(
-              fb, loc, arith::MulFOp::create(fb, loc, decay, old), input);
-          memref::StoreOp::create(fb, loc, next, state,
+          Value last = accumulate(
+              fb, loc, count, first,
+              [&](OpBuilder &sb, Value k, Value old) -> Value {
+                Value step = arith::AddIOp::create(sb, loc, chunkStart, k);
+                Value dv = extendToF32(
+                    sb, loc,
+                    memref::LoadOp::create(sb, loc, dt,
+                                           ValueRange{batchIndex, step, head}));
+                Value decay = math::ExpOp::create(
+                    sb, loc, arith::MulFOp::create(sb, loc, dv, av));
+                Value xv = loadF32If(sb, loc, valid, x,
+                                     {batchIndex, step, head, channel}, zero);
+                Value bv = extendToF32(
+                    sb, loc,
+                    memref::LoadOp::create(
+                        sb, loc, bm,
+                        ValueRange{batchIndex, step, group, index}));
+                Value cv = extendToF32(
+                    sb, loc,
+                    memref::LoadOp::create(
+                        sb, loc, cm,
+                        ValueRange{batchIndex, step, group, index}));
+                Value input = arith::MulFOp::create(
+                    sb, loc, arith::MulFOp::create(sb, loc, dv, xv), bv);
+                Value next = arith::AddFOp::create(
+                    sb, loc, arith::MulFOp::create(sb, loc, decay, old), input);
+                memref::StoreOp::create(
+                    sb, loc, arith::MulFOp::create(sb, loc, next, cv), terms,
+                    ValueRange{k, local, index});
+                return next;
+              });
+          memref::StoreOp::create(fb, loc, last, state,
                                   ValueRange{local, index});
-          memref::StoreOp::create(fb, loc,
-                                  arith::MulFOp::create(fb, loc, next, cv),
-                                  terms, ValueRange{local, index});
         });
       });
+      // (step, channel) items of the chunk, for the items below `count`
+      // steps.
+      auto forEachStepItem = [&](OpBuilder &nb, Value t, int64_t perStep,
+                                 function_ref<void(OpBuilder &, Value, Value)>
+                                     body) {
+        forEachItem(
+            nb, loc, t, chunk * perStep, threads, [&](OpBuilder &fb, Value i) {
+              Value k = arith::DivUIOp::create(fb, loc, i, c(perStep));
+              Value inside = arith::CmpIOp::create(
+                  fb, loc, arith::CmpIPredicate::ult, k, count);
+              scf::IfOp::create(fb, loc, inside, [&](OpBuilder &tb, Location) {
+                body(tb, k, arith::RemUIOp::create(tb, loc, i, c(perStep)));
+                scf::YieldOp::create(tb, loc);
+              });
+            });
+      };
       if (partialSums) {
         // sum of each run of kTermsPerPartial terms, a thread per run.
         createThreadLoop(b, loc, threads, [&](OpBuilder &nb, Value t) {
-          forEachItem(
-              nb, loc, t, channels * partials, threads,
-              [&](OpBuilder &fb, Value i) {
+          forEachStepItem(
+              nb, t, channels * partials, [&](OpBuilder &fb, Value k, Value i) {
                 Value local = arith::DivUIOp::create(fb, loc, i, c(partials));
                 Value part = arith::RemUIOp::create(fb, loc, i, c(partials));
                 Value first =
                     arith::MulIOp::create(fb, loc, part, c(termsPerPartial));
                 Value sum = accumulate(
                     fb, loc, c(termsPerPartial), zero,
-                    [&](OpBuilder &sb, Value k, Value acc) -> Value {
-                      Value index = arith::AddIOp::create(sb, loc, first, k);
+                    [&](OpBuilder &sb, Value j, Value acc) -> Value {
+                      Value index = arith::AddIOp::create(sb, loc, first, j);
                       return arith::AddFOp::create(
                           sb, loc, acc,
                           memref::LoadOp::create(sb, loc, terms,
-                                                 ValueRange{local, index}));
+                                                 ValueRange{k, local, index}));
                     });
                 memref::StoreOp::create(fb, loc, sum, partialSums,
-                                        ValueRange{local, part});
+                                        ValueRange{k, local, part});
               });
         });
       }
-      // y = sum_n terms (+ D x) (* silu(z)), one thread per channel.
+      // y = sum_n terms (+ D x) (* silu(z)), one thread per (step, channel).
       createThreadLoop(b, loc, threads, [&](OpBuilder &nb, Value t) {
-        forEachItem(
-            nb, loc, t, channels, threads, [&](OpBuilder &fb, Value local) {
+        forEachStepItem(
+            nb, t, channels, [&](OpBuilder &fb, Value k, Value local) {
+              Value step = arith::AddIOp::create(fb, loc, chunkStart, k);
               Value channel =
                   arith::AddIOp::create(fb, loc, firstChannel, local);
               Value valid = arith::CmpIOp::create(
@@ -207,7 +244,7 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
                       return arith::AddFOp::create(
                           sb, loc, sum,
                           memref::LoadOp::create(sb, loc, sums,
-                                                 ValueRange{local, index}));
+                                                 ValueRange{k, local, index}));
                     });
                 SmallVector<Value> xIndex = {batchIndex, step, head, channel};
                 if (d) {
