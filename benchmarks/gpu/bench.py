@@ -19,6 +19,8 @@ CUDA events (median).
   gemv-int4  qlinear M=1, group 128      vs torch._weight_int4pack_mm and bf16 linear
              (the default form, warp reductions over K, and the thread-block
              form, weft-compile --gpu-linear=blocks)
+  gemv-int4-wide  the same at N = 11008 (an MLP projection): 4 output
+             channels per warp in the thread-block form (2 at N = 4096)
   gemm-int4  qlinear M=1024, f16 x        vs torch._weight_int4pack_mm and bf16 linear
              (both forms; the thread-block form runs on tensor cores)
   gemv-f16   linear M=1, f16 weights     vs torch f16 linear and copy bandwidth on
@@ -336,8 +338,8 @@ func.func @main(%x: {tx}, %dt: {tdt}, %a: {t((h,), "f32")}, %bm: {tbc}, %cm: {tb
     return rows
 
 
-CASES = ["attention", "decode", "gemv-int4", "gemm-int4", "gemv-f16", "linear-f16", "lora",
-         "ssm_scan"]
+CASES = ["attention", "decode", "gemv-int4", "gemv-int4-wide", "gemm-int4", "gemv-f16",
+         "linear-f16", "lora", "ssm_scan"]
 
 
 def main():
@@ -361,6 +363,7 @@ def main():
         run = {"attention": lambda: bench_attention(weft, rng),
                "decode": lambda: bench_decode(weft, rng, bandwidth),
                "gemv-int4": lambda: bench_int4(weft, rng, m=1),
+               "gemv-int4-wide": lambda: bench_int4(weft, rng, m=1, n=11008),
                "gemm-int4": lambda: bench_int4(weft, rng, m=1024),
                "gemv-f16": lambda: bench_linear_f16(weft, rng, bandwidth, m=1),
                "linear-f16": lambda: bench_linear_f16(weft, rng, bandwidth, m=1024),
