@@ -118,7 +118,8 @@ void viewSharedVectorAccessesAsGeneric(RewriterBase &rewriter,
 /// 22's convertVectorToNVVMCompatibleMMASync takes every live integer or
 /// float add, mul, sub or div in the op it is given for a matrix operation
 /// and fails on it, so it must not see the rest of the kernel.
-Operation *getProductRoot(vector::ContractionOp contract) {
+Operation *getProductRoot(vector::ContractionOp contract,
+                          gpu::LaunchOp launch) {
   SetVector<Operation *> connected;
   connected.insert(contract);
   auto addValue = [&](Value value) {
@@ -144,8 +145,9 @@ Operation *getProductRoot(vector::ContractionOp contract) {
         addValue(arg);
   }
   Operation *root = contract->getParentOp();
-  while (!llvm::all_of(
-      connected, [&](Operation *op) { return root->isProperAncestor(op); }))
+  while (root != launch && !llvm::all_of(connected, [&](Operation *op) {
+           return root->isProperAncestor(op);
+         }))
     root = root->getParentOp();
   return root;
 }
@@ -191,7 +193,7 @@ LogicalResult convertToTensorCores(RewriterBase &rewriter,
   // around its K loop (a warp's tile), where it is read and written.
   SetVector<Operation *> roots;
   launch.getBody().walk([&](vector::ContractionOp contract) {
-    roots.insert(getProductRoot(contract));
+    roots.insert(getProductRoot(contract, launch));
   });
   for (Operation *root : roots)
     if (failed(convertVectorToNVVMCompatibleMMASync(rewriter, root)))
