@@ -426,6 +426,37 @@ def check_linear(out, x64, weight, b64, act, r64, lora64, dtype, what):
     harness.assert_close(result(out, dtype), expected, rtol, atol, what=what)
 
 
+def layer_weights(i, n, k, bits, symmetric, group, dtype, lines, params):
+    """Layer i's weights as parameters: float weights of `dtype` when `bits`
+    is None, else int8/int4 (symmetric or with zero points) in groups of
+    `group` (-1: per channel) with f32 scales. Appends their weft.param lines
+    and archive entries; returns the layer's operands, its exact weight, the
+    op name and its group attribute text."""
+    if bits is None:
+        w_in, weight = given(normal(n, k, scale=k**-0.5), dtype)
+        params[f"l{i}.weight"] = entry(w_in, dtype)
+        lines.append(f'  %w{i} = weft.param "l{i}.weight" : {t((n, k), dtype)}')
+        return LayerOperands(i, f"%w{i}", t((n, k), dtype)), weight, "linear", ""
+    groups = 1 if group == -1 else k // group
+    q, z = quantized(bits, symmetric, n, k, groups)
+    qmax = 2 ** (bits - 1)
+    s_in, s64 = given(RNG.uniform(0.5, 1.5, size=(n, groups)) / (qmax * np.sqrt(k / 3)), "f32")
+    weight = reference.dequantize(q, s64, group, z)
+    qtype = f"i{bits}"
+    tq, ts, tz = t((n, k), qtype), t((n, groups), "f32"), t((n, groups), qtype)
+    params[f"l{i}.qweight"] = int_entry(q, bits, symmetric)
+    params[f"l{i}.scales"] = s_in
+    lines.append(f'  %q{i} = weft.param "l{i}.qweight" : {tq}')
+    lines.append(f'  %s{i} = weft.param "l{i}.scales" : {ts}')
+    layer = LayerOperands(i, f"%q{i}, %s{i}", f"{tq}, {ts}")
+    if z is not None:
+        params[f"l{i}.zeros"] = int_entry(z, bits, False)
+        lines.append(f'  %z{i} = weft.param "l{i}.zeros" : {tz}')
+        layer.operands += f" zeros %z{i}"
+        layer.types += f", {tz}"
+    return layer, weight, "qlinear", f"group_size = {group} : i64, "
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("weights", ["int8", "int8-zeros", "int4", "int4-zeros", "float"])
 def test_linear_blocks(weights, dtype):
@@ -455,36 +486,12 @@ def test_linear_blocks(weights, dtype):
     layers = [((1, 2048), 2 * lanes), ((2, 3, 2048), -1), ((512,), 128),
               ((9, 256), 2 * lanes), ((None, 256), 2 * lanes)]
     lines, params, refs, args, inputs = [], {}, [], [], []
-    qtype = f"i{bits}"
     for i, (shape, group) in enumerate(layers):
         k = shape[-1]
         ty = t(shape[:-1] + (n,), dtype)
         run_shape = tuple(3 if d is None else d for d in shape)
-        if bits is None:
-            w_in, weight = given(normal(n, k, scale=k**-0.5), dtype)
-            params[f"l{i}.weight"] = entry(w_in, dtype)
-            lines.append(f'  %w{i} = weft.param "l{i}.weight" : {t((n, k), dtype)}')
-            layer = LayerOperands(i, f"%w{i}", t((n, k), dtype))
-            op, group_attr = "linear", ""
-        else:
-            groups = 1 if group == -1 else k // group
-            q, z = quantized(bits, symmetric, n, k, groups)
-            qmax = 2 ** (bits - 1)
-            s_in, s64 = given(RNG.uniform(0.5, 1.5, size=(n, groups)) / (qmax * np.sqrt(k / 3)),
-                              "f32")
-            weight = reference.dequantize(q, s64, group, z)
-            tq, ts, tz = t((n, k), qtype), t((n, groups), "f32"), t((n, groups), qtype)
-            params[f"l{i}.qweight"] = int_entry(q, bits, symmetric)
-            params[f"l{i}.scales"] = s_in
-            lines.append(f'  %q{i} = weft.param "l{i}.qweight" : {tq}')
-            lines.append(f'  %s{i} = weft.param "l{i}.scales" : {ts}')
-            layer = LayerOperands(i, f"%q{i}, %s{i}", f"{tq}, {ts}")
-            if z is not None:
-                params[f"l{i}.zeros"] = int_entry(z, bits, False)
-                lines.append(f'  %z{i} = weft.param "l{i}.zeros" : {tz}')
-                layer.operands += f" zeros %z{i}"
-                layer.types += f", {tz}"
-            op, group_attr = "qlinear", f"group_size = {group} : i64, "
+        layer, weight, op, group_attr = layer_weights(i, n, k, bits, symmetric, group, dtype,
+                                                      lines, params)
         x64 = layer.add_input(f"x{i}", normal(*run_shape), dtype, shape)
         act, b64, r64, lora64 = "none", None, None, None
         if i == 0:
@@ -530,31 +537,8 @@ def test_linear_blocks_channels_per_warp(weights):
     lines, params, refs, args, inputs = [], {}, [], [], []
     for i, (shape, n, per_warp) in enumerate(layers):
         ty = t(shape[:-1] + (n,), dtype)
-        if bits is None:
-            w_in, weight = given(normal(n, k, scale=k**-0.5), dtype)
-            params[f"l{i}.weight"] = entry(w_in, dtype)
-            lines.append(f'  %w{i} = weft.param "l{i}.weight" : {t((n, k), dtype)}')
-            layer = LayerOperands(i, f"%w{i}", t((n, k), dtype))
-            op, group_attr = "linear", ""
-        else:
-            q, z = quantized(bits, symmetric, n, k, k // group)
-            qmax = 2 ** (bits - 1)
-            s_in, s64 = given(RNG.uniform(0.5, 1.5, size=(n, k // group))
-                              / (qmax * np.sqrt(k / 3)), "f32")
-            weight = reference.dequantize(q, s64, group, z)
-            qtype = f"i{bits}"
-            tq, ts, tz = t((n, k), qtype), t((n, k // group), "f32"), t((n, k // group), qtype)
-            params[f"l{i}.qweight"] = int_entry(q, bits, symmetric)
-            params[f"l{i}.scales"] = s_in
-            lines.append(f'  %q{i} = weft.param "l{i}.qweight" : {tq}')
-            lines.append(f'  %s{i} = weft.param "l{i}.scales" : {ts}')
-            layer = LayerOperands(i, f"%q{i}, %s{i}", f"{tq}, {ts}")
-            if z is not None:
-                params[f"l{i}.zeros"] = int_entry(z, bits, False)
-                lines.append(f'  %z{i} = weft.param "l{i}.zeros" : {tz}')
-                layer.operands += f" zeros %z{i}"
-                layer.types += f", {tz}"
-            op, group_attr = "qlinear", f"group_size = {group} : i64, "
+        layer, weight, op, group_attr = layer_weights(i, n, k, bits, symmetric, group, dtype,
+                                                      lines, params)
         x64 = layer.add_input(f"x{i}", normal(*shape), dtype, shape)
         b64, r64 = layer.add_epilogue(n, shape, shape, dtype)
         args += layer.args
