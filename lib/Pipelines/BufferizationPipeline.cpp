@@ -21,6 +21,7 @@ void weft::buildWeftToLinalgPipeline(OpPassManager &pm,
   options.ssmPerChannel = forms.ssmPerChannel;
   options.ssmBlocks = forms.ssmBlocks;
   options.linearBlocks = forms.linearBlocks;
+  options.blockSharedMemoryKiB = forms.blockSharedMemoryKiB;
   pm.addNestedPass<func::FuncOp>(createConvertWeftToLinalgPass(options));
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createWeftFuseElementwiseProducersPass());

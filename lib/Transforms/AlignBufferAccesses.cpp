@@ -146,12 +146,19 @@ static int64_t getAlignment(VectorType vectorType, ValueRange indices,
 }
 
 /// Whether `memref` is a generic view (memref.memory_space_cast) of a
-/// kernel's shared memory: a workgroup attribution of a gpu.launch, which
-/// weft-align-workgroup-memory aligns to 32 bytes.
+/// kernel's shared memory, aligned to 16 bytes: a workgroup attribution of a
+/// gpu.launch (weft-align-workgroup-memory aligns them to 32 bytes), or a
+/// view of its dynamic shared memory (aligned to 16 bytes) at a multiple of
+/// 16 bytes.
 static bool isSharedMemoryView(Value memref) {
   auto cast = memref.getDefiningOp<memref::MemorySpaceCastOp>();
   if (!cast)
     return false;
+  if (auto view = cast.getSource().getDefiningOp<memref::ViewOp>()) {
+    std::optional<int64_t> shift = getConstantIntValue(view.getByteShift());
+    return view.getSource().getDefiningOp<gpu::DynamicSharedMemoryOp>() &&
+           shift && *shift % kAlignment == 0;
+  }
   auto attribution = dyn_cast<BlockArgument>(cast.getSource());
   auto launch =
       attribution

@@ -100,7 +100,12 @@ void viewSharedVectorAccessesAsGeneric(RewriterBase &rewriter,
       Value &view = genericViews[operand.get()];
       if (!view) {
         OpBuilder::InsertionGuard guard(rewriter);
-        rewriter.setInsertionPointToStart(&launch.getBody().front());
+        // After the buffer: a workgroup attribution or a view of dynamic
+        // shared memory.
+        if (Operation *def = operand.get().getDefiningOp())
+          rewriter.setInsertionPointAfter(def);
+        else
+          rewriter.setInsertionPointToStart(&launch.getBody().front());
         view = memref::MemorySpaceCastOp::create(
             rewriter, op->getLoc(),
             MemRefType::get(type.getShape(), type.getElementType(),
@@ -245,8 +250,29 @@ FailureOr<int64_t> getBlockSize(scf::ForallOp grid) {
   return threads;
 }
 
+/// Shared memory a kernel can have without opting in to more (the static
+/// kind has no other way); beyond it the buffers are views of dynamic shared
+/// memory, which the runtime opts in to at launch.
+constexpr int64_t kStaticSharedMemoryLimit = 48 * 1024;
+/// Alignment of each buffer within dynamic shared memory (ldmatrix and the
+/// 16-byte accesses need 16).
+constexpr int64_t kDynamicBufferAlignment = 128;
+
+/// Bytes of a static buffer of integers, floats or vectors of them.
+int64_t getBytes(MemRefType type) {
+  Type element = type.getElementType();
+  int64_t bits = 0;
+  if (auto vector = dyn_cast<VectorType>(element))
+    bits = vector.getNumElements() * vector.getElementTypeBitWidth();
+  else
+    bits = element.getIntOrFloatBitWidth();
+  return type.getNumElements() * llvm::divideCeil(bits, 8);
+}
+
 /// Buffers of a static shape allocated directly in the block body become
-/// workgroup attributions of `launch`; their deallocations go away.
+/// the block's shared memory: workgroup attributions of `launch`, or views
+/// of its dynamic shared memory when together they take more than
+/// kStaticSharedMemoryLimit bytes. Their deallocations go away.
 LogicalResult promoteToSharedMemory(RewriterBase &rewriter,
                                     gpu::LaunchOp launch) {
   auto workgroup = gpu::AddressSpaceAttr::get(launch.getContext(),
@@ -255,6 +281,7 @@ LogicalResult promoteToSharedMemory(RewriterBase &rewriter,
   for (Operation &op : launch.getBody().front())
     if (auto alloc = dyn_cast<memref::AllocOp>(op))
       allocs.push_back(alloc);
+  int64_t totalBytes = 0;
   for (memref::AllocOp alloc : allocs) {
     MemRefType type = alloc.getType();
     if (!type.hasStaticShape() || !type.getLayout().isIdentity())
@@ -270,13 +297,42 @@ LogicalResult promoteToSharedMemory(RewriterBase &rewriter,
         return user->emitError("weft-map-forall-to-gpu: a block-local buffer "
                                "may only be loaded from and stored to");
     }
+    totalBytes += llvm::alignTo(getBytes(type), kDynamicBufferAlignment);
+  }
+  if (totalBytes <= kStaticSharedMemoryLimit) {
+    for (memref::AllocOp alloc : allocs) {
+      MemRefType type = alloc.getType();
+      auto shared = MemRefType::get(type.getShape(), type.getElementType(),
+                                    MemRefLayoutAttrInterface(), workgroup);
+      BlockArgument buffer =
+          launch.addWorkgroupAttribution(shared, alloc.getLoc());
+      rewriter.replaceAllUsesWith(alloc.getResult(), buffer);
+      rewriter.eraseOp(alloc);
+    }
+    return success();
+  }
+  Location loc = launch.getLoc();
+  rewriter.setInsertionPointToStart(&launch.getBody().front());
+  Value base = gpu::DynamicSharedMemoryOp::create(
+      rewriter, loc,
+      MemRefType::get({ShapedType::kDynamic}, rewriter.getI8Type(),
+                      MemRefLayoutAttrInterface(), workgroup));
+  int64_t offset = 0;
+  for (memref::AllocOp alloc : allocs) {
+    MemRefType type = alloc.getType();
     auto shared = MemRefType::get(type.getShape(), type.getElementType(),
                                   MemRefLayoutAttrInterface(), workgroup);
-    BlockArgument buffer =
-        launch.addWorkgroupAttribution(shared, alloc.getLoc());
-    rewriter.replaceAllUsesWith(alloc.getResult(), buffer);
+    Value view = memref::ViewOp::create(
+        rewriter, alloc.getLoc(), shared, base,
+        arith::ConstantIndexOp::create(rewriter, loc, offset), ValueRange{});
+    rewriter.replaceAllUsesWith(alloc.getResult(), view);
     rewriter.eraseOp(alloc);
+    offset += llvm::alignTo(getBytes(type), kDynamicBufferAlignment);
   }
+  rewriter.setInsertionPoint(launch);
+  Value size = arith::ConstantIntOp::create(rewriter, loc, totalBytes, 32);
+  rewriter.modifyOpInPlace(
+      launch, [&] { launch.getDynamicSharedMemorySizeMutable().assign(size); });
   return success();
 }
 

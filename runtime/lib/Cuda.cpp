@@ -52,6 +52,9 @@ struct CUmemLocation {
   int id;
 };
 constexpr CUjit_option CU_JIT_OPTIMIZATION_LEVEL = 7;
+constexpr int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+/// Dynamic shared memory a kernel may use without opting in.
+constexpr int32_t kDefaultSharedMemoryLimit = 48 * 1024;
 
 /// Driver entry points, resolved from libcuda.so.1.
 struct Driver {
@@ -68,6 +71,7 @@ struct Driver {
   CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                              unsigned, unsigned, unsigned, CUstream, void **,
                              void **);
+  CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
   CUresult (*cuStreamCreate)(CUstream *, unsigned);
   CUresult (*cuStreamDestroy)(CUstream);
   CUresult (*cuStreamSynchronize)(CUstream);
@@ -142,6 +146,7 @@ Driver loadDriver() {
       resolve(library, "cuModuleUnload", driver.cuModuleUnload) &&
       resolve(library, "cuModuleGetFunction", driver.cuModuleGetFunction) &&
       resolve(library, "cuLaunchKernel", driver.cuLaunchKernel) &&
+      resolve(library, "cuFuncSetAttribute", driver.cuFuncSetAttribute) &&
       resolve(library, "cuStreamCreate", driver.cuStreamCreate) &&
       resolve(library, "cuStreamDestroy_v2", driver.cuStreamDestroy) &&
       resolve(library, "cuStreamSynchronize", driver.cuStreamSynchronize) &&
@@ -407,6 +412,16 @@ mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
   }
   // An empty grid (a loop with no iterations) launches nothing.
   if (gridX <= 0 || gridY <= 0 || gridZ <= 0)
+    return;
+  // More than 48 KiB of dynamic shared memory (the thread-block kernels'
+  // larger tiles) needs the kernel's opt-in; the device's limit is checked
+  // by the launch.
+  if (sharedMemory > kDefaultSharedMemoryLimit &&
+      !check(*driver,
+             driver->cuFuncSetAttribute(
+                 static_cast<CUfunction>(function),
+                 CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedMemory),
+             "cuFuncSetAttribute (dynamic shared memory)"))
     return;
   check(*driver,
         driver->cuLaunchKernel(static_cast<CUfunction>(function), gridX, gridY,

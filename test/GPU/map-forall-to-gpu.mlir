@@ -194,3 +194,37 @@ func.func @unconvertible_product(%a: memref<16x16xf16>) {
   } {mapping = [#gpu.block<x>]}
   return
 }
+
+// -----
+
+// Buffers of more than 48 KiB together (two of 32 KiB) are views of the
+// block's dynamic shared memory at multiples of 128 bytes, and the launch
+// asks for their size; a vector store to one goes through a generic view.
+// CHECK-LABEL: func.func @dynamic_shared_memory
+// CHECK:         %[[SIZE:.*]] = arith.constant 65536 : i32
+// CHECK:         gpu.launch
+// CHECK-SAME:      dynamic_shared_memory_size %[[SIZE]]
+// CHECK-NOT:       workgroup(
+// CHECK:           %[[BASE:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// CHECK-DAG:       %[[C0:.*]] = arith.constant 0 : index
+// CHECK-DAG:       %[[C32K:.*]] = arith.constant 32768 : index
+// CHECK-DAG:       %[[A:.*]] = memref.view %[[BASE]][%[[C0]]][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<8192xf32, #gpu.address_space<workgroup>>
+// CHECK-DAG:       %[[B:.*]] = memref.view %[[BASE]][%[[C32K]]][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<8192xf32, #gpu.address_space<workgroup>>
+// CHECK:           %[[GENERIC:.*]] = memref.memory_space_cast %[[B]] : memref<8192xf32, #gpu.address_space<workgroup>> to memref<8192xf32>
+// CHECK:           memref.store %{{.*}}, %[[A]]
+// CHECK:           vector.transfer_write %{{.*}}, %[[GENERIC]]
+func.func @dynamic_shared_memory(%out: memref<?xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %zeros = arith.constant dense<0.0> : vector<4xf32>
+  scf.forall (%i) in (4) {
+    %a = memref.alloc() : memref<8192xf32>
+    %b = memref.alloc() : memref<8192xf32>
+    scf.forall (%t) in (64) {
+      memref.store %zero, %a[%t] : memref<8192xf32>
+      vector.transfer_write %zeros, %b[%t] {in_bounds = [true]} : vector<4xf32>, memref<8192xf32>
+      %x = memref.load %a[%t] : memref<8192xf32>
+      memref.store %x, %out[%t] : memref<?xf32>
+    } {mapping = [#gpu.thread<x>]}
+  } {mapping = [#gpu.block<x>]}
+  return
+}

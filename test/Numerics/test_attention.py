@@ -413,6 +413,33 @@ func.func @main(%q: {tq}, %k: {tk}, %v: {tk}, %len: {tlen}, %q2: {tq2}, %k2: {tk
     _check(o3, l3, reference.attention(q2x, k2x, v2x, causal=True), dtype, "split prefill")
 
 
+def test_blocks_large_tiles():
+    # With more shared memory per block than the static 48 KiB
+    # (block-shared-memory-kib=110, the sm_90a default of weft-gpu-pipeline),
+    # the tensor-core tiles are 64 rows by 64 keys: 32 queries x a GQA group
+    # of 2 per block, f16 Q and K tiles of 64 x (64 + 8), a 64 x 64 score
+    # tile. Causal prefill with a partial last key tile (S = 150) and lse.
+    dtype = "f16"
+    b, s, hq, hkv, d = 2, 150, 4, 2, 64
+    q, qx = given(RNG.standard_normal((b, s, hq, d)), dtype)
+    k, kx = given(RNG.standard_normal((b, s, hkv, d)), dtype)
+    v, vx = given(RNG.standard_normal((b, s, hkv, d)), dtype)
+    tq, tk, tl = t((b, s, hq, d), dtype), t((b, s, hkv, d), dtype), t((b, hq, s), "f32")
+    program = f"""
+func.func @main(%q: {tq}, %k: {tk}, %v: {tk}) -> ({tq}, {tl}) {{
+  %o, %l = weft.attention %q, %k, %v {{causal, return_lse}} : ({tq}, {tk}, {tk}) -> ({tq}, {tl})
+  return %o, %l : {tq}, {tl}
+}}"""
+    lowered = harness.optimize(
+        program, "--pass-pipeline=builtin.module(func.func(convert-weft-to-linalg"
+        "{attention-blocks block-shared-memory-kib=110}))")
+    for tile in ("memref<64x72xf16>", "memref<64x64xf32>"):
+        assert tile in lowered, (tile, lowered)
+    o, l = harness.run(lowered, [q, k, v])
+    _check(o, l, reference.attention(qx, kx, vx, causal=True), dtype, "large tiles",
+           _p16_tol("blocks", dtype, vx))
+
+
 @pytest.mark.parametrize("dtype", ["f32", "f16"])
 def test_blocks_register_tiles(dtype):
     # Blocks of 32 rows and 32 keys with 64 channels: each thread of the

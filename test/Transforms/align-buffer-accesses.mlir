@@ -111,3 +111,29 @@ func.func @shared_tiles(%piece: vector<8xf16>, %row: index, %p: index) {
   }
   return
 }
+
+// -----
+
+// A generic view of dynamic shared memory: views at multiples of 16 bytes
+// are aligned like the buffer (16 bytes); one 8 bytes in is not.
+// CHECK-LABEL: func @dynamic_shared_views
+// CHECK:       vector.store %{{.+}}, %{{.+}}[%{{.+}}] {alignment = 16 : i64} : memref<1024xf16>, vector<8xf16>
+// CHECK:       vector.transfer_write
+func.func @dynamic_shared_views(%piece: vector<8xf16>, %p: index) {
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c128 = arith.constant 128 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%x = %c1, %y = %c1, %z = %c1)
+             threads(%tx, %ty, %tz) in (%u = %c1, %v = %c1, %w = %c1) {
+    %base = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+    %a = memref.view %base[%c128][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<1024xf16, #gpu.address_space<workgroup>>
+    %b = memref.view %base[%c8][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<1024xf16, #gpu.address_space<workgroup>>
+    %va = memref.memory_space_cast %a : memref<1024xf16, #gpu.address_space<workgroup>> to memref<1024xf16>
+    %vb = memref.memory_space_cast %b : memref<1024xf16, #gpu.address_space<workgroup>> to memref<1024xf16>
+    %column = arith.muli %p, %c8 : index
+    vector.transfer_write %piece, %va[%column] {in_bounds = [true]} : vector<8xf16>, memref<1024xf16>
+    vector.transfer_write %piece, %vb[%column] {in_bounds = [true]} : vector<8xf16>, memref<1024xf16>
+    gpu.terminator
+  }
+  return
+}

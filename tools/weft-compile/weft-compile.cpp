@@ -72,6 +72,12 @@ static cl::opt<std::string> gpuLinear(
              "(blocks: up to 8 rows of x read the weight in 16-byte chunks, "
              "more rows of f16 x use tensor cores)"),
     cl::init("reductions"));
+static cl::opt<int64_t> gpuBlockSharedMemory(
+    "gpu-block-shared-memory",
+    cl::desc("cuda: shared memory (KiB) a block of the thread-block forms "
+             "may take, at most 227; 0 (default): as much as lets two "
+             "blocks share a multiprocessor (110 on sm_90a, 80 on sm_80)"),
+    cl::init(0));
 static cl::opt<std::string>
     paramsFile("params",
                cl::desc("Parameter archive (safetensors) to check the "
@@ -127,6 +133,12 @@ int main(int argc, char **argv) {
                 " (supported: reductions, blocks)");
   if (gpuLinear != "reductions" && target != "cuda")
     return fail("--gpu-linear needs --target=cuda");
+  if (gpuBlockSharedMemory < 0 || gpuBlockSharedMemory > 227)
+    return fail("unsupported --gpu-block-shared-memory=" +
+                std::to_string(gpuBlockSharedMemory) +
+                " (KiB, from 1 to 227; 0 for the default)");
+  if (gpuBlockSharedMemory != 0 && target != "cuda")
+    return fail("--gpu-block-shared-memory needs --target=cuda");
   if (emit != "artifact" && emit != "mlir" && emit != "llvm" && emit != "ptx")
     return fail("unsupported --emit=" + emit +
                 " (supported: artifact, mlir, llvm, ptx)");
@@ -166,6 +178,7 @@ int main(int argc, char **argv) {
     options.ssmPerChannel = gpuSsmScan == "per-channel";
     options.ssmBlocks = gpuSsmScan == "blocks";
     options.linearBlocks = gpuLinear == "blocks";
+    options.blockSharedMemoryKiB = gpuBlockSharedMemory;
     weft::buildGpuPipeline(pm, options);
   } else {
     weft::CpuPipelineOptions options;

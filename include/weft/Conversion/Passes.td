@@ -46,6 +46,11 @@ def ConvertWeftToLinalgPass
            "warp-level products of f16 16x16 tiles for tensor cores, split "
            "keys for few blocks); falls back to attention-products where the "
            "tiles do not fit a block's shared memory">,
+    Option<"blockSharedMemoryKiB", "block-shared-memory-kib", "int64_t",
+           /*default=*/"46",
+           "shared memory (KiB) a block of the thread-block forms may take: "
+           "attention's tiles shrink to fit it, and with room for them its "
+           "tensor-core tiles are 64 rows by 64 keys instead of 32 by 32">,
     Option<"ssmBlocks", "ssm-blocks", "bool", /*default=*/"false",
            "lower ssm_scan as scf.forall loops mapped to GPU blocks and "
            "threads, one thread per state element of a [channels, N] tile in "

@@ -83,6 +83,13 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "output channel reading the weight in 16-byte chunks, "
                      "more rows of f16 x on tensor cores"),
       llvm::cl::init(false)};
+  PassOptions::Option<int64_t> blockSharedMemoryKiB{
+      *this, "block-shared-memory-kib",
+      llvm::cl::desc("Shared memory (KiB) a block of the thread-block forms "
+                     "may take; beyond 48 KiB their buffers are dynamic "
+                     "shared memory. 0: as much as lets two blocks share a "
+                     "multiprocessor (110 KiB on sm_90, 80 KiB on sm_80)"),
+      llvm::cl::init(0)};
   PassOptions::Option<bool> ssmPerChannel{
       *this, "ssm-per-channel",
       llvm::cl::desc("Lower ssm_scan with one task (thread) per (batch, head, "

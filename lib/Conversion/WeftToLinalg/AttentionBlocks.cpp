@@ -40,9 +40,10 @@ constexpr int64_t kWarpSize = 32;
 /// Scores per run in the softmax steps (key tiles have at least 8 keys).
 constexpr int64_t kKeysPerRun = 8;
 constexpr int64_t kMergeThreads = 128;
-/// Block-local bytes a block may use: under the 48 KiB of static shared
-/// memory a CUDA kernel gets without opting in to more.
-constexpr int64_t kSharedBytes = 46 * 1024;
+/// Shared memory a CUDA kernel gets without opting in to more: with a
+/// larger budget the tensor-core tiles start at kLargeTile rows and keys.
+constexpr int64_t kStaticSharedBytes = 48 * 1024;
+constexpr int64_t kLargeTile = 64;
 /// Blocks that keep an H100 (132 SMs) busy; fewer make the keys split.
 constexpr int64_t kBlocksToFill = 264;
 
@@ -741,7 +742,8 @@ std::optional<BlockShape> chooseBlockShape(AttentionOp op, int64_t headDim,
                                            int64_t valueDim, int64_t numKvHeads,
                                            std::optional<int64_t> batch,
                                            std::optional<int64_t> seqQ,
-                                           std::optional<int64_t> seqK) {
+                                           std::optional<int64_t> seqK,
+                                           int64_t sharedLimit) {
   int64_t group = op.getGroupSize();
   auto kType = cast<RankedTensorType>(op.getK().getType());
   auto vType = cast<RankedTensorType>(op.getV().getType());
@@ -762,11 +764,14 @@ std::optional<BlockShape> chooseBlockShape(AttentionOp op, int64_t headDim,
       continue;
     BlockShape shape;
     shape.tensorCores = tensorCores;
-    // About 32 rows per block; decoding (a few queries) reads longer tiles.
-    shape.queries = std::max<int64_t>(1, 32 / group);
+    // About 32 rows per block, 64 on tensor cores beyond the static
+    // shared memory (four times the products per phase); decoding (a few
+    // queries) reads longer tiles.
+    bool large = tensorCores && sharedLimit > kStaticSharedBytes;
+    shape.queries = std::max<int64_t>(1, (large ? kLargeTile : 32) / group);
     if (seqQ)
       shape.queries = std::min(shape.queries, std::max<int64_t>(*seqQ, 1));
-    shape.keys = seqQ && *seqQ <= 4 ? 64 : 32;
+    shape.keys = (seqQ && *seqQ <= 4) || large ? 64 : 32;
     // Rows shifted by one 4-byte bank; matrix tiles need rows of whole
     // 16-byte units.
     shape.pad = tensorCores ? 8 : std::max<int64_t>(1, 4 / elementBytes);
@@ -776,7 +781,7 @@ std::optional<BlockShape> chooseBlockShape(AttentionOp op, int64_t headDim,
     bool fits = true;
     for (;;) {
       shape.rows = shape.queries * group;
-      if (sharedBytes(shape, headDim, valueDim, elementBytes) <= kSharedBytes)
+      if (sharedBytes(shape, headDim, valueDim, elementBytes) <= sharedLimit)
         break;
       if (shape.keys > minKeys)
         shape.keys /= 2;
@@ -797,18 +802,17 @@ std::optional<BlockShape> chooseBlockShape(AttentionOp op, int64_t headDim,
 
 } // namespace
 
-std::optional<SmallVector<Value>>
-weft::lowerAttentionAsBlocks(AttentionOp op, Value q, Value k, Value v,
-                             Value mask, Value kvLen, OpFoldResult batch,
-                             OpFoldResult seqQ, OpFoldResult seqK,
-                             ConversionPatternRewriter &rewriter) {
+std::optional<SmallVector<Value>> weft::lowerAttentionAsBlocks(
+    AttentionOp op, Value q, Value k, Value v, Value mask, Value kvLen,
+    OpFoldResult batch, OpFoldResult seqQ, OpFoldResult seqK,
+    int64_t sharedBytes, ConversionPatternRewriter &rewriter) {
   auto qType = cast<RankedTensorType>(q.getType());
   auto kType = cast<RankedTensorType>(k.getType());
   auto vType = cast<RankedTensorType>(v.getType());
-  std::optional<BlockShape> shape =
-      chooseBlockShape(op, qType.getDimSize(3), vType.getDimSize(3),
-                       kType.getDimSize(2), getConstantIntValue(batch),
-                       getConstantIntValue(seqQ), getConstantIntValue(seqK));
+  std::optional<BlockShape> shape = chooseBlockShape(
+      op, qType.getDimSize(3), vType.getDimSize(3), kType.getDimSize(2),
+      getConstantIntValue(batch), getConstantIntValue(seqQ),
+      getConstantIntValue(seqK), sharedBytes);
   if (!shape)
     return std::nullopt;
   return BlockedAttention(op, rewriter, *shape)

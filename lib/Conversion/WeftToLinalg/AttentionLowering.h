@@ -52,11 +52,13 @@ lowerAttentionAsProducts(AttentionOp op, Value q, Value k, Value v, Value mask,
 /// loops mapped to blocks and threads, block-local tiles, an online softmax
 /// and, for few blocks, split keys merged by a second grid. Reads the
 /// operands through bufferization.to_buffer. std::nullopt when the tiles
-/// would not fit a block's shared memory (very large heads or groups).
+/// would not fit `sharedBytes` of shared memory (very large heads or
+/// groups).
 std::optional<SmallVector<Value>>
 lowerAttentionAsBlocks(AttentionOp op, Value q, Value k, Value v, Value mask,
                        Value kvLen, OpFoldResult batch, OpFoldResult seqQ,
-                       OpFoldResult seqK, ConversionPatternRewriter &rewriter);
+                       OpFoldResult seqK, int64_t sharedBytes,
+                       ConversionPatternRewriter &rewriter);
 
 } // namespace mlir::weft
 

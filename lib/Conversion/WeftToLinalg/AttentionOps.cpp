@@ -221,8 +221,10 @@ Value buildRowKernel(
 /// Decoding (a static Sq below 4) has one task per (batch, kv head) whose
 /// rows are the group's query heads, and dot products with the rows of K.
 struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
-  AttentionOpLowering(MLIRContext *context, bool products, bool blocks)
-      : OpConversionPattern(context), products(products), blocks(blocks) {}
+  AttentionOpLowering(MLIRContext *context, bool products, bool blocks,
+                      int64_t sharedBytes)
+      : OpConversionPattern(context), products(products), blocks(blocks),
+        sharedBytes(sharedBytes) {}
 
   /// Lower as whole-tensor products (AttentionProducts.cpp) instead of
   /// parallel tasks over query blocks.
@@ -230,6 +232,8 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
   /// Lower as GPU thread blocks (AttentionBlocks.cpp), falling back to
   /// products where its tiles do not fit.
   bool blocks;
+  /// Shared memory a block may take (blocks).
+  int64_t sharedBytes;
 
   using OpConversionPattern::OpConversionPattern;
 
@@ -292,8 +296,9 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
       return success();
     }
     if (blocks) {
-      if (std::optional<SmallVector<Value>> results = lowerAttentionAsBlocks(
-              op, q, k, v, mask, kvLen, batch, seqQ, seqK, rewriter)) {
+      if (std::optional<SmallVector<Value>> results =
+              lowerAttentionAsBlocks(op, q, k, v, mask, kvLen, batch, seqQ,
+                                     seqK, sharedBytes, rewriter)) {
         rewriter.replaceOp(op, *results);
         return success();
       }
@@ -1126,6 +1131,7 @@ struct RopeOpLowering : OpConversionPattern<RopeOp> {
 void weft::populateAttentionToLinalgPatterns(RewritePatternSet &patterns,
                                              const WeftToLinalgForms &forms) {
   patterns.add<AttentionOpLowering>(
-      patterns.getContext(), forms.attentionProducts, forms.attentionBlocks);
+      patterns.getContext(), forms.attentionProducts, forms.attentionBlocks,
+      forms.blockSharedMemoryKiB * 1024);
   patterns.add<RopeOpLowering>(patterns.getContext());
 }

@@ -57,6 +57,7 @@ struct ConvertWeftToLinalgPass
     forms.ssmPerChannel = ssmPerChannel;
     forms.ssmBlocks = ssmBlocks;
     forms.linearBlocks = linearBlocks;
+    forms.blockSharedMemoryKiB = blockSharedMemoryKiB;
     populateWeftToLinalgPatterns(patterns, forms);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

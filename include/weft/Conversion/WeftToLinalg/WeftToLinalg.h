@@ -42,6 +42,9 @@ struct WeftToLinalgForms {
   /// warp per output channel for up to 8 rows of x (decoding), tensor-core
   /// tiles for more rows of f16 x.
   bool linearBlocks = false;
+  /// Shared memory (KiB) a block of the thread-block forms may take; more
+  /// than 48 lets attention's tensor-core tiles grow.
+  int64_t blockSharedMemoryKiB = 46;
 };
 
 /// matmul, linear, qlinear, lora, gated_linear.
