@@ -5,6 +5,7 @@
 #include "BlockCache.h"
 #include "Status.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -100,6 +101,13 @@ struct Driver {
 
 std::mutex mutex;
 std::string firstError; // guarded by mutex
+/// The dynamic shared memory each kernel has opted in to, above the
+/// default (guarded by mutex). Never destroyed: artifacts unload their
+/// modules from their own destructors.
+std::map<void *, int32_t> &getSharedMemoryOptIns() {
+  static auto *optIns = new std::map<void *, int32_t>();
+  return *optIns;
+}
 /// Unified-memory blocks handed out, with their sizes (guarded by mutex).
 std::map<void *, size_t> liveBlocks;
 
@@ -379,9 +387,13 @@ __attribute__((visibility("default"))) void *mgpuModuleLoadJIT(void *data,
 
 __attribute__((visibility("default"))) void mgpuModuleUnload(void *module) {
   Driver *driver = getDriver();
-  if (driver && module)
-    check(*driver, driver->cuModuleUnload(static_cast<CUmodule>(module)),
-          "cuModuleUnload");
+  if (!driver || !module)
+    return;
+  check(*driver, driver->cuModuleUnload(static_cast<CUmodule>(module)),
+        "cuModuleUnload");
+  // A kernel loaded later may have the address of one unloaded here.
+  std::lock_guard<std::mutex> lock(mutex);
+  getSharedMemoryOptIns().clear();
 }
 
 __attribute__((visibility("default"))) void *
@@ -414,15 +426,28 @@ mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
   if (gridX <= 0 || gridY <= 0 || gridZ <= 0)
     return;
   // More than 48 KiB of dynamic shared memory (the thread-block kernels'
-  // larger tiles) needs the kernel's opt-in; the device's limit is checked
-  // by the launch.
-  if (sharedMemory > kDefaultSharedMemoryLimit &&
-      !check(*driver,
-             driver->cuFuncSetAttribute(
-                 static_cast<CUfunction>(function),
-                 CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedMemory),
-             "cuFuncSetAttribute (dynamic shared memory)"))
-    return;
+  // larger tiles) needs the kernel's opt-in, once per kernel and size; the
+  // device's limit is checked by the driver.
+  if (sharedMemory > kDefaultSharedMemoryLimit) {
+    // (check() takes the mutex itself when it records a failure.)
+    bool optIn;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      optIn = getSharedMemoryOptIns()[function] < sharedMemory;
+    }
+    if (optIn) {
+      if (!check(*driver,
+                 driver->cuFuncSetAttribute(
+                     static_cast<CUfunction>(function),
+                     CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                     sharedMemory),
+                 "cuFuncSetAttribute (dynamic shared memory)"))
+        return;
+      std::lock_guard<std::mutex> lock(mutex);
+      int32_t &allowed = getSharedMemoryOptIns()[function];
+      allowed = std::max(allowed, sharedMemory);
+    }
+  }
   check(*driver,
         driver->cuLaunchKernel(static_cast<CUfunction>(function), gridX, gridY,
                                gridZ, blockX, blockY, blockZ, sharedMemory,
