@@ -351,6 +351,12 @@ def test_qlinear_gemv(bits, symmetric, dtype):
 LINEAR_BLOCKS = "--pass-pipeline=builtin.module(weft-bind-params, func.func(convert-weft-to-linalg{linear-blocks}))"
 
 
+def linear_blocks(shared_kib):
+    """LINEAR_BLOCKS with blocks of `shared_kib` KiB of shared memory."""
+    return LINEAR_BLOCKS.replace("{linear-blocks}",
+                                 f"{{linear-blocks block-shared-memory-kib={shared_kib}}}")
+
+
 class LayerOperands:
     """The operands of one layer of a generated program: function arguments
     and their inputs, and the layer's operand and type lists."""
@@ -457,9 +463,9 @@ def layer_weights(i, n, k, bits, symmetric, group, dtype, lines, params):
     return layer, weight, "qlinear", f"group_size = {group} : i64, "
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype,shared_kib", [(d, 46) for d in DTYPES] + [("f16", 110)])
 @pytest.mark.parametrize("weights", ["int8", "int8-zeros", "int4", "int4-zeros", "float"])
-def test_linear_blocks(weights, dtype):
+def test_linear_blocks(weights, dtype, shared_kib):
     # convert-weft-to-linalg{linear-blocks} (weft-compile
     # --gpu-linear=blocks): a warp per output channel over 16-byte weight
     # chunks (32 int4, 16 int8, 8 f16/bf16 or 4 f32 values) and x tiles in
@@ -478,7 +484,8 @@ def test_linear_blocks(weights, dtype):
     # 3: x [9, K] (more than 8 rows) and 4: x [?, K] keep the default form,
     #    except with f16 x, which takes tensor-core tiles (test_linear_tiles;
     #    integer weights in K steps of 32 within their groups of 64 or 32,
-    #    as integers in the products, scaled per step).
+    #    as integers in the products, scaled per step; with 110 KiB of shared
+    #    memory, steps of 64 in the int4 groups of 64).
     n = 70
     bits = {"int8": 8, "int4": 4, "float": None}[weights.split("-")[0]]
     symmetric = not weights.endswith("-zeros")
@@ -508,7 +515,7 @@ def test_linear_blocks(weights, dtype):
                      f"({t(shape, dtype)}, {layer.types}) -> {ty}")
         refs.append((x64, weight, b64, act, r64, lora64, ty))
     program = main_function(args, lines, [r[-1] for r in refs])
-    lowered = harness.optimize(program, LINEAR_BLOCKS)
+    lowered = harness.optimize(program, linear_blocks(shared_kib))
     # Three kernels of blocks (five with f16 tiles): a grid loop each; a
     # tile kernel's warps add 16x8x16 products, two per 16x16 tile.
     tiles = 2 if dtype == "f16" else 0
@@ -558,11 +565,13 @@ def test_linear_blocks_channels_per_warp(weights):
         check_linear(out, *ref[:-2], dtype, f"{weights} {ref[-1]} channels per warp {i}")
 
 
-def test_linear_tiles():
+@pytest.mark.parametrize("shared_kib,tile,step", [(46, 64, 64), (80, 64, 128), (110, 128, 64)])
+def test_linear_tiles(shared_kib, tile, step):
     # convert-weft-to-linalg{linear-blocks} for f16 linear layers with more
-    # than 8 rows: [64, 64] output tiles per block, 64-wide K steps staged
-    # in shared memory and 16x16x16 warp-level products (tensor cores on
-    # the GPU) accumulated in f32.
+    # than 8 rows: [tile, tile] output tiles per block, K steps of `step`
+    # staged in shared memory and 16x16x16 warp-level products (tensor cores
+    # on the GPU) accumulated in f32; the tiles and steps grow with the
+    # shared memory a block may take.
     # 0: x [?, ?, 200] run as [2, 37, 200] (74 rows: a partial second row
     #    block), N = 70 (a partial second column block), K = 200 (a partial
     #    last K step), bias, silu and residual in the kernel.
@@ -597,9 +606,12 @@ def test_linear_tiles():
         results.append(ty)
         refs.append((x64, w64, b64, act, r64, lora64, dtype))
     program = main_function(args, lines, results)
-    lowered = harness.optimize(program, LINEAR_BLOCKS)
+    lowered = harness.optimize(program, linear_blocks(shared_kib))
     # Three kernels of tiles: a grid loop and warp-level products (two
-    # 16x8x16 pieces per 16x16 tile) each.
+    # 16x8x16 pieces per 16x16 tile) each; the x tile [tile, step + 8] and
+    # the accumulator [tile, tile].
+    for buffer in (f"memref<{tile}x{step + 8}xf16>", f"memref<{tile}x{tile}xf32>"):
+        assert buffer in lowered, (buffer, lowered)
     assert lowered.count("#gpu.block<x>") == 3, lowered
     assert lowered.count("vector.contract") == 2 * 3, lowered
     outs = harness.run(lowered, inputs, params)

@@ -50,7 +50,9 @@ def ConvertWeftToLinalgPass
            /*default=*/"46",
            "shared memory (KiB) a block of the thread-block forms may take: "
            "attention's tiles shrink to fit it, and with room for them its "
-           "tensor-core tiles are 64 rows by 64 keys instead of 32 by 32">,
+           "tensor-core tiles are 64 rows by 64 keys instead of 32 by 32; "
+           "linear layers' tensor-core tiles (64 or 128 square) and K steps "
+           "(32 to 128) are the largest that fit">,
     Option<"ssmBlocks", "ssm-blocks", "bool", /*default=*/"false",
            "lower ssm_scan as scf.forall loops mapped to GPU blocks and "
            "threads, one thread per state element of a [channels, N] tile in "

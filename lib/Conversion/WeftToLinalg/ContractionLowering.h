@@ -43,14 +43,15 @@ std::optional<Value> lowerLinearAsBlocks(Operation *op,
                                          OpBuilder &b);
 
 /// weft.linear `op` with f16 x and weight, or weft.qlinear with f16 x, as
-/// GPU thread blocks of [64, 64] output tiles whose products are 16x16x16
-/// warp-level matrix operations (LinearTiles.cpp, tensor cores on the GPU):
+/// GPU thread blocks of square output tiles (64 or 128) whose products are
+/// warp-level matrix operations (LinearTiles.cpp, tensor cores on the GPU),
+/// the largest tiles and K steps that fit `sharedBytes` of shared memory:
 /// the result, or its f32 sum without `epilogue`; std::nullopt for other
 /// element types, a weight of dynamic shape, or groups of scales that are
 /// not a multiple of 32.
 std::optional<Value>
 lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &operands,
-                         OpBuilder &b);
+                         int64_t sharedBytes, OpBuilder &b);
 
 /// The epilogue of a linear layer on one f32 sum, for the kernels above:
 /// round(act(sum + bias[channel]) + residual[row, channel]) to `type`

@@ -461,11 +461,11 @@ LogicalResult finishLinearLayer(ConversionPatternRewriter &rewriter,
 /// weight operands in `operands`; without LoRA the kernel applies the
 /// epilogue itself. Fails where the form does not apply.
 template <typename OpTy, typename AdaptorTy>
-LogicalResult lowerThreadBlocks(ConversionPatternRewriter &rewriter, OpTy op,
-                                AdaptorTy adaptor,
-                                LinearBlocksOperands operands,
-                                RankedTensorType resultType,
-                                function_ref<Value(int64_t)> resultSize) {
+LogicalResult
+lowerThreadBlocks(ConversionPatternRewriter &rewriter, OpTy op,
+                  AdaptorTy adaptor, LinearBlocksOperands operands,
+                  int64_t sharedBytes, RankedTensorType resultType,
+                  function_ref<Value(int64_t)> resultSize) {
   operands.x = adaptor.getX();
   operands.bias = adaptor.getBias();
   operands.residual = adaptor.getResidual();
@@ -501,7 +501,7 @@ LogicalResult lowerThreadBlocks(ConversionPatternRewriter &rewriter, OpTy op,
     y = lowerLinearAsBlocks(op, operands, rewriter);
   } else {
     operands.epilogue = !op.hasLora();
-    y = lowerLinearAsMatrixTiles(op, operands, rewriter);
+    y = lowerLinearAsMatrixTiles(op, operands, sharedBytes, rewriter);
   }
   if (!y)
     return failure();
@@ -516,8 +516,9 @@ LogicalResult lowerThreadBlocks(ConversionPatternRewriter &rewriter, OpTy op,
 /// accumulator, then one epilogue generic (bias, activation, residual,
 /// rounding); or the thread-block form for few rows.
 struct LinearOpLowering : OpConversionPattern<LinearOp> {
-  LinearOpLowering(MLIRContext *context, bool blocks)
-      : OpConversionPattern(context), blocks(blocks) {}
+  LinearOpLowering(MLIRContext *context, bool blocks, int64_t sharedBytes)
+      : OpConversionPattern(context), blocks(blocks), sharedBytes(sharedBytes) {
+  }
 
   LogicalResult
   matchAndRewrite(LinearOp op, OpAdaptor adaptor,
@@ -532,7 +533,7 @@ struct LinearOpLowering : OpConversionPattern<LinearOp> {
       LinearBlocksOperands operands;
       operands.weight = weight;
       if (succeeded(lowerThreadBlocks(rewriter, op, adaptor, operands,
-                                      resultType, resultSize)))
+                                      sharedBytes, resultType, resultSize)))
         return success();
     }
     // Loops (leading..., n, k).
@@ -554,14 +555,17 @@ struct LinearOpLowering : OpConversionPattern<LinearOp> {
 private:
   /// The GPU thread-block form for few rows of x (LinearBlocks.cpp).
   bool blocks;
+  /// Shared memory a block of the thread-block forms may take.
+  int64_t sharedBytes;
 };
 
 /// weft.qlinear -> like weft.linear, with the weight dequantised inside the
 /// contraction body from qweight[n, k] and scales/zeros[n, k floordiv g]; the
 /// float weight is never materialised.
 struct QLinearOpLowering : OpConversionPattern<QLinearOp> {
-  QLinearOpLowering(MLIRContext *context, bool blocks)
-      : OpConversionPattern(context), blocks(blocks) {}
+  QLinearOpLowering(MLIRContext *context, bool blocks, int64_t sharedBytes)
+      : OpConversionPattern(context), blocks(blocks), sharedBytes(sharedBytes) {
+  }
 
   LogicalResult
   matchAndRewrite(QLinearOp op, OpAdaptor adaptor,
@@ -581,7 +585,7 @@ struct QLinearOpLowering : OpConversionPattern<QLinearOp> {
       operands.groupSize =
           op.getQweight().getType().getDimSize(1) / op.getNumGroups();
       if (succeeded(lowerThreadBlocks(rewriter, op, adaptor, operands,
-                                      resultType, resultSize)))
+                                      sharedBytes, resultType, resultSize)))
         return success();
     }
     // Loops (leading..., n, g, kb): group g and k = g * gs + kb within it,
@@ -662,6 +666,8 @@ struct QLinearOpLowering : OpConversionPattern<QLinearOp> {
 private:
   /// The GPU thread-block form for few rows of x (LinearBlocks.cpp).
   bool blocks;
+  /// Shared memory a block of the thread-block forms may take.
+  int64_t sharedBytes;
 };
 
 /// weft.lora -> the LoRA contractions into a zero f32 accumulator, then the
@@ -756,6 +762,7 @@ void weft::populateContractionToLinalgPatterns(RewritePatternSet &patterns,
                                                const WeftToLinalgForms &forms) {
   patterns.add<MatmulOpLowering, LoraOpLowering, GatedLinearOpLowering>(
       patterns.getContext());
-  patterns.add<LinearOpLowering, QLinearOpLowering>(patterns.getContext(),
-                                                    forms.linearBlocks);
+  patterns.add<LinearOpLowering, QLinearOpLowering>(
+      patterns.getContext(), forms.linearBlocks,
+      forms.blockSharedMemoryKiB * 1024);
 }

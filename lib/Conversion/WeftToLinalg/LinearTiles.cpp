@@ -2,18 +2,19 @@
 //
 // The thread-block form of weft.linear with f16 x and weight, and of
 // weft.qlinear with f16 x, for more rows than LinearBlocks.cpp takes
-// (prefill), in the loops of BlockLoops.h: a block computes a [64, 64] tile
-// of the output. Per K step (64, or 32 for integer weights) it stages the
-// tiles of x and of the weight in shared memory (16-byte loads where the
-// alignment is known), then its 8 warps add 16x16x16 f16 products with f32
-// accumulation (tensor cores on the GPU: ldmatrix and mma.sync) to the f32
-// accumulator tile, two 16x16 tiles per warp. Integer weights enter the
-// products as they are (q, or q - zero: small integers, exact in f16); the
-// step's product goes to a tile of its own and the threads add it to the
-// accumulator scaled by each channel's scale of the step's group, so that the
-// result is as exact as with the dequantized weight in f32. A last phase
-// applies the epilogue (bias, activation, residual, rounding) and writes the
-// tile.
+// (prefill), in the loops of BlockLoops.h: a block computes a square tile
+// of the output (64 x 64, or 128 x 128 with room for it). Per K step (32 to
+// 128) it stages the tiles of x and of the weight in shared memory (16-byte
+// loads where the alignment is known), then its 8 warps add 16x16x16 f16
+// products with f32 accumulation (tensor cores on the GPU: ldmatrix and
+// mma.sync) to the f32 accumulator tile, the tile's 16x16 pieces spread
+// over the warps. Integer weights enter the products as they are (q, or
+// q - zero: small integers, exact in f16); the step's product goes to a
+// tile of its own and the threads add it to the accumulator scaled by each
+// channel's scale of the step's group, so that the result is as exact as
+// with the dequantized weight in f32. A last phase applies the epilogue
+// (bias, activation, residual, rounding) and writes the tile. Larger tiles
+// and steps do more products per phase (and barrier) and per load.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,19 +32,38 @@ using namespace mlir::weft;
 
 namespace {
 constexpr int64_t kThreads = 256;
-/// Output rows and columns of a block, and the K step.
-constexpr int64_t kTile = 64;
-/// The K step for integer weights (two f32 tiles then share the budget).
-constexpr int64_t kQuantizedStep = 32;
-/// Elements after each row of the operand tiles: rows of 144 bytes (80 for
-/// the integer step) fall in different banks, and each row starts on 16
-/// bytes (ldmatrix reads 16-byte rows).
+/// Elements after each row of the operand tiles: rows of step + 8 f16 values
+/// (144 bytes for a step of 64) fall in different banks, and each row starts
+/// on 16 bytes (ldmatrix reads 16-byte rows).
 constexpr int64_t kPad = 8;
+
+/// Output rows and columns of a block and its K step.
+struct TileShape {
+  int64_t tile, step;
+};
+
+/// The largest tile, then the longest step, whose buffers fit `sharedBytes`:
+/// the x and weight tiles (f16, padded rows), the f32 accumulator and, for
+/// integer weights, the f32 product of a step. A step stays within a group
+/// of scales (`groupSize`, 0 for float weights); nullopt where none fits.
+std::optional<TileShape> chooseTileShape(int64_t sharedBytes, bool quantized,
+                                         int64_t groupSize, int64_t k) {
+  for (int64_t tile : {128, 64})
+    for (int64_t step : {128, 64, 32}) {
+      if (quantized && groupSize != k && groupSize % step)
+        continue;
+      int64_t bytes =
+          2 * tile * (step + kPad) * 2 + (quantized ? 2 : 1) * tile * tile * 4;
+      if (bytes <= sharedBytes)
+        return TileShape{tile, step};
+    }
+  return std::nullopt;
+}
 } // namespace
 
 std::optional<Value>
 weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
-                               OpBuilder &b) {
+                               int64_t sharedBytes, OpBuilder &b) {
   auto xType = cast<RankedTensorType>(in.x.getType());
   auto wType = cast<RankedTensorType>(in.weight.getType());
   auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
@@ -52,11 +72,11 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
       (!quantized && !wType.getElementType().isF16()))
     return std::nullopt;
   int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
-  int64_t step = quantized ? kQuantizedStep : kTile;
-  // A step stays within one group of scales.
-  if (n == 0 || k == 0 ||
-      (quantized && in.groupSize != k && in.groupSize % step))
+  std::optional<TileShape> shape =
+      chooseTileShape(sharedBytes, quantized, quantized ? in.groupSize : 0, k);
+  if (n == 0 || k == 0 || !shape)
     return std::nullopt;
+  int64_t tile = shape->tile, step = shape->step;
   Location loc = op->getLoc();
   Type f32 = b.getF32Type(), f16 = b.getF16Type();
   auto c = [&](int64_t value) -> Value {
@@ -93,24 +113,24 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
   ySizes.push_back(b.getIndexAttr(n));
   Value yBuffer = allocateBuffer(b, loc, ySizes, yElementType);
   Value rowBlocks = arith::DivUIOp::create(
-      b, loc, arith::AddIOp::create(b, loc, rows, c(kTile - 1)), c(kTile));
+      b, loc, arith::AddIOp::create(b, loc, rows, c(tile - 1)), c(tile));
 
   {
     OpBuilder::InsertionGuard guard(b);
     scf::ForallOp grid = createGridLoop(
-        b, loc, {rowBlocks, b.getIndexAttr((n + kTile - 1) / kTile)});
+        b, loc, {rowBlocks, b.getIndexAttr((n + tile - 1) / tile)});
     Value firstRow =
-        arith::MulIOp::create(b, loc, grid.getInductionVars()[0], c(kTile));
+        arith::MulIOp::create(b, loc, grid.getInductionVars()[0], c(tile));
     Value firstColumn =
-        arith::MulIOp::create(b, loc, grid.getInductionVars()[1], c(kTile));
+        arith::MulIOp::create(b, loc, grid.getInductionVars()[1], c(tile));
     auto blockLocal = [&](ArrayRef<int64_t> sizes, Type type) -> Value {
       return memref::AllocOp::create(b, loc, MemRefType::get(sizes, type));
     };
-    Value xTile = blockLocal({kTile, step + kPad}, f16);
-    Value wTile = blockLocal({kTile, step + kPad}, f16);
-    Value acc = blockLocal({kTile, kTile}, f32);
+    Value xTile = blockLocal({tile, step + kPad}, f16);
+    Value wTile = blockLocal({tile, step + kPad}, f16);
+    Value acc = blockLocal({tile, tile}, f32);
     // The step's product, before its scales (integer weights).
-    Value stepProduct = quantized ? blockLocal({kTile, kTile}, f32) : Value();
+    Value stepProduct = quantized ? blockLocal({tile, tile}, f32) : Value();
     auto lessThan = [&](OpBuilder &nb, Value lhs, Value rhs) -> Value {
       return arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ult, lhs,
                                    rhs);
@@ -123,10 +143,10 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
     auto forEachTileElement =
         [&](OpBuilder &nb, function_ref<void(OpBuilder &, Value, Value)> body) {
           createThreadLoop(nb, loc, kThreads, [&](OpBuilder &pb, Value t) {
-            forEachItem(pb, loc, t, kTile * kTile, kThreads,
+            forEachItem(pb, loc, t, tile * tile, kThreads,
                         [&](OpBuilder &ib, Value i) {
-                          body(ib, arith::DivUIOp::create(ib, loc, i, c(kTile)),
-                               arith::RemUIOp::create(ib, loc, i, c(kTile)));
+                          body(ib, arith::DivUIOp::create(ib, loc, i, c(tile)),
+                               arith::RemUIOp::create(ib, loc, i, c(tile)));
                         });
           });
         };
@@ -143,11 +163,11 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
           // the rows, columns and K).
           createThreadLoop(sb, loc, kThreads, [&](OpBuilder &pb, Value t) {
             auto load =
-                [&](Value source, Value tile, Value first, Value count,
+                [&](Value source, Value buffer, Value first, Value count,
                     function_ref<Value(OpBuilder &, Value, Value, Value)>
                         convert) {
                   loadTileRows(
-                      pb, loc, t, kThreads, source, tile, kTile, step, k,
+                      pb, loc, t, kThreads, source, buffer, tile, step, k,
                       [&](OpBuilder &fb, Value r,
                           Value column) -> SmallVector<Value> {
                         return {arith::AddIOp::create(fb, loc, first, r),
@@ -199,7 +219,7 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
           // Phase 2: acc += x . w^T (integer weights: the step's product),
           // 16x16 tiles per warp.
           forEachWarpTile(
-              sb, loc, kThreads, kTile / kMatrixTile, kTile / kMatrixTile,
+              sb, loc, kThreads, tile / kMatrixTile, tile / kMatrixTile,
               [&](OpBuilder &wb, Value m0, Value n0) {
                 AccumulatorTile current =
                     quantized ? zeroAccumulatorTile(wb, loc)
