@@ -75,6 +75,9 @@ void weft::buildGpuPipeline(OpPassManager &pm,
   pm.addPass(createWeftAlignBufferAccessesPass());
   // Constant tables the kernels read become device globals.
   pm.addPass(createWeftSinkGlobalsIntoKernelsPass());
+  // Constants and the index arithmetic on them are computed in the kernels
+  // instead of being passed: loop bounds and strides stay known there.
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   // Shared memory aligned for tensor-core loads and the 16-byte accesses
   // weft-align-buffer-accesses marked.

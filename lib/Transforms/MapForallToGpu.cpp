@@ -165,7 +165,7 @@ LogicalResult convertToTensorCores(RewriterBase &rewriter,
            .wasInterrupted())
     return success();
   // Vector constants (a zero accumulator) hoisted out of the kernel come
-  // back in: converted to registers outside, they would be kernel arguments.
+  // back in: the conversion must see them with their users.
   Region &body = launch.getBody();
   SmallVector<std::pair<OpOperand *, arith::ConstantOp>> outside;
   body.walk([&](Operation *op) {
@@ -185,8 +185,7 @@ LogicalResult convertToTensorCores(RewriterBase &rewriter,
   RewritePatternSet patterns(launch.getContext());
   patterns.add<FoldExtensionsIntoContract>(launch.getContext());
   populatePrepareVectorToMMAPatterns(patterns, /*useNvGpu=*/true);
-  // Constants stay where they are: hoisted out of the launch, a register
-  // tile would become a kernel argument.
+  // Constants stay where they are, next to the products they feed.
   GreedyRewriteConfig config;
   config.enableConstantCSE(false);
   if (failed(applyPatternsGreedily(launch, std::move(patterns), config)))
