@@ -33,6 +33,8 @@ void weft::buildCpuPipeline(OpPassManager &pm,
   // Register-blocked vector code for linear-like contractions.
   pm.addNestedPass<func::FuncOp>(createWeftTileContractionsPass());
   buildBufferizationPipeline(pm);
+  if (options.reverseGpuLoops)
+    pm.addNestedPass<func::FuncOp>(createWeftReverseGpuLoopsPass());
 
   // Loops. Strided copies become loops too (no runtime copy helper).
   pm.addNestedPass<func::FuncOp>(createWeftLowerStridedCopiesPass());

@@ -95,9 +95,9 @@ def optimize(mlir, *passes):
         pytest.skip(str(miss))
 
 
-def compile_program(mlir, directory, params=None):
-    source = os.path.join(directory, "program.mlir")
-    artifact = os.path.join(directory, "program.weft")
+def compile_program(mlir, directory, params=None, options=(), name="program"):
+    source = os.path.join(directory, f"{name}.mlir")
+    artifact = os.path.join(directory, f"{name}.weft")
     with open(source, "w") as f:
         f.write(mlir)
     archive = None
@@ -105,7 +105,7 @@ def compile_program(mlir, directory, params=None):
         archive = os.path.join(directory, "params.safetensors")
         safetensors.save(archive, params)
     try:
-        tools.compile_artifact(source, artifact, archive, TARGET)
+        tools.compile_artifact(source, artifact, archive, TARGET, options)
     except tools.ArtifactCacheMiss as miss:
         pytest.skip(str(miss))
     if COMPILE_ONLY:
@@ -113,26 +113,65 @@ def compile_program(mlir, directory, params=None):
     return artifact, archive
 
 
+def _has_gpu_loops(mlir):
+    """True for programs with loops over GPU blocks, warps or threads (the
+    thread-block forms, lowered by weft-opt before they reach the test)."""
+    return "#gpu.thread<" in mlir or "#gpu.warp<" in mlir
+
+
+def _run_artifact(artifact, archive, inputs, function, directory, out_name):
+    command = [_tool("weft-run"), artifact]
+    if function:
+        command += ["--function", function]
+    if archive:
+        command += ["--params", archive]
+    for i, value in enumerate(inputs):
+        path = os.path.join(directory, f"in{i}.npy")
+        np.save(path, value)
+        command += ["--input", path]
+    out_dir = os.path.join(directory, out_name)
+    command += ["--output-dir", out_dir]
+    subprocess.run(command, check=True)
+    outputs = []
+    while os.path.exists(os.path.join(out_dir, f"out{len(outputs)}.npy")):
+        outputs.append(np.load(os.path.join(out_dir, f"out{len(outputs)}.npy")))
+    return outputs
+
+
 def run(mlir, inputs, params=None, function=None):
-    """Compiles `mlir` and runs `function` on `inputs`; returns the outputs."""
+    """Compiles `mlir` and runs `function` on `inputs`; returns the outputs.
+
+    On the CPU, a program with loops over GPU threads runs twice, the second
+    time with those loops backwards (weft-compile --reverse-gpu-loops): the
+    CPU runs a phase's threads one after the other, so a thread that reads
+    what another one of the same phase writes (a race on the GPU) may see
+    the value in one order and not in the other. Race-free kernels give the
+    same bits in both orders."""
     with tempfile.TemporaryDirectory(prefix="weft-test-") as directory:
         artifact, archive = compile_program(mlir, directory, params)
-        command = [_tool("weft-run"), artifact]
-        if function:
-            command += ["--function", function]
-        if archive:
-            command += ["--params", archive]
-        for i, value in enumerate(inputs):
-            path = os.path.join(directory, f"in{i}.npy")
-            np.save(path, value)
-            command += ["--input", path]
-        out_dir = os.path.join(directory, "out")
-        command += ["--output-dir", out_dir]
-        subprocess.run(command, check=True)
-        outputs = []
-        while os.path.exists(os.path.join(out_dir, f"out{len(outputs)}.npy")):
-            outputs.append(np.load(os.path.join(out_dir, f"out{len(outputs)}.npy")))
+        outputs = _run_artifact(artifact, archive, inputs, function, directory, "out")
+        if TARGET == "cpu" and _has_gpu_loops(mlir):
+            reversed_artifact, _ = compile_program(
+                mlir, directory, params, ["--reverse-gpu-loops"], "reversed")
+            reversed_outputs = _run_artifact(reversed_artifact, archive, inputs,
+                                             function, directory, "reversed")
+            assert_same_bits(reversed_outputs, outputs,
+                             "threads run backwards (--reverse-gpu-loops)")
         return outputs
+
+
+def assert_same_bits(actual, expected, what):
+    """Every output array equal to the expected one bit for bit."""
+    assert len(actual) == len(expected), f"{what}: {len(actual)} outputs, not {len(expected)}"
+    for i, (a, e) in enumerate(zip(actual, expected)):
+        assert a.dtype == e.dtype and a.shape == e.shape, (
+            f"{what}: output {i} is {a.dtype}{a.shape}, not {e.dtype}{e.shape}")
+        differ = np.ascontiguousarray(a).view(np.uint8).reshape(a.shape + (-1,)) != \
+            np.ascontiguousarray(e).view(np.uint8).reshape(e.shape + (-1,))
+        differ = differ.any(axis=-1)
+        assert not differ.any(), (
+            f"{what}: output {i} differs in {differ.sum()} of {differ.size} elements, "
+            f"first at {np.unravel_index(np.argmax(differ), differ.shape)}")
 
 
 def assert_close(actual, expected, rtol, atol, what="output"):

@@ -92,6 +92,12 @@ static cl::opt<bool> parallel(
     "parallel",
     cl::desc("Run parallel loops on all cores through OpenMP (libomp)"),
     cl::init(true));
+static cl::opt<bool> reverseGpuLoops(
+    "reverse-gpu-loops",
+    cl::desc("cpu: run the loops over GPU blocks, warps and threads of the "
+             "thread-block forms backwards, so that a race between threads "
+             "changes the results (a check; see weft-reverse-gpu-loops)"),
+    cl::init(false));
 static cl::opt<std::string>
     emit("emit",
          cl::desc("What to write: artifact (default), mlir (the "
@@ -126,6 +132,8 @@ int main(int argc, char **argv) {
       gpuSsmScan != "blocks")
     return fail("unsupported --gpu-ssm-scan=" + gpuSsmScan +
                 " (supported: tasks, per-channel, blocks)");
+  if (reverseGpuLoops && target != "cpu")
+    return fail("--reverse-gpu-loops needs --target=cpu");
   if (gpuSsmScan != "tasks" && target != "cuda")
     return fail("--gpu-ssm-scan needs --target=cuda");
   if (gpuLinear != "reductions" && gpuLinear != "blocks")
@@ -183,6 +191,7 @@ int main(int argc, char **argv) {
   } else {
     weft::CpuPipelineOptions options;
     options.parallel = parallel;
+    options.reverseGpuLoops = reverseGpuLoops;
     weft::buildCpuPipeline(pm, options);
   }
   if (failed(pm.run(*module)))

@@ -32,6 +32,12 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Tile transformer ops before lowering "
                      "(weft-tile{target=cpu forall})"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> reverseGpuLoops{
+      *this, "reverse-gpu-loops",
+      llvm::cl::desc("Run loops over GPU blocks, warps and threads (the "
+                     "thread-block forms) backwards: a race check "
+                     "(weft-reverse-gpu-loops)"),
+      llvm::cl::init(false)};
 };
 
 /// Lowers a module of weft functions (parameters already bound to function

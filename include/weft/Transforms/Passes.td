@@ -176,6 +176,26 @@ def WeftMapForallToGpuPass
   ];
 }
 
+def WeftReverseGpuLoopsPass
+    : Pass<"weft-reverse-gpu-loops", "::mlir::func::FuncOp"> {
+  let summary = "runs loops over GPU blocks, warps and threads backwards (a race check on the CPU)";
+  let description = [{
+    On the CPU, the thread-block kernels' `scf.forall` loops over
+    `#gpu.block`, `#gpu.warp` and `#gpu.thread` ids run their iterations one
+    after the other, in order. A phase in which one thread reads what
+    another writes (a missing barrier: a race on the GPU) may then still
+    give the right answer, because the writer happens to come first. This
+    pass makes every such loop visit its ids last to first (each induction
+    variable `i` of a loop from `lb` to `ub` by `step` is replaced by
+    `last - (i - lb)`, `last` its final value), so that the writer comes
+    second. A race-free kernel gives bit for bit the same results in either
+    order; `weft-cpu-pipeline{reverse-gpu-loops}` and `weft-compile
+    --reverse-gpu-loops` run it, and the numerical tests compare both
+    orders. Loops with other mappings or none are left alone.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def WeftAlignWorkgroupMemoryPass
     : Pass<"weft-align-workgroup-memory", "::mlir::gpu::GPUModuleOp"> {
   let summary = "aligns the shared-memory buffers of kernels";
