@@ -73,6 +73,9 @@ void weft::buildGpuPipeline(OpPassManager &pm,
   // Weight chunks and pieces of shared tiles of 16 bytes as single loads
   // and stores (the runtime's buffers and shared memory are aligned).
   pm.addPass(createWeftAlignBufferAccessesPass());
+  // Marked tile pieces go to shared memory by cp.async (double-buffered
+  // tiles load the next one while the block works on the current one).
+  pm.addPass(createWeftAsyncSharedCopiesPass());
   // Constant tables the kernels read become device globals.
   pm.addPass(createWeftSinkGlobalsIntoKernelsPass());
   // Constants and the index arithmetic on them are computed in the kernels

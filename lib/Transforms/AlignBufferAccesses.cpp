@@ -89,6 +89,8 @@ static int64_t getKnownDivisor(Value value, int depth = 0) {
   };
   if (isa<arith::AddIOp, arith::SubIOp>(op))
     return std::gcd(operand(0), operand(1));
+  if (isa<arith::SelectOp>(op))
+    return std::gcd(operand(1), operand(2));
   if (isa<arith::MulIOp>(op))
     return capped(operand(0) * operand(1));
   if (isa<arith::IndexCastOp, arith::IndexCastUIOp>(op))
@@ -145,27 +147,34 @@ static int64_t getAlignment(VectorType vectorType, ValueRange indices,
   return alignment > elementBytes ? alignment : 0;
 }
 
-/// Whether `memref` is a generic view (memref.memory_space_cast) of a
-/// kernel's shared memory, aligned to 16 bytes: a workgroup attribution of a
-/// gpu.launch (weft-align-workgroup-memory aligns them to 32 bytes), or a
-/// view of its dynamic shared memory (aligned to 16 bytes) at a multiple of
-/// 16 bytes.
-static bool isSharedMemoryView(Value memref) {
-  auto cast = memref.getDefiningOp<memref::MemorySpaceCastOp>();
-  if (!cast)
-    return false;
-  if (auto view = cast.getSource().getDefiningOp<memref::ViewOp>()) {
+/// Whether `memref` is a kernel's shared memory, aligned to 16 bytes: a
+/// workgroup attribution of a gpu.launch (weft-align-workgroup-memory aligns
+/// them to 32 bytes), a view of its dynamic shared memory (aligned to 16
+/// bytes) at a multiple of 16 bytes, or a select between two of those
+/// (double-buffered tiles).
+static bool isAlignedSharedMemory(Value memref) {
+  if (auto select = memref.getDefiningOp<arith::SelectOp>())
+    return isAlignedSharedMemory(select.getTrueValue()) &&
+           isAlignedSharedMemory(select.getFalseValue());
+  if (auto view = memref.getDefiningOp<memref::ViewOp>()) {
     std::optional<int64_t> shift = getConstantIntValue(view.getByteShift());
     return view.getSource().getDefiningOp<gpu::DynamicSharedMemoryOp>() &&
            shift && *shift % kAlignment == 0;
   }
-  auto attribution = dyn_cast<BlockArgument>(cast.getSource());
+  auto attribution = dyn_cast<BlockArgument>(memref);
   auto launch =
       attribution
           ? dyn_cast<gpu::LaunchOp>(attribution.getOwner()->getParentOp())
           : gpu::LaunchOp();
   return launch &&
          llvm::is_contained(launch.getWorkgroupAttributions(), attribution);
+}
+
+/// Whether `memref` is a generic view (memref.memory_space_cast) of a
+/// kernel's aligned shared memory.
+static bool isSharedMemoryView(Value memref) {
+  auto cast = memref.getDefiningOp<memref::MemorySpaceCastOp>();
+  return cast && isAlignedSharedMemory(cast.getSource());
 }
 
 namespace {
@@ -233,9 +242,11 @@ struct WeftAlignBufferAccessesPass
     auto write = cast<vector::TransferWriteOp>(user);
     if (write.getResult())
       return;
-    vector::StoreOp::create(b, write.getLoc(), write.getVector(), buffer,
-                            write.getIndices(), /*nontemporal=*/false,
-                            llvm::Align(alignment));
+    auto store = vector::StoreOp::create(
+        b, write.getLoc(), write.getVector(), buffer, write.getIndices(),
+        /*nontemporal=*/false, llvm::Align(alignment));
+    // Marks such as weft.async_copy stay with the store.
+    store->setDiscardableAttrs(write->getDiscardableAttrDictionary());
     write.erase();
   }
 };

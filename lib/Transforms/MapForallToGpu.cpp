@@ -25,6 +25,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/ScopeExit.h"
 
 namespace mlir::weft {
 #define GEN_PASS_DEF_WEFTMAPFORALLTOGPUPASS
@@ -268,10 +269,19 @@ int64_t getBytes(MemRefType type) {
   return type.getNumElements() * llvm::divideCeil(bits, 8);
 }
 
+/// Whether `user` of a block-local buffer only reads or writes it.
+bool isAccess(Operation *user) {
+  return isa<memref::LoadOp, memref::StoreOp, vector::LoadOp, vector::StoreOp,
+             vector::TransferReadOp, vector::TransferWriteOp>(user);
+}
+
 /// Buffers of a static shape allocated directly in the block body become
 /// the block's shared memory: workgroup attributions of `launch`, or views
 /// of its dynamic shared memory when together they take more than
-/// kStaticSharedMemoryLimit bytes. Their deallocations go away.
+/// kStaticSharedMemoryLimit bytes. Their deallocations go away. Besides
+/// loads and stores, a buffer may be picked by an arith.select between two
+/// of them (double buffering) whose result is only loaded from and stored
+/// to; the select then picks between their shared-memory versions.
 LogicalResult promoteToSharedMemory(RewriterBase &rewriter,
                                     gpu::LaunchOp launch) {
   auto workgroup = gpu::AddressSpaceAttr::get(launch.getContext(),
@@ -280,6 +290,7 @@ LogicalResult promoteToSharedMemory(RewriterBase &rewriter,
   for (Operation &op : launch.getBody().front())
     if (auto alloc = dyn_cast<memref::AllocOp>(op))
       allocs.push_back(alloc);
+  SetVector<arith::SelectOp> selects;
   int64_t totalBytes = 0;
   for (memref::AllocOp alloc : allocs) {
     MemRefType type = alloc.getType();
@@ -291,13 +302,27 @@ LogicalResult promoteToSharedMemory(RewriterBase &rewriter,
         rewriter.eraseOp(user);
         continue;
       }
-      if (!isa<memref::LoadOp, memref::StoreOp, vector::LoadOp, vector::StoreOp,
-               vector::TransferReadOp, vector::TransferWriteOp>(user))
+      auto select = dyn_cast<arith::SelectOp>(user);
+      if (select && select.getCondition() != alloc.getResult() &&
+          select.getTrueValue().getDefiningOp<memref::AllocOp>() &&
+          select.getFalseValue().getDefiningOp<memref::AllocOp>() &&
+          select.getTrueValue().getType() == select.getFalseValue().getType() &&
+          llvm::all_of(select->getUsers(), isAccess)) {
+        selects.insert(select);
+        continue;
+      }
+      if (!isAccess(user))
         return user->emitError("weft-map-forall-to-gpu: a block-local buffer "
-                               "may only be loaded from and stored to");
+                               "may only be loaded from, stored to or picked "
+                               "by a select between two of them");
     }
     totalBytes += llvm::alignTo(getBytes(type), kDynamicBufferAlignment);
   }
+  // The selects take the type of the shared buffers they pick from.
+  auto retypeSelects = llvm::make_scope_exit([&] {
+    for (arith::SelectOp select : selects)
+      select.getResult().setType(select.getTrueValue().getType());
+  });
   if (totalBytes <= kStaticSharedMemoryLimit) {
     for (memref::AllocOp alloc : allocs) {
       MemRefType type = alloc.getType();

@@ -102,7 +102,7 @@ func.func @dynamic_shared(%out: memref<?xf32>, %n: index) {
 func.func @shared_view(%out: memref<?xf32>) {
   scf.forall (%i) in (4) {
     %tile = memref.alloc() : memref<64xf32>
-    // expected-error @+1 {{a block-local buffer may only be loaded from and stored to}}
+    // expected-error @+1 {{a block-local buffer may only be loaded from, stored to or picked by a select between two of them}}
     %view = memref.subview %tile[0] [32] [1] : memref<64xf32> to memref<32xf32, strided<[1]>>
     scf.forall (%t) in (32) {
       %x = memref.load %view[%t] : memref<32xf32, strided<[1]>>
@@ -225,6 +225,45 @@ func.func @dynamic_shared_memory(%out: memref<?xf32>) {
       %x = memref.load %a[%t] : memref<8192xf32>
       memref.store %x, %out[%t] : memref<?xf32>
     } {mapping = [#gpu.thread<x>]}
+  } {mapping = [#gpu.block<x>]}
+  return
+}
+
+// -----
+
+// Double buffering: a loop picks one of two block-local buffers with a
+// select each iteration; the select picks between their shared-memory
+// versions, and vector accesses of its result go through a generic view.
+// CHECK-LABEL: func.func @double_buffer
+// CHECK:         gpu.launch
+// CHECK-SAME:      workgroup(%[[A:.*]] : memref<256xf32, #gpu.address_space<workgroup>>, %[[B:.*]] : memref<256xf32, #gpu.address_space<workgroup>>)
+// CHECK:           scf.for {{.*}} iter_args(%[[FIRST:.*]] = %{{.*}}) -> (i1)
+// CHECK:             %[[CUR:.*]] = arith.select %[[FIRST]], %[[A]], %[[B]] : memref<256xf32, #gpu.address_space<workgroup>>
+// CHECK:             %[[GENERIC:.*]] = memref.memory_space_cast %[[CUR]] : memref<256xf32, #gpu.address_space<workgroup>> to memref<256xf32>
+// CHECK:             vector.transfer_write %{{.*}}, %[[GENERIC]]
+// CHECK:             gpu.barrier
+// CHECK:             memref.load %[[CUR]]
+func.func @double_buffer(%out: memref<?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %true = arith.constant true
+  %zeros = arith.constant dense<0.0> : vector<4xf32>
+  scf.forall (%i) in (4) {
+    %a = memref.alloc() : memref<256xf32>
+    %b = memref.alloc() : memref<256xf32>
+    %last = scf.for %k = %c0 to %c4 step %c1 iter_args(%first = %true) -> (i1) {
+      %cur = arith.select %first, %a, %b : memref<256xf32>
+      scf.forall (%t) in (64) {
+        vector.transfer_write %zeros, %cur[%t] {in_bounds = [true]} : vector<4xf32>, memref<256xf32>
+      } {mapping = [#gpu.thread<x>]}
+      scf.forall (%t) in (64) {
+        %x = memref.load %cur[%t] : memref<256xf32>
+        memref.store %x, %out[%t] : memref<?xf32>
+      } {mapping = [#gpu.thread<x>]}
+      %flip = arith.xori %first, %true : i1
+      scf.yield %flip : i1
+    }
   } {mapping = [#gpu.block<x>]}
   return
 }

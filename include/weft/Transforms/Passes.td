@@ -239,6 +239,34 @@ def WeftAlignBufferAccessesPass
   let dependentDialects = ["::mlir::vector::VectorDialect"];
 }
 
+def WeftAsyncSharedCopiesPass
+    : Pass<"weft-async-shared-copies", "::mlir::ModuleOp"> {
+  let summary = "loads marked tile pieces into shared memory with cp.async";
+  let description = [{
+    The thread-block kernels load their tiles in pieces of up to 16 bytes,
+    each read from global memory and stored to shared memory, and mark the
+    stores `weft.async_copy = N` (weft/Transforms/AsyncCopies.h). In the
+    `gpu.launch` bodies that `weft-map-forall-to-gpu` made, this pass turns
+    each marked `vector.store` to a generic view of shared memory whose
+    value is a `vector.load` (or an `scf.if` yielding one, and zeros
+    otherwise) into `nvgpu.device_async_copy` ops: the piece goes from
+    global to shared memory without passing through registers, zero-filled
+    where the condition fails (`srcElements` 0, the source indices then
+    clamped to 0). Copies are as wide as both accesses' alignment allows
+    (4, 8 or 16 bytes; run `weft-align-buffer-accesses` first); 16-byte
+    copies bypass L1. Before the barrier that ends the store's phase, every
+    thread commits its copies as one group
+    (`nvgpu.device_async_create_group`) and waits until at most N groups are
+    pending (`nvgpu.device_async_wait`): 0 makes the tile complete at the
+    barrier, 1 lets a prefetch of the next tile run on across the phases
+    that read the current one. A kernel with such copies waits for all of
+    them before it exits. Stores that do not match (unaligned pieces,
+    converted values) stay synchronous.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::nvgpu::NVGPUDialect"];
+}
+
 def WeftSinkGlobalsIntoKernelsPass
     : Pass<"weft-sink-globals-into-kernels", "::mlir::ModuleOp"> {
   let summary = "makes constant globals that kernels read device globals";

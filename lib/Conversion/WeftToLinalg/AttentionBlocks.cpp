@@ -81,6 +81,9 @@ struct BlockShape {
   /// Q.K^T and P.V as warp-level 16x16x16 f16 products with f32
   /// accumulation (tensor cores on the GPU); Q and P are then f16 tiles.
   bool tensorCores;
+  /// Two K and two V tiles: the next key tile loads (asynchronously on the
+  /// GPU) while the block works on the current one.
+  bool doubleBuffered = false;
 };
 
 /// Side of the warp-level matrix tiles.
@@ -89,10 +92,11 @@ constexpr int64_t kMmaTile = kMatrixTile;
 /// Block-local bytes of a shape.
 int64_t sharedBytes(const BlockShape &s, int64_t headDim, int64_t valueDim,
                     int64_t elementBytes) {
+  int64_t keyTiles = s.doubleBuffered ? 2 : 1;
   int64_t bytes = s.rows * valueDim * 4 + s.rows * s.keys * 4 +
-                  s.keys * (headDim + s.pad) * elementBytes +
-                  s.keys * (valueDim + s.pad) * elementBytes + 3 * s.rows * 4 +
-                  s.rows * (s.keys / kKeysPerRun) * 4;
+                  keyTiles * s.keys * (headDim + s.pad) * elementBytes +
+                  keyTiles * s.keys * (valueDim + s.pad) * elementBytes +
+                  3 * s.rows * 4 + s.rows * (s.keys / kKeysPerRun) * 4;
   if (s.tensorCores)
     return bytes + s.rows * (headDim + s.pad) * 2 +
            s.rows * (s.keys + s.pad) * 2;
@@ -198,8 +202,12 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
   Value qTile = mma ? blockLocal({rows, headDim + shape.pad}, f16)
                     : blockLocal({rows, headDim}, f32);
   Value probs = mma ? blockLocal({rows, keys + shape.pad}, f16) : Value();
-  Value kTile = blockLocal({keys, headDim + shape.pad}, kElement);
-  Value vTile = blockLocal({keys, valueDim + shape.pad}, vElement);
+  bool twoTiles = shape.doubleBuffered;
+  Value kTiles[2], vTiles[2];
+  for (int i = 0; i < (twoTiles ? 2 : 1); ++i) {
+    kTiles[i] = blockLocal({keys, headDim + shape.pad}, kElement);
+    vTiles[i] = blockLocal({keys, valueDim + shape.pad}, vElement);
+  }
   Value scores = blockLocal({rows, keys}, f32);
   Value acc = blockLocal({rows, valueDim}, f32);
   Value rowMax = blockLocal({rows}, f32);
@@ -284,29 +292,6 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     forEachWarpTile(b, loc, kThreads, tilesM, tilesN, fn);
   };
 
-  // Phase 0: the block's query rows (zeros past Sq), empty accumulators.
-  threads(kThreads, [&](OpBuilder &nb, Value t) {
-    forEachItem(
-        nb, loc, t, rows * headDim, kThreads, [&](OpBuilder &fb, Value i) {
-          auto [r, d] = split2(fb, i, headDim);
-          Value query = rowQuery(fb, r);
-          Value value = loadF32If(fb, loc, lessThan(fb, query, seqQValue), qBuf,
-                                  {batchIndex, query, rowHead(fb, r), d}, zero);
-          if (mma) // exact: the value came from f16
-            value = arith::TruncFOp::create(fb, loc, f16, value);
-          memref::StoreOp::create(fb, loc, value, qTile, ValueRange{r, d});
-        });
-    forEachItem(nb, loc, t, rows * valueDim, kThreads,
-                [&](OpBuilder &fb, Value i) {
-                  auto [r, e] = split2(fb, i, valueDim);
-                  memref::StoreOp::create(fb, loc, zero, acc, ValueRange{r, e});
-                });
-    forEachItem(nb, loc, t, rows, kThreads, [&](OpBuilder &fb, Value r) {
-      memref::StoreOp::create(fb, loc, negInf, rowMax, r);
-      memref::StoreOp::create(fb, loc, zero, rowSum, r);
-    });
-  });
-
   // The keys this block reads: those of its split, at most the valid length
   // (kv_len), and with causal masking and a window only those some query
   // of the block can see (each score still checks its own visibility).
@@ -344,29 +329,86 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
         b, loc, keyEnd, arith::AddIOp::create(b, loc, splitStart, splitKeys));
   }
 
-  auto tileLoop = scf::ForOp::create(b, loc, keyStart, keyEnd, c(keys));
+  // In a thread loop: the key tile from `tileStart` into the K and V tiles
+  // (zeros past the block's keys), copies that may be asynchronous.
+  auto loadKeyTile = [&](OpBuilder &nb, Value t, Value tileStart, Value kTile,
+                         Value vTile, int64_t pending) {
+    auto loadRows = [&](Value source, Value tile, int64_t width) {
+      loadTileRows(
+          nb, loc, t, kThreads, source, tile, keys, width, /*columns=*/0,
+          [&](OpBuilder &fb, Value j, Value d) -> SmallVector<Value> {
+            return {batchIndex, arith::AddIOp::create(fb, loc, tileStart, j),
+                    kvHead, d};
+          },
+          [&](OpBuilder &fb, Value j, Value) {
+            return lessThan(fb, arith::AddIOp::create(fb, loc, tileStart, j),
+                            keyEnd);
+          },
+          /*convert=*/nullptr, pending);
+    };
+    loadRows(kBuf, kTile, headDim);
+    loadRows(vBuf, vTile, valueDim);
+  };
+
+  // Phase 0: the block's query rows (zeros past Sq), empty accumulators.
+  threads(kThreads, [&](OpBuilder &nb, Value t) {
+    forEachItem(
+        nb, loc, t, rows * headDim, kThreads, [&](OpBuilder &fb, Value i) {
+          auto [r, d] = split2(fb, i, headDim);
+          Value query = rowQuery(fb, r);
+          Value value = loadF32If(fb, loc, lessThan(fb, query, seqQValue), qBuf,
+                                  {batchIndex, query, rowHead(fb, r), d}, zero);
+          if (mma) // exact: the value came from f16
+            value = arith::TruncFOp::create(fb, loc, f16, value);
+          memref::StoreOp::create(fb, loc, value, qTile, ValueRange{r, d});
+        });
+    forEachItem(nb, loc, t, rows * valueDim, kThreads,
+                [&](OpBuilder &fb, Value i) {
+                  auto [r, e] = split2(fb, i, valueDim);
+                  memref::StoreOp::create(fb, loc, zero, acc, ValueRange{r, e});
+                });
+    forEachItem(nb, loc, t, rows, kThreads, [&](OpBuilder &fb, Value r) {
+      memref::StoreOp::create(fb, loc, negInf, rowMax, r);
+      memref::StoreOp::create(fb, loc, zero, rowSum, r);
+    });
+    // Double-buffered: the first key tile, to land while the loop's first
+    // phase loads the second.
+    if (twoTiles) {
+      loadKeyTile(nb, t, keyStart, kTiles[0], vTiles[0], /*pending=*/1);
+    }
+  });
+
+  // Double-buffered, the loop carries which of the two tiles is current.
+  Value firstIsCurrent = arith::ConstantIntOp::create(b, loc, 1, 1);
+  auto tileLoop =
+      scf::ForOp::create(b, loc, keyStart, keyEnd, c(keys),
+                         twoTiles ? ValueRange{firstIsCurrent} : ValueRange{});
   {
     OpBuilder::InsertionGuard loopGuard(b);
     b.setInsertionPointToStart(tileLoop.getBody());
     Value tileStart = tileLoop.getInductionVar();
-
-    // Phase 1: the tile of K and V (zeros past the block's keys).
-    threads(kThreads, [&](OpBuilder &nb, Value t) {
-      auto loadRows = [&](Value source, Value tile, int64_t width) {
-        loadTileRows(
-            nb, loc, t, kThreads, source, tile, keys, width, /*columns=*/0,
-            [&](OpBuilder &fb, Value j, Value d) -> SmallVector<Value> {
-              return {batchIndex, arith::AddIOp::create(fb, loc, tileStart, j),
-                      kvHead, d};
-            },
-            [&](OpBuilder &fb, Value j, Value) {
-              return lessThan(fb, arith::AddIOp::create(fb, loc, tileStart, j),
-                              keyEnd);
-            });
+    Value kTile = kTiles[0], vTile = vTiles[0];
+    if (twoTiles) {
+      Value first = tileLoop.getRegionIterArg(0);
+      auto pick = [&](Value *tiles, bool current) -> Value {
+        return arith::SelectOp::create(b, loc, first, tiles[current ? 0 : 1],
+                                       tiles[current ? 1 : 0]);
       };
-      loadRows(kBuf, kTile, headDim);
-      loadRows(vBuf, vTile, valueDim);
-    });
+      kTile = pick(kTiles, true);
+      vTile = pick(vTiles, true);
+      Value kNext = pick(kTiles, false), vNext = pick(vTiles, false);
+      // Phase 1: the next key tile into the other buffers; this thread's
+      // copies of the current one have landed at the end of the phase.
+      threads(kThreads, [&](OpBuilder &nb, Value t) {
+        loadKeyTile(nb, t, arith::AddIOp::create(nb, loc, tileStart, c(keys)),
+                    kNext, vNext, /*pending=*/1);
+      });
+    } else {
+      // Phase 1: the tile of K and V.
+      threads(kThreads, [&](OpBuilder &nb, Value t) {
+        loadKeyTile(nb, t, tileStart, kTile, vTile, /*pending=*/0);
+      });
+    }
 
     // Phase 2 with tensor cores: each warp computes 16x16 tiles of Q.K^T
     // (K's rows are B^T's), into the score tile.
@@ -584,6 +626,12 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
             });
       });
     }
+    if (twoTiles) // the other tile is the next one's
+      scf::YieldOp::create(
+          b, loc,
+          ValueRange{arith::XOrIOp::create(
+              b, loc, tileLoop.getRegionIterArg(0),
+              arith::ConstantIntOp::create(b, loc, 1, 1))});
   }
 
   // Phase 5: the block's rows of the result (acc / sum, 0 for a row without
@@ -794,6 +842,10 @@ std::optional<BlockShape> chooseBlockShape(AttentionOp op, int64_t headDim,
     }
     if (!fits || (tensorCores && !fitsMma(shape)))
       continue;
+    // A second K and V tile where it fits beside the tiles chosen above.
+    shape.doubleBuffered = true;
+    if (sharedBytes(shape, headDim, valueDim, elementBytes) > sharedLimit)
+      shape.doubleBuffered = false;
     splitKeys(shape, numKvHeads, batch, seqQ, seqK);
     return shape;
   }

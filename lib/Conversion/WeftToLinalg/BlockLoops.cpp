@@ -2,6 +2,7 @@
 
 #include "BlockLoops.h"
 #include "LoweringUtils.h"
+#include "weft/Transforms/AsyncCopies.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -252,7 +253,8 @@ void weft::loadTileRows(
     Value tile, int64_t rows, int64_t width, int64_t columns,
     function_ref<SmallVector<Value>(OpBuilder &, Value, Value)> sourceIndices,
     function_ref<Value(OpBuilder &, Value, Value)> inside,
-    function_ref<Value(OpBuilder &, Value, Value, Value)> convert) {
+    function_ref<Value(OpBuilder &, Value, Value, Value)> convert,
+    std::optional<int64_t> asyncPending) {
   constexpr int64_t pieceBytes = 16;
   Type sourceElement = cast<MemRefType>(source.getType()).getElementType();
   Type element = cast<MemRefType>(tile.getType()).getElementType();
@@ -292,9 +294,12 @@ void weft::loadTileRows(
                           .getResult());
                 })
                 .getResult(0);
-        vector::TransferWriteOp::create(fb, loc, values, tile,
-                                        ValueRange{row, column},
-                                        ArrayRef<bool>{true});
+        auto write = vector::TransferWriteOp::create(
+            fb, loc, values, tile, ValueRange{row, column},
+            ArrayRef<bool>{true});
+        if (asyncPending && !convert)
+          write->setAttr(kAsyncCopyAttrName,
+                         fb.getI64IntegerAttr(*asyncPending));
       });
 }
 

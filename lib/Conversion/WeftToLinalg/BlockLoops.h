@@ -108,12 +108,17 @@ AccumulatorTile multiplyMatrixTiles(OpBuilder &b, Location loc,
 /// a multiple of the piece (the valid columns of the source). `convert`,
 /// when given, turns a piece of the source's element type into one of the
 /// tile's (`convert(b, piece, row, column)`, for pieces that exist).
+/// `asyncPending`, when given (and nothing is converted), marks the stores
+/// as copies that may be asynchronous on the GPU, with that many of the
+/// thread's copy groups left pending at the end of the phase
+/// (weft/Transforms/AsyncCopies.h).
 void loadTileRows(
     OpBuilder &b, Location loc, Value thread, int64_t threads, Value source,
     Value tile, int64_t rows, int64_t width, int64_t columns,
     function_ref<SmallVector<Value>(OpBuilder &, Value, Value)> sourceIndices,
     function_ref<Value(OpBuilder &, Value, Value)> inside,
-    function_ref<Value(OpBuilder &, Value, Value, Value)> convert = nullptr);
+    function_ref<Value(OpBuilder &, Value, Value, Value)> convert = nullptr,
+    std::optional<int64_t> asyncPending = std::nullopt);
 
 /// `memref[indices]` widened to f32 when `condition` holds, else `otherwise`
 /// (the load only happens when it holds).
