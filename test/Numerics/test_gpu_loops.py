@@ -1,3 +1,4 @@
+# RUN: env WEFT_BIN_DIR=%weft_tools_dir PYTHONDONTWRITEBYTECODE=1 %python -m pytest -q -p no:cacheprovider %s
 """The race check of the thread-block forms on the CPU.
 
 The CPU runs the loops over GPU threads of a kernel one thread after the

@@ -352,18 +352,25 @@ def test_ssm_scan_per_channel(dtype):
     harness.assert_close(state1, rs1, *STATE_TOL, "final_state, A[H, N], per channel")
 
 
-@pytest.mark.parametrize("dtype,p,n,length",
-                         [("f32", 3, 8, 13), ("bf16", 3, 8, 13), ("f32", 70, 8, 13),
-                          ("f32", 5, 32, 37)])
-def test_ssm_scan_blocks(dtype, p, n, length):
+@pytest.mark.parametrize("dtype,p,n,length,shared_kib",
+                         [("f32", 3, 8, 13, 46), ("bf16", 3, 8, 13, 46), ("f32", 70, 8, 13, 46),
+                          ("f32", 5, 32, 37, 46), ("bf16", 3, 8, 37, 46), ("f32", 70, 8, 37, 46),
+                          ("f32", 5, 32, 37, 16), ("f32", 5, 32, 37, 1)])
+def test_ssm_scan_blocks(dtype, p, n, length, shared_kib):
     # convert-weft-to-linalg{ssm-blocks}: loops over GPU blocks of (batch x
     # head, channels) and threads over state elements (the form
     # weft-gpu-pipeline{ssm-blocks} uses), for both scans, the steps in
     # chunks of up to 16. With N = 8 a block holds 64 channels: P = 70 needs a
     # second, partial channel block. N = 32 sums the terms in two runs of 16
-    # first; L = 37 is two whole chunks of 16 and a partial one.
+    # first; L = 37 is two whole chunks of 16 and a partial one. Each chunk's
+    # B, C, x and dt are staged in block-local tiles: two sets (the next
+    # chunk loads during this one) within 46 KiB for these shapes, one set
+    # for the Mamba-2 scan within 16 KiB at N = 32 (the smaller Mamba-1 scan
+    # beside it still takes two), none within 1 KiB (the steps read them
+    # where they are).
     (y, state, ry, rs), (y1, state1, ry1, rs1) = _two_scans(
-        "ssm-blocks", dtype, p, False, length=length, marker="#gpu.thread<x>", n=n)
+        f"ssm-blocks block-shared-memory-kib={shared_kib}", dtype, p, False, length=length,
+        marker="#gpu.thread<x>", n=n)
     harness.assert_close(y, ry, *SCAN_TOL[dtype], "y, blocks")
     harness.assert_close(state, rs, *STATE_TOL, "final_state, blocks")
     harness.assert_close(y1, ry1, *SCAN_TOL[dtype], "y, A[H, N], blocks")

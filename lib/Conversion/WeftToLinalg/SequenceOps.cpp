@@ -37,9 +37,10 @@ Value buildSoftplus(OpBuilder &b, Location loc, Value x) {
 /// Nothing of size [B,L,H,P,N] is materialised.
 struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
   SsmScanOpLowering(MLIRContext *context, int64_t chunkSize, bool perChannel,
-                    bool blocks)
+                    bool blocks, int64_t blockSharedBytes)
       : OpConversionPattern(context), chunkSize(chunkSize),
-        perChannel(perChannel), blocks(blocks) {}
+        perChannel(perChannel), blocks(blocks),
+        blockSharedBytes(blockSharedBytes) {}
 
   /// Steps per chunk of the chunked (SSD) form of scalar-A scans; 0 selects
   /// the sequential scan.
@@ -50,6 +51,8 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
   /// GPU thread blocks over state elements (SsmScanBlocks.cpp), falling back
   /// to perChannel where P or N is dynamic.
   bool blocks;
+  /// Shared memory a block of the thread-block form may take.
+  int64_t blockSharedBytes;
 
   LogicalResult
   matchAndRewrite(SsmScanOp op, OpAdaptor adaptor,
@@ -168,7 +171,8 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
           initState, headsPerGroup, batch, length, heads, headDim, stateDim};
       if (blocks) {
         if (std::optional<SmallVector<Value>> results =
-                lowerSsmScanAsBlocks(op, operands, rewriter)) {
+                lowerSsmScanAsBlocks(op, operands, blockSharedBytes,
+                                     rewriter)) {
           rewriter.replaceOp(op, *results);
           return success();
         }
@@ -872,6 +876,7 @@ struct CausalConv1dOpLowering : OpConversionPattern<CausalConv1dOp> {
 void weft::populateSequenceToLinalgPatterns(RewritePatternSet &patterns,
                                             const WeftToLinalgForms &forms) {
   patterns.add<SsmScanOpLowering>(patterns.getContext(), forms.ssmChunkSize,
-                                  forms.ssmPerChannel, forms.ssmBlocks);
+                                  forms.ssmPerChannel, forms.ssmBlocks,
+                                  forms.blockSharedMemoryKiB * 1024);
   patterns.add<CausalConv1dOpLowering>(patterns.getContext());
 }

@@ -41,6 +41,7 @@ constexpr int64_t kTermsBytes = 32 * 1024;
 
 std::optional<SmallVector<Value>>
 weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
+                           int64_t sharedBytes,
                            ConversionPatternRewriter &rewriter) {
   std::optional<int64_t> headDim = getConstantIntValue(in.headDim);
   std::optional<int64_t> stateDim = getConstantIntValue(in.stateDim);
@@ -112,6 +113,79 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
                   .getResult()
             : Value();
 
+    // Each chunk's rows of B and C, x of the block's channels and dt,
+    // staged in block-local tiles (by asynchronous copies on the GPU) so
+    // that the steps read them from shared memory; with two sets of tiles
+    // the next chunk loads while the block works on this one. As many sets
+    // as fit beside the states and terms (none leaves the reads global).
+    auto bytesOf = [](Value buffer) -> int64_t {
+      return cast<MemRefType>(buffer.getType()).getElementTypeBitWidth() / 8;
+    };
+    int64_t termBytes = states * 4 + chunk * states * 4 +
+                        (partialSums ? chunk * channels * partials * 4 : 0);
+    int64_t stagedBytes =
+        chunk * (n * (bytesOf(bm) + bytesOf(cm)) + channels * bytesOf(x) + 4);
+    int64_t stagedSets = termBytes + 2 * stagedBytes <= sharedBytes   ? 2
+                         : termBytes + stagedBytes <= sharedBytes ? 1
+                                                                  : 0;
+    struct ChunkTiles {
+      Value b, c, x, dt;
+    };
+    SmallVector<ChunkTiles, 2> staged;
+    for (int64_t i = 0; i < stagedSets; ++i) {
+      auto tile = [&](ArrayRef<int64_t> shape, Value like) -> Value {
+        Type type = like ? cast<MemRefType>(like.getType()).getElementType()
+                         : f32;
+        return memref::AllocOp::create(b, loc, MemRefType::get(shape, type));
+      };
+      staged.push_back({tile({chunk, n}, bm), tile({chunk, n}, cm),
+                        tile({chunk, channels}, x), tile({chunk}, Value())});
+    }
+    Value length = getIndexValue(b, loc, in.length);
+    auto lessThan = [&](OpBuilder &nb, Value lhs, Value rhs) -> Value {
+      return arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::slt, lhs,
+                                   rhs);
+    };
+    // In a thread loop: the chunk of steps from `start` into `tiles` (zeros
+    // past the sequence and the channels).
+    auto loadChunk = [&](OpBuilder &nb, Value t, Value start,
+                         const ChunkTiles &tiles, int64_t pending) {
+      auto stepOf = [&](OpBuilder &fb, Value k) -> Value {
+        return arith::AddIOp::create(fb, loc, start, k);
+      };
+      for (auto [source, tile] : {std::pair{bm, tiles.b}, {cm, tiles.c}})
+        loadTileRows(
+            nb, loc, t, threads, source, tile, chunk, n, /*columns=*/0,
+            [&](OpBuilder &fb, Value k, Value index) -> SmallVector<Value> {
+              return {batchIndex, stepOf(fb, k), group, index};
+            },
+            [&](OpBuilder &fb, Value k, Value) {
+              return lessThan(fb, stepOf(fb, k), length);
+            },
+            /*convert=*/nullptr, pending);
+      loadTileRows(
+          nb, loc, t, threads, x, tiles.x, chunk, channels, *headDim,
+          [&](OpBuilder &fb, Value k, Value local) -> SmallVector<Value> {
+            return {batchIndex, stepOf(fb, k), head,
+                    arith::AddIOp::create(fb, loc, firstChannel, local)};
+          },
+          [&](OpBuilder &fb, Value k, Value local) {
+            return arith::AndIOp::create(
+                fb, loc, lessThan(fb, stepOf(fb, k), length),
+                lessThan(fb, arith::AddIOp::create(fb, loc, firstChannel, local),
+                         c(*headDim)));
+          },
+          /*convert=*/nullptr, pending);
+      forEachItem(nb, loc, t, chunk, threads, [&](OpBuilder &fb, Value k) {
+        Value step = stepOf(fb, k);
+        memref::StoreOp::create(
+            fb, loc,
+            loadF32If(fb, loc, lessThan(fb, step, length), dt,
+                      {batchIndex, step, head}, zero),
+            tiles.dt, k);
+      });
+    };
+
     // Element i of the tile: channel firstChannel + i / N, state i % N.
     auto element = [&](OpBuilder &nb, Value i) {
       Value local = arith::DivUIOp::create(nb, loc, i, c(n));
@@ -131,16 +205,48 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
         memref::StoreOp::create(fb, loc, initial, state,
                                 ValueRange{local, index});
       });
+      // Two sets: the first chunk, to land while the loop loads the second.
+      if (stagedSets == 2)
+        loadChunk(nb, t, c(0), staged[0], /*pending=*/1);
     });
 
-    Value length = getIndexValue(b, loc, in.length);
-    auto chunks = scf::ForOp::create(b, loc, c(0), length, c(chunk));
+    // With two sets, the loop carries which one holds the current chunk.
+    Value firstIsCurrent = arith::ConstantIntOp::create(b, loc, 1, 1);
+    auto chunks = scf::ForOp::create(
+        b, loc, c(0), length, c(chunk),
+        stagedSets == 2 ? ValueRange{firstIsCurrent} : ValueRange{});
     {
       OpBuilder::InsertionGuard chunkGuard(b);
       b.setInsertionPointToStart(chunks.getBody());
       Value chunkStart = chunks.getInductionVar();
       Value count = arith::MinUIOp::create(
           b, loc, c(chunk), arith::SubIOp::create(b, loc, length, chunkStart));
+      ChunkTiles tiles;
+      if (stagedSets == 2) {
+        Value first = chunks.getRegionIterArg(0);
+        auto pick = [&](Value ChunkTiles::*member, bool current) -> Value {
+          return arith::SelectOp::create(b, loc, first,
+                                         staged[current ? 0 : 1].*member,
+                                         staged[current ? 1 : 0].*member);
+        };
+        ChunkTiles next;
+        for (Value ChunkTiles::*member :
+             {&ChunkTiles::b, &ChunkTiles::c, &ChunkTiles::x, &ChunkTiles::dt}) {
+          tiles.*member = pick(member, true);
+          next.*member = pick(member, false);
+        }
+        // The next chunk into the other set; this thread's copies of the
+        // current one have landed at the end of the phase.
+        createThreadLoop(b, loc, threads, [&](OpBuilder &nb, Value t) {
+          loadChunk(nb, t, arith::AddIOp::create(nb, loc, chunkStart, c(chunk)),
+                    next, /*pending=*/1);
+        });
+      } else if (stagedSets == 1) {
+        tiles = staged[0];
+        createThreadLoop(b, loc, threads, [&](OpBuilder &nb, Value t) {
+          loadChunk(nb, t, chunkStart, tiles, /*pending=*/0);
+        });
+      }
       // For each step of the chunk: state = exp(d * a) * state + d * x * B;
       // term = state * C. The state stays in a register.
       createThreadLoop(b, loc, threads, [&](OpBuilder &nb, Value t) {
@@ -157,24 +263,25 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
               fb, loc, count, first,
               [&](OpBuilder &sb, Value k, Value old) -> Value {
                 Value step = arith::AddIOp::create(sb, loc, chunkStart, k);
-                Value dv = extendToF32(
-                    sb, loc,
-                    memref::LoadOp::create(sb, loc, dt,
-                                           ValueRange{batchIndex, step, head}));
+                auto load = [&](Value memref, ValueRange indices) {
+                  return extendToF32(
+                      sb, loc, memref::LoadOp::create(sb, loc, memref, indices));
+                };
+                Value dv, xv, bv, cv;
+                if (stagedSets) {
+                  dv = load(tiles.dt, k);
+                  xv = load(tiles.x, {k, local});
+                  bv = load(tiles.b, {k, index});
+                  cv = load(tiles.c, {k, index});
+                } else {
+                  dv = load(dt, {batchIndex, step, head});
+                  xv = loadF32If(sb, loc, valid, x,
+                                 {batchIndex, step, head, channel}, zero);
+                  bv = load(bm, {batchIndex, step, group, index});
+                  cv = load(cm, {batchIndex, step, group, index});
+                }
                 Value decay = math::ExpOp::create(
                     sb, loc, arith::MulFOp::create(sb, loc, dv, av));
-                Value xv = loadF32If(sb, loc, valid, x,
-                                     {batchIndex, step, head, channel}, zero);
-                Value bv = extendToF32(
-                    sb, loc,
-                    memref::LoadOp::create(
-                        sb, loc, bm,
-                        ValueRange{batchIndex, step, group, index}));
-                Value cv = extendToF32(
-                    sb, loc,
-                    memref::LoadOp::create(
-                        sb, loc, cm,
-                        ValueRange{batchIndex, step, group, index}));
                 Value input = arith::MulFOp::create(
                     sb, loc, arith::MulFOp::create(sb, loc, dv, xv), bv);
                 Value next = arith::AddFOp::create(
@@ -254,7 +361,10 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
                                         tb, loc, d, ValueRange{head, channel})
                                   : memref::LoadOp::create(tb, loc, d, head));
                   Value xv = extendToF32(
-                      tb, loc, memref::LoadOp::create(tb, loc, x, xIndex));
+                      tb, loc,
+                      stagedSets ? memref::LoadOp::create(tb, loc, tiles.x,
+                                                          ValueRange{k, local})
+                                 : memref::LoadOp::create(tb, loc, x, xIndex));
                   out = arith::AddFOp::create(
                       tb, loc, out, arith::MulFOp::create(tb, loc, dh, xv));
                 }
@@ -272,6 +382,12 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
               });
             });
       });
+      if (stagedSets == 2) // the other set holds the next chunk
+        scf::YieldOp::create(
+            b, loc,
+            ValueRange{arith::XOrIOp::create(
+                b, loc, chunks.getRegionIterArg(0),
+                arith::ConstantIntOp::create(b, loc, 1, 1))});
     }
 
     createThreadLoop(b, loc, threads, [&](OpBuilder &nb, Value t) {

@@ -28,10 +28,11 @@ SmallVector<Value> lowerSsmScanPerChannel(SsmScanOp op,
 /// weft.ssm_scan as GPU thread blocks (SsmScanBlocks.cpp): a block per
 /// (batch x head, block of channels) whose threads own the elements of its
 /// [channels, N] state tile; returns y and the final state, or std::nullopt
-/// when P or N is not static.
+/// when P or N is not static. Within `sharedBytes` of block-local memory
+/// it stages each chunk's B, C, x and dt (double-buffered where it fits).
 std::optional<SmallVector<Value>>
 lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &operands,
-                     ConversionPatternRewriter &rewriter);
+                     int64_t sharedBytes, ConversionPatternRewriter &rewriter);
 
 } // namespace mlir::weft
 
