@@ -183,7 +183,7 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
                                      arith::AddIOp::create(fb, loc, k0, column),
                                      c(k)));
                       },
-                      convert);
+                      convert, /*asyncPending=*/0);
                 };
             load(xBuffer, xTile, firstRow, rows, nullptr);
             // Integers as f16: q, or q - zero (exact).
