@@ -460,3 +460,38 @@ func.func @main(%q: {tq}, %k: {tq}, %v: {tq}, %m: {tm}) -> ({tq}, {tl}) {{
     o, l = harness.run(_lowered(program, "blocks"), [q, k, v, mask])
     _check(o, l, reference.attention(qx, kx, vx, mask=maskx, causal=True), dtype,
            "register tiles", _p16_tol("blocks", dtype, vx))
+
+
+@pytest.mark.parametrize("trend", ["rising", "falling"])
+def test_blocks_reference_maximum(trend):
+    # With tensor cores a row's reference maximum (the exponent's offset)
+    # only moves when a key tile's maximum exceeds it by more than ln 256,
+    # and only then is the accumulator rescaled. Scaled scores that rise
+    # along the keys (q . k_j / 8 = 0.05 j plus noise, 3.2 per 64-key tile)
+    # move it every second tile or so, with probabilities up to 256 in
+    # between; falling scores never move it after the first visible tile.
+    # Causal and not, f16, 64 x
+    # 64 tiles (block-shared-memory-kib=110), S = 300 (a partial last tile),
+    # lse checked as well.
+    dtype = "f16"
+    b, s, h, d = 1, 300, 2, 64
+    slope = np.arange(s)[None, :, None, None] / 8.0 * (1.0 if trend == "rising" else -1.0)
+    q, qx = given(np.full((b, s, h, d), 0.5) + 0.1 * RNG.standard_normal((b, s, h, d)), dtype)
+    k, kx = given(slope * 0.1 + 0.1 * RNG.standard_normal((b, s, h, d)), dtype)
+    v, vx = given(RNG.standard_normal((b, s, h, d)), dtype)
+    tq, tl = t((b, s, h, d), dtype), t((b, h, s), "f32")
+    program = f"""
+func.func @main(%q: {tq}, %k: {tq}, %v: {tq}) -> ({tq}, {tl}, {tq}, {tl}) {{
+  %o, %l = weft.attention %q, %k, %v {{return_lse}} : ({tq}, {tq}, {tq}) -> ({tq}, {tl})
+  %oc, %lc = weft.attention %q, %k, %v {{causal, return_lse}} : ({tq}, {tq}, {tq}) -> ({tq}, {tl})
+  return %o, %l, %oc, %lc : {tq}, {tl}, {tq}, {tl}
+}}"""
+    lowered = harness.optimize(
+        program, "--pass-pipeline=builtin.module(func.func(convert-weft-to-linalg"
+        "{attention-blocks block-shared-memory-kib=110}))")
+    assert "memref<64x72xf16>" in lowered, lowered
+    o, l, oc, lc = harness.run(lowered, [q, k, v])
+    extra = _p16_tol("blocks", dtype, vx)
+    _check(o, l, reference.attention(qx, kx, vx), dtype, f"{trend} scores", extra)
+    _check(oc, lc, reference.attention(qx, kx, vx, causal=True), dtype,
+           f"{trend} scores, causal", extra)

@@ -46,6 +46,11 @@ constexpr int64_t kStaticSharedBytes = 48 * 1024;
 constexpr int64_t kLargeTile = 64;
 /// Blocks that keep an H100 (132 SMs) busy; fewer make the keys split.
 constexpr int64_t kBlocksToFill = 264;
+/// With tensor cores a row's reference maximum only moves up when the
+/// tile's maximum exceeds it by more than this (ln 256): probabilities stay
+/// within 256 (exact enough in f16, far from overflow in f32), and most key
+/// tiles leave the accumulator as it is instead of rescaling it.
+constexpr float kRescaleThreshold = 5.545177444479562f;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -213,6 +218,9 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
   Value rowMax = blockLocal({rows}, f32);
   Value rowSum = blockLocal({rows}, f32);
   Value rescale = blockLocal({rows}, f32);
+  // Tensor cores: whether some row's reference maximum moved in this tile
+  // (then the accumulator is rescaled).
+  Value anyRescale = mma ? blockLocal({1}, b.getI32Type()) : Value();
   // Maxima, then sums, of runs of kKeysPerRun scores of each row.
   Value runStats = blockLocal({rows, keys / kKeysPerRun}, f32);
 
@@ -378,6 +386,20 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     }
   });
 
+  // Thread 0 clears the flag that the rows' maxima set.
+  auto clearRescaleFlag = [&](OpBuilder &nb, Value t) {
+    if (!anyRescale)
+      return;
+    Value first =
+        arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::eq, t, c(0));
+    scf::IfOp::create(nb, loc, first, [&](OpBuilder &tb, Location) {
+      memref::StoreOp::create(tb, loc,
+                              arith::ConstantIntOp::create(tb, loc, 0, 32),
+                              anyRescale, ValueRange{c(0)});
+      scf::YieldOp::create(tb, loc);
+    });
+  };
+
   // Double-buffered, the loop carries which of the two tiles is current.
   Value firstIsCurrent = arith::ConstantIntOp::create(b, loc, 1, 1);
   auto tileLoop =
@@ -402,11 +424,13 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
       threads(kThreads, [&](OpBuilder &nb, Value t) {
         loadKeyTile(nb, t, arith::AddIOp::create(nb, loc, tileStart, c(keys)),
                     kNext, vNext, /*pending=*/1);
+        clearRescaleFlag(nb, t);
       });
     } else {
       // Phase 1: the tile of K and V.
       threads(kThreads, [&](OpBuilder &nb, Value t) {
         loadKeyTile(nb, t, tileStart, kTile, vTile, /*pending=*/0);
+        clearRescaleFlag(nb, t);
       });
     }
 
@@ -524,6 +548,22 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
                                                         ValueRange{r, run});
                        return arith::MaximumFOp::create(mb, loc, m, s);
                      });
+      if (mma) {
+        // The reference maximum moves only by more than the threshold (and
+        // from -inf to the first visible score); the flag tells the threads
+        // to rescale the accumulator.
+        Value moves = arith::CmpFOp::create(
+            fb, loc, arith::CmpFPredicate::OGT, newMax,
+            arith::AddFOp::create(fb, loc, oldMax,
+                                  f32Const(fb, loc, kRescaleThreshold)));
+        scf::IfOp::create(fb, loc, moves, [&](OpBuilder &tb, Location) {
+          memref::StoreOp::create(tb, loc,
+                                  arith::ConstantIntOp::create(tb, loc, 1, 32),
+                                  anyRescale, ValueRange{c(0)});
+          scf::YieldOp::create(tb, loc);
+        });
+        newMax = arith::SelectOp::create(fb, loc, moves, newMax, oldMax);
+      }
       Value alpha = math::ExpOp::create(
           fb, loc,
           arith::SubFOp::create(fb, loc, oldMax, finiteMax(fb, loc, newMax)));
@@ -540,11 +580,13 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
             Value s = memref::LoadOp::create(sb, loc, scores, ValueRange{r, j});
             Value p = math::ExpOp::create(
                 sb, loc, arith::SubFOp::create(sb, loc, s, base));
-            memref::StoreOp::create(sb, loc, p, scores, ValueRange{r, j});
+            // The tensor-core products read P from its f16 tile only.
             if (mma)
               memref::StoreOp::create(sb, loc,
                                       arith::TruncFOp::create(sb, loc, f16, p),
                                       probs, ValueRange{r, j});
+            else
+              memref::StoreOp::create(sb, loc, p, scores, ValueRange{r, j});
             return arith::AddFOp::create(sb, loc, acc, p);
           });
       memref::StoreOp::create(fb, loc, sum, runStats, ValueRange{r, run});
@@ -570,21 +612,31 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
       overRows(updateRowSum);
 
     if (mma) {
-      // Phase 4 with tensor cores: the threads rescale acc (and the first
-      // ones finish the row sums, step (d)), then each warp adds P.V to
-      // 16x16 tiles of it (P rounded to f16, as the matrix units take it).
-      // Keys past the block's range have zero values.
+      // Phase 4 with tensor cores: the threads rescale acc where some row's
+      // reference maximum moved (and the first ones finish the row sums,
+      // step (d)), then each warp adds P.V to 16x16 tiles of it (P rounded
+      // to f16, as the matrix units take it). Keys past the block's range
+      // have zero values.
       threads(kThreads, [&](OpBuilder &nb, Value t) {
         forEachItem(nb, loc, t, rows, kThreads, updateRowSum);
-        forEachItem(
-            nb, loc, t, rows * valueDim, kThreads, [&](OpBuilder &fb, Value i) {
-              auto [r, e] = split2(fb, i, valueDim);
-              Value scaled = arith::MulFOp::create(
-                  fb, loc,
-                  memref::LoadOp::create(fb, loc, acc, ValueRange{r, e}),
-                  memref::LoadOp::create(fb, loc, rescale, r));
-              memref::StoreOp::create(fb, loc, scaled, acc, ValueRange{r, e});
-            });
+        Value moved = arith::CmpIOp::create(
+            nb, loc, arith::CmpIPredicate::ne,
+            memref::LoadOp::create(nb, loc, anyRescale, ValueRange{c(0)}),
+            arith::ConstantIntOp::create(nb, loc, 0, 32));
+        scf::IfOp::create(nb, loc, moved, [&](OpBuilder &tb, Location) {
+          forEachItem(tb, loc, t, rows * valueDim, kThreads,
+                      [&](OpBuilder &fb, Value i) {
+                        auto [r, e] = split2(fb, i, valueDim);
+                        Value scaled = arith::MulFOp::create(
+                            fb, loc,
+                            memref::LoadOp::create(fb, loc, acc,
+                                                   ValueRange{r, e}),
+                            memref::LoadOp::create(fb, loc, rescale, r));
+                        memref::StoreOp::create(fb, loc, scaled, acc,
+                                                ValueRange{r, e});
+                      });
+          scf::YieldOp::create(tb, loc);
+        });
       });
       warpTiles(rows / kMmaTile, valueDim / kMmaTile,
                 [&](OpBuilder &wb, Value m0, Value n0) {
