@@ -101,7 +101,7 @@ int64_t sharedBytes(const BlockShape &s, int64_t headDim, int64_t valueDim,
   int64_t bytes = s.rows * valueDim * 4 + s.rows * s.keys * 4 +
                   keyTiles * s.keys * (headDim + s.pad) * elementBytes +
                   keyTiles * s.keys * (valueDim + s.pad) * elementBytes +
-                  3 * s.rows * 4 + s.rows * (s.keys / kKeysPerRun) * 4;
+                  4 * s.rows * 4 + 2 * s.rows * (s.keys / kKeysPerRun) * 4 + 4;
   if (s.tensorCores)
     return bytes + s.rows * (headDim + s.pad) * 2 +
            s.rows * (s.keys + s.pad) * 2;
@@ -221,8 +221,12 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
   // Tensor cores: whether some row's reference maximum moved in this tile
   // (then the accumulator is rescaled).
   Value anyRescale = mma ? blockLocal({1}, b.getI32Type()) : Value();
-  // Maxima, then sums, of runs of kKeysPerRun scores of each row.
-  Value runStats = blockLocal({rows, keys / kKeysPerRun}, f32);
+  // Maxima and sums of runs of kKeysPerRun scores of each row, and the
+  // rows' reference maxima after the tile (rowMax until the row sums are
+  // updated).
+  Value runMaxima = blockLocal({rows, keys / kKeysPerRun}, f32);
+  Value runSums = blockLocal({rows, keys / kKeysPerRun}, f32);
+  Value nextMax = blockLocal({rows}, f32);
 
   // Row r is query firstQuery + r / G of head kvHead * G + r % G.
   auto rowQuery = [&](OpBuilder &nb, Value r) -> Value {
@@ -503,11 +507,11 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
       });
     }
 
-    // Phase 3: the online softmax, in four steps so that no thread walks a
-    // whole row: (a) maxima of runs of kKeysPerRun scores; (b) per row, the
-    // new maximum and the rescaling of what came before; (c) the run's
-    // probabilities (in place of the scores) and their sums; (d) per row,
-    // the new sum.
+    // Phase 3: the online softmax, in steps so that no thread walks a whole
+    // row: (a) maxima of runs of kKeysPerRun scores; (b) the row's new
+    // maximum and the rescaling of what came before, and (c) the run's
+    // probabilities and their sums, one phase; (d) per row, the new sum
+    // (with the accumulator's rescaling on tensor cores).
     int64_t runs = keys / kKeysPerRun;
     auto overRuns =
         [&](function_ref<void(OpBuilder &, Value, Value, Value)> fn) {
@@ -537,42 +541,34 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
             }
             return arith::MaximumFOp::create(mb, loc, acc, s);
           });
-      memref::StoreOp::create(fb, loc, m, runStats, ValueRange{r, run});
+      memref::StoreOp::create(fb, loc, m, runMaxima, ValueRange{r, run});
     });
-    overRows([&](OpBuilder &fb, Value r) {
+    // (b) and (c) in one phase: each run's thread finds its row's new
+    // reference maximum from the run maxima (the same in every thread of
+    // the row), turns its run into probabilities and sums them; the row's
+    // first run also records the maximum (for (d) to store: rowMax is read
+    // here) and the rescaling of what came before.
+    overRuns([&](OpBuilder &fb, Value r, Value run, Value first) {
       Value oldMax = memref::LoadOp::create(fb, loc, rowMax, r);
       Value newMax =
           accumulate(fb, loc, c(runs), oldMax,
-                     [&](OpBuilder &mb, Value run, Value m) -> Value {
-                       Value s = memref::LoadOp::create(mb, loc, runStats,
-                                                        ValueRange{r, run});
+                     [&](OpBuilder &mb, Value other, Value m) -> Value {
+                       Value s = memref::LoadOp::create(mb, loc, runMaxima,
+                                                        ValueRange{r, other});
                        return arith::MaximumFOp::create(mb, loc, m, s);
                      });
+      Value moves;
       if (mma) {
         // The reference maximum moves only by more than the threshold (and
         // from -inf to the first visible score); the flag tells the threads
         // to rescale the accumulator.
-        Value moves = arith::CmpFOp::create(
+        moves = arith::CmpFOp::create(
             fb, loc, arith::CmpFPredicate::OGT, newMax,
             arith::AddFOp::create(fb, loc, oldMax,
                                   f32Const(fb, loc, kRescaleThreshold)));
-        scf::IfOp::create(fb, loc, moves, [&](OpBuilder &tb, Location) {
-          memref::StoreOp::create(tb, loc,
-                                  arith::ConstantIntOp::create(tb, loc, 1, 32),
-                                  anyRescale, ValueRange{c(0)});
-          scf::YieldOp::create(tb, loc);
-        });
         newMax = arith::SelectOp::create(fb, loc, moves, newMax, oldMax);
       }
-      Value alpha = math::ExpOp::create(
-          fb, loc,
-          arith::SubFOp::create(fb, loc, oldMax, finiteMax(fb, loc, newMax)));
-      memref::StoreOp::create(fb, loc, newMax, rowMax, r);
-      memref::StoreOp::create(fb, loc, alpha, rescale, r);
-    });
-    overRuns([&](OpBuilder &fb, Value r, Value run, Value first) {
-      Value base =
-          finiteMax(fb, loc, memref::LoadOp::create(fb, loc, rowMax, r));
+      Value base = finiteMax(fb, loc, newMax);
       Value sum = accumulate(
           fb, loc, c(kKeysPerRun), zero,
           [&](OpBuilder &sb, Value k, Value acc) -> Value {
@@ -589,17 +585,39 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
               memref::StoreOp::create(sb, loc, p, scores, ValueRange{r, j});
             return arith::AddFOp::create(sb, loc, acc, p);
           });
-      memref::StoreOp::create(fb, loc, sum, runStats, ValueRange{r, run});
+      memref::StoreOp::create(fb, loc, sum, runSums, ValueRange{r, run});
+      Value firstRun =
+          arith::CmpIOp::create(fb, loc, arith::CmpIPredicate::eq, run, c(0));
+      scf::IfOp::create(fb, loc, firstRun, [&](OpBuilder &tb, Location) {
+        memref::StoreOp::create(tb, loc, newMax, nextMax, r);
+        memref::StoreOp::create(
+            tb, loc,
+            math::ExpOp::create(tb, loc,
+                                arith::SubFOp::create(tb, loc, oldMax, base)),
+            rescale, r);
+        if (moves)
+          scf::IfOp::create(tb, loc, moves, [&](OpBuilder &mb, Location) {
+            memref::StoreOp::create(
+                mb, loc, arith::ConstantIntOp::create(mb, loc, 1, 32),
+                anyRescale, ValueRange{c(0)});
+            scf::YieldOp::create(mb, loc);
+          });
+        scf::YieldOp::create(tb, loc);
+      });
     });
-    // (d): the new row sum, from the run sums and the rescaled old sum.
+    // (d): the new row sum, from the run sums and the rescaled old sum,
+    // and the new reference maximum.
     auto updateRowSum = [&](OpBuilder &fb, Value r) {
       Value tileSum = accumulate(
           fb, loc, c(runs), zero,
           [&](OpBuilder &sb, Value run, Value acc) -> Value {
             return arith::AddFOp::create(
                 sb, loc, acc,
-                memref::LoadOp::create(sb, loc, runStats, ValueRange{r, run}));
+                memref::LoadOp::create(sb, loc, runSums, ValueRange{r, run}));
           });
+      memref::StoreOp::create(fb, loc,
+                              memref::LoadOp::create(fb, loc, nextMax, r),
+                              rowMax, r);
       Value oldSum = memref::LoadOp::create(fb, loc, rowSum, r);
       Value alpha = memref::LoadOp::create(fb, loc, rescale, r);
       memref::StoreOp::create(
