@@ -56,8 +56,7 @@ std::optional<LoadedPiece> matchLoadedPiece(Value value) {
   auto branch = value.getDefiningOp<scf::IfOp>();
   if (!branch || branch->getNumResults() != 1 || branch.getElseRegion().empty())
     return std::nullopt;
-  auto load =
-      branch.thenYield().getOperand(0).getDefiningOp<vector::LoadOp>();
+  auto load = branch.thenYield().getOperand(0).getDefiningOp<vector::LoadOp>();
   if (!load || !isZeroSplat(branch.elseYield().getOperand(0)))
     return std::nullopt;
   LoadedPiece piece{load, branch.getCondition(), {}};
@@ -105,9 +104,11 @@ gpu::BarrierOp convertStore(RewriterBase &rewriter, vector::StoreOp store,
     return {};
   VectorType type = store.getVectorType();
   vector::LoadOp load = piece->load;
+  // The source is global memory: a buffer of no memory space (function
+  // arguments, host allocations), not a view of shared memory.
   if (load.getVectorType() != type || type.getRank() != 1 ||
-      getSharedMemory(load.getBase()) ||
-      type.getElementTypeBitWidth() % 8 != 0)
+      load.getBase().getType().getMemorySpace() ||
+      getSharedMemory(load.getBase()) || type.getElementTypeBitWidth() % 8 != 0)
     return {};
   int64_t elementBytes = type.getElementTypeBitWidth() / 8;
   int64_t bytes = type.getNumElements() * elementBytes;
@@ -133,8 +134,8 @@ gpu::BarrierOp convertStore(RewriterBase &rewriter, vector::StoreOp store,
     // Nothing is read where the piece does not exist; the indices are
     // clamped to 0 all the same.
     for (Value &index : srcIndices)
-      index = arith::SelectOp::create(rewriter, loc, piece->condition, index,
-                                      c(0));
+      index =
+          arith::SelectOp::create(rewriter, loc, piece->condition, index, c(0));
     srcElements = arith::SelectOp::create(rewriter, loc, piece->condition,
                                           c(copyElements), c(0));
   }

@@ -35,10 +35,10 @@ static bool isMappedToGpu(scf::ForallOp loop) {
 static void reverse(scf::ForallOp loop) {
   OpBuilder b = OpBuilder::atBlockBegin(loop.getBody());
   Location loc = loop.getLoc();
-  SmallVector<Value> lbs = getValueOrCreateConstantIndexOp(
-      b, loc, loop.getMixedLowerBound());
-  SmallVector<Value> ubs = getValueOrCreateConstantIndexOp(
-      b, loc, loop.getMixedUpperBound());
+  SmallVector<Value> lbs =
+      getValueOrCreateConstantIndexOp(b, loc, loop.getMixedLowerBound());
+  SmallVector<Value> ubs =
+      getValueOrCreateConstantIndexOp(b, loc, loop.getMixedUpperBound());
   SmallVector<Value> steps =
       getValueOrCreateConstantIndexOp(b, loc, loop.getMixedStep());
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
@@ -48,9 +48,8 @@ static void reverse(scf::ForallOp loop) {
         b, loc, arith::SubIOp::create(b, loc, ub, lb), one);
     Value last = arith::AddIOp::create(
         b, loc, lb,
-        arith::MulIOp::create(b, loc,
-                              arith::DivUIOp::create(b, loc, span, step),
-                              step));
+        arith::MulIOp::create(
+            b, loc, arith::DivUIOp::create(b, loc, span, step), step));
     Value offset = arith::SubIOp::create(b, loc, iv, lb);
     auto reversed = arith::SubIOp::create(b, loc, last, offset);
     iv.replaceAllUsesExcept(reversed, offset.getDefiningOp());

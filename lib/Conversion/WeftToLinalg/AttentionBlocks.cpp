@@ -615,9 +615,8 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
                 sb, loc, acc,
                 memref::LoadOp::create(sb, loc, runSums, ValueRange{r, run}));
           });
-      memref::StoreOp::create(fb, loc,
-                              memref::LoadOp::create(fb, loc, nextMax, r),
-                              rowMax, r);
+      memref::StoreOp::create(
+          fb, loc, memref::LoadOp::create(fb, loc, nextMax, r), rowMax, r);
       Value oldSum = memref::LoadOp::create(fb, loc, rowSum, r);
       Value alpha = memref::LoadOp::create(fb, loc, rescale, r);
       memref::StoreOp::create(
@@ -642,17 +641,16 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
             memref::LoadOp::create(nb, loc, anyRescale, ValueRange{c(0)}),
             arith::ConstantIntOp::create(nb, loc, 0, 32));
         scf::IfOp::create(nb, loc, moved, [&](OpBuilder &tb, Location) {
-          forEachItem(tb, loc, t, rows * valueDim, kThreads,
-                      [&](OpBuilder &fb, Value i) {
-                        auto [r, e] = split2(fb, i, valueDim);
-                        Value scaled = arith::MulFOp::create(
-                            fb, loc,
-                            memref::LoadOp::create(fb, loc, acc,
-                                                   ValueRange{r, e}),
-                            memref::LoadOp::create(fb, loc, rescale, r));
-                        memref::StoreOp::create(fb, loc, scaled, acc,
-                                                ValueRange{r, e});
-                      });
+          forEachItem(
+              tb, loc, t, rows * valueDim, kThreads,
+              [&](OpBuilder &fb, Value i) {
+                auto [r, e] = split2(fb, i, valueDim);
+                Value scaled = arith::MulFOp::create(
+                    fb, loc,
+                    memref::LoadOp::create(fb, loc, acc, ValueRange{r, e}),
+                    memref::LoadOp::create(fb, loc, rescale, r));
+                memref::StoreOp::create(fb, loc, scaled, acc, ValueRange{r, e});
+              });
           scf::YieldOp::create(tb, loc);
         });
       });
@@ -697,11 +695,10 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
       });
     }
     if (twoTiles) // the other tile is the next one's
-      scf::YieldOp::create(
-          b, loc,
-          ValueRange{arith::XOrIOp::create(
-              b, loc, tileLoop.getRegionIterArg(0),
-              arith::ConstantIntOp::create(b, loc, 1, 1))});
+      scf::YieldOp::create(b, loc,
+                           ValueRange{arith::XOrIOp::create(
+                               b, loc, tileLoop.getRegionIterArg(0),
+                               arith::ConstantIntOp::create(b, loc, 1, 1))});
   }
 
   // Phase 5: the block's rows of the result (acc / sum, 0 for a row without

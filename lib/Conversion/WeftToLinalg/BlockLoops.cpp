@@ -294,9 +294,9 @@ void weft::loadTileRows(
                           .getResult());
                 })
                 .getResult(0);
-        auto write = vector::TransferWriteOp::create(
-            fb, loc, values, tile, ValueRange{row, column},
-            ArrayRef<bool>{true});
+        auto write = vector::TransferWriteOp::create(fb, loc, values, tile,
+                                                     ValueRange{row, column},
+                                                     ArrayRef<bool>{true});
         if (asyncPending && !convert)
           write->setAttr(kAsyncCopyAttrName,
                          fb.getI64IntegerAttr(*asyncPending));

@@ -170,9 +170,8 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
           x,         dtProcessed,   a,     bm,     cm,    dParam,  z,
           initState, headsPerGroup, batch, length, heads, headDim, stateDim};
       if (blocks) {
-        if (std::optional<SmallVector<Value>> results =
-                lowerSsmScanAsBlocks(op, operands, blockSharedBytes,
-                                     rewriter)) {
+        if (std::optional<SmallVector<Value>> results = lowerSsmScanAsBlocks(
+                op, operands, blockSharedBytes, rewriter)) {
           rewriter.replaceOp(op, *results);
           return success();
         }

@@ -125,17 +125,17 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
                         (partialSums ? chunk * channels * partials * 4 : 0);
     int64_t stagedBytes =
         chunk * (n * (bytesOf(bm) + bytesOf(cm)) + channels * bytesOf(x) + 4);
-    int64_t stagedSets = termBytes + 2 * stagedBytes <= sharedBytes   ? 2
-                         : termBytes + stagedBytes <= sharedBytes ? 1
-                                                                  : 0;
+    int64_t stagedSets = termBytes + 2 * stagedBytes <= sharedBytes ? 2
+                         : termBytes + stagedBytes <= sharedBytes   ? 1
+                                                                    : 0;
     struct ChunkTiles {
       Value b, c, x, dt;
     };
     SmallVector<ChunkTiles, 2> staged;
     for (int64_t i = 0; i < stagedSets; ++i) {
       auto tile = [&](ArrayRef<int64_t> shape, Value like) -> Value {
-        Type type = like ? cast<MemRefType>(like.getType()).getElementType()
-                         : f32;
+        Type type =
+            like ? cast<MemRefType>(like.getType()).getElementType() : f32;
         return memref::AllocOp::create(b, loc, MemRefType::get(shape, type));
       };
       staged.push_back({tile({chunk, n}, bm), tile({chunk, n}, cm),
@@ -172,17 +172,17 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
           [&](OpBuilder &fb, Value k, Value local) {
             return arith::AndIOp::create(
                 fb, loc, lessThan(fb, stepOf(fb, k), length),
-                lessThan(fb, arith::AddIOp::create(fb, loc, firstChannel, local),
+                lessThan(fb,
+                         arith::AddIOp::create(fb, loc, firstChannel, local),
                          c(*headDim)));
           },
           /*convert=*/nullptr, pending);
       forEachItem(nb, loc, t, chunk, threads, [&](OpBuilder &fb, Value k) {
         Value step = stepOf(fb, k);
-        memref::StoreOp::create(
-            fb, loc,
-            loadF32If(fb, loc, lessThan(fb, step, length), dt,
-                      {batchIndex, step, head}, zero),
-            tiles.dt, k);
+        memref::StoreOp::create(fb, loc,
+                                loadF32If(fb, loc, lessThan(fb, step, length),
+                                          dt, {batchIndex, step, head}, zero),
+                                tiles.dt, k);
       });
     };
 
@@ -230,8 +230,8 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
                                          staged[current ? 1 : 0].*member);
         };
         ChunkTiles next;
-        for (Value ChunkTiles::*member :
-             {&ChunkTiles::b, &ChunkTiles::c, &ChunkTiles::x, &ChunkTiles::dt}) {
+        for (Value ChunkTiles::*member : {&ChunkTiles::b, &ChunkTiles::c,
+                                          &ChunkTiles::x, &ChunkTiles::dt}) {
           tiles.*member = pick(member, true);
           next.*member = pick(member, false);
         }
@@ -265,7 +265,8 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
                 Value step = arith::AddIOp::create(sb, loc, chunkStart, k);
                 auto load = [&](Value memref, ValueRange indices) {
                   return extendToF32(
-                      sb, loc, memref::LoadOp::create(sb, loc, memref, indices));
+                      sb, loc,
+                      memref::LoadOp::create(sb, loc, memref, indices));
                 };
                 Value dv, xv, bv, cv;
                 if (stagedSets) {
@@ -383,11 +384,10 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
             });
       });
       if (stagedSets == 2) // the other set holds the next chunk
-        scf::YieldOp::create(
-            b, loc,
-            ValueRange{arith::XOrIOp::create(
-                b, loc, chunks.getRegionIterArg(0),
-                arith::ConstantIntOp::create(b, loc, 1, 1))});
+        scf::YieldOp::create(b, loc,
+                             ValueRange{arith::XOrIOp::create(
+                                 b, loc, chunks.getRegionIterArg(0),
+                                 arith::ConstantIntOp::create(b, loc, 1, 1))});
     }
 
     createThreadLoop(b, loc, threads, [&](OpBuilder &nb, Value t) {
