@@ -495,3 +495,33 @@ func.func @main(%q: {tq}, %k: {tq}, %v: {tq}) -> ({tq}, {tl}, {tq}, {tl}) {{
     _check(o, l, reference.attention(qx, kx, vx), dtype, f"{trend} scores", extra)
     _check(oc, lc, reference.attention(qx, kx, vx, causal=True), dtype,
            f"{trend} scores, causal", extra)
+
+
+@pytest.mark.parametrize("dtype,d", [("f32", 6), ("f16", 12), ("bf16", 16), ("f32", 20)])
+def test_blocks_key_pieces(dtype, d):
+    # Without tensor cores the thread-block form reads each K row 16 bytes
+    # at a time (8 f16/bf16 or 4 f32 values) where the head dim is a
+    # multiple of that, one value at a time otherwise: f32 with D = 6 and
+    # f16 with D = 12 take the second way, bf16 with D = 16 and f32 with
+    # D = 20 the first. Decoding-like shapes (Sq = 2, GQA) over 150 keys
+    # with kv_len, and a causal prefill with an additive mask.
+    b, sq, sk, hq, hkv = 2, 2, 150, 4, 2
+    q, qx = given(RNG.standard_normal((b, sq, hq, d)), dtype)
+    k, kx = given(RNG.standard_normal((b, sk, hkv, d)), dtype)
+    v, vx = given(RNG.standard_normal((b, sk, hkv, d)), dtype)
+    q2, q2x = given(RNG.standard_normal((b, 40, hq, d)), dtype)
+    k2, k2x = given(RNG.standard_normal((b, 40, hkv, d)), dtype)
+    mask, maskx = given(RNG.standard_normal((1, hq, 40, 40)), dtype)
+    kv_len = np.array([150, 77], dtype=np.int32)
+    tq, tk = t((b, sq, hq, d), dtype), t((b, sk, hkv, d), dtype)
+    tq2, tk2, tm = t((b, 40, hq, d), dtype), t((b, 40, hkv, d), dtype), t((1, hq, 40, 40), dtype)
+    program = f"""
+func.func @main(%q: {tq}, %k: {tk}, %v: {tk}, %len: tensor<2xi32>, %q2: {tq2}, %k2: {tk2}, %m: {tm}) -> ({tq}, {tq2}) {{
+  %o = weft.attention %q, %k, %v kv_len %len : ({tq}, {tk}, {tk}, tensor<2xi32>) -> {tq}
+  %o2 = weft.attention %q2, %k2, %k2 mask %m {{causal}} : ({tq2}, {tk2}, {tk2}, {tm}) -> {tq2}
+  return %o, %o2 : {tq}, {tq2}
+}}"""
+    o, o2 = harness.run(_lowered(program, "blocks"), [q, k, v, kv_len, q2, k2, mask])
+    _check(o, None, reference.attention(qx, kx, vx, kv_len=kv_len), dtype, "kv_len")
+    _check(o2, None, reference.attention(q2x, k2x, k2x, mask=maskx, causal=True), dtype,
+           "masked prefill", _p16_tol("blocks", dtype, k2x))

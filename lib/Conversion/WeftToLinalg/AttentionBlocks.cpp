@@ -81,6 +81,9 @@ struct BlockShape {
   int64_t rows;    // query rows: queries x heads of the kv group
   int64_t keys;    // keys per tile
   int64_t pad;     // elements after each row of the K/V (and f16 Q/P) tiles
+  /// Scalar products: elements of a K row each thread reads at once (16
+  /// bytes where the head dim allows, 1 otherwise).
+  int64_t keyVector = 1;
   int64_t splits;  // blocks that share the keys of one query block
   int64_t tilesPerSplit;
   /// Q.K^T and P.V as warp-level 16x16x16 f16 products with f32
@@ -478,6 +481,44 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
         inBlock = arith::AndIOp::create(fb, loc, inBlock, visible);
       return arith::SelectOp::create(fb, loc, inBlock, s, negInf);
     };
+    // The dot products of query rows `rs` and key rows `js` of the tiles,
+    // `width` elements of each row at a time (one 16-byte read of a K row):
+    // per pair a vector of partial sums, added up at the end.
+    auto vectorTileDots = [&](OpBuilder &nb, ArrayRef<Value> rs,
+                              ArrayRef<Value> js,
+                              int64_t width) -> SmallVector<Value> {
+      auto sumType = VectorType::get({width}, f32);
+      Value zeros = arith::ConstantOp::create(
+          nb, loc, DenseElementsAttr::get(sumType, nb.getF32FloatAttr(0.0)));
+      auto read = [&](OpBuilder &lb, Value tile, Value row, Value i) -> Value {
+        Type element = cast<MemRefType>(tile.getType()).getElementType();
+        Value piece = vector::TransferReadOp::create(
+            lb, loc, VectorType::get({width}, element), tile,
+            ValueRange{row, i}, /*padding=*/std::nullopt, ArrayRef<bool>{true});
+        return element == f32 ? piece
+                              : arith::ExtFOp::create(lb, loc, sumType, piece);
+      };
+      auto loop = scf::ForOp::create(
+          nb, loc, c(0), c(headDim), c(width),
+          SmallVector<Value>(rs.size() * js.size(), zeros),
+          [&](OpBuilder &lb, Location, Value i, ValueRange sums) {
+            SmallVector<Value> xs, ys, next;
+            for (Value r : rs)
+              xs.push_back(read(lb, qTile, r, i));
+            for (Value j : js)
+              ys.push_back(read(lb, kTile, j, i));
+            for (size_t a = 0; a < xs.size(); ++a)
+              for (size_t q = 0; q < ys.size(); ++q)
+                next.push_back(vector::FMAOp::create(
+                    lb, loc, xs[a], ys[q], sums[a * ys.size() + q]));
+            scf::YieldOp::create(lb, loc, next);
+          });
+      SmallVector<Value> dots;
+      for (Value sum : loop.getResults())
+        dots.push_back(vector::ReductionOp::create(
+            nb, loc, vector::CombiningKind::ADD, sum));
+      return dots;
+    };
     // Phase 2 (scalar products): scores. A thread computes an [mr, mk]
     // register tile of them, rows r0 + a * rows / mr and keys j0 + b *
     // keys / mk, so that it reuses each loaded query and key value and
@@ -487,16 +528,20 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     if (!mma) {
       auto [mr, mk] = registerTile(rows, keys, kThreads);
       int64_t rowStride = rows / mr, keyStride = keys / mk;
+      int64_t width = shape.keyVector;
       threads(kThreads, [&](OpBuilder &nb, Value t) {
         forEachItem(nb, loc, t, rowStride * keyStride, kThreads,
                     [&](OpBuilder &fb, Value i) {
                       auto [r0, j0] = split2(fb, i, keyStride);
                       SmallVector<Value> rs = offsets(fb, r0, mr, rowStride);
                       SmallVector<Value> js = offsets(fb, j0, mk, keyStride);
-                      SmallVector<Value> inits(mr * mk, zero);
-                      SmallVector<Value> dots = registerTileProduct(
-                          fb, inits, headDim, qTile, rs, kTile, js,
-                          /*rhsByColumn=*/true, /*skipZeroLhs=*/false);
+                      SmallVector<Value> dots =
+                          width > 1 ? vectorTileDots(fb, rs, js, width)
+                                    : registerTileProduct(
+                                          fb, SmallVector<Value>(mr * mk, zero),
+                                          headDim, qTile, rs, kTile, js,
+                                          /*rhsByColumn=*/true,
+                                          /*skipZeroLhs=*/false);
                       for (int64_t a = 0; a < mr; ++a)
                         for (int64_t q = 0; q < mk; ++q)
                           memref::StoreOp::create(
@@ -887,9 +932,17 @@ std::optional<BlockShape> chooseBlockShape(AttentionOp op, int64_t headDim,
     if (seqQ)
       shape.queries = std::min(shape.queries, std::max<int64_t>(*seqQ, 1));
     shape.keys = (seqQ && *seqQ <= 4) || large ? 64 : 32;
-    // Rows shifted by one 4-byte bank; matrix tiles need rows of whole
-    // 16-byte units.
-    shape.pad = tensorCores ? 8 : std::max<int64_t>(1, 4 / elementBytes);
+    // Matrix tiles need rows of whole 16-byte units. The scalar products
+    // read K rows in 16-byte pieces where the head dim is a multiple of
+    // them: rows padded by 16 bytes keep the 8 rows of each quarter warp's
+    // reads in distinct banks (and the tiles' rows aligned for 16-byte
+    // copies); else rows are shifted by one 4-byte bank.
+    int64_t pieceElements = 16 / elementBytes;
+    shape.keyVector =
+        !tensorCores && headDim % pieceElements == 0 ? pieceElements : 1;
+    shape.pad = tensorCores            ? 8
+                : shape.keyVector > 1 ? pieceElements
+                                      : std::max<int64_t>(1, 4 / elementBytes);
     shape.splits = 1;
     shape.tilesPerSplit = 0;
     int64_t minKeys = tensorCores ? kMmaTile : 8;
