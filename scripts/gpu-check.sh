@@ -4,6 +4,10 @@
 #
 #   scripts/gpu-check.sh prepare [DIR]   # here: compile everything for cuda
 #   scripts/gpu-check.sh run [DIR] [OUT] # there: run it, compare, benchmark
+#   scripts/gpu-check.sh sanitize [DIR] [OUT]  # there: the thread-block
+#       kernels' numerical tests under compute-sanitizer (memcheck: out of
+#       bounds and misaligned accesses; racecheck: shared-memory hazards;
+#       synccheck: barriers), each failing on the first error it reports
 #
 # `prepare` fills DIR (default .device) with weft-run, the runtime library and
 # an artifact cache (WEFT_ARTIFACT_CACHE, see python/weft/tools.py) holding
@@ -16,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-mode=${1:?usage: gpu-check.sh prepare|run [DIR] [OUT]}
+mode=${1:?usage: gpu-check.sh prepare|run|sanitize [DIR] [OUT]}
 dir=$(realpath -m "${2:-.device}")
 out=${3:-${OUT:-/tmp/weft-gpu-check}}
 py=${PYTHON:-python3}
@@ -44,8 +48,29 @@ run)
     python/tests/test_hf_fixtures.py 2>&1 | tee "$out/fixtures-blocks.log" || status=1
   exit $status
   ;;
+sanitize)
+  mkdir -p "$out"
+  export WEFT_BIN_DIR=$dir/bin LD_LIBRARY_PATH=$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  sanitizer=$(command -v compute-sanitizer || echo "${CUDA_HOME:-/usr/local/cuda}/bin/compute-sanitizer")
+  if [ ! -x "$sanitizer" ]; then
+    echo "gpu-check.sh sanitize: skipped: compute-sanitizer not found (PATH, \$CUDA_HOME/bin)"
+    exit 0
+  fi
+  # Freed device blocks go back to the driver (the runtime's block cache
+  # would hide use after free from memcheck).
+  export WEFT_CUDA_CACHE_MB=0
+  status=0
+  for tool in memcheck racecheck synccheck; do
+    WEFT_RUN_PREFIX="$sanitizer --tool $tool --error-exitcode 99 --print-limit 8" \
+      "$py" -m pytest -q -p no:cacheprovider -rs test/Numerics/test_attention.py \
+      test/Numerics/test_contraction.py test/Numerics/test_sequence.py \
+      test/Numerics/test_gpu_loops.py -k "blocks or tiles or race_free" \
+      2>&1 | tee "$out/sanitize-$tool.log" || status=1
+  done
+  exit $status
+  ;;
 *)
-  echo "gpu-check.sh: unknown mode '$mode' (expected prepare or run)" >&2
+  echo "gpu-check.sh: unknown mode '$mode' (expected prepare, run or sanitize)" >&2
   exit 2
   ;;
 esac

@@ -119,8 +119,13 @@ def _has_gpu_loops(mlir):
     return "#gpu.thread<" in mlir or "#gpu.warp<" in mlir
 
 
+# WEFT_RUN_PREFIX wraps weft-run, e.g. "compute-sanitizer --tool racecheck
+# --error-exitcode 1" (scripts/gpu-check.sh sanitize).
+RUN_PREFIX = os.environ.get("WEFT_RUN_PREFIX", "").split()
+
+
 def _run_artifact(artifact, archive, inputs, function, directory, out_name):
-    command = [_tool("weft-run"), artifact]
+    command = [*RUN_PREFIX, _tool("weft-run"), artifact]
     if function:
         command += ["--function", function]
     if archive:
