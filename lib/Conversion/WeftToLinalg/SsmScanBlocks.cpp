@@ -113,8 +113,8 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
                   .getResult()
             : Value();
 
-    // Each chunk's rows of B and C, x of the block's channels and dt,
-    // staged in block-local tiles (by asynchronous copies on the GPU) so
+    // Each chunk's rows of B and C, x (and z) of the block's channels and
+    // dt, staged in block-local tiles (by asynchronous copies on the GPU) so
     // that the steps read them from shared memory; with two sets of tiles
     // the next chunk loads while the block works on this one. As many sets
     // as fit beside the states and terms (none leaves the reads global).
@@ -124,12 +124,13 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
     int64_t termBytes = states * 4 + chunk * states * 4 +
                         (partialSums ? chunk * channels * partials * 4 : 0);
     int64_t stagedBytes =
-        chunk * (n * (bytesOf(bm) + bytesOf(cm)) + channels * bytesOf(x) + 4);
+        chunk * (n * (bytesOf(bm) + bytesOf(cm)) +
+                 channels * (bytesOf(x) + (z ? bytesOf(z) : 0)) + 4);
     int64_t stagedSets = termBytes + 2 * stagedBytes <= sharedBytes ? 2
                          : termBytes + stagedBytes <= sharedBytes   ? 1
                                                                     : 0;
     struct ChunkTiles {
-      Value b, c, x, dt;
+      Value b, c, x, z, dt;
     };
     SmallVector<ChunkTiles, 2> staged;
     for (int64_t i = 0; i < stagedSets; ++i) {
@@ -139,7 +140,9 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
         return memref::AllocOp::create(b, loc, MemRefType::get(shape, type));
       };
       staged.push_back({tile({chunk, n}, bm), tile({chunk, n}, cm),
-                        tile({chunk, channels}, x), tile({chunk}, Value())});
+                        tile({chunk, channels}, x),
+                        z ? tile({chunk, channels}, z) : Value(),
+                        tile({chunk}, Value())});
     }
     Value length = getIndexValue(b, loc, in.length);
     auto lessThan = [&](OpBuilder &nb, Value lhs, Value rhs) -> Value {
@@ -163,20 +166,24 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
               return lessThan(fb, stepOf(fb, k), length);
             },
             /*convert=*/nullptr, pending);
-      loadTileRows(
-          nb, loc, t, threads, x, tiles.x, chunk, channels, *headDim,
-          [&](OpBuilder &fb, Value k, Value local) -> SmallVector<Value> {
-            return {batchIndex, stepOf(fb, k), head,
-                    arith::AddIOp::create(fb, loc, firstChannel, local)};
-          },
-          [&](OpBuilder &fb, Value k, Value local) {
-            return arith::AndIOp::create(
-                fb, loc, lessThan(fb, stepOf(fb, k), length),
-                lessThan(fb,
-                         arith::AddIOp::create(fb, loc, firstChannel, local),
-                         c(*headDim)));
-          },
-          /*convert=*/nullptr, pending);
+      for (auto [source, tile] : {std::pair{x, tiles.x}, {z, tiles.z}}) {
+        if (!source)
+          continue;
+        loadTileRows(
+            nb, loc, t, threads, source, tile, chunk, channels, *headDim,
+            [&](OpBuilder &fb, Value k, Value local) -> SmallVector<Value> {
+              return {batchIndex, stepOf(fb, k), head,
+                      arith::AddIOp::create(fb, loc, firstChannel, local)};
+            },
+            [&](OpBuilder &fb, Value k, Value local) {
+              return arith::AndIOp::create(
+                  fb, loc, lessThan(fb, stepOf(fb, k), length),
+                  lessThan(fb,
+                           arith::AddIOp::create(fb, loc, firstChannel, local),
+                           c(*headDim)));
+            },
+            /*convert=*/nullptr, pending);
+      }
       forEachItem(nb, loc, t, chunk, threads, [&](OpBuilder &fb, Value k) {
         Value step = stepOf(fb, k);
         memref::StoreOp::create(fb, loc,
@@ -230,8 +237,11 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
                                          staged[current ? 1 : 0].*member);
         };
         ChunkTiles next;
-        for (Value ChunkTiles::*member : {&ChunkTiles::b, &ChunkTiles::c,
-                                          &ChunkTiles::x, &ChunkTiles::dt}) {
+        for (Value ChunkTiles::*member :
+             {&ChunkTiles::b, &ChunkTiles::c, &ChunkTiles::x, &ChunkTiles::z,
+              &ChunkTiles::dt}) {
+          if (!(staged[0].*member))
+            continue;
           tiles.*member = pick(member, true);
           next.*member = pick(member, false);
         }
@@ -371,7 +381,10 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
                 }
                 if (z) {
                   Value zv = extendToF32(
-                      tb, loc, memref::LoadOp::create(tb, loc, z, xIndex));
+                      tb, loc,
+                      stagedSets ? memref::LoadOp::create(tb, loc, tiles.z,
+                                                          ValueRange{k, local})
+                                 : memref::LoadOp::create(tb, loc, z, xIndex));
                   out = arith::MulFOp::create(
                       tb, loc, out,
                       buildActivation(tb, loc, Activation::silu, zv));
