@@ -84,7 +84,7 @@ struct BlockShape {
   /// Scalar products: elements of a K row each thread reads at once (16
   /// bytes where the head dim allows, 1 otherwise).
   int64_t keyVector = 1;
-  int64_t splits;  // blocks that share the keys of one query block
+  int64_t splits; // blocks that share the keys of one query block
   int64_t tilesPerSplit;
   /// Q.K^T and P.V as warp-level 16x16x16 f16 products with f32
   /// accumulation (tensor cores on the GPU); Q and P are then f16 tiles.
@@ -388,9 +388,8 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     });
     // Double-buffered: the first key tile, to land while the loop's first
     // phase loads the second.
-    if (twoTiles) {
+    if (twoTiles)
       loadKeyTile(nb, t, keyStart, kTiles[0], vTiles[0], /*pending=*/1);
-    }
   });
 
   // Thread 0 clears the flag that the rows' maxima set.
@@ -509,8 +508,8 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
               ys.push_back(read(lb, kTile, j, i));
             for (size_t a = 0; a < xs.size(); ++a)
               for (size_t q = 0; q < ys.size(); ++q)
-                next.push_back(vector::FMAOp::create(
-                    lb, loc, xs[a], ys[q], sums[a * ys.size() + q]));
+                next.push_back(vector::FMAOp::create(lb, loc, xs[a], ys[q],
+                                                     sums[a * ys.size() + q]));
             scf::YieldOp::create(lb, loc, next);
           });
       SmallVector<Value> dots;
@@ -940,7 +939,7 @@ std::optional<BlockShape> chooseBlockShape(AttentionOp op, int64_t headDim,
     int64_t pieceElements = 16 / elementBytes;
     shape.keyVector =
         !tensorCores && headDim % pieceElements == 0 ? pieceElements : 1;
-    shape.pad = tensorCores            ? 8
+    shape.pad = tensorCores           ? 8
                 : shape.keyVector > 1 ? pieceElements
                                       : std::max<int64_t>(1, 4 / elementBytes);
     shape.splits = 1;

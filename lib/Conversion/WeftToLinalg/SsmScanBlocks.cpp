@@ -11,7 +11,9 @@
 // terms, and the (step, channel) thread sums those. A chunk thus costs the
 // barriers one step would. The per-channel form has a thread walk the N
 // states of its channel in every step; here N threads share that work, and
-// B and C are read once per block and step.
+// B and C are read once per block and step. Where shared memory allows, a
+// chunk's B, C, x, z and dt are staged there first, the next chunk's while
+// the block works on this one (asynchronous copies on the GPU).
 //
 //===----------------------------------------------------------------------===//
 
