@@ -121,11 +121,14 @@ def _edit_config(path, **changes):
 @pytest.mark.parametrize("arch", ["LlamaForCausalLM", "JambaForCausalLM"])
 def test_hf_logits_quantized_stays_close(arch, tmp_path):
     # Weight-only quantization (weft-quantize) of every linear layer: the
-    # logits move by the quantization error, not more. Measured on these
-    # random checkpoints (relative L2 error of the logits): int8 per channel
-    # 1.2e-2 (Llama) and 1.5e-2 (Jamba); int4 in groups of 32 with zero points
-    # 0.16 and 0.24. Bounds: 3e-2 and 0.5; int4 must err more than int8 (both
-    # schemes really ran).
+    # logits move by the quantization error, not more. Measured over 15
+    # draws of these random checkpoints (relative L2 error of the logits,
+    # median and largest): int8 per channel 1.2e-2 and 1.4e-2 (Llama), 2.0e-2
+    # and 2.8e-2 (Jamba, whose scans amplify it more from draw to draw; one
+    # other draw gave 3.2e-2); int4 in groups of 32 with zero points 0.16 and
+    # 0.17, 0.29 and 0.38. Bounds: about twice the largest, 3e-2 and 0.5 for
+    # Llama, 6e-2 and 0.8 for Jamba (broken dequantization errs by far
+    # more); int4 must err more than int8 (both schemes really ran).
     require_runtime()
     config = checkpoints.small_config(arch)
     tensors = checkpoints.write_checkpoint(str(tmp_path / "hf"), config, RNG)
@@ -133,7 +136,8 @@ def test_hf_logits_quantized_stays_close(arch, tmp_path):
     np.save(tmp_path / "ids.npy", ids)
     exact = reference.forward(config, tensors, ids)
     errors = {}
-    for scheme, bound in [("int8", 3e-2), ("int4", 0.5)]:
+    bounds = {"LlamaForCausalLM": (3e-2, 0.5), "JambaForCausalLM": (6e-2, 0.8)}[arch]
+    for scheme, bound in zip(["int8", "int4"], bounds):
         out = tmp_path / f"{scheme}.npy"
         result = weft("hf-logits", tmp_path / "hf", "--input-ids", tmp_path / "ids.npy",
                       "--quantize", scheme, "-o", out)
