@@ -25,7 +25,6 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
-#include "llvm/ADT/ScopeExit.h"
 
 namespace mlir::weft {
 #define GEN_PASS_DEF_WEFTMAPFORALLTOGPUPASS
@@ -318,11 +317,11 @@ LogicalResult promoteToSharedMemory(RewriterBase &rewriter,
     }
     totalBytes += llvm::alignTo(getBytes(type), kDynamicBufferAlignment);
   }
-  // The selects take the type of the shared buffers they pick from.
-  auto retypeSelects = llvm::make_scope_exit([&] {
+  // Once the buffers are shared memory, the selects take their type.
+  auto retypeSelects = [&] {
     for (arith::SelectOp select : selects)
       select.getResult().setType(select.getTrueValue().getType());
-  });
+  };
   if (totalBytes <= kStaticSharedMemoryLimit) {
     for (memref::AllocOp alloc : allocs) {
       MemRefType type = alloc.getType();
@@ -333,6 +332,7 @@ LogicalResult promoteToSharedMemory(RewriterBase &rewriter,
       rewriter.replaceAllUsesWith(alloc.getResult(), buffer);
       rewriter.eraseOp(alloc);
     }
+    retypeSelects();
     return success();
   }
   Location loc = launch.getLoc();
@@ -353,6 +353,7 @@ LogicalResult promoteToSharedMemory(RewriterBase &rewriter,
     rewriter.eraseOp(alloc);
     offset += llvm::alignTo(getBytes(type), kDynamicBufferAlignment);
   }
+  retypeSelects();
   rewriter.setInsertionPoint(launch);
   Value size = arith::ConstantIntOp::create(rewriter, loc, totalBytes, 32);
   rewriter.modifyOpInPlace(
