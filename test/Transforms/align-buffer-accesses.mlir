@@ -137,3 +137,42 @@ func.func @dynamic_shared_views(%piece: vector<8xf16>, %p: index) {
   }
   return
 }
+
+// -----
+
+// Double buffering: a generic view of a select between two shared buffers
+// is aligned like them (a select with a view 8 bytes in is not), and an
+// index selected between two multiples of 8 is a multiple of 8 (between a
+// multiple of 8 and 0 as well: a clamped index). The store keeps its
+// weft.async_copy mark.
+// CHECK-LABEL: func @double_buffers
+// CHECK:       vector.store %{{.+}}, %{{.+}}[%{{.+}}] {alignment = 16 : i64, weft.async_copy = 1 : i64} : memref<1024xf16>, vector<8xf16>
+// CHECK:       vector.store %{{.+}}, %{{.+}}[%{{.+}}] {alignment = 16 : i64} : memref<1024xf16>, vector<8xf16>
+// CHECK:       vector.transfer_write
+func.func @double_buffers(%piece: vector<8xf16>, %p: index, %first: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c128 = arith.constant 128 : index
+  %c2176 = arith.constant 2176 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%x = %c1, %y = %c1, %z = %c1)
+             threads(%tx, %ty, %tz) in (%u = %c1, %v = %c1, %w = %c1) {
+    %base = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+    %a = memref.view %base[%c128][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<1024xf16, #gpu.address_space<workgroup>>
+    %b = memref.view %base[%c2176][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<1024xf16, #gpu.address_space<workgroup>>
+    %odd = memref.view %base[%c8][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<1024xf16, #gpu.address_space<workgroup>>
+    %cur = arith.select %first, %a, %b : memref<1024xf16, #gpu.address_space<workgroup>>
+    %bad = arith.select %first, %a, %odd : memref<1024xf16, #gpu.address_space<workgroup>>
+    %vcur = memref.memory_space_cast %cur : memref<1024xf16, #gpu.address_space<workgroup>> to memref<1024xf16>
+    %vbad = memref.memory_space_cast %bad : memref<1024xf16, #gpu.address_space<workgroup>> to memref<1024xf16>
+    %column = arith.muli %p, %c8 : index
+    %other = arith.addi %column, %c8 : index
+    %picked = arith.select %first, %column, %other : index
+    %clamped = arith.select %first, %column, %c0 : index
+    vector.transfer_write %piece, %vcur[%picked] {in_bounds = [true], weft.async_copy = 1 : i64} : vector<8xf16>, memref<1024xf16>
+    vector.transfer_write %piece, %vcur[%clamped] {in_bounds = [true]} : vector<8xf16>, memref<1024xf16>
+    vector.transfer_write %piece, %vbad[%column] {in_bounds = [true]} : vector<8xf16>, memref<1024xf16>
+    gpu.terminator
+  }
+  return
+}
