@@ -139,12 +139,16 @@ static int64_t getAlignment(VectorType vectorType, ValueRange indices,
   int64_t vectorBytes = vectorType.getNumElements() * elementBytes;
   int64_t offsetBytes = getOffsetDivisor(indices, type) * elementBytes;
   // The largest power of two up to 16 that divides the offset and that the
-  // whole vector spans; nothing when that is only the element's alignment.
+  // whole vector spans; nothing when that is only the element's alignment,
+  // except for a single element (an access of its own natural alignment,
+  // which weft-async-shared-copies can copy when it is 4 bytes or more).
   int64_t alignment = kAlignment;
   while (alignment > elementBytes &&
          (offsetBytes % alignment || vectorBytes % alignment))
     alignment /= 2;
-  return alignment > elementBytes ? alignment : 0;
+  if (alignment > elementBytes)
+    return alignment;
+  return vectorType.getNumElements() == 1 ? elementBytes : 0;
 }
 
 /// Whether `memref` is a kernel's shared memory, aligned to 16 bytes: a

@@ -176,3 +176,19 @@ func.func @double_buffers(%piece: vector<8xf16>, %p: index, %first: i1) {
   }
   return
 }
+
+// -----
+
+// A single element is accessed with its natural alignment (what lets a
+// 4-byte value be copied asynchronously); that of a 2-byte one is left
+// as it is too, never more than the element's.
+// CHECK-LABEL: func @single_elements
+// CHECK:       vector.load %{{.+}}[%{{.+}}] {alignment = 4 : i64} : memref<64xf32>, vector<1xf32>
+// CHECK:       vector.load %{{.+}}[%{{.+}}] {alignment = 2 : i64} : memref<64xf16>, vector<1xf16>
+func.func @single_elements(%a: memref<64xf32>, %h: memref<64xf16>, %i: index) -> (vector<1xf32>, vector<1xf16>) {
+  %pa = arith.constant 0.0 : f32
+  %ph = arith.constant 0.0 : f16
+  %x = vector.transfer_read %a[%i], %pa {in_bounds = [true]} : memref<64xf32>, vector<1xf32>
+  %y = vector.transfer_read %h[%i], %ph {in_bounds = [true]} : memref<64xf16>, vector<1xf16>
+  return %x, %y : vector<1xf32>, vector<1xf16>
+}

@@ -144,7 +144,7 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
       staged.push_back({tile({chunk, n}, bm), tile({chunk, n}, cm),
                         tile({chunk, channels}, x),
                         z ? tile({chunk, channels}, z) : Value(),
-                        tile({chunk}, Value())});
+                        tile({chunk, 1}, dt)});
     }
     Value length = getIndexValue(b, loc, in.length);
     auto lessThan = [&](OpBuilder &nb, Value lhs, Value rhs) -> Value {
@@ -186,13 +186,17 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
             },
             /*convert=*/nullptr, pending);
       }
-      forEachItem(nb, loc, t, chunk, threads, [&](OpBuilder &fb, Value k) {
-        Value step = stepOf(fb, k);
-        memref::StoreOp::create(fb, loc,
-                                loadF32If(fb, loc, lessThan(fb, step, length),
-                                          dt, {batchIndex, step, head}, zero),
-                                tiles.dt, k);
-      });
+      // dt (f32) one step per piece: 4-byte copies.
+      loadTileRows(
+          nb, loc, t, threads, dt, tiles.dt, chunk, /*width=*/1,
+          /*columns=*/0,
+          [&](OpBuilder &fb, Value k, Value) -> SmallVector<Value> {
+            return {batchIndex, stepOf(fb, k), head};
+          },
+          [&](OpBuilder &fb, Value k, Value) {
+            return lessThan(fb, stepOf(fb, k), length);
+          },
+          /*convert=*/nullptr, pending);
     };
 
     // Element i of the tile: channel firstChannel + i / N, state i % N.
@@ -282,7 +286,7 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
                 };
                 Value dv, xv, bv, cv;
                 if (stagedSets) {
-                  dv = load(tiles.dt, k);
+                  dv = load(tiles.dt, {k, c(0)});
                   xv = load(tiles.x, {k, local});
                   bv = load(tiles.b, {k, index});
                   cv = load(tiles.c, {k, index});
