@@ -36,20 +36,6 @@ struct LoadedPiece {
   SmallVector<Operation *> branchOps;
 };
 
-bool isZeroSplat(Value value) {
-  Attribute attr;
-  if (!matchPattern(value, m_Constant(&attr)))
-    return false;
-  auto dense = dyn_cast<DenseElementsAttr>(attr);
-  if (!dense || !dense.isSplat())
-    return false;
-  if (auto f = dyn_cast<FloatAttr>(dense.getSplatValue<Attribute>()))
-    return f.getValue().isPosZero();
-  if (auto i = dyn_cast<IntegerAttr>(dense.getSplatValue<Attribute>()))
-    return i.getValue().isZero();
-  return false;
-}
-
 std::optional<LoadedPiece> matchLoadedPiece(Value value) {
   if (auto load = value.getDefiningOp<vector::LoadOp>())
     return LoadedPiece{load, Value(), {}};
@@ -57,7 +43,9 @@ std::optional<LoadedPiece> matchLoadedPiece(Value value) {
   if (!branch || branch->getNumResults() != 1 || branch.getElseRegion().empty())
     return std::nullopt;
   auto load = branch.thenYield().getOperand(0).getDefiningOp<vector::LoadOp>();
-  if (!load || !isZeroSplat(branch.elseYield().getOperand(0)))
+  Value otherwise = branch.elseYield().getOperand(0);
+  if (!load || !(matchPattern(otherwise, m_PosZeroFloat()) ||
+                 matchPattern(otherwise, m_Zero())))
     return std::nullopt;
   LoadedPiece piece{load, branch.getCondition(), {}};
   // Only pure index computations beside the load, which can move out.
