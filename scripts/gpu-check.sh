@@ -64,7 +64,8 @@ sanitize)
     WEFT_RUN_PREFIX="$sanitizer --tool $tool --error-exitcode 99 --print-limit 8" \
       "$py" -m pytest -q -p no:cacheprovider -rs test/Numerics/test_attention.py \
       test/Numerics/test_contraction.py test/Numerics/test_sequence.py \
-      test/Numerics/test_gpu_loops.py -k "blocks or tiles or race_free" \
+      test/Numerics/test_gpu_loops.py test/Numerics/test_simt_kernels.py \
+      -k "blocks or tiles or race_free or simt" \
       2>&1 | tee "$out/sanitize-$tool.log" || status=1
   done
   exit $status

@@ -14,15 +14,18 @@
 #include "weft/Dialect/Weft/Transforms/Transforms.h"
 #include "weft/Pipelines/Pipelines.h"
 #include "weft/Transforms/Passes.h"
+#include "weft/Transforms/ThreadLoops.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
 namespace mlir::weft {
 
-/// Adds the weft dialect to `registry`.
+/// Adds the weft dialect and the interfaces weft gives upstream ops to
+/// `registry`.
 inline void registerAllWeftDialects(DialectRegistry &registry) {
   registry.insert<WeftDialect>();
   registerTilingInterfaceExternalModels(registry);
+  registerBarrierMemoryEffects(registry);
 }
 
 /// Registers weft's passes and pass pipelines with the global registry.

@@ -33,6 +33,10 @@ void weft::buildCpuPipeline(OpPassManager &pm,
   // Register-blocked vector code for linear-like contractions.
   pm.addNestedPass<func::FuncOp>(createWeftTileContractionsPass());
   buildBufferizationPipeline(pm);
+  // SIMT kernels (barriers and shuffles inside thread loops) as consecutive
+  // thread loops.
+  pm.addNestedPass<func::FuncOp>(createWeftExpandWarpShufflesPass());
+  pm.addNestedPass<func::FuncOp>(createWeftSplitThreadLoopsAtBarriersPass());
   if (options.reverseGpuLoops)
     pm.addNestedPass<func::FuncOp>(createWeftReverseGpuLoopsPass());
 

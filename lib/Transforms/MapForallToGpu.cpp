@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "weft/Transforms/Passes.h"
+#include "weft/Transforms/ThreadLoops.h"
 
 #include "mlir/Conversion/VectorToGPU/VectorToGPU.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -42,10 +43,6 @@ bool isMappedTo(scf::ForallOp loop, function_ref<bool(Attribute)> kind) {
 
 bool isBlockLoop(scf::ForallOp loop) {
   return isMappedTo(loop, llvm::IsaPred<gpu::GPUBlockMappingAttr>);
-}
-
-bool isThreadLoop(scf::ForallOp loop) {
-  return isMappedTo(loop, llvm::IsaPred<gpu::GPUThreadMappingAttr>);
 }
 
 bool isWarpLoop(scf::ForallOp loop) {
@@ -226,7 +223,7 @@ FailureOr<int64_t> getBlockSize(scf::ForallOp grid) {
   int64_t threads = 1;
   WalkResult result = grid.getBody()->walk([&](scf::ForallOp loop) {
     bool warps = isWarpLoop(loop);
-    if (!isThreadLoop(loop) && !warps) {
+    if (!weft::isThreadLoop(loop) && !warps) {
       loop.emitError("weft-map-forall-to-gpu: a loop inside a block loop "
                      "must be mapped to #gpu.thread or #gpu.warp");
       return WalkResult::interrupt();
@@ -246,6 +243,28 @@ FailureOr<int64_t> getBlockSize(scf::ForallOp grid) {
   if (threads > 1024)
     return grid.emitError("weft-map-forall-to-gpu: ")
            << threads << " threads per block (at most 1024)";
+  // A smaller loop runs with the block's other threads masked off, which
+  // a barrier would wait for (and a shuffle would read) forever.
+  result = grid.getBody()->walk([&](scf::ForallOp loop) {
+    int64_t size = *getConstantIntValue(loop.getMixedUpperBound().front()) *
+                   (isWarpLoop(loop) ? kWarpSize : 1);
+    bool synchronizes = loop.getBody()
+                            ->walk([](Operation *op) {
+                              return isa<gpu::BarrierOp, gpu::ShuffleOp>(op)
+                                         ? WalkResult::interrupt()
+                                         : WalkResult::advance();
+                            })
+                            .wasInterrupted();
+    if (synchronizes && size != threads) {
+      loop.emitError("weft-map-forall-to-gpu: a thread loop with barriers or "
+                     "shuffles must span the whole block (")
+          << size << " of " << threads << " threads)";
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  if (result.wasInterrupted())
+    return failure();
   return threads;
 }
 
@@ -368,6 +387,10 @@ LogicalResult mapGrid(RewriterBase &rewriter, scf::ForallOp grid) {
   FailureOr<int64_t> threads = getBlockSize(grid);
   if (failed(threads))
     return failure();
+  grid.getBody()->walk([](scf::ForallOp loop) {
+    if (weft::isThreadLoop(loop))
+      weft::addStructuredBarriers(loop);
+  });
 
   Location loc = grid.getLoc();
   rewriter.setInsertionPoint(grid);

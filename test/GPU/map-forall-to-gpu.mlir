@@ -267,3 +267,69 @@ func.func @double_buffer(%out: memref<?xf32>) {
   } {mapping = [#gpu.block<x>]}
   return
 }
+
+// -----
+
+// A SIMT thread loop keeps its barriers; a loop or conditional holding one
+// also synchronizes before it, at the end of each iteration (or branch) and
+// after it, as weft-split-thread-loops-at-barriers runs it on the CPU. No
+// barrier is doubled.
+// CHECK-LABEL: func.func @simt_barriers
+// CHECK:         gpu.launch
+// CHECK:           memref.store
+// CHECK-NEXT:      gpu.barrier
+// CHECK-NEXT:      scf.for
+// CHECK-NEXT:        memref.store
+// CHECK-NEXT:        gpu.barrier
+// CHECK-NEXT:        memref.load
+// CHECK-NEXT:        gpu.barrier
+// CHECK-NEXT:      }
+// CHECK-NEXT:      gpu.barrier
+// CHECK-NEXT:      scf.if
+// CHECK-NEXT:        gpu.barrier
+// CHECK-NEXT:        memref.store
+// CHECK-NEXT:        gpu.barrier
+// CHECK-NEXT:      }
+// CHECK-NEXT:      gpu.barrier
+// CHECK-NEXT:      memref.store
+// CHECK-NEXT:      gpu.barrier
+// CHECK-NEXT:      gpu.terminator
+func.func @simt_barriers(%out: memref<64xf32>, %n: index, %flag: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %one = arith.constant 1.0 : f32
+  scf.forall (%b) in (2) {
+    %s = memref.alloc() : memref<64xf32>
+    scf.forall (%t) in (64) {
+      memref.store %one, %s[%t] : memref<64xf32>
+      scf.for %i = %c0 to %n step %c1 {
+        memref.store %one, %s[%t] : memref<64xf32>
+        gpu.barrier
+        %x = memref.load %s[%i] : memref<64xf32>
+      }
+      scf.if %flag {
+        gpu.barrier
+        memref.store %one, %s[%t] : memref<64xf32>
+      }
+      memref.store %one, %out[%t] : memref<64xf32>
+    } {mapping = [#gpu.thread<x>]}
+  } {mapping = [#gpu.block<x>]}
+  return
+}
+
+// -----
+
+func.func @simt_loop_narrower_than_block(%out: memref<128xf32>) {
+  %one = arith.constant 1.0 : f32
+  scf.forall (%b) in (2) {
+    scf.forall (%t) in (128) {
+      memref.store %one, %out[%t] : memref<128xf32>
+    } {mapping = [#gpu.thread<x>]}
+    // expected-error @below {{a thread loop with barriers or shuffles must span the whole block (64 of 128 threads)}}
+    scf.forall (%t) in (64) {
+      gpu.barrier
+      memref.store %one, %out[%t] : memref<128xf32>
+    } {mapping = [#gpu.thread<x>]}
+  } {mapping = [#gpu.block<x>]}
+  return
+}

@@ -196,6 +196,54 @@ def WeftReverseGpuLoopsPass
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def WeftSplitThreadLoopsAtBarriersPass
+    : Pass<"weft-split-thread-loops-at-barriers", "::mlir::func::FuncOp"> {
+  let summary = "runs SIMT kernels with barriers on the CPU";
+  let description = [{
+    A kernel may be written SIMT-style: one `scf.forall` over `#gpu.thread`
+    ids whose body synchronizes with `gpu.barrier`, also inside `scf.for`
+    loops and `scf.if` conditionals whose bounds and conditions are the same
+    for every thread of the block. The GPU runs it as written. The CPU runs
+    a thread loop one thread after the other, so this pass cuts the loop at
+    each barrier into consecutive thread loops (a barrier in a loop or a
+    conditional takes it out of the threads, each iteration then running the
+    pieces of its body in turn). A value defined before a barrier and used
+    after it is recomputed after it when that is cheap and pure (constants,
+    index arithmetic, views), and otherwise stored in a buffer of one element
+    per thread (scalars and vectors; other values are an error), as are the
+    iteration values of such loops and the results of such conditionals.
+    The buffers are allocated once per block. A barrier under control flow
+    that depends on the thread or on memory, in other region ops, or outside
+    a thread loop is an error, as are thread loops without static bounds.
+    The CPU pipeline runs this pass (and `weft-expand-warp-shuffles` before
+    it); the race check (`weft-reverse-gpu-loops`) then applies to the
+    pieces.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def WeftExpandWarpShufflesPass
+    : Pass<"weft-expand-warp-shuffles", "::mlir::func::FuncOp"> {
+  let summary = "turns gpu.shuffle into an exchange through memory (for the CPU)";
+  let description = [{
+    Rewrites each `gpu.shuffle` in a loop over `#gpu.thread` ids (x a
+    multiple of 32 threads; lane = linear thread id mod 32) into a store of
+    the thread's value into a buffer of one element per thread, a
+    `gpu.barrier`, a load of the source lane's element and a second barrier
+    (the buffer is then free for the next exchange), which
+    `weft-split-thread-loops-at-barriers` runs on the CPU. The source lane
+    and the `valid` result are those of the `shfl.sync` that upstream's NVVM
+    lowering emits (lanes 0 to width - 1, no segments); a lane whose source
+    is not valid gets its own value, as on the GPU. Every thread of the
+    block must reach each shuffle, a stronger condition than the GPU's (the
+    lanes of a warp).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def WeftAlignWorkgroupMemoryPass
     : Pass<"weft-align-workgroup-memory", "::mlir::gpu::GPUModuleOp"> {
   let summary = "aligns the shared-memory buffers of kernels";

@@ -1,0 +1,219 @@
+# RUN: env WEFT_BIN_DIR=%weft_tools_dir PYTHONDONTWRITEBYTECODE=1 %python -m pytest -q -p no:cacheprovider %s
+"""Kernels written SIMT-style: gpu.barrier and gpu.shuffle inside one loop
+over the threads of a block, also in block-uniform scf.for and scf.if.
+
+The GPU runs them as written. The CPU runs them through
+weft-expand-warp-shuffles and weft-split-thread-loops-at-barriers, and
+harness.run runs them a second time with the thread loops backwards, which
+must give the same bits. References: numpy float64 (sums) or exact integer
+models (shuffles), every output element checked.
+"""
+
+import numpy as np
+import pytest
+
+import harness
+
+_ROWS = 6
+_COLS = 256  # two values per thread of a 128-thread block
+
+
+def _centre_rows_kernel():
+    """Each block subtracts its row's mean: a warp sum by xor shuffles, one
+    partial per warp through shared memory, a barrier, every thread sums the
+    partials. Lane 0's store sits in a thread-dependent scf.if."""
+    shuffles = []
+    value = "%s0"
+    for step, offset in enumerate([16, 8, 4, 2, 1]):
+        shuffles.append(
+            f"""
+      %o{step} = arith.constant {offset} : i32
+      %h{step}, %ok{step} = gpu.shuffle xor {value}, %o{step}, %c32_i32 : f32
+      %s{step + 1} = arith.addf {value}, %h{step} : f32""")
+        value = f"%s{step + 1}"
+    return f"""
+func.func @main(%x: tensor<{_ROWS}x{_COLS}xf32>) -> tensor<{_ROWS}x{_COLS}xf32> {{
+  %in = bufferization.to_buffer %x : tensor<{_ROWS}x{_COLS}xf32> to memref<{_ROWS}x{_COLS}xf32>
+  %out = memref.alloc() : memref<{_ROWS}x{_COLS}xf32>
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c32 = arith.constant 32 : index
+  %c128 = arith.constant 128 : index
+  %c32_i32 = arith.constant 32 : i32
+  %count = arith.constant {float(_COLS)} : f32
+  scf.forall (%b) in ({_ROWS}) {{
+    %partial = memref.alloc() : memref<4xf32>
+    scf.forall (%t) in (128) {{
+      %t2 = arith.addi %t, %c128 : index
+      %a = memref.load %in[%b, %t] : memref<{_ROWS}x{_COLS}xf32>
+      %c = memref.load %in[%b, %t2] : memref<{_ROWS}x{_COLS}xf32>
+      %s0 = arith.addf %a, %c : f32{"".join(shuffles)}
+      %lane = arith.remui %t, %c32 : index
+      %warp = arith.divui %t, %c32 : index
+      %first = arith.cmpi eq, %lane, %c0 : index
+      scf.if %first {{
+        memref.store {value}, %partial[%warp] : memref<4xf32>
+      }}
+      gpu.barrier
+      %p0 = memref.load %partial[%c0] : memref<4xf32>
+      %p1 = memref.load %partial[%c1] : memref<4xf32>
+      %p2 = memref.load %partial[%c2] : memref<4xf32>
+      %p3 = memref.load %partial[%c3] : memref<4xf32>
+      %q0 = arith.addf %p0, %p1 : f32
+      %q1 = arith.addf %p2, %p3 : f32
+      %total = arith.addf %q0, %q1 : f32
+      %mean = arith.divf %total, %count : f32
+      %da = arith.subf %a, %mean : f32
+      %dc = arith.subf %c, %mean : f32
+      memref.store %da, %out[%b, %t] : memref<{_ROWS}x{_COLS}xf32>
+      memref.store %dc, %out[%b, %t2] : memref<{_ROWS}x{_COLS}xf32>
+    }} {{mapping = [#gpu.thread<x>]}}
+  }} {{mapping = [#gpu.block<x>]}}
+  %r = bufferization.to_tensor %out restrict : memref<{_ROWS}x{_COLS}xf32> to tensor<{_ROWS}x{_COLS}xf32>
+  return %r : tensor<{_ROWS}x{_COLS}xf32>
+}}
+"""
+
+
+def test_centre_rows_with_warp_shuffles():
+    x = np.random.default_rng().standard_normal((_ROWS, _COLS)).astype(np.float32)
+    (out,) = harness.run(_centre_rows_kernel(), [x])
+    x64 = x.astype(np.float64)
+    expected = x64 - x64.mean(axis=1, keepdims=True)
+    harness.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+
+
+_M = 128
+_K = 320  # five tiles of 64
+_TILE = 64
+
+
+_MATVEC = f"""
+func.func @main(%a: tensor<{_M}x{_K}xf32>, %x: tensor<{_K}xf32>) -> tensor<{_M}xf32> {{
+  %am = bufferization.to_buffer %a : tensor<{_M}x{_K}xf32> to memref<{_M}x{_K}xf32>
+  %xm = bufferization.to_buffer %x : tensor<{_K}xf32> to memref<{_K}xf32>
+  %y = memref.alloc() : memref<{_M}xf32>
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant {_TILE} : index
+  %cK = arith.constant {_K} : index
+  %zero = arith.constant 0.0 : f32
+  scf.forall (%b) in ({_M // _TILE}) {{
+    %tile = memref.alloc() : memref<{_TILE}xf32>
+    %first = arith.cmpi eq, %b, %c0 : index
+    scf.forall (%t) in ({_TILE}) {{
+      %row0 = arith.muli %b, %c64 : index
+      %row = arith.addi %row0, %t : index
+      %sum = scf.for %k0 = %c0 to %cK step %c64 iter_args(%acc = %zero) -> f32 {{
+        %k = arith.addi %k0, %t : index
+        %xv = memref.load %xm[%k] : memref<{_K}xf32>
+        memref.store %xv, %tile[%t] : memref<{_TILE}xf32>
+        gpu.barrier
+        %dot = scf.for %j = %c0 to %c64 step %c1 iter_args(%d = %acc) -> f32 {{
+          %kj = arith.addi %k0, %j : index
+          %av = memref.load %am[%row, %kj] : memref<{_M}x{_K}xf32>
+          %tv = memref.load %tile[%j] : memref<{_TILE}xf32>
+          %p = arith.mulf %av, %tv : f32
+          %d1 = arith.addf %d, %p : f32
+          scf.yield %d1 : f32
+        }}
+        gpu.barrier
+        scf.yield %dot : f32
+      }}
+      // Block 0 hands each row's sum to the thread before it (a rotation).
+      %r = scf.if %first -> f32 {{
+        memref.store %sum, %tile[%t] : memref<{_TILE}xf32>
+        gpu.barrier
+        %t1 = arith.addi %t, %c1 : index
+        %next = arith.remui %t1, %c64 : index
+        %v = memref.load %tile[%next] : memref<{_TILE}xf32>
+        scf.yield %v : f32
+      }} else {{
+        scf.yield %sum : f32
+      }}
+      memref.store %r, %y[%row] : memref<{_M}xf32>
+    }} {{mapping = [#gpu.thread<x>]}}
+  }} {{mapping = [#gpu.block<x>]}}
+  %out = bufferization.to_tensor %y restrict : memref<{_M}xf32> to tensor<{_M}xf32>
+  return %out : tensor<{_M}xf32>
+}}
+"""
+
+
+def test_tiled_matvec_with_barriers_in_loops_and_conditionals():
+    rng = np.random.default_rng()
+    a = rng.standard_normal((_M, _K)).astype(np.float32)
+    x = rng.standard_normal(_K).astype(np.float32)
+    (y,) = harness.run(_MATVEC, [a, x])
+    expected = a.astype(np.float64) @ x.astype(np.float64)
+    expected[:_TILE] = np.roll(expected[:_TILE], -1)
+    harness.assert_close(y, expected, rtol=1e-5, atol=1e-4)
+
+
+_THREADS = 64  # two warps
+
+# Modes and offsets of the shuffle test; `width` 32 (the whole warp) is what
+# converged code may use (fewer lanes take part only under divergence).
+_SHUFFLES = [("xor", 5), ("xor", 16), ("down", 3), ("up", 7), ("idx", 13),
+             ("idx", 33)]
+
+
+def _shuffle_kernel():
+    rows = len(_SHUFFLES)
+    body = []
+    for row, (mode, offset) in enumerate(_SHUFFLES):
+        body.append(f"""
+      %off{row} = arith.constant {offset} : i32
+      %v{row}, %ok{row} = gpu.shuffle {mode} %v, %off{row}, %c32_i32 : i32
+      %r{row} = arith.select %ok{row}, %v{row}, %minus1 : i32
+      %row{row} = arith.constant {row} : index
+      memref.store %r{row}, %out[%row{row}, %t] : memref<{rows}x{_THREADS}xi32>""")
+    return f"""
+func.func @main(%x: tensor<{_THREADS}xi32>) -> tensor<{rows}x{_THREADS}xi32> {{
+  %in = bufferization.to_buffer %x : tensor<{_THREADS}xi32> to memref<{_THREADS}xi32>
+  %out = memref.alloc() : memref<{rows}x{_THREADS}xi32>
+  %c32_i32 = arith.constant 32 : i32
+  %minus1 = arith.constant -1 : i32
+  scf.forall (%b) in (1) {{
+    scf.forall (%t) in ({_THREADS}) {{
+      %v = memref.load %in[%t] : memref<{_THREADS}xi32>{"".join(body)}
+    }} {{mapping = [#gpu.thread<x>]}}
+  }} {{mapping = [#gpu.block<x>]}}
+  %r = bufferization.to_tensor %out restrict : memref<{rows}x{_THREADS}xi32> to tensor<{rows}x{_THREADS}xi32>
+  return %r : tensor<{rows}x{_THREADS}xi32>
+}}
+"""
+
+
+def _shuffle_reference(x, mode, offset):
+    """shfl.sync over a whole warp (width 32): source lane and validity; -1
+    where the source is not valid."""
+    out = np.empty_like(x)
+    for t in range(x.size):
+        lane, warp = t % 32, t - t % 32
+        source = {"xor": lane ^ offset, "down": lane + offset,
+                  "up": lane - offset, "idx": offset & 31}[mode]
+        valid = 0 <= source <= 31
+        out[t] = x[warp + source] if valid else -1
+    return out
+
+
+def test_shuffle_modes_match_the_warp_model():
+    x = np.random.default_rng().integers(0, 1 << 30, _THREADS, dtype=np.int32)
+    (out,) = harness.run(_shuffle_kernel(), [x])
+    expected = np.stack([_shuffle_reference(x, m, o) for m, o in _SHUFFLES])
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_barrier_under_thread_dependent_control_flow_is_refused():
+    if harness.TARGET != "cpu":
+        pytest.skip("the CPU pipeline's check")
+    program = _MATVEC.replace("%r = scf.if %first -> f32",
+                              "%mine = arith.cmpi eq, %t, %c0 : index\n"
+                              "      %r = scf.if %mine -> f32")
+    with pytest.raises(harness.tools.ToolError,
+                       match="depend on the thread .or on memory."):
+        harness.run(program, [np.zeros((_M, _K), np.float32),
+                              np.zeros(_K, np.float32)])

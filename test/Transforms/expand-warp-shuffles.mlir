@@ -1,0 +1,110 @@
+// RUN: weft-opt %s --split-input-file --verify-diagnostics --weft-expand-warp-shuffles | FileCheck %s
+
+// A shuffle becomes: the thread's value into a per-thread buffer, a barrier,
+// the source lane's element (lane = thread mod 32, within the thread's
+// warp; its own lane when the source is not valid), a second barrier.
+
+// CHECK-LABEL: func.func @xor
+// CHECK:         %[[X:.*]] = memref.alloc() : memref<64xf32>
+// CHECK:         scf.forall (%[[T:.*]]) in (64) {
+// CHECK:           %[[V:.*]] = memref.load
+// CHECK:           %[[LANE:.*]] = arith.remui %[[T]], %[[C32:.*]] : index
+// CHECK:           %[[WARP:.*]] = arith.subi %[[T]], %[[LANE]] : index
+// CHECK:           %[[OFF:.*]] = arith.index_cast %{{.*}} : i32 to index
+// CHECK:           %[[WIDTH:.*]] = arith.index_cast %{{.*}} : i32 to index
+// CHECK:           %[[LAST:.*]] = arith.subi %[[WIDTH]], %{{.*}} : index
+// CHECK:           %[[SRC:.*]] = arith.xori %[[LANE]], %[[OFF]] : index
+// CHECK:           %[[OK:.*]] = arith.cmpi sle, %[[SRC]], %[[LAST]] : index
+// CHECK:           %[[FROM:.*]] = arith.select %[[OK]], %[[SRC]], %[[LANE]] : index
+// CHECK:           memref.store %[[V]], %[[X]][%[[T]]]
+// CHECK-NEXT:      gpu.barrier
+// CHECK-NEXT:      %[[I:.*]] = arith.addi %[[WARP]], %[[FROM]] : index
+// CHECK-NEXT:      %[[R:.*]] = memref.load %[[X]][%[[I]]]
+// CHECK-NEXT:      gpu.barrier
+// CHECK-NEXT:      arith.select %[[OK]], %[[R]], %{{.*}} : f32
+// CHECK:         memref.dealloc %[[X]]
+// CHECK-NOT:     gpu.shuffle
+func.func @xor(%in: memref<64xf32>, %out: memref<64xf32>) {
+  %c1 = arith.constant 1 : i32
+  %c32 = arith.constant 32 : i32
+  %zero = arith.constant 0.0 : f32
+  scf.forall (%b) in (1) {
+    scf.forall (%t) in (64) {
+      %v = memref.load %in[%t] : memref<64xf32>
+      %r, %ok = gpu.shuffle xor %v, %c1, %c32 : f32
+      %s = arith.select %ok, %r, %zero : f32
+      memref.store %s, %out[%t] : memref<64xf32>
+    } {mapping = [#gpu.thread<x>]}
+  } {mapping = [#gpu.block<x>]}
+  return
+}
+
+// -----
+
+// The other modes' source lanes: down (lane + offset, valid up to width - 1),
+// up (lane - offset, valid from 32 - width) and idx (offset mod 32).
+
+// CHECK-LABEL: func.func @modes
+// CHECK:         %[[LANE:.*]] = arith.remui
+// CHECK:         %[[OFF:.*]] = arith.index_cast
+// CHECK-NEXT:    %[[W:.*]] = arith.index_cast
+// CHECK-NEXT:    arith.constant 1 : index
+// CHECK-NEXT:    %[[LAST:.*]] = arith.subi %[[W]]
+// CHECK-NEXT:    %[[DOWN:.*]] = arith.addi %[[LANE]], %[[OFF]] : index
+// CHECK-NEXT:    arith.cmpi sle, %[[DOWN]], %[[LAST]] : index
+// CHECK:         %[[LANE:.*]] = arith.remui
+// CHECK:         %[[OFF:.*]] = arith.index_cast
+// CHECK-NEXT:    %[[W:.*]] = arith.index_cast
+// CHECK-NEXT:    arith.constant 1 : index
+// CHECK-NEXT:    arith.subi %[[W]]
+// CHECK-NEXT:    %[[UP:.*]] = arith.subi %[[LANE]], %[[OFF]] : index
+// CHECK-NEXT:    %[[C32:.*]] = arith.constant 32 : index
+// CHECK-NEXT:    %[[FIRST:.*]] = arith.subi %[[C32]], %[[W]] : index
+// CHECK-NEXT:    arith.cmpi sle, %[[FIRST]], %[[UP]] : index
+// CHECK:         %[[OFF:.*]] = arith.index_cast
+// CHECK-NEXT:    %[[W:.*]] = arith.index_cast
+// CHECK-NEXT:    arith.constant 1 : index
+// CHECK-NEXT:    %[[LAST:.*]] = arith.subi %[[W]]
+// CHECK-NEXT:    %[[C31:.*]] = arith.constant 31 : index
+// CHECK-NEXT:    %[[IDX:.*]] = arith.andi %[[OFF]], %[[C31]] : index
+// CHECK-NEXT:    arith.cmpi sle, %[[IDX]], %[[LAST]] : index
+func.func @modes(%in: memref<32xi32>, %out: memref<3x32xi32>) {
+  %c3 = arith.constant 3 : i32
+  %c32 = arith.constant 32 : i32
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  scf.forall (%t) in (32) {
+    %v = memref.load %in[%t] : memref<32xi32>
+    %d, %dok = gpu.shuffle down %v, %c3, %c32 : i32
+    %u, %uok = gpu.shuffle up %v, %c3, %c32 : i32
+    %i, %iok = gpu.shuffle idx %v, %c3, %c32 : i32
+    memref.store %d, %out[%c0, %t] : memref<3x32xi32>
+    memref.store %u, %out[%c1, %t] : memref<3x32xi32>
+    memref.store %i, %out[%c2, %t] : memref<3x32xi32>
+  } {mapping = [#gpu.thread<x>]}
+  return
+}
+
+// -----
+
+func.func @partial_warp(%in: memref<48xf32>) {
+  %c1 = arith.constant 1 : i32
+  %c32 = arith.constant 32 : i32
+  scf.forall (%t) in (48) {
+    %v = memref.load %in[%t] : memref<48xf32>
+    // expected-error @below {{is in a thread loop of 48 threads, not whole warps of 32}}
+    %r, %ok = gpu.shuffle xor %v, %c1, %c32 : f32
+  } {mapping = [#gpu.thread<x>]}
+  return
+}
+
+// -----
+
+func.func @outside_threads(%v: f32) -> f32 {
+  %c1 = arith.constant 1 : i32
+  %c32 = arith.constant 32 : i32
+  // expected-error @below {{is not inside a loop over #gpu.thread ids}}
+  %r, %ok = gpu.shuffle xor %v, %c1, %c32 : f32
+  return %r : f32
+}
