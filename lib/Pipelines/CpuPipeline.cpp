@@ -35,7 +35,7 @@ void weft::buildCpuPipeline(OpPassManager &pm,
   buildBufferizationPipeline(pm);
   // SIMT kernels (barriers and shuffles inside thread loops) as consecutive
   // thread loops.
-  pm.addNestedPass<func::FuncOp>(createWeftExpandWarpShufflesPass());
+  pm.addNestedPass<func::FuncOp>(createWeftExpandWarpCollectivesPass());
   pm.addNestedPass<func::FuncOp>(createWeftSplitThreadLoopsAtBarriersPass());
   if (options.reverseGpuLoops)
     pm.addNestedPass<func::FuncOp>(createWeftReverseGpuLoopsPass());

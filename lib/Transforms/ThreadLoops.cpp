@@ -47,9 +47,7 @@ Value weft::buildLinearThreadId(OpBuilder &b, scf::ForallOp loop) {
   return id;
 }
 
-Value weft::allocatePerThreadArray(scf::ForallOp loop, int64_t numThreads,
-                                   Type type) {
-  auto arrayType = MemRefType::get({numThreads}, type);
+Value weft::allocateBlockBuffer(scf::ForallOp loop, MemRefType type) {
   Location loc = loop.getLoc();
   for (Operation *op = loop->getParentOp(); op; op = op->getParentOp()) {
     auto forall = dyn_cast<scf::ForallOp>(op);
@@ -59,17 +57,22 @@ Value weft::allocatePerThreadArray(scf::ForallOp loop, int64_t numThreads,
       // On the heap: the CPU runs blocks as parallel tasks, whose bodies
       // must not allocate on the stack (they become OpenMP regions).
       auto b = OpBuilder::atBlockBegin(forall.getBody());
-      Value array = memref::AllocOp::create(b, loc, arrayType);
+      Value buffer = memref::AllocOp::create(b, loc, type);
       b.setInsertionPoint(forall.getBody()->getTerminator());
-      memref::DeallocOp::create(b, loc, array);
-      return array;
+      memref::DeallocOp::create(b, loc, buffer);
+      return buffer;
     }
     if (auto func = dyn_cast<FunctionOpInterface>(op)) {
       auto b = OpBuilder::atBlockBegin(&func.getFunctionBody().front());
-      return memref::AllocaOp::create(b, loc, arrayType);
+      return memref::AllocaOp::create(b, loc, type);
     }
   }
   llvm_unreachable("a thread loop outside a function");
+}
+
+Value weft::allocatePerThreadArray(scf::ForallOp loop, int64_t numThreads,
+                                   Type type) {
+  return allocateBlockBuffer(loop, MemRefType::get({numThreads}, type));
 }
 
 bool weft::holdsBarrier(Operation *op) {

@@ -3,7 +3,7 @@
 over the threads of a block, also in block-uniform scf.for and scf.if.
 
 The GPU runs them as written. The CPU runs them through
-weft-expand-warp-shuffles and weft-split-thread-loops-at-barriers, and
+weft-expand-warp-collectives and weft-split-thread-loops-at-barriers, and
 harness.run runs them a second time with the thread loops backwards, which
 must give the same bits. References: numpy float64 (sums) or exact integer
 models (shuffles), every output element checked.
@@ -205,6 +205,88 @@ def test_shuffle_modes_match_the_warp_model():
     (out,) = harness.run(_shuffle_kernel(), [x])
     expected = np.stack([_shuffle_reference(x, m, o) for m, o in _SHUFFLES])
     np.testing.assert_array_equal(out, expected)
+
+
+_GM, _GN, _GK = 32, 16, 32  # one block of two warps, 16 rows each
+
+
+def _mma_kernel(dtype):
+    """C = A B with nvgpu.mma.sync m16n8k16, each lane loading its own
+    fragments from global memory (PTX's layout: lane = 4 g + t)."""
+    a_type = f"memref<{_GM}x{_GK}x{dtype}>"
+    b_type = f"memref<{_GK}x{_GN}x{dtype}>"
+    c_type = f"memref<{_GM}x{_GN}xf32>"
+    body = ["""
+      %lane = arith.remui %t, %c32 : index
+      %w = arith.divui %t, %c32 : index
+      %g = arith.divui %lane, %c4 : index
+      %t4 = arith.remui %lane, %c4 : index
+      %tc = arith.muli %t4, %c2 : index
+      %row0 = arith.muli %w, %c16 : index
+      %ra = arith.addi %row0, %g : index
+      %rb = arith.addi %ra, %c8 : index"""]
+    for nt in range(_GN // 8):
+        body.append(f"""
+      %n{nt} = arith.addi %g, %c{8 * nt} : index
+      %acc{nt}_0 = arith.constant dense<0.0> : vector<2x2xf32>""")
+        for ks in range(_GK // 16):
+            p = f"{nt}_{ks}"
+            body.append(f"""
+      %k{p} = arith.addi %tc, %c{16 * ks} : index
+      %k{p}h = arith.addi %k{p}, %c8 : index
+      %a{p}0 = vector.load %am[%ra, %k{p}] : {a_type}, vector<2x{dtype}>
+      %a{p}1 = vector.load %am[%rb, %k{p}] : {a_type}, vector<2x{dtype}>
+      %a{p}2 = vector.load %am[%ra, %k{p}h] : {a_type}, vector<2x{dtype}>
+      %a{p}3 = vector.load %am[%rb, %k{p}h] : {a_type}, vector<2x{dtype}>
+      %af{p}0 = vector.insert %a{p}0, %zeroA [0] : vector<2x{dtype}> into vector<4x2x{dtype}>
+      %af{p}1 = vector.insert %a{p}1, %af{p}0 [1] : vector<2x{dtype}> into vector<4x2x{dtype}>
+      %af{p}2 = vector.insert %a{p}2, %af{p}1 [2] : vector<2x{dtype}> into vector<4x2x{dtype}>
+      %af{p} = vector.insert %a{p}3, %af{p}2 [3] : vector<2x{dtype}> into vector<4x2x{dtype}>
+      %k{p}1 = arith.addi %k{p}, %c1 : index
+      %k{p}h1 = arith.addi %k{p}h, %c1 : index
+      %b{p}0 = memref.load %bm[%k{p}, %n{nt}] : {b_type}
+      %b{p}1 = memref.load %bm[%k{p}1, %n{nt}] : {b_type}
+      %b{p}2 = memref.load %bm[%k{p}h, %n{nt}] : {b_type}
+      %b{p}3 = memref.load %bm[%k{p}h1, %n{nt}] : {b_type}
+      %bf{p} = vector.from_elements %b{p}0, %b{p}1, %b{p}2, %b{p}3 : vector<2x2x{dtype}>
+      %acc{nt}_{ks + 1} = nvgpu.mma.sync (%af{p}, %bf{p}, %acc{nt}_{ks}) {{mmaShape = [16, 8, 16]}} : (vector<4x2x{dtype}>, vector<2x2x{dtype}>, vector<2x2xf32>) -> vector<2x2xf32>""")
+        last = f"%acc{nt}_{_GK // 16}"
+        body.append(f"""
+      %col{nt} = arith.addi %tc, %c{8 * nt} : index
+      %d{nt}0 = vector.extract {last}[0] : vector<2xf32> from vector<2x2xf32>
+      %d{nt}1 = vector.extract {last}[1] : vector<2xf32> from vector<2x2xf32>
+      vector.store %d{nt}0, %cm[%ra, %col{nt}] : {c_type}, vector<2xf32>
+      vector.store %d{nt}1, %cm[%rb, %col{nt}] : {c_type}, vector<2xf32>""")
+    constants = "\n".join(f"  %c{v} = arith.constant {v} : index"
+                           for v in (1, 2, 4, 8, 16, 24, 32))
+    return f"""
+func.func @main(%a: tensor<{_GM}x{_GK}x{dtype}>, %b: tensor<{_GK}x{_GN}x{dtype}>) -> tensor<{_GM}x{_GN}xf32> {{
+  %am = bufferization.to_buffer %a : tensor<{_GM}x{_GK}x{dtype}> to {a_type}
+  %bm = bufferization.to_buffer %b : tensor<{_GK}x{_GN}x{dtype}> to {b_type}
+  %cm = memref.alloc() : {c_type}
+{constants}
+  %c0 = arith.constant 0 : index
+  %zeroA = arith.constant dense<0.0> : vector<4x2x{dtype}>
+  scf.forall (%blk) in (1) {{
+    scf.forall (%t) in (64) {{{"".join(body)}
+    }} {{mapping = [#gpu.thread<x>]}}
+  }} {{mapping = [#gpu.block<x>]}}
+  %r = bufferization.to_tensor %cm restrict : {c_type} to tensor<{_GM}x{_GN}xf32>
+  return %r : tensor<{_GM}x{_GN}xf32>
+}}
+"""
+
+
+def test_tensor_core_product_from_lane_fragments():
+    dtype = "f16"
+    rng = np.random.default_rng()
+    a, a64 = harness.given(rng.standard_normal((_GM, _GK)), dtype)
+    b, b64 = harness.given(rng.standard_normal((_GK, _GN)), dtype)
+    (c,) = harness.run(_mma_kernel(dtype), [a, b])
+    # Products of f16 values are exact in f32; the 32-term sums
+    # round once per term (|error| <= 32 * 2^-24 * sum |a b|).
+    bound = 32 * harness.EPS32 * (np.abs(a64) @ np.abs(b64))
+    harness.assert_close(c, a64 @ b64, rtol=0, atol=bound + 1e-30)
 
 
 def test_barrier_under_thread_dependent_control_flow_is_refused():

@@ -215,7 +215,7 @@ def WeftSplitThreadLoopsAtBarriersPass
     The buffers are allocated once per block. A barrier under control flow
     that depends on the thread or on memory, in other region ops, or outside
     a thread loop is an error, as are thread loops without static bounds.
-    The CPU pipeline runs this pass (and `weft-expand-warp-shuffles` before
+    The CPU pipeline runs this pass (and `weft-expand-warp-collectives` before
     it); the race check (`weft-reverse-gpu-loops`) then applies to the
     pieces.
   }];
@@ -223,25 +223,41 @@ def WeftSplitThreadLoopsAtBarriersPass
                            "::mlir::memref::MemRefDialect"];
 }
 
-def WeftExpandWarpShufflesPass
-    : Pass<"weft-expand-warp-shuffles", "::mlir::func::FuncOp"> {
-  let summary = "turns gpu.shuffle into an exchange through memory (for the CPU)";
+def WeftExpandWarpCollectivesPass
+    : Pass<"weft-expand-warp-collectives", "::mlir::func::FuncOp"> {
+  let summary = "turns warp collectives into exchanges through memory (for the CPU)";
   let description = [{
-    Rewrites each `gpu.shuffle` in a loop over `#gpu.thread` ids (x a
-    multiple of 32 threads; lane = linear thread id mod 32) into a store of
-    the thread's value into a buffer of one element per thread, a
-    `gpu.barrier`, a load of the source lane's element and a second barrier
-    (the buffer is then free for the next exchange), which
-    `weft-split-thread-loops-at-barriers` runs on the CPU. The source lane
-    and the `valid` result are those of the `shfl.sync` that upstream's NVVM
-    lowering emits (lanes 0 to width - 1, no segments); a lane whose source
-    is not valid gets its own value, as on the GPU. Every thread of the
-    block must reach each shuffle, a stronger condition than the GPU's (the
-    lanes of a warp).
+    The lanes of a warp exchange values in `gpu.shuffle` and in tensor-core
+    products (`nvgpu.mma.sync`, whose operands are spread over the lanes in
+    fragments). On the CPU a warp's lanes are iterations of a thread loop
+    (x a multiple of 32 threads; lane = linear thread id mod 32), so this
+    pass rewrites each of these ops inside a loop over `#gpu.thread` ids
+    into stores to buffers of the block, a `gpu.barrier`, each thread's loads
+    of what it needs, and a second barrier (the buffers are then free for
+    the next exchange); `weft-split-thread-loops-at-barriers` then runs the
+    loop on the CPU.
+
+    * `gpu.shuffle`: each thread stores its value in a buffer of one element
+      per thread and loads its source lane's element. The source lane and
+      the `valid` result are those of the `shfl.sync` that upstream's NVVM
+      lowering emits (lanes 0 to width - 1, no segments); a lane whose source
+      is not valid gets its own value, as on the GPU.
+    * `nvgpu.mma.sync` of shape [16, 8, 16] with f16 operands and f32
+      accumulators (upstream's NVVM lowering of the op has no bf16): each
+      lane writes its A and B fragment elements (PTX's
+      m16n8k16 layout) into its warp's dense 16x16 and 16x8 f32 matrices, and
+      computes its four accumulator elements as f32 sums over k in order.
+      The GPU's rounding inside the product may differ in the last bits.
+
+    Every thread of the block must reach each of these ops, a stronger
+    condition than the GPU's (the lanes of a warp). Other shapes and types of
+    `nvgpu.mma.sync` are an error.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",
-                           "::mlir::memref::MemRefDialect"];
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def WeftAlignWorkgroupMemoryPass

@@ -27,9 +27,12 @@ FailureOr<int64_t> getStaticThreadCount(scf::ForallOp loop);
 /// The thread's linear id in `loop` (x fastest), built at `b`'s point.
 Value buildLinearThreadId(OpBuilder &b, scf::ForallOp loop);
 
-/// A buffer of one `type` value per thread of `loop`'s block, allocated once
-/// per block where every piece of the kernel can reach it: in the enclosing
-/// #gpu.block loop (freed at its end), else on the function's stack.
+/// A buffer of `type` for `loop`'s block, allocated once per block where
+/// every piece of the kernel can reach it: in the enclosing #gpu.block loop
+/// (freed at its end), else on the function's stack.
+Value allocateBlockBuffer(scf::ForallOp loop, MemRefType type);
+
+/// A block buffer of one `type` value per thread of `loop`.
 Value allocatePerThreadArray(scf::ForallOp loop, int64_t numThreads, Type type);
 
 /// Gives every scf.for and scf.if in `loop` that holds a barrier the points

@@ -1,4 +1,4 @@
-// RUN: weft-opt %s --split-input-file --verify-diagnostics --weft-expand-warp-shuffles | FileCheck %s
+// RUN: weft-opt %s --split-input-file --verify-diagnostics --weft-expand-warp-collectives | FileCheck %s
 
 // A shuffle becomes: the thread's value into a per-thread buffer, a barrier,
 // the source lane's element (lane = thread mod 32, within the thread's
@@ -82,6 +82,45 @@ func.func @modes(%in: memref<32xi32>, %out: memref<3x32xi32>) {
     memref.store %d, %out[%c0, %t] : memref<3x32xi32>
     memref.store %u, %out[%c1, %t] : memref<3x32xi32>
     memref.store %i, %out[%c2, %t] : memref<3x32xi32>
+  } {mapping = [#gpu.thread<x>]}
+  return
+}
+
+// -----
+
+// A tensor-core product: each lane scatters its A and B fragment elements
+// (PTX's m16n8k16 layout) into its warp's dense f32 matrices, a barrier,
+// each lane sums its four accumulator elements over k, a barrier.
+
+// CHECK-LABEL: func.func @mma
+// CHECK-DAG:     %[[B:.*]] = memref.alloc() : memref<2x16x8xf32>
+// CHECK-DAG:     %[[A:.*]] = memref.alloc() : memref<2x16x16xf32>
+// CHECK:         scf.forall (%[[T:.*]]) in (64) {
+// CHECK:           %[[WARP:.*]] = arith.divui %[[T]], %{{.*}} : index
+// CHECK-COUNT-8:   memref.store %{{.*}}, %[[A]][%[[WARP]], %{{.*}}, %{{.*}}] : memref<2x16x16xf32>
+// CHECK-COUNT-4:   memref.store %{{.*}}, %[[B]][%[[WARP]], %{{.*}}, %{{.*}}] : memref<2x16x8xf32>
+// CHECK-NEXT:      gpu.barrier
+// CHECK-COUNT-4:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK:           gpu.barrier
+// CHECK-NOT:       nvgpu.mma.sync
+// CHECK:         } {mapping = [#gpu.thread<x>]}
+func.func @mma(%a: vector<4x2xf16>, %b: vector<2x2xf16>, %out: memref<64xvector<2x2xf32>>) {
+  %c = arith.constant dense<0.0> : vector<2x2xf32>
+  scf.forall (%blk) in (1) {
+    scf.forall (%t) in (64) {
+      %d = nvgpu.mma.sync (%a, %b, %c) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+      memref.store %d, %out[%t] : memref<64xvector<2x2xf32>>
+    } {mapping = [#gpu.thread<x>]}
+  } {mapping = [#gpu.block<x>]}
+  return
+}
+
+// -----
+
+func.func @mma_bf16(%a: vector<4x2xbf16>, %b: vector<2x2xbf16>, %c: vector<2x2xf32>) {
+  scf.forall (%t) in (32) {
+    // expected-error @below {{the CPU runs only products of shape [16, 8, 16] with f16 operands and f32 accumulators}}
+    %d = nvgpu.mma.sync (%a, %b, %c) {mmaShape = [16, 8, 16]} : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
   } {mapping = [#gpu.thread<x>]}
   return
 }

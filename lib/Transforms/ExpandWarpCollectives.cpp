@@ -1,0 +1,229 @@
+//===- ExpandWarpCollectives.cpp - gpu.shuffle through memory, for the CPU
+//---===//
+//
+// On the CPU the lanes of a warp are iterations of a thread loop, so a
+// shuffle becomes an exchange through a per-thread buffer between barriers,
+// which weft-split-thread-loops-at-barriers then cuts the loop at.
+//
+//===----------------------------------------------------------------------===//
+
+#include "weft/Transforms/Passes.h"
+#include "weft/Transforms/ThreadLoops.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace mlir::weft {
+#define GEN_PASS_DEF_WEFTEXPANDWARPCOLLECTIVESPASS
+#include "weft/Transforms/Passes.h.inc"
+} // namespace mlir::weft
+
+using namespace mlir;
+
+namespace {
+/// Where a collective op runs: its thread loop and the thread's place in
+/// it, built just before the op.
+struct WarpPosition {
+  scf::ForallOp loop;
+  int64_t numThreads;
+  Value thread; // linear id in the block
+  Value lane;   // thread mod 32
+  Value warp;   // thread / 32
+};
+} // namespace
+
+static FailureOr<WarpPosition> locate(OpBuilder &b, Operation *op) {
+  auto loop = op->getParentOfType<scf::ForallOp>();
+  if (!loop || !weft::isThreadLoop(loop))
+    return op->emitOpError("is not inside a loop over #gpu.thread ids");
+  FailureOr<int64_t> numThreads = weft::getStaticThreadCount(loop);
+  if (failed(numThreads))
+    return failure();
+  if (*numThreads % kWarpSize != 0)
+    return op->emitOpError("is in a thread loop of ")
+           << *numThreads << " threads, not whole warps of " << kWarpSize;
+  Location loc = op->getLoc();
+  Value thread = weft::buildLinearThreadId(b, loop);
+  Value warpSize = arith::ConstantIndexOp::create(b, loc, kWarpSize);
+  return WarpPosition{loop, *numThreads, thread,
+                      arith::RemUIOp::create(b, loc, thread, warpSize),
+                      arith::DivUIOp::create(b, loc, thread, warpSize)};
+}
+
+/// The source lane of `shuffle` for `lane` and whether it is valid, as
+/// upstream's NVVM lowering has shfl.sync compute them: lanes 0..width-1
+/// take part and no segments (clamp width - 1, or 32 - width for `up`).
+/// An invalid source is the lane itself, whose own value shfl returns.
+static std::pair<Value, Value>
+buildSourceLane(OpBuilder &b, gpu::ShuffleOp shuffle, Value lane) {
+  Location loc = shuffle.getLoc();
+  auto toIndex = [&](Value v) {
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+  };
+  auto constant = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto sle = [&](Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, x, y);
+  };
+  Value offset = toIndex(shuffle.getOffset());
+  Value width = toIndex(shuffle.getWidth());
+  Value lastLane = arith::SubIOp::create(b, loc, width, constant(1));
+  Value source;
+  Value valid;
+  switch (shuffle.getMode()) {
+  case gpu::ShuffleMode::XOR:
+    source = arith::XOrIOp::create(b, loc, lane, offset);
+    valid = sle(source, lastLane);
+    break;
+  case gpu::ShuffleMode::DOWN:
+    source = arith::AddIOp::create(b, loc, lane, offset);
+    valid = sle(source, lastLane);
+    break;
+  case gpu::ShuffleMode::UP:
+    source = arith::SubIOp::create(b, loc, lane, offset);
+    valid =
+        sle(arith::SubIOp::create(b, loc, constant(kWarpSize), width), source);
+    break;
+  case gpu::ShuffleMode::IDX:
+    source = arith::AndIOp::create(b, loc, offset, constant(kWarpSize - 1));
+    valid = sle(source, lastLane);
+    break;
+  }
+  source = arith::SelectOp::create(b, loc, valid, source, lane);
+  return {source, valid};
+}
+
+static LogicalResult expand(gpu::ShuffleOp shuffle) {
+  OpBuilder b(shuffle);
+  Location loc = shuffle.getLoc();
+  FailureOr<WarpPosition> at = locate(b, shuffle);
+  if (failed(at))
+    return failure();
+  Value exchange = weft::allocatePerThreadArray(at->loop, at->numThreads,
+                                                shuffle.getValue().getType());
+  Value warpStart = arith::SubIOp::create(b, loc, at->thread, at->lane);
+  auto [source, valid] = buildSourceLane(b, shuffle, at->lane);
+  memref::StoreOp::create(b, loc, shuffle.getValue(), exchange, at->thread);
+  gpu::BarrierOp::create(b, loc);
+  Value value = memref::LoadOp::create(
+      b, loc, exchange,
+      ValueRange{arith::AddIOp::create(b, loc, warpStart, source)});
+  // Nobody may overwrite the buffer before every thread has read it.
+  gpu::BarrierOp::create(b, loc);
+  shuffle.replaceAllUsesWith(ValueRange{value, valid});
+  shuffle.erase();
+  return success();
+}
+
+/// An m16n8k16 product: lane = 4 g + t holds, of row-major A (16x16), the
+/// pairs at rows g and g + 8 and columns 2t and 2t + 8 (register i: row
+/// g + 8 (i mod 2), column 2t + 8 (i / 2)); of B (16x8, k by n), column g
+/// at k = 2t and 2t + 8; of C and D (16x8), rows g and g + 8 at columns 2t.
+static LogicalResult expand(nvgpu::MmaSyncOp mma) {
+  auto aType = cast<VectorType>(mma.getMatrixA().getType());
+  auto bType = cast<VectorType>(mma.getMatrixB().getType());
+  auto cType = cast<VectorType>(mma.getMatrixC().getType());
+  Type operand = aType.getElementType();
+  SmallVector<int64_t> shape =
+      llvm::to_vector(llvm::map_range(mma.getMmaShape(), [](Attribute a) {
+        return cast<IntegerAttr>(a).getInt();
+      }));
+  if (shape != SmallVector<int64_t>{16, 8, 16} || !operand.isF16() ||
+      bType.getElementType() != operand || !cType.getElementType().isF32() ||
+      aType.getShape() != ArrayRef<int64_t>{4, 2} ||
+      bType.getShape() != ArrayRef<int64_t>{2, 2} ||
+      cType.getShape() != ArrayRef<int64_t>{2, 2})
+    return mma.emitOpError(
+        "the CPU runs only products of shape [16, 8, 16] with f16 operands "
+        "and f32 accumulators (upstream's NVVM lowering has no bf16 either)");
+
+  OpBuilder b(mma);
+  Location loc = mma.getLoc();
+  FailureOr<WarpPosition> at = locate(b, mma);
+  if (failed(at))
+    return failure();
+  int64_t numWarps = at->numThreads / kWarpSize;
+  Type f32 = b.getF32Type();
+  Value aMatrix = weft::allocateBlockBuffer(
+      at->loop, MemRefType::get({numWarps, 16, 16}, f32));
+  Value bMatrix = weft::allocateBlockBuffer(
+      at->loop, MemRefType::get({numWarps, 16, 8}, f32));
+
+  auto index = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto plus = [&](Value x, int64_t v) -> Value {
+    return v ? arith::AddIOp::create(b, loc, x, index(v)) : x;
+  };
+  Value group = arith::DivUIOp::create(b, loc, at->lane, index(4));
+  Value pairColumn = arith::MulIOp::create(
+      b, loc, arith::RemUIOp::create(b, loc, at->lane, index(4)), index(2));
+  auto element = [&](Value fragment, int64_t reg, int64_t half) -> Value {
+    Value e = vector::ExtractOp::create(b, loc, fragment,
+                                        ArrayRef<int64_t>{reg, half});
+    return e.getType() == f32 ? e : arith::ExtFOp::create(b, loc, f32, e);
+  };
+  for (int64_t reg = 0; reg < 4; ++reg)
+    for (int64_t half = 0; half < 2; ++half)
+      memref::StoreOp::create(
+          b, loc, element(mma.getMatrixA(), reg, half), aMatrix,
+          ValueRange{at->warp, plus(group, 8 * (reg % 2)),
+                     plus(pairColumn, half + 8 * (reg / 2))});
+  for (int64_t reg = 0; reg < 2; ++reg)
+    for (int64_t half = 0; half < 2; ++half)
+      memref::StoreOp::create(
+          b, loc, element(mma.getMatrixB(), reg, half), bMatrix,
+          ValueRange{at->warp, plus(pairColumn, half + 8 * reg), group});
+  gpu::BarrierOp::create(b, loc);
+
+  Value result = mma.getMatrixC();
+  for (int64_t reg = 0; reg < 2; ++reg)
+    for (int64_t half = 0; half < 2; ++half) {
+      Value row = plus(group, 8 * reg);
+      Value column = plus(pairColumn, half);
+      auto sum = scf::ForOp::create(
+          b, loc, index(0), index(16), index(1),
+          ValueRange{element(mma.getMatrixC(), reg, half)},
+          [&](OpBuilder &nested, Location nestedLoc, Value k, ValueRange acc) {
+            Value x = memref::LoadOp::create(nested, nestedLoc, aMatrix,
+                                             ValueRange{at->warp, row, k});
+            Value y = memref::LoadOp::create(nested, nestedLoc, bMatrix,
+                                             ValueRange{at->warp, k, column});
+            Value product = arith::MulFOp::create(nested, nestedLoc, x, y);
+            scf::YieldOp::create(nested, nestedLoc,
+                                 ValueRange{arith::AddFOp::create(
+                                     nested, nestedLoc, acc[0], product)});
+          });
+      result = vector::InsertOp::create(b, loc, sum.getResult(0), result,
+                                        ArrayRef<int64_t>{reg, half});
+    }
+  // Nobody may overwrite the matrices before every lane has read them.
+  gpu::BarrierOp::create(b, loc);
+  mma.replaceAllUsesWith(result);
+  mma.erase();
+  return success();
+}
+
+namespace {
+struct WeftExpandWarpCollectivesPass
+    : weft::impl::WeftExpandWarpCollectivesPassBase<
+          WeftExpandWarpCollectivesPass> {
+  void runOnOperation() override {
+    SmallVector<Operation *> collectives;
+    getOperation().walk([&](Operation *op) {
+      if (isa<gpu::ShuffleOp, nvgpu::MmaSyncOp>(op))
+        collectives.push_back(op);
+    });
+    for (Operation *op : collectives) {
+      LogicalResult expanded =
+          TypeSwitch<Operation *, LogicalResult>(op)
+              .Case<gpu::ShuffleOp, nvgpu::MmaSyncOp>(
+                  [](auto collective) { return expand(collective); });
+      if (failed(expanded))
+        return signalPassFailure();
+    }
+  }
+};
+} // namespace
