@@ -33,6 +33,22 @@ struct WarpPosition {
 };
 } // namespace
 
+/// The exchange buffers of the block, by thread loop and type: each
+/// collective is done with its buffers at its second barrier, so the
+/// collectives of one loop share them.
+class ExchangeBuffers {
+public:
+  Value get(scf::ForallOp loop, MemRefType type) {
+    Value &buffer = buffers[{loop, type}];
+    if (!buffer)
+      buffer = weft::allocateBlockBuffer(loop, type);
+    return buffer;
+  }
+
+private:
+  DenseMap<std::pair<Operation *, Type>, Value> buffers;
+};
+
 static FailureOr<WarpPosition> locate(OpBuilder &b, Operation *op) {
   auto loop = op->getParentOfType<scf::ForallOp>();
   if (!loop || !weft::isThreadLoop(loop))
@@ -95,14 +111,15 @@ buildSourceLane(OpBuilder &b, gpu::ShuffleOp shuffle, Value lane) {
   return {source, valid};
 }
 
-static LogicalResult expand(gpu::ShuffleOp shuffle) {
+static LogicalResult expand(gpu::ShuffleOp shuffle, ExchangeBuffers &buffers) {
   OpBuilder b(shuffle);
   Location loc = shuffle.getLoc();
   FailureOr<WarpPosition> at = locate(b, shuffle);
   if (failed(at))
     return failure();
-  Value exchange = weft::allocatePerThreadArray(at->loop, at->numThreads,
-                                                shuffle.getValue().getType());
+  Value exchange =
+      buffers.get(at->loop, MemRefType::get({at->numThreads},
+                                            shuffle.getValue().getType()));
   Value warpStart = arith::SubIOp::create(b, loc, at->thread, at->lane);
   auto [source, valid] = buildSourceLane(b, shuffle, at->lane);
   memref::StoreOp::create(b, loc, shuffle.getValue(), exchange, at->thread);
@@ -121,7 +138,7 @@ static LogicalResult expand(gpu::ShuffleOp shuffle) {
 /// pairs at rows g and g + 8 and columns 2t and 2t + 8 (register i: row
 /// g + 8 (i mod 2), column 2t + 8 (i / 2)); of B (16x8, k by n), column g
 /// at k = 2t and 2t + 8; of C and D (16x8), rows g and g + 8 at columns 2t.
-static LogicalResult expand(nvgpu::MmaSyncOp mma) {
+static LogicalResult expand(nvgpu::MmaSyncOp mma, ExchangeBuffers &buffers) {
   auto aType = cast<VectorType>(mma.getMatrixA().getType());
   auto bType = cast<VectorType>(mma.getMatrixB().getType());
   auto cType = cast<VectorType>(mma.getMatrixC().getType());
@@ -146,10 +163,10 @@ static LogicalResult expand(nvgpu::MmaSyncOp mma) {
     return failure();
   int64_t numWarps = at->numThreads / kWarpSize;
   Type f32 = b.getF32Type();
-  Value aMatrix = weft::allocateBlockBuffer(
-      at->loop, MemRefType::get({numWarps, 16, 16}, f32));
-  Value bMatrix = weft::allocateBlockBuffer(
-      at->loop, MemRefType::get({numWarps, 16, 8}, f32));
+  Value aMatrix =
+      buffers.get(at->loop, MemRefType::get({numWarps, 16, 16}, f32));
+  Value bMatrix =
+      buffers.get(at->loop, MemRefType::get({numWarps, 16, 8}, f32));
 
   auto index = [&](int64_t v) {
     return arith::ConstantIndexOp::create(b, loc, v);
@@ -216,11 +233,12 @@ struct WeftExpandWarpCollectivesPass
       if (isa<gpu::ShuffleOp, nvgpu::MmaSyncOp>(op))
         collectives.push_back(op);
     });
+    ExchangeBuffers buffers;
     for (Operation *op : collectives) {
       LogicalResult expanded =
           TypeSwitch<Operation *, LogicalResult>(op)
               .Case<gpu::ShuffleOp, nvgpu::MmaSyncOp>(
-                  [](auto collective) { return expand(collective); });
+                  [&](auto collective) { return expand(collective, buffers); });
       if (failed(expanded))
         return signalPassFailure();
     }

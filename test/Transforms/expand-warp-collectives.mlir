@@ -44,7 +44,10 @@ func.func @xor(%in: memref<64xf32>, %out: memref<64xf32>) {
 // The other modes' source lanes: down (lane + offset, valid up to width - 1),
 // up (lane - offset, valid from 32 - width) and idx (offset mod 32).
 
+// The three exchanges share one buffer.
 // CHECK-LABEL: func.func @modes
+// CHECK-NEXT:    memref.alloca() : memref<32xi32>
+// CHECK-NOT:     memref.alloca
 // CHECK:         %[[LANE:.*]] = arith.remui
 // CHECK:         %[[OFF:.*]] = arith.index_cast
 // CHECK-NEXT:    %[[W:.*]] = arith.index_cast
