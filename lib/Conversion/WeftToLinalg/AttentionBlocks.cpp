@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "AttentionKeys.h"
 #include "AttentionLowering.h"
 #include "BlockLoops.h"
 #include "LoweringUtils.h"
@@ -165,8 +166,6 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
   Value batchValue = getIndexValue(b, loc, batch);
   Value seqQValue = getIndexValue(b, loc, seqQ);
   Value seqKValue = getIndexValue(b, loc, seqK);
-  auto maskType =
-      mask ? cast<RankedTensorType>(mask.getType()) : RankedTensorType();
 
   // Results, and with several splits each split's unnormalised rows, row
   // maxima and row sums.
@@ -307,35 +306,12 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     forEachWarpTile(b, loc, kThreads, tilesM, tilesN, fn);
   };
 
-  // The keys this block reads: those of its split, at most the valid length
-  // (kv_len), and with causal masking and a window only those some query
-  // of the block can see (each score still checks its own visibility).
-  Value validLength = seqKValue;
-  if (kvLen) {
-    Value stored = memref::LoadOp::create(b, loc, kvLenBuf, batchIndex);
-    validLength = arith::IndexCastOp::create(b, loc, b.getIndexType(), stored);
-  }
-  Value keyEnd = kvLen ? arith::MinSIOp::create(b, loc, validLength, seqKValue)
-                       : seqKValue;
-  Value keyStart = c(0);
-  if (scoring.causal) {
-    // Key j is visible from query i when j + Sq <= i + L.
-    Value lastQuery = arith::MinSIOp::create(
-        b, loc, arith::AddIOp::create(b, loc, firstQuery, c(shape.queries)),
-        seqQValue);
-    Value limit = arith::SubIOp::create(
-        b, loc, arith::AddIOp::create(b, loc, lastQuery, validLength),
-        seqQValue);
-    keyEnd = arith::MinSIOp::create(
-        b, loc, keyEnd, arith::MaxSIOp::create(b, loc, limit, c(0)));
-    if (scoring.window) {
-      // ... and i + L - Sq - j < W.
-      Value first = arith::SubIOp::create(
-          b, loc, arith::AddIOp::create(b, loc, firstQuery, validLength),
-          arith::AddIOp::create(b, loc, seqQValue, c(*scoring.window - 1)));
-      keyStart = arith::MaxSIOp::create(b, loc, first, c(0));
-    }
-  }
+  // The keys this block reads: those some query of the block can see (at
+  // most the valid length, kv_len), and of those, its split's.
+  BlockKeys blockKeys =
+      computeBlockKeys(b, loc, scoring, firstQuery, shape.queries, seqQValue,
+                       seqKValue, kvLenBuf, batchIndex);
+  Value keyStart = blockKeys.start, keyEnd = blockKeys.end;
   if (splits > 1) {
     Value splitKeys = c(shape.tilesPerSplit * keys);
     Value splitStart = arith::MulIOp::create(b, loc, split, splitKeys);
@@ -343,6 +319,10 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     keyEnd = arith::MinSIOp::create(
         b, loc, keyEnd, arith::AddIOp::create(b, loc, splitStart, splitKeys));
   }
+  blockKeys.start = keyStart;
+  blockKeys.end = keyEnd;
+  ScoreMasking masking{scoring, blockKeys,  seqQValue,
+                       maskBuf, batchIndex, static_cast<bool>(kvLen)};
 
   // In a thread loop: the key tile from `tileStart` into the K and V tiles
   // (zeros past the block's keys), copies that may be asynchronous.
@@ -455,30 +435,8 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     // (and capped), masked, -inf where the key is not visible.
     auto finishScore = [&](OpBuilder &fb, Value r, Value j,
                            Value dot) -> Value {
-      Value query = rowQuery(fb, r);
-      Value key = arith::AddIOp::create(fb, loc, tileStart, j);
-      Value s = buildScaledScore(fb, loc, dot, scoring);
-      Value inBlock = arith::AndIOp::create(
-          fb, loc, lessThan(fb, query, seqQValue),
-          arith::AndIOp::create(fb, loc, lessThan(fb, key, keyEnd),
-                                arith::CmpIOp::create(fb, loc,
-                                                      arith::CmpIPredicate::sge,
-                                                      key, keyStart)));
-      if (mask) {
-        Value head = rowHead(fb, r);
-        Value maskBatch = maskType.getDimSize(0) == 1 ? c(0) : batchIndex;
-        Value maskHead = maskType.getDimSize(1) == 1 ? c(0) : head;
-        s = arith::AddFOp::create(fb, loc, s,
-                                  loadF32If(fb, loc, inBlock, maskBuf,
-                                            {maskBatch, maskHead, query, key},
-                                            zero));
-      }
-      Value visible =
-          buildKeyVisible(fb, loc, query, key, validLength, seqQValue,
-                          static_cast<bool>(kvLen), scoring);
-      if (visible)
-        inBlock = arith::AndIOp::create(fb, loc, inBlock, visible);
-      return arith::SelectOp::create(fb, loc, inBlock, s, negInf);
+      return masking.finish(fb, loc, rowQuery(fb, r), rowHead(fb, r),
+                            arith::AddIOp::create(fb, loc, tileStart, j), dot);
     };
     // The dot products of query rows `rs` and key rows `js` of the tiles,
     // `width` elements of each row at a time (one 16-byte read of a K row):

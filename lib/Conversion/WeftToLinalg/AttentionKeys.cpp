@@ -1,0 +1,79 @@
+//===- AttentionKeys.cpp - keys a block of queries sees -------------------===//
+
+#include "AttentionKeys.h"
+#include "BlockLoops.h"
+#include "LoweringUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::weft;
+
+BlockKeys weft::computeBlockKeys(OpBuilder &b, Location loc,
+                                 const AttentionScoring &scoring,
+                                 Value firstQuery, int64_t queries, Value seqQ,
+                                 Value seqK, Value kvLen, Value batchIndex) {
+  auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
+  BlockKeys keys;
+  keys.validLength = seqK;
+  if (kvLen) {
+    Value stored = memref::LoadOp::create(b, loc, kvLen, batchIndex);
+    keys.validLength =
+        arith::IndexCastOp::create(b, loc, b.getIndexType(), stored);
+  }
+  keys.end =
+      kvLen ? arith::MinSIOp::create(b, loc, keys.validLength, seqK) : seqK;
+  keys.start = c(0);
+  if (scoring.causal) {
+    // Key j is visible from query i when j + Sq <= i + L.
+    Value lastQuery = arith::MinSIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, firstQuery, c(queries)), seqQ);
+    Value limit = arith::SubIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, lastQuery, keys.validLength),
+        seqQ);
+    keys.end = arith::MinSIOp::create(
+        b, loc, keys.end, arith::MaxSIOp::create(b, loc, limit, c(0)));
+    if (scoring.window) {
+      // ... and i + L - Sq - j < W.
+      Value first = arith::SubIOp::create(
+          b, loc, arith::AddIOp::create(b, loc, firstQuery, keys.validLength),
+          arith::AddIOp::create(b, loc, seqQ, c(*scoring.window - 1)));
+      keys.start = arith::MaxSIOp::create(b, loc, first, c(0));
+    }
+  }
+  return keys;
+}
+
+Value ScoreMasking::finish(OpBuilder &b, Location loc, Value query, Value head,
+                           Value key, Value dot) const {
+  auto lessThan = [&](Value x, Value y) -> Value {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, y);
+  };
+  Value s = buildScaledScore(b, loc, dot, scoring);
+  Value inBlock = arith::AndIOp::create(
+      b, loc, lessThan(query, seqQ),
+      arith::AndIOp::create(b, loc, lessThan(key, keys.end),
+                            arith::CmpIOp::create(b, loc,
+                                                  arith::CmpIPredicate::sge,
+                                                  key, keys.start)));
+  if (mask) {
+    auto maskType = cast<MemRefType>(mask.getType());
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value maskBatch = maskType.getDimSize(0) == 1 ? zero : batchIndex;
+    Value maskHead = maskType.getDimSize(1) == 1 ? zero : head;
+    s = arith::AddFOp::create(b, loc, s,
+                              loadF32If(b, loc, inBlock, mask,
+                                        {maskBatch, maskHead, query, key},
+                                        f32Const(b, loc, 0.0)));
+  }
+  Value visible = buildKeyVisible(b, loc, query, key, keys.validLength, seqQ,
+                                  checkLength, scoring);
+  if (visible)
+    inBlock = arith::AndIOp::create(b, loc, inBlock, visible);
+  return arith::SelectOp::create(
+      b, loc, inBlock, s,
+      f32Const(b, loc, -std::numeric_limits<float>::infinity()));
+}

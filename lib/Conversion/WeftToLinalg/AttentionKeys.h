@@ -1,0 +1,49 @@
+//===- AttentionKeys.h - keys a block of queries sees -----------*- C++ -*-===//
+//
+// Shared by the GPU forms of weft.attention that walk the keys of a block of
+// queries tile by tile (AttentionBlocks.cpp, AttentionRegisters.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef WEFT_LIB_CONVERSION_WEFTTOLINALG_ATTENTIONKEYS_H
+#define WEFT_LIB_CONVERSION_WEFTTOLINALG_ATTENTIONKEYS_H
+
+#include "AttentionLowering.h"
+
+namespace mlir::weft {
+
+/// The keys of a block of queries [firstQuery, firstQuery + queries).
+struct BlockKeys {
+  /// L: kv_len of the batch row (the key count without kv_len).
+  Value validLength;
+  /// [start, end): the keys some query of the block can see (at most L;
+  /// with causal masking and a window, the diagonal band of the block).
+  /// Each score still checks its own visibility.
+  Value start, end;
+};
+
+/// `kvLen` is the kv_len buffer (null without one), read at `batchIndex`.
+BlockKeys computeBlockKeys(OpBuilder &b, Location loc,
+                           const AttentionScoring &scoring, Value firstQuery,
+                           int64_t queries, Value seqQ, Value seqK, Value kvLen,
+                           Value batchIndex);
+
+/// Turns dot products of a query and a key into scores: scale (and softcap),
+/// plus the additive mask, -inf where the key is not visible or lies outside
+/// [keys.start, keys.end) or the query outside [0, Sq).
+struct ScoreMasking {
+  const AttentionScoring &scoring;
+  BlockKeys keys;
+  Value seqQ;
+  /// The mask buffer ([B or 1, H or 1, Sq, Sk]) or null.
+  Value mask;
+  Value batchIndex;
+  bool checkLength; // with kv_len
+
+  Value finish(OpBuilder &b, Location loc, Value query, Value head, Value key,
+               Value dot) const;
+};
+
+} // namespace mlir::weft
+
+#endif // WEFT_LIB_CONVERSION_WEFTTOLINALG_ATTENTIONKEYS_H
