@@ -100,8 +100,13 @@ class Weft:
         return Timing(ms, call_ms)
 
 
-# weft.attention's GPU forms: the pipeline's default and the fused kernel.
-ATTENTION_FORMS = {"products": None, "blocks": "attention-blocks"}
+# weft.attention's GPU forms: the pipeline's default, the fused kernel of
+# thread blocks and the FlashAttention-2 form (state in registers; prefill
+# only: decoding falls back to the thread blocks), with the shared memory
+# weft-compile gives them on sm_90a.
+ATTENTION_FORMS = {"products": None,
+                   "blocks": "attention-blocks block-shared-memory-kib=110",
+                   "registers": "attention-registers block-shared-memory-kib=110"}
 
 
 # The GPU forms of linear layers with few rows: the pipeline's default (warp
@@ -191,6 +196,8 @@ func.func @main(%q: {tq}, %k: {tkv}, %v: {tkv}) -> {tq} {{
 }}"""
     rows = []
     for form in ATTENTION_FORMS:
+        if form == "registers":  # the same kernel as blocks here
+            continue
         ms = weft.time(lowered(program, ATTENTION_FORMS[form]), [q, k, v])
         if ms is None:
             continue

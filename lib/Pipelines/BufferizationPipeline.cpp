@@ -18,6 +18,7 @@ void weft::buildWeftToLinalgPipeline(OpPassManager &pm,
   options.ssmChunkSize = forms.ssmChunkSize;
   options.attentionProducts = forms.attentionProducts;
   options.attentionBlocks = forms.attentionBlocks;
+  options.attentionRegisters = forms.attentionRegisters;
   options.ssmPerChannel = forms.ssmPerChannel;
   options.ssmBlocks = forms.ssmBlocks;
   options.linearBlocks = forms.linearBlocks;

@@ -38,6 +38,7 @@ void weft::buildGpuPipeline(OpPassManager &pm,
   WeftToLinalgForms forms;
   forms.attentionProducts = true;
   forms.attentionBlocks = options.attentionBlocks;
+  forms.attentionRegisters = options.attentionRegisters;
   forms.ssmPerChannel = options.ssmPerChannel;
   forms.ssmBlocks = options.ssmBlocks;
   forms.linearBlocks = options.linearBlocks;

@@ -57,7 +57,9 @@ static cl::opt<std::string>
 static cl::opt<std::string> gpuAttention(
     "gpu-attention",
     cl::desc("cuda: how weft.attention runs, as whole-tensor products "
-             "(default) or as one fused kernel of thread blocks (blocks)"),
+             "(default), as one fused kernel of thread blocks (blocks) or "
+             "FlashAttention-2 style with its state in registers where that "
+             "applies, else as blocks (registers)"),
     cl::init("products"));
 static cl::opt<std::string> gpuSsmScan(
     "gpu-ssm-scan",
@@ -123,9 +125,10 @@ int main(int argc, char **argv) {
       cudaFormat != "fatbin")
     return fail("unsupported --cuda-format=" + cudaFormat +
                 " (supported: isa, bin, fatbin)");
-  if (gpuAttention != "products" && gpuAttention != "blocks")
+  if (gpuAttention != "products" && gpuAttention != "blocks" &&
+      gpuAttention != "registers")
     return fail("unsupported --gpu-attention=" + gpuAttention +
-                " (supported: products, blocks)");
+                " (supported: products, blocks, registers)");
   if (gpuAttention != "products" && target != "cuda")
     return fail("--gpu-attention needs --target=cuda");
   if (gpuSsmScan != "tasks" && gpuSsmScan != "per-channel" &&
@@ -183,6 +186,7 @@ int main(int argc, char **argv) {
     options.format = cudaFormat;
     options.toolkit = cudaToolkit;
     options.attentionBlocks = gpuAttention == "blocks";
+    options.attentionRegisters = gpuAttention == "registers";
     options.ssmPerChannel = gpuSsmScan == "per-channel";
     options.ssmBlocks = gpuSsmScan == "blocks";
     options.linearBlocks = gpuLinear == "blocks";

@@ -25,6 +25,7 @@ def ConvertWeftToLinalgPass
     "::mlir::memref::MemRefDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
+    "::mlir::nvgpu::NVGPUDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
     "::mlir::vector::VectorDialect",
@@ -46,6 +47,13 @@ def ConvertWeftToLinalgPass
            "warp-level products of f16 16x16 tiles for tensor cores, split "
            "keys for few blocks); falls back to attention-products where the "
            "tiles do not fit a block's shared memory">,
+    Option<"attentionRegisters", "attention-registers", "bool",
+           /*default=*/"false",
+           "lower weft.attention FlashAttention-2 style where it applies (f16 "
+           "operands, head dims multiples of 16 up to 128, enough blocks): "
+           "one SIMT thread loop per block whose warps keep the scores, the "
+           "softmax state and the output rows in registers as tensor-core "
+           "fragments; elsewhere as attention-blocks">,
     Option<"blockSharedMemoryKiB", "block-shared-memory-kib", "int64_t",
            /*default=*/"46",
            "shared memory (KiB) a block of the thread-block forms may take: "

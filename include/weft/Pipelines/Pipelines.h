@@ -76,6 +76,13 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "keys and a merging kernel when there are few blocks) "
                      "instead of whole-tensor products"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> attentionRegisters{
+      *this, "attention-registers",
+      llvm::cl::desc("Lower weft.attention FlashAttention-2 style where it "
+                     "applies (f16 prefill: warps keep the scores, softmax "
+                     "state and output rows in registers as tensor-core "
+                     "fragments), elsewhere as attention-blocks"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> ssmBlocks{
       *this, "ssm-blocks",
       llvm::cl::desc("Lower ssm_scan as one kernel of thread blocks, one "

@@ -60,6 +60,19 @@ lowerAttentionAsBlocks(AttentionOp op, Value q, Value k, Value v, Value mask,
                        OpFoldResult seqK, int64_t sharedBytes,
                        ConversionPatternRewriter &rewriter);
 
+/// weft.attention FlashAttention-2 style (AttentionRegisters.cpp): one SIMT
+/// thread loop per block of 64 query rows whose warps keep Q, the scores,
+/// the softmax state and the output rows in registers as tensor-core
+/// fragments (nvgpu.mma.sync); K and V tiles in shared memory. std::nullopt
+/// where it does not apply: operands not all f16, head dims not multiples
+/// of 16 or above 128, a kv group that does not divide 64, tiles beyond
+/// `sharedBytes`, or too few blocks (the thread-block form splits the keys).
+std::optional<SmallVector<Value>>
+lowerAttentionInRegisters(AttentionOp op, Value q, Value k, Value v, Value mask,
+                          Value kvLen, OpFoldResult batch, OpFoldResult seqQ,
+                          OpFoldResult seqK, int64_t sharedBytes,
+                          ConversionPatternRewriter &rewriter);
+
 } // namespace mlir::weft
 
 #endif // WEFT_LIB_CONVERSION_WEFTTOLINALG_ATTENTIONLOWERING_H

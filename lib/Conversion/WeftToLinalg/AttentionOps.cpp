@@ -222,8 +222,9 @@ Value buildRowKernel(
 /// rows are the group's query heads, and dot products with the rows of K.
 struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
   AttentionOpLowering(MLIRContext *context, bool products, bool blocks,
-                      int64_t sharedBytes)
-      : OpConversionPattern(context), products(products), blocks(blocks),
+                      bool registers, int64_t sharedBytes)
+      : OpConversionPattern(context), products(products),
+        blocks(blocks || registers), registers(registers),
         sharedBytes(sharedBytes) {}
 
   /// Lower as whole-tensor products (AttentionProducts.cpp) instead of
@@ -232,7 +233,10 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
   /// Lower as GPU thread blocks (AttentionBlocks.cpp), falling back to
   /// products where its tiles do not fit.
   bool blocks;
-  /// Shared memory a block may take (blocks).
+  /// FlashAttention-2 style (AttentionRegisters.cpp) where it applies, else
+  /// as blocks.
+  bool registers;
+  /// Shared memory a block may take (blocks, registers).
   int64_t sharedBytes;
 
   using OpConversionPattern::OpConversionPattern;
@@ -294,6 +298,14 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
             lseType));
       rewriter.replaceOp(op, empties);
       return success();
+    }
+    if (registers) {
+      if (std::optional<SmallVector<Value>> results =
+              lowerAttentionInRegisters(op, q, k, v, mask, kvLen, batch, seqQ,
+                                        seqK, sharedBytes, rewriter)) {
+        rewriter.replaceOp(op, *results);
+        return success();
+      }
     }
     if (blocks) {
       if (std::optional<SmallVector<Value>> results =
@@ -1132,6 +1144,6 @@ void weft::populateAttentionToLinalgPatterns(RewritePatternSet &patterns,
                                              const WeftToLinalgForms &forms) {
   patterns.add<AttentionOpLowering>(
       patterns.getContext(), forms.attentionProducts, forms.attentionBlocks,
-      forms.blockSharedMemoryKiB * 1024);
+      forms.attentionRegisters, forms.blockSharedMemoryKiB * 1024);
   patterns.add<RopeOpLowering>(patterns.getContext());
 }

@@ -54,6 +54,7 @@ struct ConvertWeftToLinalgPass
     forms.ssmChunkSize = ssmChunkSize;
     forms.attentionProducts = attentionProducts;
     forms.attentionBlocks = attentionBlocks;
+    forms.attentionRegisters = attentionRegisters;
     forms.ssmPerChannel = ssmPerChannel;
     forms.ssmBlocks = ssmBlocks;
     forms.linearBlocks = linearBlocks;

@@ -33,6 +33,9 @@ struct WeftToLinalgForms {
   /// weft.attention as loops over GPU blocks and threads (the fused GPU
   /// form), falling back to products where its tiles do not fit.
   bool attentionBlocks = false;
+  /// weft.attention FlashAttention-2 style where it applies (f16 prefill:
+  /// state in registers, SIMT thread loops), else as attentionBlocks.
+  bool attentionRegisters = false;
   /// ssm_scan with one task per (batch, head, channel), a GPU form.
   bool ssmPerChannel = false;
   /// ssm_scan as loops over GPU blocks and threads, one thread per state

@@ -1,0 +1,477 @@
+//===- AttentionRegisters.cpp - weft.attention with state in registers ----===//
+//
+// The FlashAttention-2 form for tensor cores, written SIMT-style: one thread
+// loop per block (docs/GPU.md#simt-kernels-barriers-and-shuffles-inside-a-
+// thread-loop). Each of a block's four warps owns 16 query rows. Its lanes
+// hold, in registers and in the m16n8k16 fragment layout of nvgpu.mma.sync,
+// the rows' Q fragments, a key tile's scores, the running maxima and sums
+// and the output rows; only the K and V tiles (64 keys) go through shared
+// memory, loaded by all threads, with a barrier once a tile has landed and
+// one before it is overwritten. Scores become probabilities in place, and
+// the score fragments of two 8-key pieces are exactly the A fragment of the
+// product with V (rounded to f16), as in FlashAttention-2.
+//
+// Lane l = 4 g + t of a warp holds rows g and g + 8 of its 16 and, of each
+// 8-column piece, columns 2t and 2t + 1 (accumulator registers [i][j]: row
+// g + 8 i, column 2t + j).
+//
+//===----------------------------------------------------------------------===//
+
+#include "AttentionKeys.h"
+#include "AttentionLowering.h"
+#include "BlockLoops.h"
+#include "LoweringUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::weft;
+
+namespace {
+
+constexpr int64_t kWarps = 4;
+constexpr int64_t kThreads = kWarps * 32;
+/// Query rows of a block (16 per warp) and keys of a tile.
+constexpr int64_t kRows = kWarps * 16;
+constexpr int64_t kKeys = 64;
+/// Elements after each row of the K and V tiles: rows 16 bytes apart in
+/// the banks, and 16-byte aligned for the tile copies.
+constexpr int64_t kPad = 8;
+/// Head dims up to which a lane's fragments stay in registers.
+constexpr int64_t kMaxHeadDim = 128;
+/// Blocks that keep an H100 busy; fewer leave this form to the thread-block
+/// form, which splits the keys.
+constexpr int64_t kBlocksToFill = 264;
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+class RegisterAttention {
+public:
+  RegisterAttention(AttentionOp op, ConversionPatternRewriter &rewriter,
+                    bool doubleBuffered)
+      : op(op), b(rewriter), loc(op.getLoc()), scoring(op),
+        doubleBuffered(doubleBuffered), f32(rewriter.getF32Type()),
+        f16(rewriter.getF16Type()) {}
+
+  SmallVector<Value> build(Value q, Value k, Value v, Value mask, Value kvLen,
+                           OpFoldResult batch, OpFoldResult seqQ,
+                           OpFoldResult seqK);
+
+private:
+  Value c(OpBuilder &nb, int64_t value) {
+    return arith::ConstantIndexOp::create(nb, loc, value);
+  }
+  Value add(OpBuilder &nb, Value x, int64_t value) {
+    return value ? arith::AddIOp::create(nb, loc, x, c(nb, value)).getResult()
+                 : x;
+  }
+  /// The warp's row sums or maxima across the four lanes of each row.
+  Value quadReduce(OpBuilder &nb, Value value, bool max);
+  /// The 16x8 score piece `n` of the key tile: Q.K^T over the head dim.
+  Value scorePiece(OpBuilder &nb, ArrayRef<Value> qFragments, Value kTile,
+                   int64_t n, Value group, Value pairColumn);
+  /// The B fragment of V for keys [16 kk, 16 kk + 16) and channels
+  /// [8 n, 8 n + 8).
+  Value valueFragment(OpBuilder &nb, Value vTile, int64_t kk, int64_t n,
+                      Value group, Value pairColumn);
+  Value mma(OpBuilder &nb, Value a, Value bFragment, Value acc) {
+    return nvgpu::MmaSyncOp::create(nb, loc, a, bFragment, acc,
+                                    ArrayRef<int64_t>{16, 8, 16});
+  }
+
+  AttentionOp op;
+  ConversionPatternRewriter &b;
+  Location loc;
+  AttentionScoring scoring;
+  bool doubleBuffered;
+  Type f32, f16;
+  int64_t headDim = 0, valueDim = 0;
+};
+
+Value RegisterAttention::quadReduce(OpBuilder &nb, Value value, bool max) {
+  Value width = arith::ConstantIntOp::create(nb, loc, 32, 32);
+  for (int64_t offset : {1, 2}) {
+    Value other =
+        gpu::ShuffleOp::create(
+            nb, loc, value, arith::ConstantIntOp::create(nb, loc, offset, 32),
+            width, gpu::ShuffleMode::XOR)
+            .getShuffleResult();
+    value = max ? arith::MaximumFOp::create(nb, loc, value, other).getResult()
+                : arith::AddFOp::create(nb, loc, value, other).getResult();
+  }
+  return value;
+}
+
+Value RegisterAttention::scorePiece(OpBuilder &nb, ArrayRef<Value> qFragments,
+                                    Value kTile, int64_t n, Value group,
+                                    Value pairColumn) {
+  auto pairType = VectorType::get({2}, f16);
+  auto fragmentType = VectorType::get({2, 2}, f16);
+  Value acc = arith::ConstantOp::create(
+      nb, loc,
+      DenseElementsAttr::get(VectorType::get({2, 2}, f32),
+                             nb.getF32FloatAttr(0.0)));
+  Value key = add(nb, group, 8 * n);
+  for (auto [step, qFragment] : llvm::enumerate(qFragments)) {
+    // B = K^T: register i holds K[key][16 step + 2t + 8 i + (0, 1)].
+    Value fragment = arith::ConstantOp::create(
+        nb, loc, DenseElementsAttr::get(fragmentType, nb.getF16FloatAttr(0.0)));
+    for (int64_t i = 0; i < 2; ++i) {
+      Value pair = vector::LoadOp::create(
+          nb, loc, pairType, kTile,
+          ValueRange{key, add(nb, pairColumn, 16 * step + 8 * i)});
+      fragment = vector::InsertOp::create(nb, loc, pair, fragment,
+                                          ArrayRef<int64_t>{i});
+    }
+    acc = mma(nb, qFragment, fragment, acc);
+  }
+  return acc;
+}
+
+Value RegisterAttention::valueFragment(OpBuilder &nb, Value vTile, int64_t kk,
+                                       int64_t n, Value group,
+                                       Value pairColumn) {
+  // B = V: register i, element j holds V[16 kk + 2t + j + 8 i][8 n + g].
+  Value channel = add(nb, group, 8 * n);
+  SmallVector<Value> elements;
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 2; ++j)
+      elements.push_back(memref::LoadOp::create(
+          nb, loc, vTile,
+          ValueRange{add(nb, pairColumn, 16 * kk + 8 * i + j), channel}));
+  return vector::FromElementsOp::create(nb, loc, VectorType::get({2, 2}, f16),
+                                        elements);
+}
+
+SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
+                                            Value mask, Value kvLen,
+                                            OpFoldResult batch,
+                                            OpFoldResult seqQ,
+                                            OpFoldResult seqK) {
+  auto qType = cast<RankedTensorType>(q.getType());
+  auto kType = cast<RankedTensorType>(k.getType());
+  auto vType = cast<RankedTensorType>(v.getType());
+  auto outType = cast<RankedTensorType>(op.getOutput().getType());
+  Type outElement = outType.getElementType();
+  int64_t numHeads = qType.getDimSize(2);
+  int64_t numKvHeads = kType.getDimSize(2);
+  headDim = qType.getDimSize(3);
+  valueDim = vType.getDimSize(3);
+  int64_t group = scoring.group;
+  int64_t queries = kRows / group;
+  bool withLse = static_cast<bool>(op.getLse());
+
+  Value qBuf = toReadOnlyBuffer(b, loc, q), kBuf = toReadOnlyBuffer(b, loc, k);
+  Value vBuf = toReadOnlyBuffer(b, loc, v);
+  Value maskBuf = mask ? toReadOnlyBuffer(b, loc, mask) : Value();
+  Value kvLenBuf = kvLen ? toReadOnlyBuffer(b, loc, kvLen) : Value();
+  Value batchValue = getIndexValue(b, loc, batch);
+  Value seqQValue = getIndexValue(b, loc, seqQ);
+  Value seqKValue = getIndexValue(b, loc, seqK);
+
+  OpFoldResult hqSize = b.getIndexAttr(numHeads);
+  Value out = allocateBuffer(
+      b, loc, {batch, seqQ, hqSize, b.getIndexAttr(valueDim)}, outElement);
+  Value lse =
+      withLse ? allocateBuffer(b, loc, {batch, hqSize, seqQ}, f32) : Value();
+
+  Value zero = f32Const(b, loc, 0.0);
+  Value negInf = f32Const(b, loc, -std::numeric_limits<float>::infinity());
+  Value queryBlocks =
+      arith::CeilDivUIOp::create(b, loc, seqQValue, c(b, queries));
+  Value batchHeads =
+      arith::MulIOp::create(b, loc, batchValue, c(b, numKvHeads));
+  OpBuilder::InsertionGuard guard(b);
+  scf::ForallOp grid = createGridLoop(b, loc, {batchHeads, queryBlocks});
+  Value batchIndex =
+      arith::DivUIOp::create(b, loc, grid.getInductionVar(0), c(b, numKvHeads));
+  Value kvHead =
+      arith::RemUIOp::create(b, loc, grid.getInductionVar(0), c(b, numKvHeads));
+  Value firstQuery =
+      arith::MulIOp::create(b, loc, grid.getInductionVar(1), c(b, queries));
+
+  // The block's K and V tiles (shared memory on the GPU), two of each where
+  // the next tile loads while the block works on the current one.
+  Value kTiles[2], vTiles[2];
+  int64_t sets = doubleBuffered ? 2 : 1;
+  for (int64_t i = 0; i < sets; ++i) {
+    kTiles[i] = memref::AllocOp::create(
+        b, loc, MemRefType::get({kKeys, headDim + kPad}, f16));
+    vTiles[i] = memref::AllocOp::create(
+        b, loc, MemRefType::get({kKeys, valueDim + kPad}, f16));
+  }
+  BlockKeys keys = computeBlockKeys(b, loc, scoring, firstQuery, queries,
+                                    seqQValue, seqKValue, kvLenBuf, batchIndex);
+  ScoreMasking masking{scoring, keys,       seqQValue,
+                       maskBuf, batchIndex, static_cast<bool>(kvLen)};
+
+  createThreadLoop(b, loc, kThreads, [&](OpBuilder &nb, Value t) {
+    Value lane = arith::RemUIOp::create(nb, loc, t, c(nb, 32));
+    Value warp = arith::DivUIOp::create(nb, loc, t, c(nb, 32));
+    Value laneGroup = arith::DivUIOp::create(nb, loc, lane, c(nb, 4));
+    Value pairColumn = arith::MulIOp::create(
+        nb, loc, arith::RemUIOp::create(nb, loc, lane, c(nb, 4)), c(nb, 2));
+    // This lane's two rows (i = 0, 1): row 16 w + g + 8 i of the block is
+    // query firstQuery + row / G of head kvHead * G + row % G.
+    Value rows[2], rowQueries[2], rowHeads[2], rowValid[2];
+    for (int64_t i = 0; i < 2; ++i) {
+      rows[i] = arith::AddIOp::create(
+          nb, loc, arith::MulIOp::create(nb, loc, warp, c(nb, 16)),
+          add(nb, laneGroup, 8 * i));
+      rowQueries[i] = arith::AddIOp::create(
+          nb, loc, firstQuery,
+          arith::DivUIOp::create(nb, loc, rows[i], c(nb, group)));
+      rowHeads[i] = arith::AddIOp::create(
+          nb, loc, arith::MulIOp::create(nb, loc, kvHead, c(nb, group)),
+          arith::RemUIOp::create(nb, loc, rows[i], c(nb, group)));
+      rowValid[i] = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::slt,
+                                          rowQueries[i], seqQValue);
+    }
+
+    // Q's A fragments, one per 16 head channels (zeros past Sq): register
+    // r holds rows g + 8 (r mod 2), channels 16 s + 2t + 8 (r / 2) + (0, 1).
+    SmallVector<Value> qFragments;
+    for (int64_t step = 0; step < headDim / 16; ++step) {
+      SmallVector<Value> elements;
+      for (int64_t r = 0; r < 4; ++r)
+        for (int64_t j = 0; j < 2; ++j) {
+          int64_t i = r % 2;
+          Value channel = add(nb, pairColumn, 16 * step + 8 * (r / 2) + j);
+          elements.push_back(arith::TruncFOp::create(
+              nb, loc, f16,
+              loadF32If(nb, loc, rowValid[i], qBuf,
+                        {batchIndex, rowQueries[i], rowHeads[i], channel},
+                        zero)));
+        }
+      qFragments.push_back(vector::FromElementsOp::create(
+          nb, loc, VectorType::get({4, 2}, f16), elements));
+    }
+
+    // This thread's share of the key tile from `tileStart` (zeros past the
+    // block's keys), copies that may be asynchronous.
+    auto loadKeyTile = [&](OpBuilder &lb, Value tileStart, Value kTile,
+                           Value vTile, int64_t pending) {
+      auto loadRows = [&](Value source, Value tile, int64_t width) {
+        loadTileRows(
+            lb, loc, t, kThreads, source, tile, kKeys, width, /*columns=*/0,
+            [&](OpBuilder &fb, Value j, Value d) -> SmallVector<Value> {
+              return {batchIndex, arith::AddIOp::create(fb, loc, tileStart, j),
+                      kvHead, d};
+            },
+            [&](OpBuilder &fb, Value j, Value) -> Value {
+              return arith::CmpIOp::create(
+                  fb, loc, arith::CmpIPredicate::slt,
+                  arith::AddIOp::create(fb, loc, tileStart, j), keys.end);
+            },
+            /*convert=*/nullptr, pending);
+      };
+      loadRows(kBuf, kTile, headDim);
+      loadRows(vBuf, vTile, valueDim);
+    };
+    if (doubleBuffered)
+      loadKeyTile(nb, keys.start, kTiles[0], vTiles[0], /*pending=*/1);
+
+    // The loop over key tiles carries the output fragments, the rows'
+    // maxima and this lane's part of their sums (and, double-buffered,
+    // which set of tiles is current).
+    int64_t pieces = valueDim / 8;
+    Value zeroFragment = arith::ConstantOp::create(
+        nb, loc,
+        DenseElementsAttr::get(VectorType::get({2, 2}, f32),
+                               nb.getF32FloatAttr(0.0)));
+    SmallVector<Value> inits(pieces, zeroFragment);
+    inits.append({negInf, negInf, zero, zero});
+    if (doubleBuffered)
+      inits.push_back(arith::ConstantIntOp::create(nb, loc, 1, 1));
+    auto tileLoop =
+        scf::ForOp::create(nb, loc, keys.start, keys.end, c(nb, kKeys), inits);
+    {
+      OpBuilder lb = OpBuilder::atBlockBegin(tileLoop.getBody());
+      Value tileStart = tileLoop.getInductionVar();
+      ValueRange carried = tileLoop.getRegionIterArgs();
+      SmallVector<Value> outFragments(carried.take_front(pieces));
+      Value maxima[2] = {carried[pieces], carried[pieces + 1]};
+      Value sums[2] = {carried[pieces + 2], carried[pieces + 3]};
+      Value kTile = kTiles[0], vTile = vTiles[0];
+      if (doubleBuffered) {
+        Value first = carried[pieces + 4];
+        auto pick = [&](Value *tiles, bool current) -> Value {
+          return arith::SelectOp::create(lb, loc, first, tiles[current ? 0 : 1],
+                                         tiles[current ? 1 : 0]);
+        };
+        kTile = pick(kTiles, true);
+        vTile = pick(vTiles, true);
+        loadKeyTile(lb, add(lb, tileStart, kKeys), pick(kTiles, false),
+                    pick(vTiles, false), /*pending=*/1);
+      } else {
+        loadKeyTile(lb, tileStart, kTile, vTile, /*pending=*/0);
+      }
+      gpu::BarrierOp::create(lb, loc);
+
+      // Scores of the tile's 64 keys: 8 pieces of 4 values per lane.
+      SmallVector<Value> scores; // [piece][i][j]
+      for (int64_t n = 0; n < kKeys / 8; ++n) {
+        Value piece =
+            scorePiece(lb, qFragments, kTile, n, laneGroup, pairColumn);
+        for (int64_t i = 0; i < 2; ++i)
+          for (int64_t j = 0; j < 2; ++j) {
+            Value key = arith::AddIOp::create(lb, loc, tileStart,
+                                              add(lb, pairColumn, 8 * n + j));
+            Value dot = vector::ExtractOp::create(lb, loc, piece,
+                                                  ArrayRef<int64_t>{i, j});
+            scores.push_back(
+                masking.finish(lb, loc, rowQueries[i], rowHeads[i], key, dot));
+          }
+      }
+      // The online softmax per row: the new maximum from the lanes' tile
+      // maxima, the rescaling of what came before, the probabilities.
+      Value alphas[2], bases[2];
+      for (int64_t i = 0; i < 2; ++i) {
+        Value tileMax = negInf;
+        for (int64_t n = 0; n < kKeys / 8; ++n)
+          for (int64_t j = 0; j < 2; ++j)
+            tileMax = arith::MaximumFOp::create(lb, loc, tileMax,
+                                                scores[(n * 2 + i) * 2 + j]);
+        Value newMax = arith::MaximumFOp::create(
+            lb, loc, maxima[i], quadReduce(lb, tileMax, /*max=*/true));
+        bases[i] = finiteMax(lb, loc, newMax);
+        alphas[i] = math::ExpOp::create(
+            lb, loc, arith::SubFOp::create(lb, loc, maxima[i], bases[i]));
+        maxima[i] = newMax;
+      }
+      SmallVector<Value> probs(scores.size());
+      Value laneSums[2] = {zero, zero};
+      for (int64_t n = 0; n < kKeys / 8; ++n)
+        for (int64_t i = 0; i < 2; ++i)
+          for (int64_t j = 0; j < 2; ++j) {
+            int64_t at = (n * 2 + i) * 2 + j;
+            probs[at] = math::ExpOp::create(
+                lb, loc, arith::SubFOp::create(lb, loc, scores[at], bases[i]));
+            laneSums[i] =
+                arith::AddFOp::create(lb, loc, laneSums[i], probs[at]);
+          }
+      for (int64_t i = 0; i < 2; ++i)
+        sums[i] = arith::AddFOp::create(
+            lb, loc, arith::MulFOp::create(lb, loc, sums[i], alphas[i]),
+            laneSums[i]);
+      // O = O * alpha + P V, P as A fragments of 16 keys each (f16).
+      Value alphaFragment = vector::FromElementsOp::create(
+          lb, loc, VectorType::get({2, 2}, f32),
+          ValueRange{alphas[0], alphas[0], alphas[1], alphas[1]});
+      for (Value &fragment : outFragments)
+        fragment = arith::MulFOp::create(lb, loc, fragment, alphaFragment);
+      for (int64_t kk = 0; kk < kKeys / 16; ++kk) {
+        SmallVector<Value> elements;
+        for (int64_t half = 0; half < 2; ++half)
+          for (int64_t i = 0; i < 2; ++i)
+            for (int64_t j = 0; j < 2; ++j)
+              elements.push_back(arith::TruncFOp::create(
+                  lb, loc, f16, probs[((2 * kk + half) * 2 + i) * 2 + j]));
+        Value pFragment = vector::FromElementsOp::create(
+            lb, loc, VectorType::get({4, 2}, f16), elements);
+        for (int64_t n = 0; n < pieces; ++n)
+          outFragments[n] =
+              mma(lb, pFragment,
+                  valueFragment(lb, vTile, kk, n, laneGroup, pairColumn),
+                  outFragments[n]);
+      }
+      // Nobody overwrites the tiles before every warp is done with them.
+      gpu::BarrierOp::create(lb, loc);
+      SmallVector<Value> next(outFragments);
+      next.append({maxima[0], maxima[1], sums[0], sums[1]});
+      if (doubleBuffered)
+        next.push_back(
+            arith::XOrIOp::create(lb, loc, carried[pieces + 4],
+                                  arith::ConstantIntOp::create(lb, loc, 1, 1)));
+      scf::YieldOp::create(lb, loc, next);
+    }
+
+    // The rows of the result (O / sum, 0 for a row without visible keys)
+    // and lse; the lanes of a row hold 2 of each 8 channels.
+    ValueRange results = tileLoop.getResults();
+    for (int64_t i = 0; i < 2; ++i) {
+      Value sum = quadReduce(nb, results[pieces + 2 + i], /*max=*/false);
+      Value isEmpty =
+          arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ, sum, zero);
+      scf::IfOp::create(nb, loc, rowValid[i], [&](OpBuilder &tb, Location) {
+        for (int64_t n = 0; n < pieces; ++n)
+          for (int64_t j = 0; j < 2; ++j) {
+            Value o = vector::ExtractOp::create(tb, loc, results[n],
+                                                ArrayRef<int64_t>{i, j});
+            Value value = arith::SelectOp::create(
+                tb, loc, isEmpty, zero, arith::DivFOp::create(tb, loc, o, sum));
+            memref::StoreOp::create(
+                tb, loc, truncateFromF32(tb, loc, value, outElement), out,
+                ValueRange{batchIndex, rowQueries[i], rowHeads[i],
+                           add(tb, pairColumn, 8 * n + j)});
+          }
+        if (withLse) {
+          Value m = results[pieces + i];
+          Value noKeys = arith::CmpFOp::create(
+              tb, loc, arith::CmpFPredicate::OEQ, m, negInf);
+          Value value = arith::SelectOp::create(
+              tb, loc, noKeys, m,
+              arith::AddFOp::create(tb, loc, m,
+                                    math::LogOp::create(tb, loc, sum)));
+          Value firstLane = arith::CmpIOp::create(
+              tb, loc, arith::CmpIPredicate::eq, pairColumn, c(tb, 0));
+          scf::IfOp::create(tb, loc, firstLane, [&](OpBuilder &fb, Location) {
+            memref::StoreOp::create(
+                fb, loc, value, lse,
+                ValueRange{batchIndex, rowHeads[i], rowQueries[i]});
+            scf::YieldOp::create(fb, loc);
+          });
+        }
+        scf::YieldOp::create(tb, loc);
+      });
+    }
+  });
+
+  b.setInsertionPointAfter(grid);
+  SmallVector<Value> values = {toResultTensor(b, loc, out, outType)};
+  if (withLse)
+    values.push_back(toResultTensor(b, loc, lse, op.getLse().getType()));
+  return values;
+}
+
+} // namespace
+
+std::optional<SmallVector<Value>> weft::lowerAttentionInRegisters(
+    AttentionOp op, Value q, Value k, Value v, Value mask, Value kvLen,
+    OpFoldResult batch, OpFoldResult seqQ, OpFoldResult seqK,
+    int64_t sharedBytes, ConversionPatternRewriter &rewriter) {
+  auto qType = cast<RankedTensorType>(q.getType());
+  auto kType = cast<RankedTensorType>(k.getType());
+  auto vType = cast<RankedTensorType>(v.getType());
+  int64_t headDim = qType.getDimSize(3), valueDim = vType.getDimSize(3);
+  int64_t group = op.getGroupSize();
+  bool f16 = qType.getElementType().isF16() && kType.getElementType().isF16() &&
+             vType.getElementType().isF16();
+  if (!f16 || headDim % 16 || valueDim % 16 || headDim > kMaxHeadDim ||
+      valueDim > kMaxHeadDim || kRows % group)
+    return std::nullopt;
+  int64_t tileBytes = kKeys * (headDim + kPad + valueDim + kPad) * 2;
+  if (tileBytes > sharedBytes)
+    return std::nullopt;
+  // Few blocks: the thread-block form splits the keys across blocks.
+  std::optional<int64_t> seqQSize = getConstantIntValue(seqQ);
+  std::optional<int64_t> seqKSize = getConstantIntValue(seqK);
+  if (seqQSize && seqKSize) {
+    int64_t blocks = getConstantIntValue(batch).value_or(1) *
+                     kType.getDimSize(2) * ceilDiv(*seqQSize, kRows / group);
+    int64_t tiles = ceilDiv(*seqKSize, kKeys);
+    if (blocks * 2 < kBlocksToFill && tiles >= 4)
+      return std::nullopt;
+  }
+  return RegisterAttention(op, rewriter,
+                           /*doubleBuffered=*/2 * tileBytes <= sharedBytes)
+      .build(q, k, v, mask, kvLen, batch, seqQ, seqK);
+}

@@ -1,0 +1,146 @@
+# RUN: env WEFT_BIN_DIR=%weft_tools_dir PYTHONDONTWRITEBYTECODE=1 %python -m pytest -q -p no:cacheprovider %s
+"""weft.attention in the GPU's FlashAttention-2 form
+(convert-weft-to-linalg{attention-registers}, AttentionRegisters.cpp), run on
+the CPU: one SIMT thread loop per block of 64 query rows, whose warps keep
+Q, the scores, the softmax state and the output rows as tensor-core
+fragments (nvgpu.mma.sync, gpu.shuffle; the CPU pipeline expands them and
+splits the loop at its barriers). harness.run also runs every program with
+the thread loops backwards and requires the same bits.
+
+References: numpy float64 (reference.attention) on the f16-rounded inputs.
+Tolerance: the f16 output's rounding (OUTPUT_TOL) plus the probabilities'
+rounding to f16 before the product with V, as FlashAttention does (each
+weight off by <= 2^-11 of itself: the output by <= 2^-11 max|v|).
+"""
+
+import numpy as np
+import pytest
+
+import harness
+from harness import given, result
+import reference
+from harness import mlir_type as t
+
+RNG = np.random.default_rng()
+RTOL, ATOL = 1.5e-3, 1e-4
+LSE_TOL = (1e-5, 1e-5)
+
+
+def _lowered(program, expect_registers=True):
+    lowered = harness.optimize(
+        program, "--pass-pipeline=builtin.module(func.func("
+        "convert-weft-to-linalg{attention-registers block-shared-memory-kib=110}))")
+    assert "weft.attention" not in lowered
+    # Only this form writes tensor-core products per lane (nvgpu.mma.sync);
+    # the thread-block form it falls back to has warp-level contractions.
+    assert ("nvgpu.mma.sync" in lowered) == expect_registers
+    return lowered
+
+
+def _check(out, lse, expected, v, what):
+    atol = ATOL + 2.0 ** -11 * float(np.max(np.abs(v)))
+    harness.assert_close(result(out, "f16"), expected[0], RTOL, atol, f"{what} output")
+    if lse is not None:
+        np.testing.assert_array_equal(np.isneginf(lse), np.isneginf(expected[1]),
+                                      err_msg=f"{what} lse -inf pattern")
+        finite = np.isfinite(expected[1])
+        harness.assert_close(lse[finite], expected[1][finite], *LSE_TOL, f"{what} lse")
+
+
+def test_causal_window_softcap_gqa():
+    # Sq = Sk = 150, dynamic: three query blocks of 32 queries x 2 heads
+    # (GQA, Hq = 2 Hkv) and a partial last key tile; Dv != D. Causal with
+    # lse; causal with a window of 40 (key tiles below the band skipped) and
+    # a softcap the scores exceed; plain.
+    b, s, hq, hkv, d, dv = 1, 150, 4, 2, 32, 16
+    q, qx = given(1.5 * RNG.standard_normal((b, s, hq, d)), "f16")
+    k, kx = given(1.5 * RNG.standard_normal((b, s, hkv, d)), "f16")
+    v, vx = given(RNG.standard_normal((b, s, hkv, dv)), "f16")
+    tq, tk, tv = t((None, None, hq, d), "f16"), t((None, None, hkv, d), "f16"), \
+        t((None, None, hkv, dv), "f16")
+    to, tl = t((None, None, hq, dv), "f16"), t((None, hq, None), "f32")
+    program = f"""
+func.func @main(%q: {tq}, %k: {tk}, %v: {tv}) -> ({to}, {tl}, {to}, {to}) {{
+  %o1, %l1 = weft.attention %q, %k, %v {{causal, return_lse}} : ({tq}, {tk}, {tv}) -> ({to}, {tl})
+  %o2 = weft.attention %q, %k, %v {{causal, window = 40 : i64, softcap = 4.0 : f32}} : ({tq}, {tk}, {tv}) -> {to}
+  %o3 = weft.attention %q, %k, %v : ({tq}, {tk}, {tv}) -> {to}
+  return %o1, %l1, %o2, %o3 : {to}, {tl}, {to}, {to}
+}}"""
+    o1, l1, o2, o3 = harness.run(_lowered(program), [q, k, v])
+    _check(o1, l1, reference.attention(qx, kx, vx, causal=True), vx, "causal")
+    _check(o2, None, reference.attention(qx, kx, vx, causal=True, window=40, softcap=4.0),
+           vx, "window 40, softcap 4")
+    _check(o3, None, reference.attention(qx, kx, vx), vx, "plain")
+
+
+def test_mask_and_kv_len():
+    # A [1, Hq, Sq, Sk] additive mask (some -inf) and kv_len = [130, 0, 64]
+    # with Sq = 70 < Sk = 160 (bottom-right causal): batch row 1 sees no
+    # key (zeros, lse = -inf); keys past kv_len hold NaN and inf, which the
+    # zero-filled tile loads must never let through.
+    b, sq, sk, h, d = 3, 70, 160, 2, 16
+    kv_len = np.array([130, 0, 64], dtype=np.int32)
+    q, qx = given(RNG.standard_normal((b, sq, h, d)), "f16")
+    k, kx = given(RNG.standard_normal((b, sk, h, d)), "f16")
+    v, vx = given(RNG.standard_normal((b, sk, h, d)), "f16")
+    for i in range(b):
+        k[i, kv_len[i]:] = np.nan
+        v[i, kv_len[i]:] = np.inf
+    m = RNG.standard_normal((1, h, sq, sk))
+    m[RNG.random(m.shape) < 0.1] = -np.inf
+    mask, maskx = given(m, "f16")
+    tq, tk = t((b, sq, h, d), "f16"), t((b, sk, h, d), "f16")
+    tm, tlen, tl = t((1, h, sq, sk), "f16"), t((b,), "i32"), t((b, h, sq), "f32")
+    program = f"""
+func.func @main(%q: {tq}, %k: {tk}, %v: {tk}, %m: {tm}, %len: {tlen}) -> ({tq}, {tl}) {{
+  %o, %l = weft.attention %q, %k, %v mask %m kv_len %len {{causal, return_lse}} : ({tq}, {tk}, {tk}, {tm}, {tlen}) -> ({tq}, {tl})
+  return %o, %l : {tq}, {tl}
+}}"""
+    o, l = harness.run(_lowered(program), [q, k, v, mask, kv_len])
+    _check(o, l, reference.attention(qx, kx, vx, mask=maskx,
+                                     kv_len=kv_len, causal=True), vx[np.isfinite(vx)],
+           "mask, kv_len")
+    assert not o[1].any()
+
+
+def test_head_dim_128():
+    # The largest head dims the fragments stay in registers for: D = Dv = 128,
+    # one kv head per query head, two query blocks of 64 rows.
+    b, s, h, d = 1, 128, 2, 128
+    q, qx = given(RNG.standard_normal((b, s, h, d)), "f16")
+    k, kx = given(RNG.standard_normal((b, s, h, d)), "f16")
+    v, vx = given(RNG.standard_normal((b, s, h, d)), "f16")
+    tq = t((b, s, h, d), "f16")
+    program = f"""
+func.func @main(%q: {tq}, %k: {tq}, %v: {tq}) -> {tq} {{
+  %o = weft.attention %q, %k, %v {{causal}} : ({tq}, {tq}, {tq}) -> {tq}
+  return %o : {tq}
+}}"""
+    (o,) = harness.run(_lowered(program), [q, k, v])
+    _check(o, None, reference.attention(qx, kx, vx, causal=True), vx, "D = 128")
+
+
+@pytest.mark.parametrize("case", ["f32", "head dim 8", "decode"])
+def test_other_cases_fall_back_to_blocks(case):
+    # f32 operands, a head dim that is not a multiple of 16, and decoding
+    # (few blocks over many key tiles: the thread-block form splits the
+    # keys) take the thread-block form.
+    dtype = "f32" if case == "f32" else "f16"
+    d = 8 if case == "head dim 8" else 16
+    sq, sk = (1, 1024) if case == "decode" else (64, 64)
+    b, h = 1, 2
+    q, qx = given(RNG.standard_normal((b, sq, h, d)), dtype)
+    k, kx = given(RNG.standard_normal((b, sk, h, d)), dtype)
+    v, vx = given(RNG.standard_normal((b, sk, h, d)), dtype)
+    tq, tk = t((b, sq, h, d), dtype), t((b, sk, h, d), dtype)
+    program = f"""
+func.func @main(%q: {tq}, %k: {tk}, %v: {tk}) -> {tq} {{
+  %o = weft.attention %q, %k, %v : ({tq}, {tk}, {tk}) -> {tq}
+  return %o : {tq}
+}}"""
+    (o,) = harness.run(_lowered(program, expect_registers=False), [q, k, v])
+    expected = reference.attention(qx, kx, vx)
+    if dtype == "f32":
+        harness.assert_close(o, expected[0], 1e-5, 1e-5, "f32")
+    else:
+        _check(o, None, expected, vx, case)
