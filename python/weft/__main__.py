@@ -6,7 +6,8 @@ Commands:
   import-hf HF_DIR [--adapter PEFT_DIR]... -o OUT.mlir [--params OUT.safetensors]
       imports a Hugging Face checkpoint as a module with prefill and decode
   hf-logits HF_DIR --input-ids IDS.npy [--adapter PEFT_DIR]... [--adapter-ids A.npy]
-            [--quantize int8|int4] [--target cpu|cuda] [--gpu-attention products|blocks]
+            [--quantize int8|int4] [--target cpu|cuda]
+            [--gpu-attention products|blocks|registers]
             [--gpu-ssm-scan tasks|per-channel|blocks] [--gpu-linear reductions|blocks]
             -o LOGITS.npy
       imports, compiles and runs a forward pass: int64 ids [batch, seq] ->
@@ -171,8 +172,11 @@ def _add_run_options(command):
                          help="int adapter index per batch row (-1: none), with several adapters")
     command.add_argument("--quantize", choices=["int8", "int4"])
     command.add_argument("--target", choices=["cpu", "cuda"], default="cpu")
-    command.add_argument("--gpu-attention", choices=["products", "blocks"], default="products",
-                         help="cuda: attention as whole-tensor products or one fused kernel")
+    command.add_argument("--gpu-attention", choices=["products", "blocks", "registers"],
+                         default="products",
+                         help="cuda: attention as whole-tensor products, one fused kernel of "
+                              "thread blocks, or FlashAttention-2 style (state in registers) "
+                              "where that applies")
     command.add_argument("--gpu-ssm-scan", choices=["tasks", "per-channel", "blocks"],
                          default="tasks", help="cuda: the form of the scan kernel")
     command.add_argument("--gpu-linear", choices=["reductions", "blocks"], default="reductions",
