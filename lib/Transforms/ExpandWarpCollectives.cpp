@@ -38,15 +38,17 @@ struct WarpPosition {
 /// collectives of one loop share them.
 class ExchangeBuffers {
 public:
-  Value get(scf::ForallOp loop, MemRefType type) {
-    Value &buffer = buffers[{loop, type}];
+  /// `slot` tells apart buffers of one type that one collective needs at
+  /// the same time.
+  Value get(scf::ForallOp loop, MemRefType type, int64_t slot = 0) {
+    Value &buffer = buffers[{loop, type, slot}];
     if (!buffer)
       buffer = weft::allocateBlockBuffer(loop, type);
     return buffer;
   }
 
 private:
-  DenseMap<std::pair<Operation *, Type>, Value> buffers;
+  DenseMap<std::tuple<Operation *, Type, int64_t>, Value> buffers;
 };
 
 static FailureOr<WarpPosition> locate(OpBuilder &b, Operation *op) {
@@ -223,6 +225,74 @@ static LogicalResult expand(nvgpu::MmaSyncOp mma, ExchangeBuffers &buffers) {
   return success();
 }
 
+/// ldmatrix: lane 8 m + r gives the address of row r of 8x8 matrix m (its
+/// indices, the row's elements consecutive along the last dim); lane 4 g + t
+/// receives elements (g, 2t) and (g, 2t + 1) of each matrix, or with
+/// `transpose` elements (2t, g) and (2t + 1, g). On the CPU the source is a
+/// block-local buffer seen as shared memory through memref.memory_space_cast.
+static LogicalResult expand(nvgpu::LdMatrixOp load, ExchangeBuffers &buffers) {
+  auto resultType = cast<VectorType>(load.getRes().getType());
+  int64_t tiles = load.getNumTiles();
+  if (resultType.getRank() != 2 || resultType.getDimSize(0) != tiles ||
+      resultType.getDimSize(1) != 2 ||
+      resultType.getElementTypeBitWidth() != 16)
+    return load.emitOpError("the CPU runs only loads of 8x8 matrices of "
+                            "16-bit elements (vector<Nx2x...>)");
+  Value source = load.getSrcMemref();
+  if (auto view = source.getDefiningOp<memref::MemorySpaceCastOp>())
+    source = view.getSource();
+  if (cast<MemRefType>(source.getType()).getMemorySpace())
+    return load.emitOpError("reads a buffer the CPU cannot: it must be a "
+                            "memref.memory_space_cast of a block-local buffer");
+
+  OpBuilder b(load);
+  Location loc = load.getLoc();
+  FailureOr<WarpPosition> at = locate(b, load);
+  if (failed(at))
+    return failure();
+  auto index = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto indexArray = MemRefType::get({at->numThreads}, b.getIndexType());
+  ValueRange indices = load.getIndices();
+  SmallVector<Value> exchanges;
+  for (auto [slot, value] : llvm::enumerate(indices)) {
+    exchanges.push_back(buffers.get(at->loop, indexArray, slot));
+    memref::StoreOp::create(b, loc, value, exchanges.back(), at->thread);
+  }
+  gpu::BarrierOp::create(b, loc);
+
+  Value warpStart = arith::SubIOp::create(b, loc, at->thread, at->lane);
+  Value group = arith::DivUIOp::create(b, loc, at->lane, index(4));
+  Value pair = arith::MulIOp::create(
+      b, loc, arith::RemUIOp::create(b, loc, at->lane, index(4)), index(2));
+  Value result = arith::ConstantOp::create(b, loc, b.getZeroAttr(resultType));
+  for (int64_t m = 0; m < tiles; ++m)
+    for (int64_t j = 0; j < 2; ++j) {
+      Value pairElement = arith::AddIOp::create(b, loc, pair, index(j));
+      Value row = load.getTranspose() ? pairElement : group;
+      Value column = load.getTranspose() ? group : pairElement;
+      Value sourceLane = arith::AddIOp::create(
+          b, loc, warpStart, arith::AddIOp::create(b, loc, index(8 * m), row));
+      SmallVector<Value> address;
+      for (Value exchange : exchanges)
+        address.push_back(memref::LoadOp::create(b, loc, exchange, sourceLane));
+      address.back() = arith::AddIOp::create(b, loc, address.back(), column);
+      Value element = memref::LoadOp::create(b, loc, source, address);
+      result = vector::InsertOp::create(b, loc, element, result,
+                                        ArrayRef<int64_t>{m, j});
+    }
+  // Nobody may overwrite the addresses before every lane has read them.
+  gpu::BarrierOp::create(b, loc);
+  Operation *view = load.getSrcMemref().getDefiningOp();
+  load.replaceAllUsesWith(result);
+  load.erase();
+  // The shared-memory view has no meaning on the CPU.
+  if (isa_and_nonnull<memref::MemorySpaceCastOp>(view) && view->use_empty())
+    view->erase();
+  return success();
+}
+
 namespace {
 struct WeftExpandWarpCollectivesPass
     : weft::impl::WeftExpandWarpCollectivesPassBase<
@@ -230,14 +300,14 @@ struct WeftExpandWarpCollectivesPass
   void runOnOperation() override {
     SmallVector<Operation *> collectives;
     getOperation().walk([&](Operation *op) {
-      if (isa<gpu::ShuffleOp, nvgpu::MmaSyncOp>(op))
+      if (isa<gpu::ShuffleOp, nvgpu::MmaSyncOp, nvgpu::LdMatrixOp>(op))
         collectives.push_back(op);
     });
     ExchangeBuffers buffers;
     for (Operation *op : collectives) {
       LogicalResult expanded =
           TypeSwitch<Operation *, LogicalResult>(op)
-              .Case<gpu::ShuffleOp, nvgpu::MmaSyncOp>(
+              .Case<gpu::ShuffleOp, nvgpu::MmaSyncOp, nvgpu::LdMatrixOp>(
                   [&](auto collective) { return expand(collective, buffers); });
       if (failed(expanded))
         return signalPassFailure();

@@ -287,8 +287,14 @@ int64_t getBytes(MemRefType type) {
   return type.getNumElements() * llvm::divideCeil(bits, 8);
 }
 
-/// Whether `user` of a block-local buffer only reads or writes it.
+/// Whether `user` of a block-local buffer only reads or writes it, or views
+/// it as the shared memory it becomes (for nvgpu.ldmatrix).
 bool isAccess(Operation *user) {
+  if (auto view = dyn_cast<memref::MemorySpaceCastOp>(user)) {
+    auto space = dyn_cast_if_present<gpu::AddressSpaceAttr>(
+        view.getDest().getType().getMemorySpace());
+    return space && space.getValue() == gpu::AddressSpace::Workgroup;
+  }
   return isa<memref::LoadOp, memref::StoreOp, vector::LoadOp, vector::StoreOp,
              vector::TransferReadOp, vector::TransferWriteOp>(user);
 }
@@ -336,10 +342,15 @@ LogicalResult promoteToSharedMemory(RewriterBase &rewriter,
     }
     totalBytes += llvm::alignTo(getBytes(type), kDynamicBufferAlignment);
   }
-  // Once the buffers are shared memory, the selects take their type.
+  // Once the buffers are shared memory, the selects take their type, and
+  // views of them as shared memory are the buffers themselves.
   auto retypeSelects = [&] {
     for (arith::SelectOp select : selects)
       select.getResult().setType(select.getTrueValue().getType());
+    launch.getBody().walk([&](memref::MemorySpaceCastOp view) {
+      if (view.getSource().getType() == view.getDest().getType())
+        rewriter.replaceOp(view, view.getSource());
+    });
   };
   if (totalBytes <= kStaticSharedMemoryLimit) {
     for (memref::AllocOp alloc : allocs) {

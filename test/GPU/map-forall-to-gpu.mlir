@@ -333,3 +333,25 @@ func.func @simt_loop_narrower_than_block(%out: memref<128xf32>) {
   } {mapping = [#gpu.block<x>]}
   return
 }
+
+// -----
+
+// A SIMT kernel's view of a block-local buffer as shared memory (for
+// ldmatrix) becomes the workgroup buffer itself.
+// CHECK-LABEL: func.func @shared_view
+// CHECK:         gpu.launch
+// CHECK-SAME:      workgroup(%[[TILE:.*]] : memref<16x16xf16, #gpu.address_space<workgroup>>)
+// CHECK-NOT:       memory_space_cast
+// CHECK:           nvgpu.ldmatrix %[[TILE]]
+func.func @shared_view(%out: memref<32xvector<4x2xf16>>) {
+  %c0 = arith.constant 0 : index
+  scf.forall (%b) in (1) {
+    %tile = memref.alloc() : memref<16x16xf16>
+    scf.forall (%t) in (32) {
+      %shared = memref.memory_space_cast %tile : memref<16x16xf16> to memref<16x16xf16, #gpu.address_space<workgroup>>
+      %v = nvgpu.ldmatrix %shared[%c0, %c0] {numTiles = 4 : i32, transpose = false} : memref<16x16xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+      memref.store %v, %out[%t] : memref<32xvector<4x2xf16>>
+    } {mapping = [#gpu.thread<x>]}
+  } {mapping = [#gpu.block<x>]}
+  return
+}

@@ -289,6 +289,80 @@ def test_tensor_core_product_from_lane_fragments():
     harness.assert_close(c, a64 @ b64, rtol=0, atol=bound + 1e-30)
 
 
+_LDMATRIX = """
+func.func @main(%x: tensor<16x16xf16>) -> tensor<2x32x4x2xf16> {
+  %in = bufferization.to_buffer %x : tensor<16x16xf16> to memref<16x16xf16>
+  %out = memref.alloc() : memref<2x32x4x2xf16>
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  scf.forall (%b) in (1) {
+    %tile = memref.alloc() : memref<16x16xf16>
+    scf.forall (%t) in (32) {
+      // Thread t fills row t mod 16, columns 8 (t / 16) + 0..7.
+      %row = arith.remui %t, %c16 : index
+      %half = arith.divui %t, %c16 : index
+      %col0 = arith.muli %half, %c8 : index
+      scf.for %j = %c0 to %c8 step %c1 {
+        %col = arith.addi %col0, %j : index
+        %v = memref.load %in[%row, %col] : memref<16x16xf16>
+        memref.store %v, %tile[%row, %col] : memref<16x16xf16>
+      }
+      gpu.barrier
+      // Lane l: row l mod 16 at column 8 (l / 16): matrix m = l / 8 is rows
+      // 8 (m mod 2).., columns 8 (m / 2)..
+      %shared = memref.memory_space_cast %tile : memref<16x16xf16> to memref<16x16xf16, #gpu.address_space<workgroup>>
+      %a = nvgpu.ldmatrix %shared[%row, %col0] {numTiles = 4 : i32, transpose = false} : memref<16x16xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+      %at = nvgpu.ldmatrix %shared[%row, %col0] {numTiles = 4 : i32, transpose = true} : memref<16x16xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+      %a0 = vector.extract %a[0] : vector<2xf16> from vector<4x2xf16>
+      %a1 = vector.extract %a[1] : vector<2xf16> from vector<4x2xf16>
+      %a2 = vector.extract %a[2] : vector<2xf16> from vector<4x2xf16>
+      %a3 = vector.extract %a[3] : vector<2xf16> from vector<4x2xf16>
+      %t0 = vector.extract %at[0] : vector<2xf16> from vector<4x2xf16>
+      %t1 = vector.extract %at[1] : vector<2xf16> from vector<4x2xf16>
+      %t2 = vector.extract %at[2] : vector<2xf16> from vector<4x2xf16>
+      %t3 = vector.extract %at[3] : vector<2xf16> from vector<4x2xf16>
+      %c3 = arith.constant 3 : index
+      vector.store %a0, %out[%c0, %t, %c0, %c0] : memref<2x32x4x2xf16>, vector<2xf16>
+      vector.store %a1, %out[%c0, %t, %c1, %c0] : memref<2x32x4x2xf16>, vector<2xf16>
+      vector.store %a2, %out[%c0, %t, %c2, %c0] : memref<2x32x4x2xf16>, vector<2xf16>
+      vector.store %a3, %out[%c0, %t, %c3, %c0] : memref<2x32x4x2xf16>, vector<2xf16>
+      vector.store %t0, %out[%c1, %t, %c0, %c0] : memref<2x32x4x2xf16>, vector<2xf16>
+      vector.store %t1, %out[%c1, %t, %c1, %c0] : memref<2x32x4x2xf16>, vector<2xf16>
+      vector.store %t2, %out[%c1, %t, %c2, %c0] : memref<2x32x4x2xf16>, vector<2xf16>
+      vector.store %t3, %out[%c1, %t, %c3, %c0] : memref<2x32x4x2xf16>, vector<2xf16>
+    } {mapping = [#gpu.thread<x>]}
+  } {mapping = [#gpu.block<x>]}
+  %r = bufferization.to_tensor %out restrict : memref<2x32x4x2xf16> to tensor<2x32x4x2xf16>
+  return %r : tensor<2x32x4x2xf16>
+}
+"""
+
+
+def test_ldmatrix_fragments_match_the_ptx_model():
+    # Distinct integers, exact in f16: every element's place is checked.
+    x = np.arange(256, dtype=np.float16).reshape(16, 16)
+    np.random.default_rng().shuffle(x.reshape(-1))
+    (out,) = harness.run(_LDMATRIX, [x])
+    # PTX ldmatrix.m8n8.x4(.trans): lane 8m + r gives the address of row r
+    # of matrix m; lane l gets elements (l / 4, 2 (l % 4) + j) of each
+    # matrix, transposed (2 (l % 4) + j, l / 4).
+    def address(lane):
+        return lane % 16, 8 * (lane // 16)
+    expected = np.empty((2, 32, 4, 2), np.float16)
+    for lane in range(32):
+        for m in range(4):
+            for j in range(2):
+                for trans in range(2):
+                    r, c = (2 * (lane % 4) + j, lane // 4) if trans else \
+                        (lane // 4, 2 * (lane % 4) + j)
+                    row, col = address(8 * m + r)
+                    expected[trans, lane, m, j] = x[row, col + c]
+    np.testing.assert_array_equal(out, expected)
+
+
 def test_barrier_under_thread_dependent_control_flow_is_refused():
     if harness.TARGET != "cpu":
         pytest.skip("the CPU pipeline's check")

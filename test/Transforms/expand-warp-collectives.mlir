@@ -130,6 +130,54 @@ func.func @mma_bf16(%a: vector<4x2xbf16>, %b: vector<2x2xbf16>, %c: vector<2x2xf
 
 // -----
 
+// ldmatrix: each lane stores its address (the indices) per dim, a barrier;
+// each lane reads element (g, 2t + j) (transposed: (2t + j, g)) of each 8x8
+// matrix m at the address of lane 8 m + row, a barrier. The shared-memory
+// view of the block-local buffer is gone.
+
+// CHECK-LABEL: func.func @ldmatrix
+// CHECK-DAG:     %[[I1:.*]] = memref.alloc() : memref<32xindex>
+// CHECK-DAG:     %[[I0:.*]] = memref.alloc() : memref<32xindex>
+// CHECK:         %[[TILE:.*]] = memref.alloc() : memref<16x24xf16>
+// CHECK-NOT:     memory_space_cast
+// CHECK:         scf.forall (%[[T:.*]]) in (32) {
+// CHECK:           memref.store %{{.*}}, %[[I0]][%[[T]]]
+// CHECK-NEXT:      memref.store %{{.*}}, %[[I1]][%[[T]]]
+// CHECK-NEXT:      gpu.barrier
+// CHECK-COUNT-8:   memref.load %[[TILE]][%{{.*}}, %{{.*}}] : memref<16x24xf16>
+// CHECK:           gpu.barrier
+// CHECK-NOT:       nvgpu.ldmatrix
+// CHECK:         } {mapping = [#gpu.thread<x>]}
+func.func @ldmatrix(%out: memref<32xvector<4x2xf16>>) {
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  scf.forall (%b) in (1) {
+    %tile = memref.alloc() : memref<16x24xf16>
+    scf.forall (%t) in (32) {
+      %shared = memref.memory_space_cast %tile : memref<16x24xf16> to memref<16x24xf16, #gpu.address_space<workgroup>>
+      %r = arith.remui %t, %c16 : index
+      %m = arith.divui %t, %c16 : index
+      %col = arith.muli %m, %c8 : index
+      %v = nvgpu.ldmatrix %shared[%r, %col] {numTiles = 4 : i32, transpose = true} : memref<16x24xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+      memref.store %v, %out[%t] : memref<32xvector<4x2xf16>>
+    } {mapping = [#gpu.thread<x>]}
+    memref.dealloc %tile : memref<16x24xf16>
+  } {mapping = [#gpu.block<x>]}
+  return
+}
+
+// -----
+
+func.func @ldmatrix_of_shared_memory(%tile: memref<16x16xf16, #gpu.address_space<workgroup>>, %i: index) {
+  scf.forall (%t) in (32) {
+    // expected-error @below {{reads a buffer the CPU cannot: it must be a memref.memory_space_cast of a block-local buffer}}
+    %v = nvgpu.ldmatrix %tile[%i, %i] {numTiles = 4 : i32, transpose = false} : memref<16x16xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+  } {mapping = [#gpu.thread<x>]}
+  return
+}
+
+// -----
+
 func.func @partial_warp(%in: memref<48xf32>) {
   %c1 = arith.constant 1 : i32
   %c32 = arith.constant 32 : i32

@@ -227,9 +227,10 @@ def WeftExpandWarpCollectivesPass
     : Pass<"weft-expand-warp-collectives", "::mlir::func::FuncOp"> {
   let summary = "turns warp collectives into exchanges through memory (for the CPU)";
   let description = [{
-    The lanes of a warp exchange values in `gpu.shuffle` and in tensor-core
+    The lanes of a warp exchange values in `gpu.shuffle`, in tensor-core
     products (`nvgpu.mma.sync`, whose operands are spread over the lanes in
-    fragments). On the CPU a warp's lanes are iterations of a thread loop
+    fragments) and in matrix loads (`nvgpu.ldmatrix`, whose rows' addresses
+    come from different lanes than their elements go to). On the CPU a warp's lanes are iterations of a thread loop
     (x a multiple of 32 threads; lane = linear thread id mod 32), so this
     pass rewrites each of these ops inside a loop over `#gpu.thread` ids
     into stores to buffers of the block, a `gpu.barrier`, each thread's loads
@@ -248,6 +249,12 @@ def WeftExpandWarpCollectivesPass
       m16n8k16 layout) into its warp's dense 16x16 and 16x8 f32 matrices, and
       computes its four accumulator elements as f32 sums over k in order.
       The GPU's rounding inside the product may differ in the last bits.
+    * `nvgpu.ldmatrix` of 8x8 matrices of 16-bit elements (plain or
+      transposed): each lane stores its address (the indices), then reads
+      its fragment elements at the addresses of the lanes that own the rows
+      (PTX's layout). The source must be a `memref.memory_space_cast` of a
+      block-local buffer to shared memory (which `weft-map-forall-to-gpu`
+      folds away on the GPU); the cast is dropped here.
 
     Every thread of the block must reach each of these ops, a stronger
     condition than the GPU's (the lanes of a warp). Other shapes and types of

@@ -76,12 +76,25 @@ private:
   /// The warp's row sums or maxima across the four lanes of each row.
   Value quadReduce(OpBuilder &nb, Value value, bool max);
   /// The 16x8 score piece `n` of the key tile: Q.K^T over the head dim.
-  Value scorePiece(OpBuilder &nb, ArrayRef<Value> qFragments, Value kTile,
-                   int64_t n, Value group, Value pairColumn);
-  /// The B fragment of V for keys [16 kk, 16 kk + 16) and channels
-  /// [8 n, 8 n + 8).
-  Value valueFragment(OpBuilder &nb, Value vTile, int64_t kk, int64_t n,
-                      Value group, Value pairColumn);
+  /// `kShared` is the K tile seen as shared memory.
+  Value scorePiece(OpBuilder &nb, ArrayRef<Value> qFragments, Value kShared,
+                   int64_t n, Value lane);
+  /// The B fragments of V for keys [16 kk, 16 kk + 16) and the channels of
+  /// pieces n and n + 1 (8 each).
+  std::pair<Value, Value> valueFragments(OpBuilder &nb, Value vShared,
+                                         int64_t kk, int64_t n, Value lane);
+  /// `tiles` 8x8 matrices by ldmatrix: lane l gives the address of row
+  /// l mod 8 of matrix m = (l / 8) mod tiles, `rowOf(m) + l mod 8` and
+  /// `columnOf(m)` of `shared`.
+  Value loadMatrices(OpBuilder &nb, Value shared, Value lane, int64_t tiles,
+                     bool transpose, function_ref<int64_t(int64_t)> rowOf,
+                     function_ref<int64_t(int64_t)> columnOf);
+  /// Rows [2 i, 2 i + 2) of an ldmatrix result: one B fragment.
+  Value fragmentOf(OpBuilder &nb, Value matrices, int64_t i) {
+    return vector::ExtractStridedSliceOp::create(
+        nb, loc, matrices, ArrayRef<int64_t>{2 * i, 0}, ArrayRef<int64_t>{2, 2},
+        ArrayRef<int64_t>{1, 1});
+  }
   Value mma(OpBuilder &nb, Value a, Value bFragment, Value acc) {
     return nvgpu::MmaSyncOp::create(nb, loc, a, bFragment, acc,
                                     ArrayRef<int64_t>{16, 8, 16});
@@ -110,45 +123,60 @@ Value RegisterAttention::quadReduce(OpBuilder &nb, Value value, bool max) {
   return value;
 }
 
+Value RegisterAttention::loadMatrices(OpBuilder &nb, Value shared, Value lane,
+                                      int64_t tiles, bool transpose,
+                                      function_ref<int64_t(int64_t)> rowOf,
+                                      function_ref<int64_t(int64_t)> columnOf) {
+  // The lane's matrix m and row r, and (a select chain over the few
+  // matrices) the matrix's first row and column.
+  Value m = arith::RemUIOp::create(
+      nb, loc, arith::DivUIOp::create(nb, loc, lane, c(nb, 8)), c(nb, tiles));
+  Value r = arith::RemUIOp::create(nb, loc, lane, c(nb, 8));
+  Value row = c(nb, rowOf(0)), column = c(nb, columnOf(0));
+  for (int64_t i = 1; i < tiles; ++i) {
+    Value isI =
+        arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::eq, m, c(nb, i));
+    row = arith::SelectOp::create(nb, loc, isI, c(nb, rowOf(i)), row);
+    column = arith::SelectOp::create(nb, loc, isI, c(nb, columnOf(i)), column);
+  }
+  return nvgpu::LdMatrixOp::create(
+      nb, loc, VectorType::get({tiles, 2}, f16), shared,
+      ValueRange{arith::AddIOp::create(nb, loc, row, r), column}, transpose,
+      tiles);
+}
+
 Value RegisterAttention::scorePiece(OpBuilder &nb, ArrayRef<Value> qFragments,
-                                    Value kTile, int64_t n, Value group,
-                                    Value pairColumn) {
-  auto pairType = VectorType::get({2}, f16);
-  auto fragmentType = VectorType::get({2, 2}, f16);
+                                    Value kShared, int64_t n, Value lane) {
   Value acc = arith::ConstantOp::create(
       nb, loc,
       DenseElementsAttr::get(VectorType::get({2, 2}, f32),
                              nb.getF32FloatAttr(0.0)));
-  Value key = add(nb, group, 8 * n);
-  for (auto [step, qFragment] : llvm::enumerate(qFragments)) {
-    // B = K^T: register i holds K[key][16 step + 2t + 8 i + (0, 1)].
-    Value fragment = arith::ConstantOp::create(
-        nb, loc, DenseElementsAttr::get(fragmentType, nb.getF16FloatAttr(0.0)));
-    for (int64_t i = 0; i < 2; ++i) {
-      Value pair = vector::LoadOp::create(
-          nb, loc, pairType, kTile,
-          ValueRange{key, add(nb, pairColumn, 16 * step + 8 * i)});
-      fragment = vector::InsertOp::create(nb, loc, pair, fragment,
-                                          ArrayRef<int64_t>{i});
-    }
-    acc = mma(nb, qFragment, fragment, acc);
+  // B = K^T for keys 8n..8n+7: matrix (step, half) is rows 8n.. of K at
+  // channels 16 step + 8 half; two steps per ldmatrix.
+  int64_t steps = qFragments.size();
+  for (int64_t step = 0; step < steps; step += 2) {
+    int64_t count = std::min<int64_t>(2, steps - step);
+    Value matrices = loadMatrices(
+        nb, kShared, lane, 2 * count, /*transpose=*/false,
+        [&](int64_t) { return 8 * n; },
+        [&](int64_t m) { return 16 * step + 8 * m; });
+    for (int64_t i = 0; i < count; ++i)
+      acc = mma(nb, qFragments[step + i], fragmentOf(nb, matrices, i), acc);
   }
   return acc;
 }
 
-Value RegisterAttention::valueFragment(OpBuilder &nb, Value vTile, int64_t kk,
-                                       int64_t n, Value group,
-                                       Value pairColumn) {
-  // B = V: register i, element j holds V[16 kk + 2t + j + 8 i][8 n + g].
-  Value channel = add(nb, group, 8 * n);
-  SmallVector<Value> elements;
-  for (int64_t i = 0; i < 2; ++i)
-    for (int64_t j = 0; j < 2; ++j)
-      elements.push_back(memref::LoadOp::create(
-          nb, loc, vTile,
-          ValueRange{add(nb, pairColumn, 16 * kk + 8 * i + j), channel}));
-  return vector::FromElementsOp::create(nb, loc, VectorType::get({2, 2}, f16),
-                                        elements);
+std::pair<Value, Value> RegisterAttention::valueFragments(OpBuilder &nb,
+                                                          Value vShared,
+                                                          int64_t kk, int64_t n,
+                                                          Value lane) {
+  // B = V, transposed as it loads: matrix (piece, half) is keys
+  // 16 kk + 8 half.. at channels 8 (n + piece).
+  Value matrices = loadMatrices(
+      nb, vShared, lane, 4, /*transpose=*/true,
+      [&](int64_t m) { return 16 * kk + 8 * (m % 2); },
+      [&](int64_t m) { return 8 * (n + m / 2); });
+  return {fragmentOf(nb, matrices, 0), fragmentOf(nb, matrices, 1)};
 }
 
 SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
@@ -315,12 +343,23 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
         loadKeyTile(lb, tileStart, kTile, vTile, /*pending=*/0);
       }
       gpu::BarrierOp::create(lb, loc);
+      // The tiles as the shared memory they are on the GPU, for ldmatrix.
+      auto sharedView = [&](Value tile) -> Value {
+        auto type = cast<MemRefType>(tile.getType());
+        return memref::MemorySpaceCastOp::create(
+            lb, loc,
+            MemRefType::get(type.getShape(), type.getElementType(),
+                            MemRefLayoutAttrInterface(),
+                            gpu::AddressSpaceAttr::get(
+                                lb.getContext(), gpu::AddressSpace::Workgroup)),
+            tile);
+      };
+      Value kShared = sharedView(kTile), vShared = sharedView(vTile);
 
       // Scores of the tile's 64 keys: 8 pieces of 4 values per lane.
       SmallVector<Value> scores; // [piece][i][j]
       for (int64_t n = 0; n < kKeys / 8; ++n) {
-        Value piece =
-            scorePiece(lb, qFragments, kTile, n, laneGroup, pairColumn);
+        Value piece = scorePiece(lb, qFragments, kShared, n, lane);
         for (int64_t i = 0; i < 2; ++i)
           for (int64_t j = 0; j < 2; ++j) {
             Value key = arith::AddIOp::create(lb, loc, tileStart,
@@ -377,11 +416,11 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
                   lb, loc, f16, probs[((2 * kk + half) * 2 + i) * 2 + j]));
         Value pFragment = vector::FromElementsOp::create(
             lb, loc, VectorType::get({4, 2}, f16), elements);
-        for (int64_t n = 0; n < pieces; ++n)
-          outFragments[n] =
-              mma(lb, pFragment,
-                  valueFragment(lb, vTile, kk, n, laneGroup, pairColumn),
-                  outFragments[n]);
+        for (int64_t n = 0; n < pieces; n += 2) {
+          auto [first, second] = valueFragments(lb, vShared, kk, n, lane);
+          outFragments[n] = mma(lb, pFragment, first, outFragments[n]);
+          outFragments[n + 1] = mma(lb, pFragment, second, outFragments[n + 1]);
+        }
       }
       // Nobody overwrites the tiles before every warp is done with them.
       gpu::BarrierOp::create(lb, loc);
