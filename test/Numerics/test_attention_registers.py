@@ -73,6 +73,32 @@ func.func @main(%q: {tq}, %k: {tk}, %v: {tv}) -> ({to}, {tl}, {to}, {to}) {{
     _check(o3, None, reference.attention(qx, kx, vx), vx, "plain")
 
 
+def test_interior_tiles_with_window():
+    # Tiles whose every key every query of the block sees only scale their
+    # scores (no masking); with causal masking and a window that takes
+    # blocks of 16 queries (G = 4) whose band covers whole key tiles
+    # (queries 128-143 see keys 64-127): Sq = Sk = 192 and a window of 100,
+    # with kv_len = [192, 150] (the second row's band ends inside a tile).
+    b, s, hq, hkv, d = 2, 192, 8, 2, 16
+    kv_len = np.array([192, 150], dtype=np.int64)
+    q, qx = given(RNG.standard_normal((b, s, hq, d)), "f16")
+    k, kx = given(RNG.standard_normal((b, s, hkv, d)), "f16")
+    v, vx = given(RNG.standard_normal((b, s, hkv, d)), "f16")
+    tq, tk = t((b, s, hq, d), "f16"), t((b, s, hkv, d), "f16")
+    tlen = t((b,), "i64")
+    program = f"""
+func.func @main(%q: {tq}, %k: {tk}, %v: {tk}, %len: {tlen}) -> ({tq}, {tq}) {{
+  %o1 = weft.attention %q, %k, %v {{causal, window = 100 : i64, softcap = 3.0 : f32}} : ({tq}, {tk}, {tk}) -> {tq}
+  %o2 = weft.attention %q, %k, %v kv_len %len {{causal, window = 100 : i64}} : ({tq}, {tk}, {tk}, {tlen}) -> {tq}
+  return %o1, %o2 : {tq}, {tq}
+}}"""
+    o1, o2 = harness.run(_lowered(program), [q, k, v, kv_len])
+    _check(o1, None, reference.attention(qx, kx, vx, causal=True, window=100, softcap=3.0),
+           vx, "window 100, softcap 3")
+    _check(o2, None, reference.attention(qx, kx, vx, kv_len=kv_len, causal=True, window=100),
+           vx, "window 100, kv_len")
+
+
 def test_mask_and_kv_len():
     # A [1, Hq, Sq, Sk] additive mask (some -inf) and kv_len = [130, 0, 64]
     # with Sq = 70 < Sk = 160 (bottom-right causal): batch row 1 sees no

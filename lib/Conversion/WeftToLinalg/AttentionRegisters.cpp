@@ -241,6 +241,40 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
   ScoreMasking masking{scoring, keys,       seqQValue,
                        maskBuf, batchIndex, static_cast<bool>(kvLen)};
 
+  // Whether every key of the tile from `tileStart` is visible from every
+  // query of the block (all of which exist); null with a mask, whose
+  // values every score adds.
+  auto isInteriorTile = [&](OpBuilder &nb, Value tileStart) -> Value {
+    if (mask)
+      return {};
+    auto le = [&](Value x, Value y) -> Value {
+      return arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::sle, x, y);
+    };
+    auto both = [&](Value x, Value y) -> Value {
+      return arith::AndIOp::create(nb, loc, x, y);
+    };
+    Value tileEnd = add(nb, tileStart, kKeys);
+    Value lastQuery = add(nb, firstQuery, queries - 1);
+    Value interior =
+        both(le(add(nb, firstQuery, queries), seqQValue),
+             both(le(keys.start, tileStart), le(tileEnd, keys.end)));
+    // Causal: key j + Sq <= i + L, the tile's last key from the first query.
+    Value length = keys.validLength;
+    if (scoring.causal)
+      interior = both(interior,
+                      le(arith::AddIOp::create(
+                             nb, loc, add(nb, tileStart, kKeys - 1), seqQValue),
+                         arith::AddIOp::create(nb, loc, firstQuery, length)));
+    // Window: i + L - Sq - j < W, the tile's first key from the last query.
+    if (scoring.window)
+      interior = both(
+          interior,
+          le(arith::AddIOp::create(nb, loc, lastQuery, length),
+             arith::AddIOp::create(nb, loc, seqQValue,
+                                   add(nb, tileStart, *scoring.window - 1))));
+    return interior;
+  };
+
   createThreadLoop(b, loc, kThreads, [&](OpBuilder &nb, Value t) {
     Value lane = arith::RemUIOp::create(nb, loc, t, c(nb, 32));
     Value warp = arith::DivUIOp::create(nb, loc, t, c(nb, 32));
@@ -357,18 +391,48 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
       Value kShared = sharedView(kTile), vShared = sharedView(vTile);
 
       // Scores of the tile's 64 keys: 8 pieces of 4 values per lane.
-      SmallVector<Value> scores; // [piece][i][j]
+      SmallVector<Value> dots; // [piece][i][j]
       for (int64_t n = 0; n < kKeys / 8; ++n) {
         Value piece = scorePiece(lb, qFragments, kShared, n, lane);
         for (int64_t i = 0; i < 2; ++i)
-          for (int64_t j = 0; j < 2; ++j) {
-            Value key = arith::AddIOp::create(lb, loc, tileStart,
-                                              add(lb, pairColumn, 8 * n + j));
-            Value dot = vector::ExtractOp::create(lb, loc, piece,
-                                                  ArrayRef<int64_t>{i, j});
-            scores.push_back(
-                masking.finish(lb, loc, rowQueries[i], rowHeads[i], key, dot));
-          }
+          for (int64_t j = 0; j < 2; ++j)
+            dots.push_back(vector::ExtractOp::create(lb, loc, piece,
+                                                     ArrayRef<int64_t>{i, j}));
+      }
+      auto finishScores = [&](OpBuilder &fb, bool masked) {
+        SmallVector<Value> finished;
+        for (int64_t n = 0; n < kKeys / 8; ++n)
+          for (int64_t i = 0; i < 2; ++i)
+            for (int64_t j = 0; j < 2; ++j) {
+              Value dot = dots[(n * 2 + i) * 2 + j];
+              if (!masked) {
+                finished.push_back(buildScaledScore(fb, loc, dot, scoring));
+                continue;
+              }
+              Value key = arith::AddIOp::create(fb, loc, tileStart,
+                                                add(fb, pairColumn, 8 * n + j));
+              finished.push_back(masking.finish(fb, loc, rowQueries[i],
+                                                rowHeads[i], key, dot));
+            }
+        return finished;
+      };
+      // Without a mask, a tile whose every key every query of the block
+      // sees (most tiles of a long causal prefill) only scales its scores;
+      // the others also mask them. The condition is the block's.
+      SmallVector<Value> scores;
+      if (Value interior = isInteriorTile(lb, tileStart)) {
+        auto branch = scf::IfOp::create(
+            lb, loc, SmallVector<Type>(dots.size(), f32), interior,
+            /*withElseRegion=*/true);
+        for (auto [region, masked] :
+             {std::pair(&branch.getThenRegion(), false),
+              std::pair(&branch.getElseRegion(), true)}) {
+          auto fb = OpBuilder::atBlockEnd(&region->front());
+          scf::YieldOp::create(fb, loc, finishScores(fb, masked));
+        }
+        scores.assign(branch.getResults().begin(), branch.getResults().end());
+      } else {
+        scores = finishScores(lb, /*masked=*/true);
       }
       // The online softmax per row: the new maximum from the lanes' tile
       // maxima, the rescaling of what came before, the probabilities.
