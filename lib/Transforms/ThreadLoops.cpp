@@ -80,10 +80,30 @@ bool weft::holdsBarrier(Operation *op) {
       .wasInterrupted();
 }
 
-/// A barrier before `point`, unless the op before it is one.
+/// Whether a barrier is next to `point` (before it or at or after it) with
+/// only ops between that touch no memory.
+static bool isSynchronized(Operation *point) {
+  auto touchesNoMemory = [](Operation *op) {
+    return op->getNumRegions() == 0 && isMemoryEffectFree(op);
+  };
+  for (Operation *op = point; op; op = op->getNextNode()) {
+    if (isa<gpu::BarrierOp>(op))
+      return true;
+    if (!touchesNoMemory(op))
+      break;
+  }
+  for (Operation *op = point->getPrevNode(); op; op = op->getPrevNode()) {
+    if (isa<gpu::BarrierOp>(op))
+      return true;
+    if (!touchesNoMemory(op))
+      break;
+  }
+  return false;
+}
+
+/// A barrier before `point`, unless one is next to it already.
 static void synchronizeBefore(Operation *point) {
-  if (point != &point->getBlock()->front() &&
-      isa<gpu::BarrierOp>(point->getPrevNode()))
+  if (isSynchronized(point))
     return;
   OpBuilder b(point);
   gpu::BarrierOp::create(b, point->getLoc());

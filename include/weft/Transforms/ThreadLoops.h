@@ -38,7 +38,8 @@ Value allocatePerThreadArray(scf::ForallOp loop, int64_t numThreads, Type type);
 /// Gives every scf.for and scf.if in `loop` that holds a barrier the points
 /// of synchronization that weft-split-thread-loops-at-barriers gives it on
 /// the CPU: a barrier before it, at the end of each of its blocks (each
-/// iteration) and after it, unless one is there already. The GPU then runs
+/// iteration) and after it, unless one is there already (with only ops
+/// between that touch no memory). The GPU then runs
 /// what the CPU checks.
 void addStructuredBarriers(scf::ForallOp loop);
 

@@ -387,7 +387,7 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
   };
 
   // Double-buffered, the loop carries which of the two tiles is current.
-  Value firstIsCurrent = arith::ConstantIntOp::create(b, loc, 1, 1);
+  Value firstIsCurrent = firstIsCurrentInit(b, loc);
   auto tileLoop =
       scf::ForOp::create(b, loc, keyStart, keyEnd, c(keys),
                          twoTiles ? ValueRange{firstIsCurrent} : ValueRange{});
@@ -399,8 +399,7 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     if (twoTiles) {
       Value first = tileLoop.getRegionIterArg(0);
       auto pick = [&](Value *tiles, bool current) -> Value {
-        return arith::SelectOp::create(b, loc, first, tiles[current ? 0 : 1],
-                                       tiles[current ? 1 : 0]);
+        return pickBuffer(b, loc, first, tiles[0], tiles[1], current);
       };
       kTile = pick(kTiles, true);
       vTile = pick(vTiles, true);
@@ -698,9 +697,7 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     }
     if (twoTiles) // the other tile is the next one's
       scf::YieldOp::create(b, loc,
-                           ValueRange{arith::XOrIOp::create(
-                               b, loc, tileLoop.getRegionIterArg(0),
-                               arith::ConstantIntOp::create(b, loc, 1, 1))});
+                           swapBuffers(b, loc, tileLoop.getRegionIterArg(0)));
   }
 
   // Phase 5: the block's rows of the result (acc / sum, 0 for a row without

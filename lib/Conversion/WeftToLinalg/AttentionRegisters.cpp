@@ -352,7 +352,7 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
     SmallVector<Value> inits(pieces, zeroFragment);
     inits.append({negInf, negInf, zero, zero});
     if (doubleBuffered)
-      inits.push_back(arith::ConstantIntOp::create(nb, loc, 1, 1));
+      inits.push_back(firstIsCurrentInit(nb, loc));
     auto tileLoop =
         scf::ForOp::create(nb, loc, keys.start, keys.end, c(nb, kKeys), inits);
     {
@@ -366,8 +366,7 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
       if (doubleBuffered) {
         Value first = carried[pieces + 4];
         auto pick = [&](Value *tiles, bool current) -> Value {
-          return arith::SelectOp::create(lb, loc, first, tiles[current ? 0 : 1],
-                                         tiles[current ? 1 : 0]);
+          return pickBuffer(lb, loc, first, tiles[0], tiles[1], current);
         };
         kTile = pick(kTiles, true);
         vTile = pick(vTiles, true);
@@ -491,9 +490,7 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
       SmallVector<Value> next(outFragments);
       next.append({maxima[0], maxima[1], sums[0], sums[1]});
       if (doubleBuffered)
-        next.push_back(
-            arith::XOrIOp::create(lb, loc, carried[pieces + 4],
-                                  arith::ConstantIntOp::create(lb, loc, 1, 1)));
+        next.push_back(swapBuffers(lb, loc, carried[pieces + 4]));
       scf::YieldOp::create(lb, loc, next);
     }
 

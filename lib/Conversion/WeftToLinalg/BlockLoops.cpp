@@ -328,3 +328,19 @@ Value weft::accumulate(OpBuilder &b, Location loc, Value count, Value init,
              })
       .getResult(0);
 }
+
+Value weft::firstIsCurrentInit(OpBuilder &b, Location loc) {
+  return arith::ConstantIntOp::create(b, loc, 1, 1);
+}
+
+Value weft::pickBuffer(OpBuilder &b, Location loc, Value firstIsCurrent,
+                       Value first, Value second, bool current) {
+  return arith::SelectOp::create(b, loc, firstIsCurrent,
+                                 current ? first : second,
+                                 current ? second : first);
+}
+
+Value weft::swapBuffers(OpBuilder &b, Location loc, Value firstIsCurrent) {
+  return arith::XOrIOp::create(b, loc, firstIsCurrent,
+                               arith::ConstantIntOp::create(b, loc, 1, 1));
+}

@@ -130,6 +130,18 @@ Value loadF32If(OpBuilder &b, Location loc, Value condition, Value memref,
 Value accumulate(OpBuilder &b, Location loc, Value count, Value init,
                  function_ref<Value(OpBuilder &, Value, Value)> step);
 
+/// Double buffering: a loop's iterations use two sets of buffers in turn and
+/// carry an i1 that says whether set 0 (`first`) is the current one. The
+/// value to start the loop with.
+Value firstIsCurrentInit(OpBuilder &b, Location loc);
+
+/// The current buffer of the pair (`current`) or the other one.
+Value pickBuffer(OpBuilder &b, Location loc, Value firstIsCurrent, Value first,
+                 Value second, bool current);
+
+/// The i1 for the next iteration: the sets swap.
+Value swapBuffers(OpBuilder &b, Location loc, Value firstIsCurrent);
+
 } // namespace mlir::weft
 
 #endif // WEFT_LIB_CONVERSION_WEFTTOLINALG_BLOCKLOOPS_H

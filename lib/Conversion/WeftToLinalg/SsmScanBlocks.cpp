@@ -224,7 +224,7 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
     });
 
     // With two sets, the loop carries which one holds the current chunk.
-    Value firstIsCurrent = arith::ConstantIntOp::create(b, loc, 1, 1);
+    Value firstIsCurrent = firstIsCurrentInit(b, loc);
     auto chunks = scf::ForOp::create(
         b, loc, c(0), length, c(chunk),
         stagedSets == 2 ? ValueRange{firstIsCurrent} : ValueRange{});
@@ -238,9 +238,8 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
       if (stagedSets == 2) {
         Value first = chunks.getRegionIterArg(0);
         auto pick = [&](Value ChunkTiles::*member, bool current) -> Value {
-          return arith::SelectOp::create(b, loc, first,
-                                         staged[current ? 0 : 1].*member,
-                                         staged[current ? 1 : 0].*member);
+          return pickBuffer(b, loc, first, staged[0].*member, staged[1].*member,
+                            current);
         };
         ChunkTiles next;
         for (Value ChunkTiles::*member :
@@ -404,9 +403,7 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
       });
       if (stagedSets == 2) // the other set holds the next chunk
         scf::YieldOp::create(b, loc,
-                             ValueRange{arith::XOrIOp::create(
-                                 b, loc, chunks.getRegionIterArg(0),
-                                 arith::ConstantIntOp::create(b, loc, 1, 1))});
+                             swapBuffers(b, loc, chunks.getRegionIterArg(0)));
     }
 
     createThreadLoop(b, loc, threads, [&](OpBuilder &nb, Value t) {
