@@ -152,6 +152,58 @@ def test_tiled_matvec_with_barriers_in_loops_and_conditionals():
     harness.assert_close(y, expected, rtol=1e-5, atol=1e-4)
 
 
+_NESTED = """
+func.func @main(%x: tensor<3x4x64xf32>) -> tensor<64xf32> {
+  %in = bufferization.to_buffer %x : tensor<3x4x64xf32> to memref<3x4x64xf32>
+  %y = memref.alloc() : memref<64xf32>
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c64 = arith.constant 64 : index
+  %zero = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  scf.forall (%b) in (1) {
+    %tile = memref.alloc() : memref<64xf32>
+    scf.forall (%t) in (64) {
+      %t1 = arith.addi %t, %c1 : index
+      %next = arith.remui %t1, %c64 : index
+      // Per r: the sum over k of tile (r, k)'s next element, halved before
+      // each r's sum joins the total (the iteration values of both loops
+      // cross barriers).
+      %total = scf.for %r = %c0 to %c3 step %c1 iter_args(%acc = %zero) -> f32 {
+        %scaled = arith.mulf %acc, %half : f32
+        %sum = scf.for %k = %c0 to %c4 step %c1 iter_args(%s = %zero) -> f32 {
+          %v = memref.load %in[%r, %k, %t] : memref<3x4x64xf32>
+          memref.store %v, %tile[%t] : memref<64xf32>
+          gpu.barrier
+          %w = memref.load %tile[%next] : memref<64xf32>
+          gpu.barrier
+          %s1 = arith.addf %s, %w : f32
+          scf.yield %s1 : f32
+        }
+        %acc1 = arith.addf %scaled, %sum : f32
+        scf.yield %acc1 : f32
+      }
+      memref.store %total, %y[%t] : memref<64xf32>
+    } {mapping = [#gpu.thread<x>]}
+  } {mapping = [#gpu.block<x>]}
+  %out = bufferization.to_tensor %y restrict : memref<64xf32> to tensor<64xf32>
+  return %out : tensor<64xf32>
+}
+"""
+
+
+def test_barriers_in_nested_loops():
+    x = np.random.default_rng().standard_normal((3, 4, 64)).astype(np.float32)
+    (y,) = harness.run(_NESTED, [x])
+    sums = np.roll(x.astype(np.float64), -1, axis=2).sum(axis=1)  # [r, t]
+    expected = np.zeros(64)
+    for r in range(3):
+        expected = expected * 0.5 + sums[r]
+    harness.assert_close(y, expected, rtol=1e-6, atol=1e-6)
+
+
 _THREADS = 64  # two warps
 
 # Modes and offsets of the shuffle test; `width` 32 (the whole warp) is what
