@@ -299,22 +299,32 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
     }
 
     // Q's A fragments, one per 16 head channels (zeros past Sq): register
-    // r holds rows g + 8 (r mod 2), channels 16 s + 2t + 8 (r / 2) + (0, 1).
+    // r holds rows g + 8 (r mod 2), channels 16 s + 2t + 8 (r / 2) + (0, 1),
+    // read as pairs from a valid query (the last one past Sq) and then
+    // replaced by zeros, without branches.
+    auto pairType = VectorType::get({2}, f16);
+    Value zeroPair = arith::ConstantOp::create(
+        nb, loc, DenseElementsAttr::get(pairType, nb.getF16FloatAttr(0.0)));
+    Value lastQuery = arith::SubIOp::create(nb, loc, seqQValue, c(nb, 1));
     SmallVector<Value> qFragments;
     for (int64_t step = 0; step < headDim / 16; ++step) {
-      SmallVector<Value> elements;
-      for (int64_t r = 0; r < 4; ++r)
-        for (int64_t j = 0; j < 2; ++j) {
-          int64_t i = r % 2;
-          Value channel = add(nb, pairColumn, 16 * step + 8 * (r / 2) + j);
-          elements.push_back(arith::TruncFOp::create(
-              nb, loc, f16,
-              loadF32If(nb, loc, rowValid[i], qBuf,
-                        {batchIndex, rowQueries[i], rowHeads[i], channel},
-                        zero)));
-        }
-      qFragments.push_back(vector::FromElementsOp::create(
-          nb, loc, VectorType::get({4, 2}, f16), elements));
+      Value fragment = arith::ConstantOp::create(
+          nb, loc,
+          DenseElementsAttr::get(VectorType::get({4, 2}, f16),
+                                 nb.getF16FloatAttr(0.0)));
+      for (int64_t r = 0; r < 4; ++r) {
+        int64_t i = r % 2;
+        Value query = arith::MinSIOp::create(nb, loc, rowQueries[i], lastQuery);
+        Value pair = vector::TransferReadOp::create(
+            nb, loc, pairType, qBuf,
+            ValueRange{batchIndex, query, rowHeads[i],
+                       add(nb, pairColumn, 16 * step + 8 * (r / 2))},
+            /*padding=*/std::nullopt, ArrayRef<bool>{true});
+        pair = arith::SelectOp::create(nb, loc, rowValid[i], pair, zeroPair);
+        fragment = vector::InsertOp::create(nb, loc, pair, fragment,
+                                            ArrayRef<int64_t>{r});
+      }
+      qFragments.push_back(fragment);
     }
 
     // This thread's share of the key tile from `tileStart` (zeros past the
@@ -502,17 +512,24 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
       Value isEmpty =
           arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ, sum, zero);
       scf::IfOp::create(nb, loc, rowValid[i], [&](OpBuilder &tb, Location) {
-        for (int64_t n = 0; n < pieces; ++n)
+        // Pairs of channels 8 n + 2t, 8 n + 2t + 1: one 4-byte store.
+        for (int64_t n = 0; n < pieces; ++n) {
+          SmallVector<Value> pair;
           for (int64_t j = 0; j < 2; ++j) {
             Value o = vector::ExtractOp::create(tb, loc, results[n],
                                                 ArrayRef<int64_t>{i, j});
             Value value = arith::SelectOp::create(
                 tb, loc, isEmpty, zero, arith::DivFOp::create(tb, loc, o, sum));
-            memref::StoreOp::create(
-                tb, loc, truncateFromF32(tb, loc, value, outElement), out,
-                ValueRange{batchIndex, rowQueries[i], rowHeads[i],
-                           add(tb, pairColumn, 8 * n + j)});
+            pair.push_back(truncateFromF32(tb, loc, value, outElement));
           }
+          vector::StoreOp::create(
+              tb, loc,
+              vector::FromElementsOp::create(
+                  tb, loc, VectorType::get({2}, outElement), pair),
+              out,
+              ValueRange{batchIndex, rowQueries[i], rowHeads[i],
+                         add(tb, pairColumn, 8 * n)});
+        }
         if (withLse) {
           Value m = results[pieces + i];
           Value noKeys = arith::CmpFOp::create(
