@@ -328,21 +328,8 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
   // (zeros past the block's keys), copies that may be asynchronous.
   auto loadKeyTile = [&](OpBuilder &nb, Value t, Value tileStart, Value kTile,
                          Value vTile, int64_t pending) {
-    auto loadRows = [&](Value source, Value tile, int64_t width) {
-      loadTileRows(
-          nb, loc, t, kThreads, source, tile, keys, width, /*columns=*/0,
-          [&](OpBuilder &fb, Value j, Value d) -> SmallVector<Value> {
-            return {batchIndex, arith::AddIOp::create(fb, loc, tileStart, j),
-                    kvHead, d};
-          },
-          [&](OpBuilder &fb, Value j, Value) {
-            return lessThan(fb, arith::AddIOp::create(fb, loc, tileStart, j),
-                            keyEnd);
-          },
-          /*convert=*/nullptr, pending);
-    };
-    loadRows(kBuf, kTile, headDim);
-    loadRows(vBuf, vTile, valueDim);
+    loadKeyValueTiles(nb, loc, t, kThreads, kBuf, vBuf, kTile, vTile, keys,
+                      batchIndex, kvHead, tileStart, keyEnd, pending);
   };
 
   // Phase 0: the block's query rows (zeros past Sq), empty accumulators.

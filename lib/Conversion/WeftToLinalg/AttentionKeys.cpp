@@ -77,3 +77,27 @@ Value ScoreMasking::finish(OpBuilder &b, Location loc, Value query, Value head,
       b, loc, inBlock, s,
       f32Const(b, loc, -std::numeric_limits<float>::infinity()));
 }
+
+void weft::loadKeyValueTiles(OpBuilder &b, Location loc, Value thread,
+                             int64_t threads, Value k, Value v, Value kTile,
+                             Value vTile, int64_t rows, Value batchIndex,
+                             Value kvHead, Value tileStart, Value keyEnd,
+                             int64_t pending) {
+  auto loadRows = [&](Value source, Value tile) {
+    int64_t width = cast<MemRefType>(source.getType()).getDimSize(3);
+    loadTileRows(
+        b, loc, thread, threads, source, tile, rows, width, /*columns=*/0,
+        [&](OpBuilder &fb, Value j, Value d) -> SmallVector<Value> {
+          return {batchIndex, arith::AddIOp::create(fb, loc, tileStart, j),
+                  kvHead, d};
+        },
+        [&](OpBuilder &fb, Value j, Value) -> Value {
+          return arith::CmpIOp::create(
+              fb, loc, arith::CmpIPredicate::slt,
+              arith::AddIOp::create(fb, loc, tileStart, j), keyEnd);
+        },
+        /*convert=*/nullptr, pending);
+  };
+  loadRows(k, kTile);
+  loadRows(v, vTile);
+}

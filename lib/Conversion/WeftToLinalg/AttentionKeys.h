@@ -44,6 +44,17 @@ struct ScoreMasking {
                Value dot) const;
 };
 
+/// In a thread loop of `threads` threads (`thread` the id): this thread's
+/// share of copying the key tile [tileStart, tileStart + rows) of kv head
+/// `kvHead` of batch row `batchIndex` from `k` and `v` ([B, Sk, Hkv, D])
+/// into `kTile` and `vTile`, zeros from `keyEnd` on; copies that may be
+/// asynchronous, with `pending` groups left pending at the phase's end.
+void loadKeyValueTiles(OpBuilder &b, Location loc, Value thread,
+                       int64_t threads, Value k, Value v, Value kTile,
+                       Value vTile, int64_t rows, Value batchIndex,
+                       Value kvHead, Value tileStart, Value keyEnd,
+                       int64_t pending);
+
 } // namespace mlir::weft
 
 #endif // WEFT_LIB_CONVERSION_WEFTTOLINALG_ATTENTIONKEYS_H

@@ -331,22 +331,8 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
     // block's keys), copies that may be asynchronous.
     auto loadKeyTile = [&](OpBuilder &lb, Value tileStart, Value kTile,
                            Value vTile, int64_t pending) {
-      auto loadRows = [&](Value source, Value tile, int64_t width) {
-        loadTileRows(
-            lb, loc, t, kThreads, source, tile, kKeys, width, /*columns=*/0,
-            [&](OpBuilder &fb, Value j, Value d) -> SmallVector<Value> {
-              return {batchIndex, arith::AddIOp::create(fb, loc, tileStart, j),
-                      kvHead, d};
-            },
-            [&](OpBuilder &fb, Value j, Value) -> Value {
-              return arith::CmpIOp::create(
-                  fb, loc, arith::CmpIPredicate::slt,
-                  arith::AddIOp::create(fb, loc, tileStart, j), keys.end);
-            },
-            /*convert=*/nullptr, pending);
-      };
-      loadRows(kBuf, kTile, headDim);
-      loadRows(vBuf, vTile, valueDim);
+      loadKeyValueTiles(lb, loc, t, kThreads, kBuf, vBuf, kTile, vTile, kKeys,
+                        batchIndex, kvHead, tileStart, keys.end, pending);
     };
     if (doubleBuffered)
       loadKeyTile(nb, keys.start, kTiles[0], vTiles[0], /*pending=*/1);
