@@ -7,9 +7,10 @@
 // the rows' Q fragments, a key tile's scores, the running maxima and sums
 // and the output rows; only the K and V tiles (64 keys) go through shared
 // memory, loaded by all threads, with a barrier once a tile has landed and
-// one before it is overwritten. Scores become probabilities in place, and
-// the score fragments of two 8-key pieces are exactly the A fragment of the
-// product with V (rounded to f16), as in FlashAttention-2.
+// one before it is overwritten. Scores (in base 2, for exp2) become
+// probabilities in place, and the score fragments of two 8-key pieces are
+// exactly the A fragment of the product with V (rounded to f16), as in
+// FlashAttention-2.
 //
 // Lane l = 4 g + t of a warp holds rows g and g + 8 of its 16 and, of each
 // 8-column piece, columns 2t and 2t + 1 (accumulator registers [i][j]: row
@@ -30,6 +31,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <cmath>
 #include <limits>
 
 using namespace mlir;
@@ -394,20 +396,32 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
             dots.push_back(vector::ExtractOp::create(lb, loc, piece,
                                                      ArrayRef<int64_t>{i, j}));
       }
+      // Scores in base 2 (times log2 e): the softmax then takes exp2,
+      // one instruction on the GPU (exp is a range reduction around it),
+      // and without a softcap the scale folds into the same product.
       auto finishScores = [&](OpBuilder &fb, bool masked) {
+        Value log2e = f32Const(fb, loc, M_LOG2E);
+        Value scaleLog2e = f32Const(fb, loc, scoring.scale * M_LOG2E);
         SmallVector<Value> finished;
         for (int64_t n = 0; n < kKeys / 8; ++n)
           for (int64_t i = 0; i < 2; ++i)
             for (int64_t j = 0; j < 2; ++j) {
               Value dot = dots[(n * 2 + i) * 2 + j];
-              if (!masked) {
-                finished.push_back(buildScaledScore(fb, loc, dot, scoring));
+              Value score;
+              if (!masked && !scoring.softcap) {
+                finished.push_back(
+                    arith::MulFOp::create(fb, loc, dot, scaleLog2e));
                 continue;
               }
-              Value key = arith::AddIOp::create(fb, loc, tileStart,
-                                                add(fb, pairColumn, 8 * n + j));
-              finished.push_back(masking.finish(fb, loc, rowQueries[i],
-                                                rowHeads[i], key, dot));
+              if (masked) {
+                Value key = arith::AddIOp::create(
+                    fb, loc, tileStart, add(fb, pairColumn, 8 * n + j));
+                score = masking.finish(fb, loc, rowQueries[i], rowHeads[i], key,
+                                       dot);
+              } else {
+                score = buildScaledScore(fb, loc, dot, scoring);
+              }
+              finished.push_back(arith::MulFOp::create(fb, loc, score, log2e));
             }
         return finished;
       };
@@ -441,7 +455,7 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
         Value newMax = arith::MaximumFOp::create(
             lb, loc, maxima[i], quadReduce(lb, tileMax, /*max=*/true));
         bases[i] = finiteMax(lb, loc, newMax);
-        alphas[i] = math::ExpOp::create(
+        alphas[i] = math::Exp2Op::create(
             lb, loc, arith::SubFOp::create(lb, loc, maxima[i], bases[i]));
         maxima[i] = newMax;
       }
@@ -451,7 +465,7 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
         for (int64_t i = 0; i < 2; ++i)
           for (int64_t j = 0; j < 2; ++j) {
             int64_t at = (n * 2 + i) * 2 + j;
-            probs[at] = math::ExpOp::create(
+            probs[at] = math::Exp2Op::create(
                 lb, loc, arith::SubFOp::create(lb, loc, scores[at], bases[i]));
             laneSums[i] =
                 arith::AddFOp::create(lb, loc, laneSums[i], probs[at]);
@@ -497,6 +511,9 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
       Value sum = quadReduce(nb, results[pieces + 2 + i], /*max=*/false);
       Value isEmpty =
           arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ, sum, zero);
+      // One division per row; the channels multiply by its reciprocal.
+      Value inverse =
+          arith::DivFOp::create(nb, loc, f32Const(nb, loc, 1.0), sum);
       scf::IfOp::create(nb, loc, rowValid[i], [&](OpBuilder &tb, Location) {
         // Pairs of channels 8 n + 2t, 8 n + 2t + 1: one 4-byte store.
         for (int64_t n = 0; n < pieces; ++n) {
@@ -505,7 +522,8 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
             Value o = vector::ExtractOp::create(tb, loc, results[n],
                                                 ArrayRef<int64_t>{i, j});
             Value value = arith::SelectOp::create(
-                tb, loc, isEmpty, zero, arith::DivFOp::create(tb, loc, o, sum));
+                tb, loc, isEmpty, zero,
+                arith::MulFOp::create(tb, loc, o, inverse));
             pair.push_back(truncateFromF32(tb, loc, value, outElement));
           }
           vector::StoreOp::create(
@@ -520,10 +538,11 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
           Value m = results[pieces + i];
           Value noKeys = arith::CmpFOp::create(
               tb, loc, arith::CmpFPredicate::OEQ, m, negInf);
+          // The maxima are in base 2: lse = m ln 2 + ln(sum).
           Value value = arith::SelectOp::create(
               tb, loc, noKeys, m,
-              arith::AddFOp::create(tb, loc, m,
-                                    math::LogOp::create(tb, loc, sum)));
+              math::FmaOp::create(tb, loc, m, f32Const(tb, loc, M_LN2),
+                                  math::LogOp::create(tb, loc, sum)));
           Value firstLane = arith::CmpIOp::create(
               tb, loc, arith::CmpIPredicate::eq, pairColumn, c(tb, 0));
           scf::IfOp::create(tb, loc, firstLane, [&](OpBuilder &fb, Location) {
