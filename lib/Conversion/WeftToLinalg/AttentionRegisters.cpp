@@ -225,8 +225,13 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
       arith::DivUIOp::create(b, loc, grid.getInductionVar(0), c(b, numKvHeads));
   Value kvHead =
       arith::RemUIOp::create(b, loc, grid.getInductionVar(0), c(b, numKvHeads));
-  Value firstQuery =
-      arith::MulIOp::create(b, loc, grid.getInductionVar(1), c(b, queries));
+  // The last query blocks first: with causal masking they walk the most
+  // key tiles, and blocks start in the order of their ids, so the short
+  // ones fill in at the end.
+  Value queryBlock = arith::SubIOp::create(
+      b, loc, arith::SubIOp::create(b, loc, queryBlocks, c(b, 1)),
+      grid.getInductionVar(1));
+  Value firstQuery = arith::MulIOp::create(b, loc, queryBlock, c(b, queries));
 
   // The block's K and V tiles (shared memory on the GPU), two of each where
   // the next tile loads while the block works on the current one.
