@@ -189,8 +189,10 @@ def test_gpu_forms_compile_for_cuda_and_need_it(tmp_path):
             assert result.returncode == 0, result.stderr
         else:
             _error(result, "target cuda: (CUDA driver not available|no usable CUDA device)")
-        _error(weft("hf-logits", model, "--input-ids", ids, "--gpu-attention", "blocks", "-o",
-                    tmp_path / "l.npy"), "--gpu-attention blocks needs --target cuda")
+        for attention in ("blocks", "registers"):
+            _error(weft("hf-logits", model, "--input-ids", ids, "--gpu-attention", attention,
+                        "-o", tmp_path / "l.npy"),
+                   f"--gpu-attention {attention} needs --target cuda")
     _error(weft("generate", model, "--prompt-ids", "1,2", "--max-new-tokens", "2",
                 "--gpu-ssm-scan", "per-channel"), "--gpu-ssm-scan per-channel needs --target cuda")
     _error(weft("hf-logits", model, "--input-ids", ids, "--gpu-linear", "blocks", "-o",
