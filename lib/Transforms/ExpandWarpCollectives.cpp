@@ -27,11 +27,14 @@ namespace {
 struct WarpPosition {
   scf::ForallOp loop;
   int64_t numThreads;
-  Value thread; // linear id in the block
-  Value lane;   // thread mod 32
-  Value warp;   // thread / 32
+  Value thread;    // linear id in the block
+  Value lane;      // thread mod 32
+  Value warp;      // thread / 32
+  Value warpStart; // thread - lane: the warp's lane 0
+  /// The lane's place in PTX's matrix fragments, lane = 4 g + t: the group
+  /// g (a row) and 2t (the first column of a pair).
+  Value group, pairColumn;
 };
-} // namespace
 
 /// The exchange buffers of the block, by thread loop and type: each
 /// collective is done with its buffers at its second barrier, so the
@@ -50,6 +53,7 @@ public:
 private:
   DenseMap<std::tuple<Operation *, Type, int64_t>, Value> buffers;
 };
+} // namespace
 
 static FailureOr<WarpPosition> locate(OpBuilder &b, Operation *op) {
   auto loop = op->getParentOfType<scf::ForallOp>();
@@ -62,11 +66,20 @@ static FailureOr<WarpPosition> locate(OpBuilder &b, Operation *op) {
     return op->emitOpError("is in a thread loop of ")
            << *numThreads << " threads, not whole warps of " << kWarpSize;
   Location loc = op->getLoc();
-  Value thread = weft::buildLinearThreadId(b, loop);
-  Value warpSize = arith::ConstantIndexOp::create(b, loc, kWarpSize);
-  return WarpPosition{loop, *numThreads, thread,
-                      arith::RemUIOp::create(b, loc, thread, warpSize),
-                      arith::DivUIOp::create(b, loc, thread, warpSize)};
+  auto index = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  WarpPosition at;
+  at.loop = loop;
+  at.numThreads = *numThreads;
+  at.thread = weft::buildLinearThreadId(b, loop);
+  at.lane = arith::RemUIOp::create(b, loc, at.thread, index(kWarpSize));
+  at.warp = arith::DivUIOp::create(b, loc, at.thread, index(kWarpSize));
+  at.warpStart = arith::SubIOp::create(b, loc, at.thread, at.lane);
+  at.group = arith::DivUIOp::create(b, loc, at.lane, index(4));
+  at.pairColumn = arith::MulIOp::create(
+      b, loc, arith::RemUIOp::create(b, loc, at.lane, index(4)), index(2));
+  return at;
 }
 
 /// The source lane of `shuffle` for `lane` and whether it is valid, as
@@ -122,13 +135,12 @@ static LogicalResult expand(gpu::ShuffleOp shuffle, ExchangeBuffers &buffers) {
   Value exchange =
       buffers.get(at->loop, MemRefType::get({at->numThreads},
                                             shuffle.getValue().getType()));
-  Value warpStart = arith::SubIOp::create(b, loc, at->thread, at->lane);
   auto [source, valid] = buildSourceLane(b, shuffle, at->lane);
   memref::StoreOp::create(b, loc, shuffle.getValue(), exchange, at->thread);
   gpu::BarrierOp::create(b, loc);
   Value value = memref::LoadOp::create(
       b, loc, exchange,
-      ValueRange{arith::AddIOp::create(b, loc, warpStart, source)});
+      ValueRange{arith::AddIOp::create(b, loc, at->warpStart, source)});
   // Nobody may overwrite the buffer before every thread has read it.
   gpu::BarrierOp::create(b, loc);
   shuffle.replaceAllUsesWith(ValueRange{value, valid});
@@ -176,9 +188,7 @@ static LogicalResult expand(nvgpu::MmaSyncOp mma, ExchangeBuffers &buffers) {
   auto plus = [&](Value x, int64_t v) -> Value {
     return v ? arith::AddIOp::create(b, loc, x, index(v)) : x;
   };
-  Value group = arith::DivUIOp::create(b, loc, at->lane, index(4));
-  Value pairColumn = arith::MulIOp::create(
-      b, loc, arith::RemUIOp::create(b, loc, at->lane, index(4)), index(2));
+  Value group = at->group, pairColumn = at->pairColumn;
   auto element = [&](Value fragment, int64_t reg, int64_t half) -> Value {
     Value e = vector::ExtractOp::create(b, loc, fragment,
                                         ArrayRef<int64_t>{reg, half});
@@ -262,18 +272,17 @@ static LogicalResult expand(nvgpu::LdMatrixOp load, ExchangeBuffers &buffers) {
   }
   gpu::BarrierOp::create(b, loc);
 
-  Value warpStart = arith::SubIOp::create(b, loc, at->thread, at->lane);
-  Value group = arith::DivUIOp::create(b, loc, at->lane, index(4));
-  Value pair = arith::MulIOp::create(
-      b, loc, arith::RemUIOp::create(b, loc, at->lane, index(4)), index(2));
+  Value group = at->group;
   Value result = arith::ConstantOp::create(b, loc, b.getZeroAttr(resultType));
   for (int64_t m = 0; m < tiles; ++m)
     for (int64_t j = 0; j < 2; ++j) {
-      Value pairElement = arith::AddIOp::create(b, loc, pair, index(j));
+      Value pairElement =
+          arith::AddIOp::create(b, loc, at->pairColumn, index(j));
       Value row = load.getTranspose() ? pairElement : group;
       Value column = load.getTranspose() ? group : pairElement;
       Value sourceLane = arith::AddIOp::create(
-          b, loc, warpStart, arith::AddIOp::create(b, loc, index(8 * m), row));
+          b, loc, at->warpStart,
+          arith::AddIOp::create(b, loc, index(8 * m), row));
       SmallVector<Value> address;
       for (Value exchange : exchanges)
         address.push_back(memref::LoadOp::create(b, loc, exchange, sourceLane));

@@ -53,16 +53,25 @@ private:
   LogicalResult reconnectValues();
   FailureOr<Value> materialize(Value value, scf::ForallOp from,
                                scf::ForallOp into);
-  /// Stores `values` at the thread's slot of new buffers before `point`
-  /// (in `piece`), and returns the buffers.
-  SmallVector<Value> storePerThread(ValueRange values, scf::ForallOp piece,
-                                    Operation *point);
+  /// New per-thread buffers of `types`.
+  SmallVector<Value> allocateArrays(TypeRange types);
   /// Stores `values` at the thread's slot of `arrays` at the end of `piece`.
   void storeAtEnd(ValueRange values, ValueRange arrays, scf::ForallOp piece);
   /// Loads each buffer's slot at the start of `piece`.
   SmallVector<Value> loadPerThread(ValueRange arrays, scf::ForallOp piece);
+  /// A new piece at `b`'s point with the ops of `block` but its terminator,
+  /// which stores the yielded values in `arrays`.
+  scf::ForallOp moveIntoPiece(OpBuilder &b, Block &block, ValueRange arrays);
+  /// Where the values a piece recomputes or loads go: after the earlier
+  /// ones, at its start.
+  void setInsertionPointToStart(OpBuilder &b, scf::ForallOp piece);
   Value threadId(scf::ForallOp piece);
+  /// The piece that `op` or `value` belongs to, or null.
   scf::ForallOp pieceOf(Operation *op);
+  scf::ForallOp pieceOf(Value value) {
+    Operation *def = value.getDefiningOp();
+    return pieceOf(def ? def : value.getParentBlock()->getParentOp());
+  }
 
   scf::ForallOp original;
   int64_t numThreads;
@@ -109,17 +118,10 @@ scf::ForallOp ThreadLoopSplitter::pieceOf(Operation *op) {
   return {};
 }
 
-SmallVector<Value> ThreadLoopSplitter::storePerThread(ValueRange values,
-                                                      scf::ForallOp piece,
-                                                      Operation *point) {
+SmallVector<Value> ThreadLoopSplitter::allocateArrays(TypeRange types) {
   SmallVector<Value> arrays;
-  for (Value value : values) {
-    Value array = allocatePerThreadArray(original, numThreads, value.getType());
-    Value id = threadId(piece);
-    OpBuilder b(point);
-    memref::StoreOp::create(b, point->getLoc(), value, array, id);
-    arrays.push_back(array);
-  }
+  for (Type type : types)
+    arrays.push_back(allocatePerThreadArray(original, numThreads, type));
   return arrays;
 }
 
@@ -131,17 +133,21 @@ void ThreadLoopSplitter::storeAtEnd(ValueRange values, ValueRange arrays,
     memref::StoreOp::create(b, piece.getLoc(), value, array, id);
 }
 
+void ThreadLoopSplitter::setInsertionPointToStart(OpBuilder &b,
+                                                  scf::ForallOp piece) {
+  if (Operation *last = lastMaterialized.lookup(piece))
+    b.setInsertionPointAfter(last);
+  else
+    b.setInsertionPointToStart(piece.getBody());
+}
+
 SmallVector<Value> ThreadLoopSplitter::loadPerThread(ValueRange arrays,
                                                      scf::ForallOp piece) {
   SmallVector<Value> values;
   Value id = threadId(piece);
+  OpBuilder b(piece.getContext());
   for (Value array : arrays) {
-    OpBuilder b(piece.getContext());
-    Operation *last = lastMaterialized.lookup(piece);
-    if (last)
-      b.setInsertionPointAfter(last);
-    else
-      b.setInsertionPointToStart(piece.getBody());
+    setInsertionPointToStart(b, piece);
     auto load = memref::LoadOp::create(b, piece.getLoc(), array, id);
     lastMaterialized[piece] = load;
     perThreadLoads.insert(load);
@@ -150,12 +156,24 @@ SmallVector<Value> ThreadLoopSplitter::loadPerThread(ValueRange arrays,
   return values;
 }
 
+scf::ForallOp ThreadLoopSplitter::moveIntoPiece(OpBuilder &b, Block &block,
+                                                ValueRange arrays) {
+  scf::ForallOp piece = createPiece(b);
+  Block *body = piece.getBody();
+  Operation *yield = block.getTerminator();
+  body->getOperations().splice(body->getTerminator()->getIterator(),
+                               block.getOperations(), block.begin(),
+                               yield->getIterator());
+  storeAtEnd(yield->getOperands(), arrays, piece);
+  return piece;
+}
+
 FailureOr<Value> ThreadLoopSplitter::hoistUniform(Value value,
                                                   scf::ForallOp piece,
                                                   Operation *user) {
-  Operation *def = value.getDefiningOp();
-  if (!pieceOf(def ? def : value.getParentBlock()->getParentOp()))
+  if (!pieceOf(value))
     return value;
+  Operation *def = value.getDefiningOp();
   if (!def || !isMemoryEffectFree(def) || def->getNumRegions() != 0)
     return user->emitOpError(
         "holds a barrier but its bounds or condition depend on the thread "
@@ -211,19 +229,12 @@ LogicalResult ThreadLoopSplitter::splitAtFirstBarrier(
     }
     // The loop around pieces of its body; its iteration values go through
     // per-thread buffers.
-    SmallVector<Value> carried =
-        storePerThread(loop.getInitArgs(), piece, loop);
+    SmallVector<Value> carried = allocateArrays(loop.getResultTypes());
+    storeAtEnd(loop.getInitArgs(), carried, piece);
     auto outer =
         scf::ForOp::create(b, loop.getLoc(), bounds[0], bounds[1], bounds[2]);
     b.setInsertionPointToStart(outer.getBody());
-    scf::ForallOp inner = createPiece(b);
-    Block *innerBody = inner.getBody();
-    Block *loopBody = loop.getBody();
-    auto yield = cast<scf::YieldOp>(loopBody->getTerminator());
-    innerBody->getOperations().splice(innerBody->getTerminator()->getIterator(),
-                                      loopBody->getOperations(),
-                                      loopBody->begin(), yield->getIterator());
-    storeAtEnd(yield.getOperands(), carried, inner);
+    scf::ForallOp inner = moveIntoPiece(b, *loop.getBody(), carried);
     loop.getInductionVar().replaceAllUsesWith(outer.getInductionVar());
     for (auto [arg, value] : llvm::zip_equal(loop.getRegionIterArgs(),
                                              loadPerThread(carried, inner)))
@@ -241,9 +252,7 @@ LogicalResult ThreadLoopSplitter::splitAtFirstBarrier(
         hoistUniform(branch.getCondition(), piece, branch);
     if (failed(condition))
       return failure();
-    SmallVector<Value> results;
-    for (Type type : branch.getResultTypes())
-      results.push_back(allocatePerThreadArray(original, numThreads, type));
+    SmallVector<Value> results = allocateArrays(branch.getResultTypes());
     auto outer =
         scf::IfOp::create(b, branch.getLoc(), *condition,
                           /*withElseRegion=*/!branch.getElseRegion().empty());
@@ -252,15 +261,7 @@ LogicalResult ThreadLoopSplitter::splitAtFirstBarrier(
       if (from.empty())
         continue;
       b.setInsertionPointToStart(&to.front());
-      scf::ForallOp inner = createPiece(b);
-      Block *innerBody = inner.getBody();
-      auto yield = cast<scf::YieldOp>(from.front().getTerminator());
-      innerBody->getOperations().splice(
-          innerBody->getTerminator()->getIterator(),
-          from.front().getOperations(), from.front().begin(),
-          yield->getIterator());
-      storeAtEnd(yield.getOperands(), results, inner);
-      worklist.push_back(inner);
+      worklist.push_back(moveIntoPiece(b, from.front(), results));
     }
     for (auto [result, value] :
          llvm::zip_equal(branch.getResults(), loadPerThread(results, after)))
@@ -279,12 +280,6 @@ FailureOr<Value> ThreadLoopSplitter::materialize(Value value,
   if (Value known = materialized.lookup({value, into}))
     return known;
   Value result;
-  auto atStart = [&](OpBuilder &b) {
-    if (Operation *last = lastMaterialized.lookup(into))
-      b.setInsertionPointAfter(last);
-    else
-      b.setInsertionPointToStart(into.getBody());
-  };
   OpBuilder b(into->getContext());
   if (auto arg = dyn_cast<BlockArgument>(value)) {
     // A thread id: the same thread's id in this piece.
@@ -308,10 +303,7 @@ FailureOr<Value> ThreadLoopSplitter::materialize(Value value,
   if (cheap) {
     IRMapping mapping;
     for (Value operand : def->getOperands()) {
-      scf::ForallOp owner =
-          operand.getDefiningOp()
-              ? pieceOf(operand.getDefiningOp())
-              : pieceOf(operand.getParentBlock()->getParentOp());
+      scf::ForallOp owner = pieceOf(operand);
       if (!owner || owner == into)
         continue;
       FailureOr<Value> operandHere = materialize(operand, owner, into);
@@ -319,7 +311,7 @@ FailureOr<Value> ThreadLoopSplitter::materialize(Value value,
         return failure();
       mapping.map(operand, *operandHere);
     }
-    atStart(b);
+    setInsertionPointToStart(b, into);
     Operation *clone = b.clone(*def, mapping);
     lastMaterialized[into] = clone;
     result = clone->getResult(cast<OpResult>(value).getResultNumber());
@@ -351,10 +343,7 @@ LogicalResult ThreadLoopSplitter::reconnectValues() {
     WalkResult walk = piece.getBody()->walk([&](Operation *user) {
       for (OpOperand &use : user->getOpOperands()) {
         Value value = use.get();
-        Operation *where = value.getDefiningOp()
-                               ? value.getDefiningOp()
-                               : value.getParentBlock()->getParentOp();
-        scf::ForallOp owner = pieceOf(where);
+        scf::ForallOp owner = pieceOf(value);
         if (!owner || owner == piece)
           continue;
         FailureOr<Value> here = materialize(value, owner, piece);

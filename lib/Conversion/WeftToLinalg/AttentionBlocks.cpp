@@ -159,24 +159,20 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
   int64_t rows = shape.rows, keys = shape.keys, splits = shape.splits;
   bool withLse = static_cast<bool>(op.getLse());
 
-  Value qBuf = toReadOnlyBuffer(b, loc, q), kBuf = toReadOnlyBuffer(b, loc, k);
-  Value vBuf = toReadOnlyBuffer(b, loc, v);
-  Value maskBuf = mask ? toReadOnlyBuffer(b, loc, mask) : Value();
-  Value kvLenBuf = kvLen ? toReadOnlyBuffer(b, loc, kvLen) : Value();
-  Value batchValue = getIndexValue(b, loc, batch);
-  Value seqQValue = getIndexValue(b, loc, seqQ);
-  Value seqKValue = getIndexValue(b, loc, seqK);
+  AttentionIO io =
+      prepareAttentionIO(b, op, q, k, v, mask, kvLen, batch, seqQ, seqK);
+  Value qBuf = io.q, kBuf = io.k, vBuf = io.v, maskBuf = io.mask;
+  Value kvLenBuf = io.kvLen, batchValue = io.batch, seqQValue = io.seqQ;
+  Value seqKValue = io.seqK, out = io.out, lse = io.lse;
 
-  // Results, and with several splits each split's unnormalised rows, row
-  // maxima and row sums.
+  // With several splits, each split's unnormalised rows, row maxima and row
+  // sums.
   auto allocate = [&](ArrayRef<OpFoldResult> sizes, Type type) {
     return allocateBuffer(b, loc, sizes, type);
   };
   OpFoldResult hqSize = b.getIndexAttr(numHeads);
   OpFoldResult dvSize = b.getIndexAttr(valueDim);
   OpFoldResult splitSize = b.getIndexAttr(splits);
-  Value out = allocate({batch, seqQ, hqSize, dvSize}, outElement);
-  Value lse = withLse ? allocate({batch, hqSize, seqQ}, f32) : Value();
   Value partOut, partMax, partSum;
   if (splits > 1) {
     partOut = allocate({splitSize, batch, seqQ, hqSize, dvSize}, f32);
@@ -816,10 +812,7 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
     b.setInsertionPointAfter(merge);
   }
 
-  SmallVector<Value> results = {toResultTensor(b, loc, out, outType)};
-  if (withLse)
-    results.push_back(toResultTensor(b, loc, lse, op.getLse().getType()));
-  return results;
+  return getAttentionResults(b, op, io);
 }
 
 /// Splits the keys when the grid would leave the GPU mostly idle.

@@ -12,6 +12,40 @@
 using namespace mlir;
 using namespace mlir::weft;
 
+AttentionIO weft::prepareAttentionIO(OpBuilder &b, AttentionOp op, Value q,
+                                     Value k, Value v, Value mask, Value kvLen,
+                                     OpFoldResult batch, OpFoldResult seqQ,
+                                     OpFoldResult seqK) {
+  Location loc = op.getLoc();
+  auto outType = cast<RankedTensorType>(op.getOutput().getType());
+  OpFoldResult heads = b.getIndexAttr(outType.getDimSize(2));
+  AttentionIO io;
+  io.q = toReadOnlyBuffer(b, loc, q);
+  io.k = toReadOnlyBuffer(b, loc, k);
+  io.v = toReadOnlyBuffer(b, loc, v);
+  io.mask = mask ? toReadOnlyBuffer(b, loc, mask) : Value();
+  io.kvLen = kvLen ? toReadOnlyBuffer(b, loc, kvLen) : Value();
+  io.batch = getIndexValue(b, loc, batch);
+  io.seqQ = getIndexValue(b, loc, seqQ);
+  io.seqK = getIndexValue(b, loc, seqK);
+  io.out = allocateBuffer(
+      b, loc, {batch, seqQ, heads, b.getIndexAttr(outType.getDimSize(3))},
+      outType.getElementType());
+  if (op.getLse())
+    io.lse = allocateBuffer(b, loc, {batch, heads, seqQ}, b.getF32Type());
+  return io;
+}
+
+SmallVector<Value> weft::getAttentionResults(OpBuilder &b, AttentionOp op,
+                                             const AttentionIO &io) {
+  Location loc = op.getLoc();
+  SmallVector<Value> results = {
+      toResultTensor(b, loc, io.out, op.getOutput().getType())};
+  if (io.lse)
+    results.push_back(toResultTensor(b, loc, io.lse, op.getLse().getType()));
+  return results;
+}
+
 BlockKeys weft::computeBlockKeys(OpBuilder &b, Location loc,
                                  const AttentionScoring &scoring,
                                  Value firstQuery, int64_t queries, Value seqQ,

@@ -12,6 +12,24 @@
 
 namespace mlir::weft {
 
+/// A weft.attention's operands as read-only buffers (mask and kv_len null
+/// when absent), its shared sizes as index values and its result buffers
+/// (lse null without return_lse).
+struct AttentionIO {
+  Value q, k, v, mask, kvLen;
+  Value batch, seqQ, seqK;
+  Value out, lse;
+};
+
+AttentionIO prepareAttentionIO(OpBuilder &b, AttentionOp op, Value q, Value k,
+                               Value v, Value mask, Value kvLen,
+                               OpFoldResult batch, OpFoldResult seqQ,
+                               OpFoldResult seqK);
+
+/// The op's results from the filled result buffers of `io`.
+SmallVector<Value> getAttentionResults(OpBuilder &b, AttentionOp op,
+                                       const AttentionIO &io);
+
 /// The keys of a block of queries [firstQuery, firstQuery + queries).
 struct BlockKeys {
   /// L: kv_len of the batch row (the key count without kv_len).

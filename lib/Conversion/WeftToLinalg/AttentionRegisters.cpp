@@ -49,9 +49,11 @@ constexpr int64_t kKeys = 64;
 constexpr int64_t kPad = 8;
 /// Head dims up to which a lane's fragments stay in registers.
 constexpr int64_t kMaxHeadDim = 128;
-/// Blocks that keep an H100 busy; fewer leave this form to the thread-block
-/// form, which splits the keys.
-constexpr int64_t kBlocksToFill = 264;
+/// Blocks of this form (one per H100 multiprocessor) below which, over at
+/// least kSplitTiles key tiles, the thread-block form does better: it
+/// splits the keys across blocks (flash decoding).
+constexpr int64_t kMinBlocks = 132;
+constexpr int64_t kSplitTiles = 4;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -189,9 +191,7 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
   auto qType = cast<RankedTensorType>(q.getType());
   auto kType = cast<RankedTensorType>(k.getType());
   auto vType = cast<RankedTensorType>(v.getType());
-  auto outType = cast<RankedTensorType>(op.getOutput().getType());
-  Type outElement = outType.getElementType();
-  int64_t numHeads = qType.getDimSize(2);
+  Type outElement = getElementTypeOrSelf(op.getOutput().getType());
   int64_t numKvHeads = kType.getDimSize(2);
   headDim = qType.getDimSize(3);
   valueDim = vType.getDimSize(3);
@@ -199,19 +199,11 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
   int64_t queries = kRows / group;
   bool withLse = static_cast<bool>(op.getLse());
 
-  Value qBuf = toReadOnlyBuffer(b, loc, q), kBuf = toReadOnlyBuffer(b, loc, k);
-  Value vBuf = toReadOnlyBuffer(b, loc, v);
-  Value maskBuf = mask ? toReadOnlyBuffer(b, loc, mask) : Value();
-  Value kvLenBuf = kvLen ? toReadOnlyBuffer(b, loc, kvLen) : Value();
-  Value batchValue = getIndexValue(b, loc, batch);
-  Value seqQValue = getIndexValue(b, loc, seqQ);
-  Value seqKValue = getIndexValue(b, loc, seqK);
-
-  OpFoldResult hqSize = b.getIndexAttr(numHeads);
-  Value out = allocateBuffer(
-      b, loc, {batch, seqQ, hqSize, b.getIndexAttr(valueDim)}, outElement);
-  Value lse =
-      withLse ? allocateBuffer(b, loc, {batch, hqSize, seqQ}, f32) : Value();
+  AttentionIO io =
+      prepareAttentionIO(b, op, q, k, v, mask, kvLen, batch, seqQ, seqK);
+  Value qBuf = io.q, kBuf = io.k, vBuf = io.v, maskBuf = io.mask;
+  Value kvLenBuf = io.kvLen, batchValue = io.batch, seqQValue = io.seqQ;
+  Value seqKValue = io.seqK, out = io.out, lse = io.lse;
 
   Value zero = f32Const(b, loc, 0.0);
   Value negInf = f32Const(b, loc, -std::numeric_limits<float>::infinity());
@@ -563,10 +555,7 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
   });
 
   b.setInsertionPointAfter(grid);
-  SmallVector<Value> values = {toResultTensor(b, loc, out, outType)};
-  if (withLse)
-    values.push_back(toResultTensor(b, loc, lse, op.getLse().getType()));
-  return values;
+  return getAttentionResults(b, op, io);
 }
 
 } // namespace
@@ -595,7 +584,7 @@ std::optional<SmallVector<Value>> weft::lowerAttentionInRegisters(
     int64_t blocks = getConstantIntValue(batch).value_or(1) *
                      kType.getDimSize(2) * ceilDiv(*seqQSize, kRows / group);
     int64_t tiles = ceilDiv(*seqKSize, kKeys);
-    if (blocks * 2 < kBlocksToFill && tiles >= 4)
+    if (blocks < kMinBlocks && tiles >= kSplitTiles)
       return std::nullopt;
   }
   return RegisterAttention(op, rewriter,
