@@ -65,8 +65,8 @@ sanitize)
       "$py" -m pytest -q -p no:cacheprovider -rs test/Numerics/test_attention.py \
       test/Numerics/test_contraction.py test/Numerics/test_sequence.py \
       test/Numerics/test_gpu_loops.py test/Numerics/test_simt_kernels.py \
-      test/Numerics/test_attention_registers.py \
-      -k "blocks or tiles or race_free or simt or registers" \
+      test/Numerics/test_attention_registers.py test/Numerics/test_attention_decode.py \
+      -k "blocks or tiles or race_free or simt or registers or attention_decode" \
       2>&1 | tee "$out/sanitize-$tool.log" || status=1
   done
   exit $status

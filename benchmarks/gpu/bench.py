@@ -101,9 +101,9 @@ class Weft:
 
 
 # weft.attention's GPU forms: the pipeline's default, the fused kernel of
-# thread blocks and the FlashAttention-2 form (state in registers; prefill
-# only: decoding falls back to the thread blocks), with the shared memory
-# weft-compile gives them on sm_90a.
+# thread blocks and the register forms (FlashAttention-2 for prefill, K and V
+# streamed into registers with split keys for decoding), with the shared
+# memory weft-compile gives them on sm_90a.
 ATTENTION_FORMS = {"products": None,
                    "blocks": "attention-blocks block-shared-memory-kib=110",
                    "registers": "attention-registers block-shared-memory-kib=110"}
@@ -196,8 +196,6 @@ func.func @main(%q: {tq}, %k: {tkv}, %v: {tkv}) -> {tq} {{
 }}"""
     rows = []
     for form in ATTENTION_FORMS:
-        if form == "registers":  # the same kernel as blocks here
-            continue
         ms = weft.time(lowered(program, ATTENTION_FORMS[form]), [q, k, v])
         if ms is None:
             continue

@@ -175,8 +175,8 @@ def _add_run_options(command):
     command.add_argument("--gpu-attention", choices=["products", "blocks", "registers"],
                          default="products",
                          help="cuda: attention as whole-tensor products, one fused kernel of "
-                              "thread blocks, or FlashAttention-2 style (state in registers) "
-                              "where that applies")
+                              "thread blocks, or with its state in registers where that "
+                              "applies (FlashAttention-2 prefill, split-keys decoding)")
     command.add_argument("--gpu-ssm-scan", choices=["tasks", "per-channel", "blocks"],
                          default="tasks", help="cuda: the form of the scan kernel")
     command.add_argument("--gpu-linear", choices=["reductions", "blocks"], default="reductions",

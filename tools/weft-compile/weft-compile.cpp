@@ -58,8 +58,9 @@ static cl::opt<std::string> gpuAttention(
     "gpu-attention",
     cl::desc("cuda: how weft.attention runs, as whole-tensor products "
              "(default), as one fused kernel of thread blocks (blocks) or "
-             "FlashAttention-2 style with its state in registers where that "
-             "applies, else as blocks (registers)"),
+             "with its state in registers where that applies, FlashAttention-2 "
+             "style for prefill and K/V streamed with split keys for "
+             "decoding, else as blocks (registers)"),
     cl::init("products"));
 static cl::opt<std::string> gpuSsmScan(
     "gpu-ssm-scan",

@@ -49,11 +49,13 @@ def ConvertWeftToLinalgPass
            "tiles do not fit a block's shared memory">,
     Option<"attentionRegisters", "attention-registers", "bool",
            /*default=*/"false",
-           "lower weft.attention FlashAttention-2 style where it applies (f16 "
-           "operands, head dims multiples of 16 up to 128, enough blocks): "
-           "one SIMT thread loop per block whose warps keep the scores, the "
-           "softmax state and the output rows in registers as tensor-core "
-           "fragments; elsewhere as attention-blocks">,
+           "lower weft.attention with its state in registers where that "
+           "applies, as SIMT thread loops: at most 8 query rows per kv head "
+           "(decoding) stream K and V into registers, 16 bytes per lane, with "
+           "the keys split across blocks; f16 prefill (head dims multiples "
+           "of 16 up to 128, enough blocks) FlashAttention-2 style, the "
+           "warps keeping scores, softmax state and output rows as "
+           "tensor-core fragments; elsewhere as attention-blocks">,
     Option<"blockSharedMemoryKiB", "block-shared-memory-kib", "int64_t",
            /*default=*/"46",
            "shared memory (KiB) a block of the thread-block forms may take: "

@@ -78,10 +78,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::init(false)};
   PassOptions::Option<bool> attentionRegisters{
       *this, "attention-registers",
-      llvm::cl::desc("Lower weft.attention FlashAttention-2 style where it "
-                     "applies (f16 prefill: warps keep the scores, softmax "
-                     "state and output rows in registers as tensor-core "
-                     "fragments), elsewhere as attention-blocks"),
+      llvm::cl::desc("Lower weft.attention with its state in registers where "
+                     "that applies: decoding (at most 8 query rows per kv "
+                     "head) streams K and V into registers with split keys; "
+                     "f16 prefill is FlashAttention-2 style (tensor-core "
+                     "fragments); elsewhere as attention-blocks"),
       llvm::cl::init(false)};
   PassOptions::Option<bool> ssmBlocks{
       *this, "ssm-blocks",

@@ -40,7 +40,6 @@ constexpr int64_t kThreads = 256;
 constexpr int64_t kWarpSize = 32;
 /// Scores per run in the softmax steps (key tiles have at least 8 keys).
 constexpr int64_t kKeysPerRun = 8;
-constexpr int64_t kMergeThreads = 128;
 /// Shared memory a CUDA kernel gets without opting in to more: with a
 /// larger budget the tensor-core tiles start at kLargeTile rows and keys.
 constexpr int64_t kStaticSharedBytes = 48 * 1024;
@@ -165,20 +164,13 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
   Value kvLenBuf = io.kvLen, batchValue = io.batch, seqQValue = io.seqQ;
   Value seqKValue = io.seqK, out = io.out, lse = io.lse;
 
-  // With several splits, each split's unnormalised rows, row maxima and row
-  // sums.
-  auto allocate = [&](ArrayRef<OpFoldResult> sizes, Type type) {
-    return allocateBuffer(b, loc, sizes, type);
-  };
-  OpFoldResult hqSize = b.getIndexAttr(numHeads);
-  OpFoldResult dvSize = b.getIndexAttr(valueDim);
+  // With several splits, each split's partial rows.
   OpFoldResult splitSize = b.getIndexAttr(splits);
-  Value partOut, partMax, partSum;
-  if (splits > 1) {
-    partOut = allocate({splitSize, batch, seqQ, hqSize, dvSize}, f32);
-    partMax = allocate({splitSize, batch, hqSize, seqQ}, f32);
-    partSum = allocate({splitSize, batch, hqSize, seqQ}, f32);
-  }
+  KeySplitParts parts;
+  if (splits > 1)
+    parts = allocateKeySplitParts(b, loc, splitSize, batch, seqQ, numHeads,
+                                  valueDim);
+  Value partOut = parts.out, partMax = parts.max, partSum = parts.sum;
 
   Value zero = f32Const(b, loc, 0.0), negInf = f32Const(b, loc, kNegInf);
   Value queryBlocks =
@@ -742,75 +734,9 @@ SmallVector<Value> BlockedAttention::build(Value q, Value k, Value v,
   });
 
   b.setInsertionPointAfter(grid);
-  if (splits > 1) {
-    // The merging grid: one block per (batch, query, head), its threads over
-    // the value channels. Each split's rows are weighted by exp(m_s - M).
-    scf::ForallOp merge = createGridLoop(b, loc, {batch, seqQ, hqSize});
-    Value bi = merge.getInductionVar(0), qi = merge.getInductionVar(1),
-          hi = merge.getInductionVar(2);
-    threads(kMergeThreads, [&](OpBuilder &nb, Value t) {
-      auto overSplits =
-          [&](OpBuilder &fb, Value init,
-              function_ref<Value(OpBuilder &, Value, Value)> step) {
-            return accumulate(fb, loc, c(splits), init, step);
-          };
-      auto splitMax = [&](OpBuilder &sb, Value s) -> Value {
-        return memref::LoadOp::create(sb, loc, partMax,
-                                      ValueRange{s, bi, hi, qi});
-      };
-      auto weight = [&](OpBuilder &sb, Value s, Value base) -> Value {
-        return math::ExpOp::create(
-            sb, loc, arith::SubFOp::create(sb, loc, splitMax(sb, s), base));
-      };
-      Value maxAll =
-          overSplits(nb, negInf, [&](OpBuilder &sb, Value s, Value m) -> Value {
-            return arith::MaximumFOp::create(sb, loc, m, splitMax(sb, s));
-          });
-      Value base = finiteMax(nb, loc, maxAll);
-      Value total =
-          overSplits(nb, zero, [&](OpBuilder &sb, Value s, Value sum) -> Value {
-            Value l = memref::LoadOp::create(sb, loc, partSum,
-                                             ValueRange{s, bi, hi, qi});
-            return arith::AddFOp::create(
-                sb, loc, sum,
-                arith::MulFOp::create(sb, loc, weight(sb, s, base), l));
-          });
-      Value isEmpty = arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ,
-                                            total, zero);
-      forEachItem(
-          nb, loc, t, valueDim, kMergeThreads, [&](OpBuilder &fb, Value e) {
-            Value weighted = overSplits(
-                fb, zero, [&](OpBuilder &sb, Value s, Value sum) -> Value {
-                  Value o = memref::LoadOp::create(
-                      sb, loc, partOut, ValueRange{s, bi, qi, hi, e});
-                  return arith::AddFOp::create(
-                      sb, loc, sum,
-                      arith::MulFOp::create(sb, loc, weight(sb, s, base), o));
-                });
-            Value value = arith::SelectOp::create(
-                fb, loc, isEmpty, zero,
-                arith::DivFOp::create(fb, loc, weighted, total));
-            memref::StoreOp::create(fb, loc,
-                                    truncateFromF32(fb, loc, value, outElement),
-                                    out, ValueRange{bi, qi, hi, e});
-          });
-      if (!withLse)
-        return;
-      Value first =
-          arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::eq, t, c(0));
-      scf::IfOp::create(nb, loc, first, [&](OpBuilder &tb, Location) {
-        Value isNone = arith::CmpFOp::create(tb, loc, arith::CmpFPredicate::OEQ,
-                                             maxAll, negInf);
-        Value value = arith::SelectOp::create(
-            tb, loc, isNone, maxAll,
-            arith::AddFOp::create(tb, loc, base,
-                                  math::LogOp::create(tb, loc, total)));
-        memref::StoreOp::create(tb, loc, value, lse, ValueRange{bi, hi, qi});
-        scf::YieldOp::create(tb, loc);
-      });
-    });
-    b.setInsertionPointAfter(merge);
-  }
+  if (splits > 1)
+    mergeKeySplits(b, loc, io, parts, splitSize, numHeads, valueDim,
+                   /*maximaInBase2=*/false);
 
   return getAttentionResults(b, op, io);
 }

@@ -5,8 +5,11 @@
 #include "LoweringUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include <cmath>
 #include <limits>
 
 using namespace mlir;
@@ -134,4 +137,117 @@ void weft::loadKeyValueTiles(OpBuilder &b, Location loc, Value thread,
   };
   loadRows(k, kTile);
   loadRows(v, vTile);
+}
+
+KeySplitParts weft::allocateKeySplitParts(OpBuilder &b, Location loc,
+                                          OpFoldResult splits,
+                                          OpFoldResult batch, OpFoldResult seqQ,
+                                          int64_t heads, int64_t valueDim) {
+  Type f32 = b.getF32Type();
+  OpFoldResult headSize = b.getIndexAttr(heads);
+  KeySplitParts parts;
+  parts.out = allocateBuffer(b, loc,
+                             {splits, batch, seqQ, headSize,
+                              b.getIndexAttr(valueDim)},
+                             f32);
+  parts.max = allocateBuffer(b, loc, {splits, batch, headSize, seqQ}, f32);
+  parts.sum = allocateBuffer(b, loc, {splits, batch, headSize, seqQ}, f32);
+  return parts;
+}
+
+void weft::mergeKeySplits(OpBuilder &b, Location loc, const AttentionIO &io,
+                          const KeySplitParts &parts, OpFoldResult splits,
+                          int64_t heads, int64_t valueDim, bool maximaInBase2) {
+  constexpr int64_t kMergeThreads = 128;
+  auto c = [&](OpBuilder &nb, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(nb, loc, v);
+  };
+  Type outElement = cast<MemRefType>(io.out.getType()).getElementType();
+  Value splitCount = getIndexValue(b, loc, splits);
+  Value zero = f32Const(b, loc, 0.0);
+  Value negInf = f32Const(b, loc, -std::numeric_limits<float>::infinity());
+  auto exponential = [&](OpBuilder &nb, Value x) -> Value {
+    if (maximaInBase2)
+      return math::Exp2Op::create(nb, loc, x);
+    return math::ExpOp::create(nb, loc, x);
+  };
+
+  // One block per (batch, query, head), its threads over the value
+  // channels.
+  OpBuilder::InsertionGuard guard(b);
+  scf::ForallOp merge =
+      createGridLoop(b, loc,
+                     {getAsOpFoldResult(io.batch), getAsOpFoldResult(io.seqQ),
+                      b.getIndexAttr(heads)});
+  Value bi = merge.getInductionVar(0), qi = merge.getInductionVar(1),
+        hi = merge.getInductionVar(2);
+  createThreadLoop(b, loc, kMergeThreads, [&](OpBuilder &nb, Value t) {
+    auto overSplits = [&](OpBuilder &fb, Value init,
+                          function_ref<Value(OpBuilder &, Value, Value)> step) {
+      return accumulate(fb, loc, splitCount, init, step);
+    };
+    auto splitMax = [&](OpBuilder &sb, Value s) -> Value {
+      return memref::LoadOp::create(sb, loc, parts.max,
+                                    ValueRange{s, bi, hi, qi});
+    };
+    auto weight = [&](OpBuilder &sb, Value s, Value base) -> Value {
+      return exponential(
+          sb, arith::SubFOp::create(sb, loc, splitMax(sb, s), base));
+    };
+    Value maxAll =
+        overSplits(nb, negInf, [&](OpBuilder &sb, Value s, Value m) -> Value {
+          return arith::MaximumFOp::create(sb, loc, m, splitMax(sb, s));
+        });
+    Value base = finiteMax(nb, loc, maxAll);
+    Value total =
+        overSplits(nb, zero, [&](OpBuilder &sb, Value s, Value sum) -> Value {
+          Value l =
+              memref::LoadOp::create(sb, loc, parts.sum, ValueRange{s, bi, hi, qi});
+          return arith::AddFOp::create(
+              sb, loc, sum,
+              arith::MulFOp::create(sb, loc, weight(sb, s, base), l));
+        });
+    Value isEmpty =
+        arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ, total, zero);
+    forEachItem(
+        nb, loc, t, valueDim, kMergeThreads, [&](OpBuilder &fb, Value e) {
+          Value weighted = overSplits(
+              fb, zero, [&](OpBuilder &sb, Value s, Value sum) -> Value {
+                Value o = memref::LoadOp::create(sb, loc, parts.out,
+                                                 ValueRange{s, bi, qi, hi, e});
+                return arith::AddFOp::create(
+                    sb, loc, sum,
+                    arith::MulFOp::create(sb, loc, weight(sb, s, base), o));
+              });
+          Value value = arith::SelectOp::create(
+              fb, loc, isEmpty, zero,
+              arith::DivFOp::create(fb, loc, weighted, total));
+          memref::StoreOp::create(fb, loc,
+                                  truncateFromF32(fb, loc, value, outElement),
+                                  io.out, ValueRange{bi, qi, hi, e});
+        });
+    if (!io.lse)
+      return;
+    Value first =
+        arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::eq, t, c(nb, 0));
+    scf::IfOp::create(nb, loc, first, [&](OpBuilder &tb, Location) {
+      Value isNone = arith::CmpFOp::create(tb, loc, arith::CmpFPredicate::OEQ,
+                                           maxAll, negInf);
+      Value lse;
+      if (maximaInBase2)
+        lse = arith::MulFOp::create(
+            tb, loc,
+            arith::AddFOp::create(tb, loc, base,
+                                  math::Log2Op::create(tb, loc, total)),
+            f32Const(tb, loc, M_LN2));
+      else
+        lse = arith::AddFOp::create(tb, loc, base,
+                                    math::LogOp::create(tb, loc, total));
+      memref::StoreOp::create(tb, loc,
+                              arith::SelectOp::create(tb, loc, isNone, maxAll,
+                                                      lse),
+                              io.lse, ValueRange{bi, hi, qi});
+      scf::YieldOp::create(tb, loc);
+    });
+  });
 }

@@ -73,6 +73,26 @@ void loadKeyValueTiles(OpBuilder &b, Location loc, Value thread,
                        Value kvHead, Value tileStart, Value keyEnd,
                        int64_t pending);
 
+/// Attention over splits of the keys (flash decoding): each split's rows
+/// unnormalised ([splits, B, Sq, H, Dv], relative to the split's row
+/// maxima), its row maxima and its row sums ([splits, B, H, Sq]).
+struct KeySplitParts {
+  Value out, max, sum;
+};
+
+KeySplitParts allocateKeySplitParts(OpBuilder &b, Location loc,
+                                    OpFoldResult splits, OpFoldResult batch,
+                                    OpFoldResult seqQ, int64_t heads,
+                                    int64_t valueDim);
+
+/// A grid that merges the splits into the results of `io` (the rows and
+/// lse): each split's rows weighted by exp(m_split - m), m the maximum over
+/// the splits. `maximaInBase2` when the maxima are log2 of the row scale
+/// (exp2 instead of exp).
+void mergeKeySplits(OpBuilder &b, Location loc, const AttentionIO &io,
+                    const KeySplitParts &parts, OpFoldResult splits,
+                    int64_t heads, int64_t valueDim, bool maximaInBase2);
+
 } // namespace mlir::weft
 
 #endif // WEFT_LIB_CONVERSION_WEFTTOLINALG_ATTENTIONKEYS_H

@@ -73,6 +73,20 @@ lowerAttentionInRegisters(AttentionOp op, Value q, Value k, Value v, Value mask,
                           OpFoldResult seqK, int64_t sharedBytes,
                           ConversionPatternRewriter &rewriter);
 
+/// weft.attention for decoding (AttentionDecode.cpp): a few query rows per
+/// kv head (queries x group <= 8, static Sq) read K and V from global memory
+/// straight into registers, 16 bytes per lane, in SIMT thread loops whose
+/// lane groups reduce dot products by shuffles; the keys split across
+/// blocks, merged by a second grid. std::nullopt where it does not apply:
+/// more rows, dynamic Sq, Q/K/V of different or non-float element types,
+/// Dv != D, or a head dim whose 16-byte chunks are not a power of two up to
+/// 32.
+std::optional<SmallVector<Value>>
+lowerAttentionForDecoding(AttentionOp op, Value q, Value k, Value v,
+                          Value mask, Value kvLen, OpFoldResult batch,
+                          OpFoldResult seqQ, OpFoldResult seqK,
+                          ConversionPatternRewriter &rewriter);
+
 } // namespace mlir::weft
 
 #endif // WEFT_LIB_CONVERSION_WEFTTOLINALG_ATTENTIONLOWERING_H

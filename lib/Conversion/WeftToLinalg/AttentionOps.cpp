@@ -301,6 +301,12 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
     }
     if (registers) {
       if (std::optional<SmallVector<Value>> results =
+              lowerAttentionForDecoding(op, q, k, v, mask, kvLen, batch, seqQ,
+                                        seqK, rewriter)) {
+        rewriter.replaceOp(op, *results);
+        return success();
+      }
+      if (std::optional<SmallVector<Value>> results =
               lowerAttentionInRegisters(op, q, k, v, mask, kvLen, batch, seqQ,
                                         seqK, sharedBytes, rewriter)) {
         rewriter.replaceOp(op, *results);

@@ -33,8 +33,9 @@ struct WeftToLinalgForms {
   /// weft.attention as loops over GPU blocks and threads (the fused GPU
   /// form), falling back to products where its tiles do not fit.
   bool attentionBlocks = false;
-  /// weft.attention FlashAttention-2 style where it applies (f16 prefill:
-  /// state in registers, SIMT thread loops), else as attentionBlocks.
+  /// weft.attention with its state in registers where it applies (SIMT
+  /// thread loops: decoding streams K/V with split keys, f16 prefill is
+  /// FlashAttention-2 style), else as attentionBlocks.
   bool attentionRegisters = false;
   /// ssm_scan with one task per (batch, head, channel), a GPU form.
   bool ssmPerChannel = false;
