@@ -6,11 +6,12 @@
 Programs are compiled for --target=cuda through the artifact cache
 (WEFT_ARTIFACT_CACHE, python/weft/tools.py), so the run half works on a GPU
 machine without LLVM (scripts/gpu-check.sh carries the cache there). weft is
-timed with `weft-run --bench N`: the median of whole calls after a warm-up,
-with inputs already in device (unified) memory as PyTorch's are, which is the
-column the ratios use; "call ms" is the median when each call also copies its
-inputs from host memory. Parameters are bound once. PyTorch is timed with
-CUDA events (median).
+timed with `weft-run --bench N` after a warm-up, with inputs already in device
+(unified) memory as PyTorch's are: "weft ms", the column the ratios use, is
+the median GPU time of a call by CUDA events (first to last kernel, as
+PyTorch is timed: CUDA events around each call, median); "wall ms" the
+median wall time of the same calls, which adds the host's work (launches,
+waiting). Parameters are bound once.
 
   attention  prefill, causal, f16        vs torch SDPA (flash and cuDNN backends)
   decode     attention Sq=1, GQA, f16    vs device copy bandwidth on K+V
@@ -55,12 +56,12 @@ def t(shape, dtype):
 
 
 class Timing(float):
-    """A weft time in ms (inputs already in device memory) that also carries
-    the whole-call time with inputs copied in from the host (`call_ms`)."""
+    """A weft call's GPU time in ms (CUDA events, inputs already in device
+    memory) that also carries its wall time (`wall_ms`)."""
 
-    def __new__(cls, ms, call_ms):
+    def __new__(cls, ms, wall_ms):
         timing = super().__new__(cls, ms)
-        timing.call_ms = call_ms
+        timing.wall_ms = wall_ms
         return timing
 
 
@@ -95,9 +96,9 @@ class Weft:
         if result.returncode != 0:
             lines = (result.stdout + result.stderr).strip().splitlines()
             raise RuntimeError("\n".join(lines[-30:])[:3000])
-        call_ms = float(result.stdout.split("median_ms=")[1].split()[0])
-        ms = float(result.stdout.split("device_inputs_median_ms=")[1].split()[0])
-        return Timing(ms, call_ms)
+        wall_ms = float(result.stdout.split("device_inputs_median_ms=")[1].split()[0])
+        ms = float(result.stdout.split("gpu_median_ms=")[1].split()[0])
+        return Timing(ms, wall_ms)
 
 
 # weft.attention's GPU forms: the pipeline's default, the fused kernel of
@@ -384,20 +385,21 @@ def main():
     if args.prepare:
         print(f"compiled {weft.count} programs into {os.environ['WEFT_ARTIFACT_CACHE']}")
         return
-    print(f"{'case':68} {'weft ms':>9} {'call ms':>9}  {'reference':52} {'ref ms':>8} "
+    print(f"{'case':68} {'weft ms':>9} {'wall ms':>9}  {'reference':52} {'ref ms':>8} "
           f"{'ratio':>7}")
     for case, ms, ref_name, ref_ms, ratio in rows:
-        print(f"{case:68} {ms:9.3f} {getattr(ms, 'call_ms', float('nan')):9.3f}  {ref_name:52} "
+        print(f"{case:68} {ms:9.4f} {getattr(ms, 'wall_ms', float('nan')):9.3f}  {ref_name:52} "
               f"{'' if ref_ms is None else f'{ref_ms:8.3f}':>8} "
               f"{'' if ratio is None else f'{ratio:7.3f}':>7}")
-    print("weft ms: inputs already in device memory; call ms: inputs copied in from the host")
+    print("weft ms: GPU time of a call by CUDA events (as PyTorch's); wall ms: the same calls' "
+          "wall time; inputs already in device memory")
     print("ratio: reference time / weft time (higher is better for weft); for bandwidth rows, "
           "weft's bytes/s over the copy bandwidth; for LoRA, base / fused (1/overhead)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump([dict(zip(("case", "weft_ms", "reference", "ref_ms", "ratio"),
                                 (r[0], float(r[1]), *r[2:])),
-                            call_ms=getattr(r[1], "call_ms", None)) for r in rows], f, indent=1)
+                            wall_ms=getattr(r[1], "wall_ms", None)) for r in rows], f, indent=1)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@
 #include "Status.h"
 #include "Tensor.h"
 
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <set>
@@ -237,24 +238,9 @@ weftStatus checkSharedDims(const FunctionSig &sig, const weftTensor *inputs) {
   return nullptr;
 }
 
-} // namespace
-
-extern "C" {
-
-weftStatus weftFunctionCheckInput(weftFunction function, size_t index,
-                                  weftTensor tensor) {
-  if (!function || !tensor)
-    return makeError(WEFT_STATUS_INVALID_ARGUMENT,
-                     "weftFunctionCheckInput: null argument");
-  if (index >= function->sig->inputs.size())
-    return makeError(WEFT_STATUS_INVALID_ARGUMENT, "input index ", index,
-                     " out of range (function ", quoted(function->sig->name),
-                     " has ", function->sig->inputs.size(), " inputs)");
-  return checkInput(*function, index, tensor);
-}
-
-weftStatus weftCall(weftFunction function, const weftTensor *inputs,
-                    size_t numInputs, weftTensor *outputs, size_t numOutputs) {
+weftStatus callFunction(weftFunction function, const weftTensor *inputs,
+                        size_t numInputs, weftTensor *outputs,
+                        size_t numOutputs, double *milliseconds) {
   if (!function || (numInputs && !inputs) || (numOutputs && !outputs))
     return makeError(WEFT_STATUS_INVALID_ARGUMENT, "weftCall: null argument");
   for (size_t i = 0; i < numOutputs; ++i)
@@ -286,6 +272,23 @@ weftStatus weftCall(weftFunction function, const weftTensor *inputs,
   if (function->cuda)
     if (weftStatus status = cuda::ensureReady())
       return prependContext(status, where);
+  // A timed call: from here (the inputs' transfer included) to the end of
+  // its last kernel on the GPU, or the wall time on the CPU.
+  auto wallStart = std::chrono::steady_clock::now();
+  // Stops the GPU timing on the early returns below.
+  struct TimingGuard {
+    bool active = false;
+    ~TimingGuard() {
+      double ignored;
+      if (active)
+        weftStatusRelease(cuda::endTiming("", ignored));
+    }
+  } timingGuard;
+  if (milliseconds && function->cuda) {
+    if (weftStatus status = cuda::beginTiming(where))
+      return status;
+    timingGuard.active = true;
+  }
 
   std::vector<Descriptor> inputDescriptors;
   std::set<const void *> argumentAllocations;
@@ -329,10 +332,55 @@ weftStatus weftCall(weftFunction function, const weftTensor *inputs,
   // Kernels run asynchronously; their errors (and those of the host ABI
   // calls) surface here.
   weftStatus failure = function->cuda ? cuda::synchronize(where) : nullptr;
+  if (milliseconds && !function->cuda)
+    *milliseconds = std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - wallStart)
+                        .count();
+  if (milliseconds && function->cuda) {
+    timingGuard.active = false;
+    weftStatus timing = cuda::endTiming(where, *milliseconds);
+    if (failure)
+      weftStatusRelease(timing);
+    else
+      failure = timing;
+  }
   if (sig.results.empty())
     return failure;
   return collectResults(*function, storage, argumentAllocations, failure,
                         outputs);
+}
+
+} // namespace
+
+extern "C" {
+
+weftStatus weftFunctionCheckInput(weftFunction function, size_t index,
+                                  weftTensor tensor) {
+  if (!function || !tensor)
+    return makeError(WEFT_STATUS_INVALID_ARGUMENT,
+                     "weftFunctionCheckInput: null argument");
+  if (index >= function->sig->inputs.size())
+    return makeError(WEFT_STATUS_INVALID_ARGUMENT, "input index ", index,
+                     " out of range (function ", quoted(function->sig->name),
+                     " has ", function->sig->inputs.size(), " inputs)");
+  return checkInput(*function, index, tensor);
+}
+
+weftStatus weftCall(weftFunction function, const weftTensor *inputs,
+                    size_t numInputs, weftTensor *outputs, size_t numOutputs) {
+  return callFunction(function, inputs, numInputs, outputs, numOutputs,
+                      /*milliseconds=*/nullptr);
+}
+
+weftStatus weftCallTimed(weftFunction function, const weftTensor *inputs,
+                         size_t numInputs, weftTensor *outputs,
+                         size_t numOutputs, double *milliseconds) {
+  if (!milliseconds)
+    return makeError(WEFT_STATUS_INVALID_ARGUMENT,
+                     "weftCallTimed: null argument");
+  *milliseconds = 0;
+  return callFunction(function, inputs, numInputs, outputs, numOutputs,
+                      milliseconds);
 }
 
 } // extern "C"

@@ -45,6 +45,7 @@ constexpr size_t kDefaultHeapMiB = 2048;
 /// checkers want: every block then is exactly what was asked for).
 constexpr size_t kDefaultCacheMiB = 4096;
 constexpr unsigned CU_STREAM_NON_BLOCKING = 1;
+constexpr unsigned CU_EVENT_DEFAULT = 0;
 constexpr unsigned CU_EVENT_DISABLE_TIMING = 2;
 constexpr int CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS = 89;
 constexpr int CU_MEM_LOCATION_TYPE_DEVICE = 1;
@@ -81,6 +82,8 @@ struct Driver {
   CUresult (*cuEventDestroy)(CUevent);
   CUresult (*cuEventRecord)(CUevent, CUstream);
   CUresult (*cuEventSynchronize)(CUevent);
+  /// Optional (timed calls only): cuEventElapsedTime_v2 where it exists.
+  CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent) = nullptr;
   CUresult (*cuMemAllocManaged)(CUdeviceptr *, size_t, unsigned);
   CUresult (*cuMemFree)(CUdeviceptr);
   CUresult (*cuGetErrorName)(CUresult, const char **);
@@ -169,6 +172,8 @@ Driver loadDriver() {
       resolve(library, "cuCtxSetLimit", driver.cuCtxSetLimit) &&
       resolve(library, "cuDeviceGetAttribute", driver.cuDeviceGetAttribute);
   resolve(library, "cuMemPrefetchAsync_v2", driver.cuMemPrefetchAsync);
+  if (!resolve(library, "cuEventElapsedTime_v2", driver.cuEventElapsedTime))
+    resolve(library, "cuEventElapsedTime", driver.cuEventElapsedTime);
   if (!ok) {
     driver.failure = "CUDA driver libcuda.so.1 lacks a required function";
     return driver;
@@ -251,6 +256,38 @@ CUstream threadStream(Driver &driver) {
   return stream;
 }
 
+/// A timed call's events on the thread's stream (weftCallTimed): `end` is
+/// recorded when the call is about to wait for work submitted since the
+/// last record, so that the host's wake-up after the wait is not counted.
+struct CallTiming {
+  CUevent start = nullptr, end = nullptr;
+  bool active = false;
+  /// Work was submitted after the last record of `end`.
+  bool pending = false;
+};
+
+CallTiming &threadTiming() {
+  thread_local CallTiming timing;
+  return timing;
+}
+
+/// Notes work submitted to the thread's stream.
+void noteSubmitted() {
+  CallTiming &timing = threadTiming();
+  if (timing.active)
+    timing.pending = true;
+}
+
+/// Before a wait: the end of the work submitted so far.
+void recordTimingEnd(Driver &driver) {
+  CallTiming &timing = threadTiming();
+  if (!timing.active || !timing.pending)
+    return;
+  check(driver, driver.cuEventRecord(timing.end, threadStream(driver)),
+        "cuEventRecord (call timing)");
+  timing.pending = false;
+}
+
 CUdeviceptr toDevicePointer(void *pointer) {
   return static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(pointer));
 }
@@ -325,6 +362,7 @@ void cuda::prefetchToDevice(const void *pointer, size_t bytes) {
   // Only a hint: a failure leaves the pages to migrate on first touch.
   driver->cuMemPrefetchAsync(toDevicePointer(const_cast<void *>(pointer)),
                              bytes, location, 0, threadStream(*driver));
+  noteSubmitted();
 }
 
 void cuda::release(void *pointer) {
@@ -350,8 +388,52 @@ void cuda::release(void *pointer) {
 }
 
 weftStatus cuda::synchronize(const std::string &where) {
-  if (Driver *driver = getDriver())
+  if (Driver *driver = getDriver()) {
+    recordTimingEnd(*driver);
     check(*driver, driver->cuCtxSynchronize(), "cuCtxSynchronize");
+  }
+  return popError(where);
+}
+
+weftStatus cuda::beginTiming(const std::string &where) {
+  Driver *driver = getDriver();
+  if (!driver)
+    return popError(where);
+  if (!driver->cuEventElapsedTime)
+    return makeError(WEFT_STATUS_FAILED_PRECONDITION, where,
+                     ": the CUDA driver lacks cuEventElapsedTime");
+  CallTiming &timing = threadTiming();
+  for (CUevent *event : {&timing.start, &timing.end})
+    if (!*event)
+      check(*driver, driver->cuEventCreate(event, CU_EVENT_DEFAULT),
+            "cuEventCreate (call timing)");
+  // Both events mark the call's start: a call that submits nothing takes 0.
+  check(*driver, driver->cuEventRecord(timing.start, threadStream(*driver)),
+        "cuEventRecord (call timing)");
+  check(*driver, driver->cuEventRecord(timing.end, threadStream(*driver)),
+        "cuEventRecord (call timing)");
+  timing.active = true;
+  timing.pending = false;
+  return popError(where);
+}
+
+weftStatus cuda::endTiming(const std::string &where, double &milliseconds) {
+  milliseconds = 0;
+  CallTiming &timing = threadTiming();
+  if (!timing.active)
+    return nullptr;
+  Driver *driver = getDriver();
+  if (!driver)
+    return popError(where);
+  recordTimingEnd(*driver);
+  timing.active = false;
+  float elapsed = 0;
+  if (check(*driver, driver->cuEventSynchronize(timing.end),
+            "cuEventSynchronize (call timing)") &&
+      check(*driver,
+            driver->cuEventElapsedTime(&elapsed, timing.start, timing.end),
+            "cuEventElapsedTime (call timing)"))
+    milliseconds = elapsed;
   return popError(where);
 }
 
@@ -453,6 +535,7 @@ mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
                                gridZ, blockX, blockY, blockZ, sharedMemory,
                                static_cast<CUstream>(stream), params, extra),
         "cuLaunchKernel");
+  noteSubmitted();
 }
 
 __attribute__((visibility("default"))) void *mgpuStreamCreate() {
@@ -471,9 +554,11 @@ __attribute__((visibility("default"))) void mgpuStreamDestroy(void *stream) {
 __attribute__((visibility("default"))) void
 mgpuStreamSynchronize(void *stream) {
   Driver *driver = getDriver();
-  if (driver && stream)
-    check(*driver, driver->cuStreamSynchronize(static_cast<CUstream>(stream)),
-          "cuStreamSynchronize (a kernel failed)");
+  if (!driver || !stream)
+    return;
+  recordTimingEnd(*driver);
+  check(*driver, driver->cuStreamSynchronize(static_cast<CUstream>(stream)),
+        "cuStreamSynchronize (a kernel failed)");
 }
 
 // Events order work between streams; compiled code uses them when
@@ -498,6 +583,8 @@ __attribute__((visibility("default"))) void mgpuEventDestroy(void *event) {
 
 __attribute__((visibility("default"))) void mgpuEventSynchronize(void *event) {
   Driver *driver = getDriver();
+  if (driver)
+    recordTimingEnd(*driver);
   if (driver && event)
     check(*driver, driver->cuEventSynchronize(static_cast<CUevent>(event)),
           "cuEventSynchronize (a kernel failed)");

@@ -47,6 +47,15 @@ void prefetchToDevice(const void *pointer, size_t bytes);
 /// the last call (clearing it), with `where` as context.
 weftStatus synchronize(const std::string &where);
 
+/// Starts timing the calling thread's GPU work (weftCallTimed): an event on
+/// its stream now, and one before each wait for work submitted since.
+weftStatus beginTiming(const std::string &where);
+
+/// Stops timing: the GPU milliseconds from beginTiming() to the end of the
+/// last work submitted (host time after it, waking up from waits, does not
+/// count; gaps while the host prepares launches do). Waits for that work.
+weftStatus endTiming(const std::string &where, double &milliseconds);
+
 /// Returns and clears the first recorded error without waiting.
 weftStatus takeError(const std::string &where);
 

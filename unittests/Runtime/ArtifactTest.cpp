@@ -184,6 +184,38 @@ TEST_F(ArtifactTest, AddBiasMatchesReference) {
     checkAddBias(find("add_bias"), bias, rows, rng);
 }
 
+TEST_F(ArtifactTest, TimedCallsComputeTheSameAndMeasure) {
+  std::mt19937_64 rng = makeRng();
+  std::vector<float> bias = randomFloats(rng, 16);
+  bindBias(bias);
+  weftFunction addBias = find("add_bias");
+  std::vector<float> x = randomFloats(rng, 3 * 16);
+  Tensor input = makeTensor(WEFT_DTYPE_F32, {3, 16}, x);
+  weftTensor in = input.get(), out = nullptr;
+  double ms = -1;
+  ASSERT_WEFT_OK(weftCallTimed(addBias, &in, 1, &out, 1, &ms));
+  Tensor output(out);
+  // A cpu artifact's wall time: positive (the call did work), and far below
+  // a second for 48 additions.
+  EXPECT_GT(ms, 0.0);
+  EXPECT_LT(ms, 1000.0);
+  const float *values = dataOf<float>(output);
+  for (int64_t i = 0; i < 3 * 16; ++i)
+    ASSERT_EQ(values[i], x[i] + bias[i % 16]) << "at " << i;
+
+  // Errors leave 0 and no outputs; the time's pointer is required.
+  Tensor wrong = makeTensor(WEFT_DTYPE_F64, {2, 16}, std::vector<double>(32));
+  in = wrong.get();
+  ms = -1;
+  StatusInfo status = consume(weftCallTimed(addBias, &in, 1, &out, 1, &ms));
+  EXPECT_EQ(status.code, WEFT_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(ms, 0.0);
+  EXPECT_EQ(out, nullptr);
+  status = consume(weftCallTimed(addBias, &in, 1, &out, 1, nullptr));
+  EXPECT_EQ(status.code, WEFT_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(status.message, "weftCallTimed: null argument");
+}
+
 TEST_F(ArtifactTest, UnboundParamsAreAnError) {
   std::vector<Tensor> inputs, outputs;
   inputs.push_back(

@@ -99,6 +99,20 @@ TEST_F(CudaWithoutDriverTest, StreamAndEventCallsRecordTheMissingDriver) {
   EXPECT_EQ(message.rfind("call: CUDA driver not available", 0), 0u) << message;
 }
 
+TEST_F(CudaWithoutDriverTest, CallTimingNamesTheMissingDriver) {
+  weftStatus status = cuda::beginTiming("timing");
+  ASSERT_NE(status, nullptr);
+  EXPECT_EQ(std::string(weftStatusGetMessage(status))
+                .rfind("timing: CUDA driver not available", 0),
+            0u)
+      << weftStatusGetMessage(status);
+  weftStatusRelease(status);
+  // Nothing was started: stopping measures nothing and reports nothing.
+  double ms = -1;
+  EXPECT_EQ(cuda::endTiming("timing", ms), nullptr);
+  EXPECT_EQ(ms, 0.0);
+}
+
 TEST_F(CudaWithoutDriverTest, AllocationFallsBackToHostMemoryAndReports) {
   auto *buffer = static_cast<char *>(_mlir_memref_to_llvm_alloc(64));
   ASSERT_NE(buffer, nullptr);

@@ -83,6 +83,17 @@ WEFT_API weftStatus weftCall(weftFunction function, const weftTensor *inputs,
                              size_t numInputs, weftTensor *outputs,
                              size_t numOutputs);
 
+/// weftCall that also measures the call into `*milliseconds` (0 on error).
+/// For cuda artifacts: the GPU time from the call's start to the end of its
+/// last kernel, by CUDA events on the calling thread's stream (the way
+/// PyTorch's kernels are timed): gaps while the host prepares launches
+/// count, the host's work after the last kernel does not. For cpu
+/// artifacts: the call's wall time.
+WEFT_API weftStatus weftCallTimed(weftFunction function,
+                                  const weftTensor *inputs, size_t numInputs,
+                                  weftTensor *outputs, size_t numOutputs,
+                                  double *milliseconds);
+
 WEFT_EXTERN_C_END
 
 #endif // WEFT_RUNTIME_ARTIFACT_H
