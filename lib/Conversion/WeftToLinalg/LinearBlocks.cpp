@@ -52,6 +52,10 @@ constexpr int64_t kMinBlocks = 256;
 constexpr int64_t kMaxRows = 8;
 /// Bytes of a weight chunk: one 16-byte load per lane.
 constexpr int64_t kChunkBytes = 16;
+/// Weight chunks a lane loads before it computes with any (its channels'
+/// chunks of one or more steps): enough bytes in flight for the weight
+/// stream to run at bandwidth with two blocks per multiprocessor.
+constexpr int64_t kLoadsInFlight = 4;
 /// Shared memory for the x tile, which sets the K tile.
 constexpr int64_t kTileBytes = 32 * 1024;
 /// x values per shared-memory load.
@@ -302,6 +306,11 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
   int64_t tileK = std::min(k, kTileBytes / 4 / rows / lanes * lanes);
   int64_t tileChunks = tileK / lanes;
   int64_t quads = lanes / kQuad;
+  // Chunks per lane and channel loaded together.
+  int64_t unroll = std::clamp<int64_t>(
+      std::min<int64_t>(kLoadsInFlight / channelsPerWarp,
+                        llvm::divideCeil(tileChunks, kWarpSize)),
+      1, kLoadsInFlight);
   auto quadType = VectorType::get({kQuad}, f32);
 
   {
@@ -392,26 +401,36 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
                   rb, loc, DenseElementsAttr::get(quadType, 0.0f));
               // Accumulator [m * channelsPerWarp + ch].
               SmallVector<Value> inits(rows * channelsPerWarp, zeroQuad);
-              auto chunkLoop = scf::ForOp::create(
-                  rb, loc, lane, chunks, c(kWarpSize), inits,
-                  [&](OpBuilder &cb, Location, Value chunk, ValueRange accs) {
-                    Value column = arith::AddIOp::create(
-                        cb, loc, tileStart,
-                        arith::MulIOp::create(cb, loc, chunk, c(lanes)));
-                    // All of the warp's chunks are loaded before any is
-                    // used: channelsPerWarp 16-byte loads in flight.
-                    SmallVector<Value> raws;
-                    for (Value channel : channels)
-                      raws.push_back(vector::TransferReadOp::create(
-                          cb, loc,
-                          VectorType::get({lanes}, qType.getElementType()),
-                          qBuffer, ValueRange{channel, column},
-                          /*padding=*/std::nullopt, ArrayRef<bool>{true}));
+              // The dot products of the lane's chunks `chunkIds` added to
+              // `accs`.
+              auto addChunks = [&](OpBuilder &cb, ArrayRef<Value> chunkIds,
+                                   ValueRange accs) -> SmallVector<Value> {
+                    // All of the lane's chunks of the step are loaded
+                    // before any is used: up to kLoadsInFlight 16-byte
+                    // loads in flight.
+                    SmallVector<Value> columns, raws;
+                    for (Value chunk : chunkIds) {
+                      columns.push_back(arith::AddIOp::create(
+                          cb, loc, tileStart,
+                          arith::MulIOp::create(cb, loc, chunk, c(lanes))));
+                      for (Value channel : channels)
+                        raws.push_back(vector::TransferReadOp::create(
+                            cb, loc,
+                            VectorType::get({lanes}, qType.getElementType()),
+                            qBuffer, ValueRange{channel, columns.back()},
+                            /*padding=*/std::nullopt, ArrayRef<bool>{true}));
+                    }
+                    SmallVector<Value> next(accs.begin(), accs.end());
+                    for (auto [u, chunk] : llvm::enumerate(chunkIds)) {
+                    Value column = columns[u];
+                    ArrayRef<Value> chunkRaws =
+                        ArrayRef<Value>(raws).slice(u * channelsPerWarp,
+                                                    channelsPerWarp);
                     // Float weights are summed as they are; integers are
                     // dequantized and each chunk's sum is scaled.
                     SmallVector<Value> values, scaleQuads;
                     for (auto [channel, raw] :
-                         llvm::zip_equal(channels, raws)) {
+                         llvm::zip_equal(channels, chunkRaws)) {
                       if (!sBuffer) {
                         values.push_back(
                             qType.getElementType().isF32()
@@ -439,7 +458,7 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
                       scaleQuads.push_back(vector::BroadcastOp::create(
                           cb, loc, quadType, scale));
                     }
-                    SmallVector<Value> next;
+                    SmallVector<Value> accumulated;
                     for (int64_t m = 0; m < rows; ++m) {
                       // The chunk's dot products in quads (scaled after),
                       // each x quad read once for all channels.
@@ -447,7 +466,7 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
                       for (int64_t ch = 0; ch < channelsPerWarp; ++ch)
                         dots.push_back(sBuffer
                                            ? zeroQuad
-                                           : accs[m * channelsPerWarp + ch]);
+                                           : next[m * channelsPerWarp + ch]);
                       for (int64_t j = 0; j < quads; ++j) {
                         Value xQuad = memref::LoadOp::create(
                             cb, loc, xTile, ValueRange{c(m), c(j), chunk});
@@ -460,14 +479,47 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
                         }
                       }
                       for (int64_t ch = 0; ch < channelsPerWarp; ++ch)
-                        next.push_back(
+                        accumulated.push_back(
                             sBuffer ? math::FmaOp::create(
                                           cb, loc, dots[ch], scaleQuads[ch],
-                                          accs[m * channelsPerWarp + ch])
+                                          next[m * channelsPerWarp + ch])
                                           .getResult()
                                     : dots[ch]);
                     }
-                    scf::YieldOp::create(cb, loc, next);
+                    next = std::move(accumulated);
+                    }
+                    return next;
+              };
+              // Steps of `unroll` chunks (lane l takes chunks l, l + 32, ...),
+              // then one chunk at a time for the rest.
+              int64_t span = kWarpSize * (unroll - 1);
+              Value mainEnd = arith::SubIOp::create(
+                  rb, loc, arith::MaxUIOp::create(rb, loc, chunks, c(span)),
+                  c(span));
+              auto mainLoop = scf::ForOp::create(
+                  rb, loc, lane, mainEnd, c(kWarpSize * unroll), inits,
+                  [&](OpBuilder &cb, Location, Value chunk, ValueRange accs) {
+                    SmallVector<Value> chunkIds;
+                    for (int64_t u = 0; u < unroll; ++u)
+                      chunkIds.push_back(arith::AddIOp::create(
+                          cb, loc, chunk, c(u * kWarpSize)));
+                    scf::YieldOp::create(cb, loc, addChunks(cb, chunkIds, accs));
+                  });
+              // The lane's first chunk past the steps.
+              Value steps = arith::CeilDivUIOp::create(
+                  rb, loc,
+                  arith::SubIOp::create(
+                      rb, loc, arith::MaxUIOp::create(rb, loc, mainEnd, lane),
+                      lane),
+                  c(kWarpSize * unroll));
+              Value restStart = arith::AddIOp::create(
+                  rb, loc, lane,
+                  arith::MulIOp::create(rb, loc, steps, c(kWarpSize * unroll)));
+              auto chunkLoop = scf::ForOp::create(
+                  rb, loc, restStart, chunks, c(kWarpSize),
+                  mainLoop.getResults(),
+                  [&](OpBuilder &cb, Location, Value chunk, ValueRange accs) {
+                    scf::YieldOp::create(cb, loc, addChunks(cb, {chunk}, accs));
                   });
               // The first tile starts the partial sums.
               Value first = arith::CmpIOp::create(
