@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from conftest import require_runtime
-from weft.hf import import_model
+from weft.hf import HFError, import_model
 from weft.hf.compiled import CompiledModel
+from weft.runtime import WeftError
 from weft.testing import checkpoints, reference
 
 RNG = np.random.default_rng()
@@ -85,3 +86,30 @@ def test_model_against_reference(case, tmp_path):
     for spec, value in zip(model.states, state):
         if spec.shape[1] is None:   # KV caches hold every token
             assert value.shape[1] == 9, spec.name
+
+
+@pytest.mark.parametrize("case", ["mistral-window", "jamba"])
+def test_static_decode_tokens(case, tmp_path):
+    # decode imported for one token per call (what `generate` does): the
+    # query count is a static 1 in the module, the decode logits still match
+    # the reference, and a call with two tokens is refused by name.
+    require_runtime()
+    arch, overrides = CASES[case]
+    config = checkpoints.small_config(arch, **overrides)
+    tensors = checkpoints.write_checkpoint(str(tmp_path / "hf"), config, RNG)
+    model = import_model(str(tmp_path / "hf"), decode_tokens=1)
+    assert "func.func @decode(%ids: tensor<?x1xi64>" in model.mlir
+    assert "func.func @prefill(%ids: tensor<?x?xi64>" in model.mlir
+    compiled = CompiledModel(model, str(tmp_path / "work"))
+    full_ids = RNG.integers(0, config["vocab_size"], (2, 9))
+    expected = reference.forward(config, tensors, full_ids)
+    _, state = compiled.prefill(full_ids[:, :6])
+    steps = []
+    for position in range(6, 9):
+        logits, state = compiled.decode(full_ids[:, position:position + 1], position, state)
+        steps.append(logits)
+    check_logits(np.concatenate(steps, axis=1), expected[:, 6:], f"{case} static decode")
+    with pytest.raises(WeftError, match=r"input 0: expected i64\[\?, 1\], got i64\[2, 2\]"):
+        compiled.decode(full_ids[:, 6:8], 6, state)
+    with pytest.raises(HFError, match="decode tokens: expected a positive integer, got 0"):
+        import_model(str(tmp_path / "hf"), decode_tokens=0)

@@ -4,7 +4,9 @@ Commands:
   random-params MODULE.mlir -o OUT.safetensors [--seed N]
       draws every weft.param of MODULE (see weft.params) into an archive
   import-hf HF_DIR [--adapter PEFT_DIR]... -o OUT.mlir [--params OUT.safetensors]
+            [--decode-tokens N]
       imports a Hugging Face checkpoint as a module with prefill and decode
+      (decode's token count static with --decode-tokens)
   hf-logits HF_DIR --input-ids IDS.npy [--adapter PEFT_DIR]... [--adapter-ids A.npy]
             [--quantize int8|int4] [--target cpu|cuda]
             [--gpu-attention products|blocks|registers]
@@ -79,9 +81,9 @@ def _prompt_ids(text):
     return np.array(rows, dtype=np.int64)
 
 
-def _import(args):
+def _import(args, decode_tokens=None):
     from weft.hf import import_model
-    return import_model(args.hf_dir, adapters=args.adapter or ())
+    return import_model(args.hf_dir, adapters=args.adapter or (), decode_tokens=decode_tokens)
 
 
 def _gpu_options(args):
@@ -116,7 +118,7 @@ def _adapter_ids(args, batch):
 
 
 def _import_hf(args):
-    model = _import(args)
+    model = _import(args, decode_tokens=args.decode_tokens)
     with open(args.output, "w") as f:
         f.write(model.mlir)
     if args.params:
@@ -147,7 +149,8 @@ def _generate(args):
     from weft.hf.compiled import pipeline
     pipeline(args.quantize, args.target)
     _gpu_options(args)
-    model = _import(args)
+    # One token per decode call: a static query count.
+    model = _import(args, decode_tokens=1)
     adapter_ids = _adapter_ids(args, prompt.shape[0])
     with tempfile.TemporaryDirectory(prefix="weft-hf-") as workdir:
         compiled = _compile(args, model, workdir)
@@ -210,6 +213,9 @@ def main(argv=None):
     imp.add_argument("-o", "--output", required=True, metavar="OUT.mlir")
     imp.add_argument("--params", metavar="OUT.safetensors",
                      help="also write the parameters the module uses (float32)")
+    imp.add_argument("--decode-tokens", type=int, metavar="N",
+                     help="decode takes exactly N new tokens per call (a static dim; "
+                          "generation uses 1); dynamic by default")
     imp.set_defaults(run=_import_hf)
 
     logits = commands.add_parser("hf-logits", help="forward pass of a Hugging Face checkpoint")

@@ -11,7 +11,10 @@ Signatures (B batch, S new tokens, T cached tokens):
     decode(ids i64[B, S], [positions i64[B, S]], [adapter_ids i64[B]], state...)
         -> (logits f32[B, S, vocab], state...)
 
-`positions` exists when the model uses RoPE; `adapter_ids` when several
+With `decode_tokens`, decode's S is that static number (generation decodes
+one token per call: `decode_tokens=1`), which lets the compiler pick the
+kernels of a known small query count (attention's decoding forms); else it
+is dynamic like prefill's. `positions` exists when the model uses RoPE; `adapter_ids` when several
 adapters are loaded. The state tensors are `model.states` in order: per
 attention layer key and value caches [B, T, Hkv, D] (decode returns them
 with the new tokens appended, so T grows by S), per Mamba layer the conv
@@ -68,7 +71,9 @@ class ImportedModel:
         safetensors.save(path, values)
 
 
-def import_model(model_dir, adapters=()):
+def import_model(model_dir, adapters=(), decode_tokens=None):
+    if decode_tokens is not None and (not isinstance(decode_tokens, int) or decode_tokens < 1):
+        raise HFError(f"decode tokens: expected a positive integer, got {decode_tokens!r}")
     checkpoint = Checkpoint(model_dir)
     arch, spec = architecture(checkpoint.config, os.path.join(model_dir, "config.json"))
     adapter_set = AdapterSet([Adapter(d) for d in adapters])
@@ -80,10 +85,11 @@ def import_model(model_dir, adapters=()):
         f = module.function(mode)
         fb = FunctionBuilder(f, mode, checkpoint, adapter_set, sources)
         names = ["ids"]
-        ids = f.arg("ids", (None, None), "i64")
+        tokens = (None, decode_tokens if mode == "decode" else None)
+        ids = f.arg("ids", tokens, "i64")
         positions = None
         if spec.uses_positions:
-            positions = f.arg("positions", (None, None), "i64")
+            positions = f.arg("positions", tokens, "i64")
             names.append("positions")
         if adapter_set.multi:
             fb.adapter_ids = f.arg("adapter_ids", (None,), "i64")

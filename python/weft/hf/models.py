@@ -77,9 +77,9 @@ def attention(fb, x, prefix, layer, heads, kv_heads, head_dim, hidden, positions
     q = fb.linear(x, f"{prefix}.q_proj", heads * head_dim, hidden, bias=qkv_bias)
     k = fb.linear(x, f"{prefix}.k_proj", kv_heads * head_dim, hidden, bias=qkv_bias)
     v = fb.linear(x, f"{prefix}.v_proj", kv_heads * head_dim, hidden, bias=qkv_bias)
-    q = f.reshape(q, (None, None, heads, head_dim))
-    k = f.reshape(k, (None, None, kv_heads, head_dim))
-    v = f.reshape(v, (None, None, kv_heads, head_dim))
+    q = f.reshape(q, (*q.shape[:2], heads, head_dim))
+    k = f.reshape(k, (*k.shape[:2], kv_heads, head_dim))
+    v = f.reshape(v, (*v.shape[:2], kv_heads, head_dim))
     if rope is not None:
         rotary_dim, inv_freq, theta = rope
         table = f.constant(inv_freq, hint="inv_freq") if inv_freq is not None else None
@@ -96,7 +96,7 @@ def attention(fb, x, prefix, layer, heads, kv_heads, head_dim, hidden, positions
     fb.write_state(k)
     fb.write_state(v)
     out = f.attention(q, k, v, causal=True, window=window)
-    out = f.reshape(out, (None, None, heads * head_dim))
+    out = f.reshape(out, (*out.shape[:2], heads * head_dim))
     return fb.linear(out, f"{prefix}.o_proj", hidden, heads * head_dim, bias=o_bias)
 
 
@@ -141,14 +141,14 @@ def mamba1_mixer(fb, x, prefix, layer, hidden, inner, state, kernel, dt_rank, pr
     dt = fb.linear(dt, f"{prefix}.dt_proj", inner, dt_rank)  # bias added by the scan
     ssm_state = fb.state(f"layers.{layer}.ssm", (None, inner, 1, state))
     y, new_ssm = f.ssm_scan(
-        f.reshape(xc, (None, None, inner, 1)), dt,
+        f.reshape(xc, (*xc.shape[:2], inner, 1)), dt,
         neg_exp(fb, f"{prefix}.A_log", (inner, state)),
-        f.reshape(bm, (None, None, 1, state)), f.reshape(cm, (None, None, 1, state)),
-        d=fb.weight(f"{prefix}.D", (inner,)), z=f.reshape(z, (None, None, inner, 1)),
+        f.reshape(bm, (*bm.shape[:2], 1, state)), f.reshape(cm, (*cm.shape[:2], 1, state)),
+        d=fb.weight(f"{prefix}.D", (inner,)), z=f.reshape(z, (*z.shape[:2], inner, 1)),
         dt_bias=fb.weight(f"{prefix}.dt_proj.bias", (inner,)), initial_state=ssm_state,
         dt_softplus=True)
     fb.write_state(new_ssm)
-    return fb.linear(f.reshape(y, (None, None, inner)), f"{prefix}.out_proj", hidden, inner,
+    return fb.linear(f.reshape(y, (*y.shape[:2], inner)), f"{prefix}.out_proj", hidden, inner,
                      bias=proj_bias)
 
 
@@ -173,14 +173,14 @@ def mamba2_mixer(fb, x, prefix, layer, c):
     xs, bm, cm = f.split(xbc, [inner, groups * state, groups * state])
     ssm_state = fb.state(f"layers.{layer}.ssm", (None, heads, head_dim, state))
     y, new_ssm = f.ssm_scan(
-        f.reshape(xs, (None, None, heads, head_dim)), dt,
+        f.reshape(xs, (*xs.shape[:2], heads, head_dim)), dt,
         neg_exp(fb, f"{prefix}.A_log", (heads,)),
-        f.reshape(bm, (None, None, groups, state)), f.reshape(cm, (None, None, groups, state)),
+        f.reshape(bm, (*bm.shape[:2], groups, state)), f.reshape(cm, (*cm.shape[:2], groups, state)),
         d=fb.weight(f"{prefix}.D", (heads,)),
         dt_bias=fb.weight(f"{prefix}.dt_bias", (heads,)), initial_state=ssm_state,
         dt_softplus=True, dt_limit=c.dt_limit)
     fb.write_state(new_ssm)
-    gated = f.mul(f.reshape(y, (None, None, inner)), f.silu(z))
+    gated = f.mul(f.reshape(y, (*y.shape[:2], inner)), f.silu(z))
     normed = fb.rms_norm(gated, f"{prefix}.norm.weight", c.eps, inner)
     return fb.linear(normed, f"{prefix}.out_proj", c.hidden, inner, bias=c.use_bias)
 
