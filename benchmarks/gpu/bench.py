@@ -14,9 +14,12 @@ median wall time of the same calls, which adds the host's work (launches,
 waiting). Parameters are bound once.
 
   attention  prefill, causal, f16        vs torch SDPA (flash and cuDNN backends)
+             (the default form, whole-tensor products; the thread-block
+             form, --gpu-attention=blocks; FlashAttention-2 style,
+             --gpu-attention=registers)
+  attention-bf16  the same in bf16, FlashAttention-2 style only
   decode     attention Sq=1, GQA, f16    vs device copy bandwidth on K+V
-             (both in the default form, whole-tensor products, and in the
-             thread-block form, weft-compile --gpu-attention=blocks)
+             (the same three forms; registers: K/V streamed, split keys)
   gemv-int4  qlinear M=1, group 128      vs torch._weight_int4pack_mm and bf16 linear
              (the default form, warp reductions over K, and the thread-block
              form, weft-compile --gpu-linear=blocks)
@@ -155,21 +158,38 @@ def f16(rng, shape):
     return rng.standard_normal(shape).astype(np.float16)
 
 
-def bench_attention(weft, rng, b=1, s=1024, h=16, d=128):
-    q, k, v = (f16(rng, (b, s, h, d)) for _ in range(3))
-    ty = t((b, s, h, d), "f16")
+def bf16_words(x):
+    """float32 values rounded to bf16 (to nearest, ties to even), as the
+    uint16 words weft-run reads for bf16."""
+    bits = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+def bench_attention(weft, rng, b=1, s=1024, h=16, d=128, dtype="f16",
+                    forms=tuple(ATTENTION_FORMS)):
+    if dtype == "f16":
+        q, k, v = (f16(rng, (b, s, h, d)) for _ in range(3))
+    else:
+        q, k, v = (bf16_words(rng.standard_normal((b, s, h, d))) for _ in range(3))
+    ty = t((b, s, h, d), dtype)
     program = f"""
 func.func @main(%q: {ty}, %k: {ty}, %v: {ty}) -> {ty} {{
   %o = weft.attention %q, %k, %v {{causal}} : ({ty}, {ty}, {ty}) -> {ty}
   return %o : {ty}
 }}"""
     times = {form: weft.time(lowered(program, ATTENTION_FORMS[form]), [q, k, v])
-             for form in ATTENTION_FORMS}
+             for form in forms}
     if weft.prepare:
         return []
     import torch
     from torch.nn.attention import SDPBackend, sdpa_kernel
-    tq, tk, tv = (torch.from_numpy(a).cuda().transpose(1, 2) for a in (q, k, v))
+
+    def device(a):
+        if dtype == "f16":
+            return torch.from_numpy(a).cuda().transpose(1, 2)
+        words = torch.from_numpy(a.view(np.int16)).cuda()
+        return words.view(torch.bfloat16).transpose(1, 2)
+    tq, tk, tv = (device(a) for a in (q, k, v))
     rows = []
     for name, backend in (("flash", SDPBackend.FLASH_ATTENTION),
                           ("cuDNN", SDPBackend.CUDNN_ATTENTION)):
@@ -181,7 +201,7 @@ func.func @main(%q: {ty}, %k: {ty}, %v: {ty}) -> {ty} {{
             ref = None
             name = f"{name}: unavailable ({str(e)[:30]})"
         for form, ms in times.items():
-            rows.append((f"attention prefill causal f16 B={b} S={s} H={h} D={d} [{form}]", ms,
+            rows.append((f"attention prefill causal {dtype} B={b} S={s} H={h} D={d} [{form}]", ms,
                          f"torch SDPA {name}", ref, None if ref is None else ref / ms))
     return rows
 
@@ -344,7 +364,7 @@ func.func @main(%x: {tx}, %dt: {tdt}, %a: {t((h,), "f32")}, %bm: {tbc}, %cm: {tb
     return rows
 
 
-CASES = ["attention", "decode", "gemv-int4", "gemv-int4-wide", "gemm-int4", "gemv-f16",
+CASES = ["attention", "attention-bf16", "decode", "gemv-int4", "gemv-int4-wide", "gemm-int4", "gemv-f16",
          "linear-f16", "lora", "ssm_scan"]
 
 
@@ -367,6 +387,8 @@ def main():
         bandwidth = None if args.prepare else copy_bandwidth()
         rows = []
         run = {"attention": lambda: bench_attention(weft, rng),
+               "attention-bf16": lambda: bench_attention(weft, rng, dtype="bf16",
+                                                         forms=("registers",)),
                "decode": lambda: bench_decode(weft, rng, bandwidth),
                "gemv-int4": lambda: bench_int4(weft, rng, m=1),
                "gemv-int4-wide": lambda: bench_int4(weft, rng, m=1, n=11008),

@@ -102,6 +102,8 @@ void weft::buildGpuPipeline(OpPassManager &pm,
   target.optLevel = 3;
   pm.addPass(createGpuNVVMAttachTarget(target));
   pm.addNestedPass<gpu::GPUModuleOp>(createStripDebugInfoPass());
+  // bf16 tensor-core products, which convert-nvgpu-to-nvvm does not take.
+  pm.addNestedPass<gpu::GPUModuleOp>(createWeftLowerBf16MmaSyncPass());
   // Vector transfers -> vector loads/stores (convert-gpu-to-nvvm lowers
   // vector ops but not transfers).
   pm.addNestedPass<gpu::GPUModuleOp>(createConvertVectorToLLVMPass());

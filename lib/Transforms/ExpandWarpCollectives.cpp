@@ -161,14 +161,15 @@ static LogicalResult expand(nvgpu::MmaSyncOp mma, ExchangeBuffers &buffers) {
       llvm::to_vector(llvm::map_range(mma.getMmaShape(), [](Attribute a) {
         return cast<IntegerAttr>(a).getInt();
       }));
-  if (shape != SmallVector<int64_t>{16, 8, 16} || !operand.isF16() ||
+  if (shape != SmallVector<int64_t>{16, 8, 16} ||
+      !(operand.isF16() || operand.isBF16()) ||
       bType.getElementType() != operand || !cType.getElementType().isF32() ||
       aType.getShape() != ArrayRef<int64_t>{4, 2} ||
       bType.getShape() != ArrayRef<int64_t>{2, 2} ||
       cType.getShape() != ArrayRef<int64_t>{2, 2})
     return mma.emitOpError(
-        "the CPU runs only products of shape [16, 8, 16] with f16 operands "
-        "and f32 accumulators (upstream's NVVM lowering has no bf16 either)");
+        "the CPU runs only products of shape [16, 8, 16] with f16 or bf16 "
+        "operands and f32 accumulators");
 
   OpBuilder b(mma);
   Location loc = mma.getLoc();

@@ -329,13 +329,13 @@ func.func @main(%a: tensor<{_GM}x{_GK}x{dtype}>, %b: tensor<{_GK}x{_GN}x{dtype}>
 """
 
 
-def test_tensor_core_product_from_lane_fragments():
-    dtype = "f16"
+@pytest.mark.parametrize("dtype", ["f16", "bf16"])
+def test_tensor_core_product_from_lane_fragments(dtype):
     rng = np.random.default_rng()
     a, a64 = harness.given(rng.standard_normal((_GM, _GK)), dtype)
     b, b64 = harness.given(rng.standard_normal((_GK, _GN)), dtype)
     (c,) = harness.run(_mma_kernel(dtype), [a, b])
-    # Products of f16 values are exact in f32; the 32-term sums
+    # Products of f16 or bf16 values are exact in f32; the 32-term sums
     # round once per term (|error| <= 32 * 2^-24 * sum |a b|).
     bound = 32 * harness.EPS32 * (np.abs(a64) @ np.abs(b64))
     harness.assert_close(c, a64 @ b64, rtol=0, atol=bound + 1e-30)

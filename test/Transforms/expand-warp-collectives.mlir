@@ -120,10 +120,10 @@ func.func @mma(%a: vector<4x2xf16>, %b: vector<2x2xf16>, %out: memref<64xvector<
 
 // -----
 
-func.func @mma_bf16(%a: vector<4x2xbf16>, %b: vector<2x2xbf16>, %c: vector<2x2xf32>) {
+func.func @mma_tf32(%a: vector<4x1xf32>, %b: vector<2x1xf32>, %c: vector<2x2xf32>) {
   scf.forall (%t) in (32) {
-    // expected-error @below {{the CPU runs only products of shape [16, 8, 16] with f16 operands and f32 accumulators}}
-    %d = nvgpu.mma.sync (%a, %b, %c) {mmaShape = [16, 8, 16]} : (vector<4x2xbf16>, vector<2x2xbf16>, vector<2x2xf32>) -> vector<2x2xf32>
+    // expected-error @below {{the CPU runs only products of shape [16, 8, 16] with f16 or bf16 operands and f32 accumulators}}
+    %d = nvgpu.mma.sync (%a, %b, %c) {mmaShape = [16, 8, 8], tf32Enabled} : (vector<4x1xf32>, vector<2x1xf32>, vector<2x2xf32>) -> vector<2x2xf32>
   } {mapping = [#gpu.thread<x>]}
   return
 }

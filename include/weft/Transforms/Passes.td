@@ -243,8 +243,9 @@ def WeftExpandWarpCollectivesPass
       the `valid` result are those of the `shfl.sync` that upstream's NVVM
       lowering emits (lanes 0 to width - 1, no segments); a lane whose source
       is not valid gets its own value, as on the GPU.
-    * `nvgpu.mma.sync` of shape [16, 8, 16] with f16 operands and f32
-      accumulators (upstream's NVVM lowering of the op has no bf16): each
+    * `nvgpu.mma.sync` of shape [16, 8, 16] with f16 or bf16 operands and
+      f32 accumulators (on the GPU, bf16 goes through
+      `weft-lower-bf16-mma-sync`): each
       lane writes its A and B fragment elements (PTX's
       m16n8k16 layout) into its warp's dense 16x16 and 16x8 f32 matrices, and
       computes its four accumulator elements as f32 sums over k in order.
@@ -264,6 +265,25 @@ def WeftExpandWarpCollectivesPass
                            "::mlir::gpu::GPUDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def WeftLowerBf16MmaSyncPass
+    : Pass<"weft-lower-bf16-mma-sync", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "lowers bf16 nvgpu.mma.sync to nvvm.mma.sync";
+  let description = [{
+    `convert-nvgpu-to-nvvm` lowers `nvgpu.mma.sync` with f16, tf32, f64 and
+    integer operands, but not bf16 ("failed to deduce operand PTX types"),
+    although PTX has `mma.sync.m16n8k16.row.col.f32.bf16.bf16.f32` (sm_80
+    and later). This pass writes an m16n8k16 product of bf16 fragments
+    (A `vector<4x2xbf16>`, B `vector<2x2xbf16>`, f32 accumulators
+    `vector<2x2xf32>`) as `nvvm.mma.sync` on the fragments' 32-bit registers
+    (two bf16 each) and rebuilds the accumulator vector from its result.
+    Other products are left to `convert-nvgpu-to-nvvm`. Run it before
+    `convert-vector-to-llvm`.
+  }];
+  let dependentDialects = ["::mlir::NVVM::NVVMDialect",
+                           "::mlir::LLVM::LLVMDialect",
                            "::mlir::vector::VectorDialect"];
 }
 

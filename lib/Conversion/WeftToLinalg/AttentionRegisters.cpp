@@ -9,7 +9,8 @@
 // memory, loaded by all threads, with a barrier once a tile has landed and
 // one before it is overwritten. Scores (in base 2, for exp2) become
 // probabilities in place, and the score fragments of two 8-key pieces are
-// exactly the A fragment of the product with V (rounded to f16), as in
+// exactly the A fragment of the product with V (rounded to the operands'
+// type, f16 or bf16), as in
 // FlashAttention-2.
 //
 // Lane l = 4 g + t of a warp holds rows g and g + 8 of its 16 and, of each
@@ -63,7 +64,7 @@ public:
                     bool doubleBuffered)
       : op(op), b(rewriter), loc(op.getLoc()), scoring(op),
         doubleBuffered(doubleBuffered), f32(rewriter.getF32Type()),
-        f16(rewriter.getF16Type()) {}
+        element(getElementTypeOrSelf(op.getQ().getType())) {}
 
   SmallVector<Value> build(Value q, Value k, Value v, Value mask, Value kvLen,
                            OpFoldResult batch, OpFoldResult seqQ,
@@ -109,7 +110,8 @@ private:
   Location loc;
   AttentionScoring scoring;
   bool doubleBuffered;
-  Type f32, f16;
+  /// f32, and the 16-bit type of Q, K, V and P (f16 or bf16).
+  Type f32, element;
   int64_t headDim = 0, valueDim = 0;
 };
 
@@ -144,7 +146,7 @@ Value RegisterAttention::loadMatrices(OpBuilder &nb, Value shared, Value lane,
     column = arith::SelectOp::create(nb, loc, isI, c(nb, columnOf(i)), column);
   }
   return nvgpu::LdMatrixOp::create(
-      nb, loc, VectorType::get({tiles, 2}, f16), shared,
+      nb, loc, VectorType::get({tiles, 2}, element), shared,
       ValueRange{arith::AddIOp::create(nb, loc, row, r), column}, transpose,
       tiles);
 }
@@ -231,9 +233,9 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
   int64_t sets = doubleBuffered ? 2 : 1;
   for (int64_t i = 0; i < sets; ++i) {
     kTiles[i] = memref::AllocOp::create(
-        b, loc, MemRefType::get({kKeys, headDim + kPad}, f16));
+        b, loc, MemRefType::get({kKeys, headDim + kPad}, element));
     vTiles[i] = memref::AllocOp::create(
-        b, loc, MemRefType::get({kKeys, valueDim + kPad}, f16));
+        b, loc, MemRefType::get({kKeys, valueDim + kPad}, element));
   }
   BlockKeys keys = computeBlockKeys(b, loc, scoring, firstQuery, queries,
                                     seqQValue, seqKValue, kvLenBuf, batchIndex);
@@ -301,16 +303,16 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
     // r holds rows g + 8 (r mod 2), channels 16 s + 2t + 8 (r / 2) + (0, 1),
     // read as pairs from a valid query (the last one past Sq) and then
     // replaced by zeros, without branches.
-    auto pairType = VectorType::get({2}, f16);
+    auto pairType = VectorType::get({2}, element);
     Value zeroPair = arith::ConstantOp::create(
-        nb, loc, DenseElementsAttr::get(pairType, nb.getF16FloatAttr(0.0)));
+        nb, loc, DenseElementsAttr::get(pairType, nb.getFloatAttr(element, 0.0)));
     Value lastQuery = arith::SubIOp::create(nb, loc, seqQValue, c(nb, 1));
     SmallVector<Value> qFragments;
     for (int64_t step = 0; step < headDim / 16; ++step) {
       Value fragment = arith::ConstantOp::create(
           nb, loc,
-          DenseElementsAttr::get(VectorType::get({4, 2}, f16),
-                                 nb.getF16FloatAttr(0.0)));
+          DenseElementsAttr::get(VectorType::get({4, 2}, element),
+                                 nb.getFloatAttr(element, 0.0)));
       for (int64_t r = 0; r < 4; ++r) {
         int64_t i = r % 2;
         Value query = arith::MinSIOp::create(nb, loc, rowQueries[i], lastQuery);
@@ -471,7 +473,8 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
         sums[i] = arith::AddFOp::create(
             lb, loc, arith::MulFOp::create(lb, loc, sums[i], alphas[i]),
             laneSums[i]);
-      // O = O * alpha + P V, P as A fragments of 16 keys each (f16).
+      // O = O * alpha + P V, P as A fragments of 16 keys each (rounded to
+      // the operands' 16-bit type).
       Value alphaFragment = vector::FromElementsOp::create(
           lb, loc, VectorType::get({2, 2}, f32),
           ValueRange{alphas[0], alphas[0], alphas[1], alphas[1]});
@@ -483,9 +486,9 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
           for (int64_t i = 0; i < 2; ++i)
             for (int64_t j = 0; j < 2; ++j)
               elements.push_back(arith::TruncFOp::create(
-                  lb, loc, f16, probs[((2 * kk + half) * 2 + i) * 2 + j]));
+                  lb, loc, element, probs[((2 * kk + half) * 2 + i) * 2 + j]));
         Value pFragment = vector::FromElementsOp::create(
-            lb, loc, VectorType::get({4, 2}, f16), elements);
+            lb, loc, VectorType::get({4, 2}, element), elements);
         for (int64_t n = 0; n < pieces; n += 2) {
           auto [first, second] = valueFragments(lb, vShared, kk, n, lane);
           outFragments[n] = mma(lb, pFragment, first, outFragments[n]);
@@ -569,9 +572,12 @@ std::optional<SmallVector<Value>> weft::lowerAttentionInRegisters(
   auto vType = cast<RankedTensorType>(v.getType());
   int64_t headDim = qType.getDimSize(3), valueDim = vType.getDimSize(3);
   int64_t group = op.getGroupSize();
-  bool f16 = qType.getElementType().isF16() && kType.getElementType().isF16() &&
-             vType.getElementType().isF16();
-  if (!f16 || headDim % 16 || valueDim % 16 || headDim > kMaxHeadDim ||
+  // f16 or bf16 operands, all of one type (the products' fragments).
+  Type element = qType.getElementType();
+  bool sixteenBit = (element.isF16() || element.isBF16()) &&
+                    kType.getElementType() == element &&
+                    vType.getElementType() == element;
+  if (!sixteenBit || headDim % 16 || valueDim % 16 || headDim > kMaxHeadDim ||
       valueDim > kMaxHeadDim || kRows % group)
     return std::nullopt;
   int64_t tileBytes = kKeys * (headDim + kPad + valueDim + kPad) * 2;
