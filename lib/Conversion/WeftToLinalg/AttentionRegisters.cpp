@@ -23,6 +23,7 @@
 #include "AttentionLowering.h"
 #include "BlockLoops.h"
 #include "LoweringUtils.h"
+#include "WarpFragments.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -88,21 +89,8 @@ private:
   /// pieces n and n + 1 (8 each).
   std::pair<Value, Value> valueFragments(OpBuilder &nb, Value vShared,
                                          int64_t kk, int64_t n, Value lane);
-  /// `tiles` 8x8 matrices by ldmatrix: lane l gives the address of row
-  /// l mod 8 of matrix m = (l / 8) mod tiles, `rowOf(m) + l mod 8` and
-  /// `columnOf(m)` of `shared`.
-  Value loadMatrices(OpBuilder &nb, Value shared, Value lane, int64_t tiles,
-                     bool transpose, function_ref<int64_t(int64_t)> rowOf,
-                     function_ref<int64_t(int64_t)> columnOf);
-  /// Rows [2 i, 2 i + 2) of an ldmatrix result: one B fragment.
-  Value fragmentOf(OpBuilder &nb, Value matrices, int64_t i) {
-    return vector::ExtractStridedSliceOp::create(
-        nb, loc, matrices, ArrayRef<int64_t>{2 * i, 0}, ArrayRef<int64_t>{2, 2},
-        ArrayRef<int64_t>{1, 1});
-  }
   Value mma(OpBuilder &nb, Value a, Value bFragment, Value acc) {
-    return nvgpu::MmaSyncOp::create(nb, loc, a, bFragment, acc,
-                                    ArrayRef<int64_t>{16, 8, 16});
+    return mmaSync(nb, loc, a, bFragment, acc);
   }
 
   AttentionOp op;
@@ -129,45 +117,21 @@ Value RegisterAttention::quadReduce(OpBuilder &nb, Value value, bool max) {
   return value;
 }
 
-Value RegisterAttention::loadMatrices(OpBuilder &nb, Value shared, Value lane,
-                                      int64_t tiles, bool transpose,
-                                      function_ref<int64_t(int64_t)> rowOf,
-                                      function_ref<int64_t(int64_t)> columnOf) {
-  // The lane's matrix m and row r, and (a select chain over the few
-  // matrices) the matrix's first row and column.
-  Value m = arith::RemUIOp::create(
-      nb, loc, arith::DivUIOp::create(nb, loc, lane, c(nb, 8)), c(nb, tiles));
-  Value r = arith::RemUIOp::create(nb, loc, lane, c(nb, 8));
-  Value row = c(nb, rowOf(0)), column = c(nb, columnOf(0));
-  for (int64_t i = 1; i < tiles; ++i) {
-    Value isI =
-        arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::eq, m, c(nb, i));
-    row = arith::SelectOp::create(nb, loc, isI, c(nb, rowOf(i)), row);
-    column = arith::SelectOp::create(nb, loc, isI, c(nb, columnOf(i)), column);
-  }
-  return nvgpu::LdMatrixOp::create(
-      nb, loc, VectorType::get({tiles, 2}, element), shared,
-      ValueRange{arith::AddIOp::create(nb, loc, row, r), column}, transpose,
-      tiles);
-}
-
 Value RegisterAttention::scorePiece(OpBuilder &nb, ArrayRef<Value> qFragments,
                                     Value kShared, int64_t n, Value lane) {
-  Value acc = arith::ConstantOp::create(
-      nb, loc,
-      DenseElementsAttr::get(VectorType::get({2, 2}, f32),
-                             nb.getF32FloatAttr(0.0)));
+  Value acc = zeroAccumulatorFragment(nb, loc);
   // B = K^T for keys 8n..8n+7: matrix (step, half) is rows 8n.. of K at
   // channels 16 step + 8 half; two steps per ldmatrix.
   int64_t steps = qFragments.size();
   for (int64_t step = 0; step < steps; step += 2) {
     int64_t count = std::min<int64_t>(2, steps - step);
     Value matrices = loadMatrices(
-        nb, kShared, lane, 2 * count, /*transpose=*/false,
-        [&](int64_t) { return 8 * n; },
+        nb, loc, kShared, lane, 2 * count, /*transpose=*/false, c(nb, 0),
+        c(nb, 0), [&](int64_t) { return 8 * n; },
         [&](int64_t m) { return 16 * step + 8 * m; });
     for (int64_t i = 0; i < count; ++i)
-      acc = mma(nb, qFragments[step + i], fragmentOf(nb, matrices, i), acc);
+      acc = mma(nb, qFragments[step + i], bFragmentOf(nb, loc, matrices, i),
+                acc);
   }
   return acc;
 }
@@ -179,10 +143,11 @@ std::pair<Value, Value> RegisterAttention::valueFragments(OpBuilder &nb,
   // B = V, transposed as it loads: matrix (piece, half) is keys
   // 16 kk + 8 half.. at channels 8 (n + piece).
   Value matrices = loadMatrices(
-      nb, vShared, lane, 4, /*transpose=*/true,
+      nb, loc, vShared, lane, 4, /*transpose=*/true, c(nb, 0), c(nb, 0),
       [&](int64_t m) { return 16 * kk + 8 * (m % 2); },
       [&](int64_t m) { return 8 * (n + m / 2); });
-  return {fragmentOf(nb, matrices, 0), fragmentOf(nb, matrices, 1)};
+  return {bFragmentOf(nb, loc, matrices, 0),
+          bFragmentOf(nb, loc, matrices, 1)};
 }
 
 SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
@@ -342,10 +307,7 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
     // maxima and this lane's part of their sums (and, double-buffered,
     // which set of tiles is current).
     int64_t pieces = valueDim / 8;
-    Value zeroFragment = arith::ConstantOp::create(
-        nb, loc,
-        DenseElementsAttr::get(VectorType::get({2, 2}, f32),
-                               nb.getF32FloatAttr(0.0)));
+    Value zeroFragment = zeroAccumulatorFragment(nb, loc);
     SmallVector<Value> inits(pieces, zeroFragment);
     inits.append({negInf, negInf, zero, zero});
     if (doubleBuffered)
@@ -374,17 +336,8 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
       }
       gpu::BarrierOp::create(lb, loc);
       // The tiles as the shared memory they are on the GPU, for ldmatrix.
-      auto sharedView = [&](Value tile) -> Value {
-        auto type = cast<MemRefType>(tile.getType());
-        return memref::MemorySpaceCastOp::create(
-            lb, loc,
-            MemRefType::get(type.getShape(), type.getElementType(),
-                            MemRefLayoutAttrInterface(),
-                            gpu::AddressSpaceAttr::get(
-                                lb.getContext(), gpu::AddressSpace::Workgroup)),
-            tile);
-      };
-      Value kShared = sharedView(kTile), vShared = sharedView(vTile);
+      Value kShared = viewAsShared(lb, loc, kTile);
+      Value vShared = viewAsShared(lb, loc, vTile);
 
       // Scores of the tile's 64 keys: 8 pieces of 4 values per lane.
       SmallVector<Value> dots; // [piece][i][j]
