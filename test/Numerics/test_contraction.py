@@ -482,10 +482,9 @@ def test_linear_blocks(weights, dtype, shared_kib):
     #    (ids [2, 3] with -1 for none and 3, past the table, for none too).
     # 2: x [K] (rank 1), K = 512 in groups of 128.
     # 3: x [9, K] (more than 8 rows) and 4: x [?, K] keep the default form,
-    #    except with f16 x, which takes tensor-core tiles (test_linear_tiles;
-    #    integer weights in K steps of 32 within their groups of 64 or 32,
-    #    as integers in the products, scaled per step; with 110 KiB of shared
-    #    memory, steps of 64 in the int4 groups of 64).
+    #    except with f16 or bf16 x, which take tensor-core tiles
+    #    (test_linear_tiles; integer weights in K steps within their groups
+    #    of 64 or 32, as integers in the products, scaled per step).
     n = 70
     bits = {"int8": 8, "int4": 4, "float": None}[weights.split("-")[0]]
     symmetric = not weights.endswith("-zeros")
@@ -516,11 +515,12 @@ def test_linear_blocks(weights, dtype, shared_kib):
         refs.append((x64, weight, b64, act, r64, lora64, ty))
     program = main_function(args, lines, [r[-1] for r in refs])
     lowered = harness.optimize(program, linear_blocks(shared_kib))
-    # Three kernels of blocks (five with f16 tiles): a grid loop each; a
-    # tile kernel's warps add 16x8x16 products, two per 16x16 tile.
-    tiles = 2 if dtype == "f16" else 0
+    # Three kernels of blocks (five with f16 or bf16 x, whose layers of 9
+    # and of a dynamic number of rows take tensor-core tiles): a grid loop
+    # each; the tile kernels' lanes multiply fragments (nvgpu.mma.sync).
+    tiles = 2 if dtype in ("f16", "bf16") else 0
     assert lowered.count("#gpu.block<x>") == 3 + tiles, lowered
-    assert lowered.count("vector.contract") == 2 * tiles, lowered
+    assert ("nvgpu.mma.sync" in lowered) == (tiles > 0), lowered
     outs = harness.run(lowered, inputs, params)
     for i, (out, ref) in enumerate(zip(outs, refs)):
         check_linear(out, *ref[:-1], dtype, f"{weights} blocks {i} {dtype}")
@@ -565,13 +565,15 @@ def test_linear_blocks_channels_per_warp(weights):
         check_linear(out, *ref[:-2], dtype, f"{weights} {ref[-1]} channels per warp {i}")
 
 
-@pytest.mark.parametrize("shared_kib,tile,step", [(46, 64, 64), (80, 64, 128), (110, 128, 64)])
-def test_linear_tiles(shared_kib, tile, step):
-    # convert-weft-to-linalg{linear-blocks} for f16 linear layers with more
-    # than 8 rows: [tile, tile] output tiles per block, K steps of `step`
-    # staged in shared memory and 16x16x16 warp-level products (tensor cores
-    # on the GPU) accumulated in f32; the tiles and steps grow with the
-    # shared memory a block may take.
+@pytest.mark.parametrize("shared_kib,tile,step,sets,dtype", [
+    (46, 128, 32, 2, "f16"), (110, 128, 64, 2, "f16"), (16, 64, 32, 1, "f16"),
+    (110, 128, 64, 2, "bf16")])
+def test_linear_tiles(shared_kib, tile, step, sets, dtype):
+    # convert-weft-to-linalg{linear-blocks} for f16 and bf16 linear layers
+    # with more than 8 rows: SIMT kernels of [tile, tile] output tiles per
+    # block whose warps keep tensor-core accumulator fragments
+    # (nvgpu.mma.sync) for the whole K loop, the K steps of `step` staged in
+    # shared memory, two steps' tiles at once where they fit (`sets`).
     # 0: x [?, ?, 200] run as [2, 37, 200] (74 rows: a partial second row
     #    block), N = 70 (a partial second column block), K = 200 (a partial
     #    last K step), bias, silu and residual in the kernel.
@@ -583,8 +585,9 @@ def test_linear_tiles(shared_kib, tile, step):
     layers = [((None, None, 200), (2, 37, 200), 70), ((20, 96), (20, 96), 130),
               ((16, 36), (16, 36), 16), ((20, 40), (20, 40), 24)]
     lines, params, refs, args, inputs, results = [], {}, [], [], [], []
+    x_dtype = dtype
     for i, (shape, run_shape, n) in enumerate(layers):
-        dtype = "f32" if i == 3 else "f16"
+        dtype = "f32" if i == 3 else x_dtype
         k = shape[-1]
         ty = t(shape[:-1] + (n,), dtype)
         w_in, w64 = given(normal(n, k, scale=k**-0.5), dtype)
@@ -607,13 +610,12 @@ def test_linear_tiles(shared_kib, tile, step):
         refs.append((x64, w64, b64, act, r64, lora64, dtype))
     program = main_function(args, lines, results)
     lowered = harness.optimize(program, linear_blocks(shared_kib))
-    # Three kernels of tiles: a grid loop and warp-level products (two
-    # 16x8x16 pieces per 16x16 tile) each; the x tile [tile, step + 8] and
-    # the accumulator [tile, tile].
-    for buffer in (f"memref<{tile}x{step + 8}xf16>", f"memref<{tile}x{tile}xf32>"):
-        assert buffer in lowered, (buffer, lowered)
+    # Three kernels of tiles: a grid loop with `sets` x and weight tiles
+    # [tile, step + 8] each, and per-lane tensor-core products.
     assert lowered.count("#gpu.block<x>") == 3, lowered
-    assert lowered.count("vector.contract") == 2 * 3, lowered
+    tile_buffer = f"memref.alloc() : memref<{tile}x{step + 8}x{x_dtype}>"
+    assert lowered.count(tile_buffer) == 3 * 2 * sets, (tile_buffer, lowered)
+    assert "nvgpu.mma.sync" in lowered and "vector.contract" not in lowered
     outs = harness.run(lowered, inputs, params)
     for i, (out, ref) in enumerate(zip(outs, refs)):
         check_linear(out, *ref, f"linear tiles {i} {ref[-1]}")
