@@ -29,8 +29,8 @@ SmallVector<Value> fragmentRegisters(OpBuilder &b, Location loc,
   SmallVector<Value> registers;
   for (int64_t row = 0; row < type.getDimSize(0); ++row) {
     Value pair = vector::ExtractOp::create(b, loc, fragment, row);
-    Value word = vector::BitCastOp::create(b, loc, VectorType::get({1}, i32),
-                                           pair);
+    Value word =
+        vector::BitCastOp::create(b, loc, VectorType::get({1}, i32), pair);
     registers.push_back(vector::ExtractOp::create(b, loc, word, 0));
   }
   return registers;
@@ -50,7 +50,8 @@ FailureOr<bool> lowerBf16MmaSync(nvgpu::MmaSyncOp op) {
     return false;
   auto accType = cast<VectorType>(op.getMatrixC().getType());
   if (!isBf16Fragment(op.getMatrixA(), 4) ||
-      !isBf16Fragment(op.getMatrixB(), 2) || !accType.getElementType().isF32() ||
+      !isBf16Fragment(op.getMatrixB(), 2) ||
+      !accType.getElementType().isF32() ||
       accType.getShape() != ArrayRef<int64_t>{2, 2} ||
       op.getMmaShapeAsArray() != std::array<int64_t, 3>{16, 8, 16}) {
     op.emitOpError("bf16 products are lowered as m16n8k16 with f32 "
@@ -67,14 +68,13 @@ FailureOr<bool> lowerBf16MmaSync(nvgpu::MmaSyncOp op) {
       c.push_back(vector::ExtractOp::create(b, loc, op.getMatrixC(),
                                             ArrayRef<int64_t>{i, j}));
   Type f32 = b.getF32Type();
-  auto resultType = LLVM::LLVMStructType::getLiteral(
-      b.getContext(), SmallVector<Type>(4, f32));
+  auto resultType = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                                     SmallVector<Type>(4, f32));
   std::array<int64_t, 3> shape = {16, 8, 16};
   auto mma = NVVM::MmaOp::create(
       b, loc, resultType, a, bRegs, c, shape,
       /*b1Op=*/std::nullopt, /*intOverflow=*/std::nullopt,
-      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
-                                    NVVM::MMATypes::bf16},
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
       std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
                                      NVVM::MMALayout::col});
   SmallVector<Value> d;

@@ -183,3 +183,46 @@ func.func @main(%q: {tq}, %k: {tk}, %v: {tk}) -> {tq} {{
         harness.assert_close(o, expected[0], 1e-5, 1e-5, "f32")
     else:
         _check(o, None, expected, vx, case)
+
+
+@pytest.mark.parametrize("dtype", ["f16", "bf16"])
+def test_split_keys(dtype):
+    # Few blocks over many key tiles split the keys across blocks, each
+    # split's rows merged by a second grid (static sizes):
+    # 1: 20 queries x a GQA group of 4 (two blocks of 16 queries per kv
+    #    head, 4 blocks) over 1000 cached keys (16 tiles: 8 splits of two
+    #    tiles), causal with kv_len 700 (NaN/inf padding after it) and lse;
+    # 2: one query of 16 heads on one kv head (16 rows: more than the
+    #    decoding form takes) over 512 keys (4 splits), a window of 200.
+    b, sk = 1, 1000
+    q1, q1x = given(RNG.standard_normal((b, 20, 8, 32)), dtype)
+    k_values = RNG.standard_normal((b, sk, 2, 32))
+    v_values = RNG.standard_normal((b, sk, 2, 32))
+    _, k1x = given(k_values, dtype)
+    _, v1x = given(v_values, dtype)
+    kv_len = np.array([700], dtype=np.int64)
+    k_values[:, 700:] = np.nan
+    v_values[:, 700:] = np.inf
+    k1, _ = given(k_values, dtype)
+    v1, _ = given(v_values, dtype)
+    q2, q2x = given(RNG.standard_normal((b, 1, 16, 64)), dtype)
+    k2, k2x = given(RNG.standard_normal((b, 512, 1, 64)), dtype)
+    v2, v2x = given(RNG.standard_normal((b, 512, 1, 64)), dtype)
+    tq1, tk1, tl1 = t((b, 20, 8, 32), dtype), t((b, sk, 2, 32), dtype), t((b, 8, 20), "f32")
+    tq2, tk2 = t((b, 1, 16, 64), dtype), t((b, 512, 1, 64), dtype)
+    tlen = t((b,), "i64")
+    program = f"""
+func.func @main(%q1: {tq1}, %k1: {tk1}, %v1: {tk1}, %len: {tlen}, %q2: {tq2}, %k2: {tk2}, %v2: {tk2}) -> ({tq1}, {tl1}, {tq2}) {{
+  %o1, %l1 = weft.attention %q1, %k1, %v1 kv_len %len {{causal, return_lse}} : ({tq1}, {tk1}, {tk1}, {tlen}) -> ({tq1}, {tl1})
+  %o2 = weft.attention %q2, %k2, %v2 {{causal, window = 200 : i64}} : ({tq2}, {tk2}, {tk2}) -> {tq2}
+  return %o1, %l1, %o2 : {tq1}, {tl1}, {tq2}
+}}"""
+    lowered = _lowered(program)
+    # Both calls: a grid over (kv heads, query blocks, splits) and a merging
+    # grid over (batch, queries, heads).
+    assert lowered.count("#gpu.block<z>") == 4, "expected both calls to split their keys"
+    o1, l1, o2 = harness.run(lowered, [q1, k1, v1, kv_len, q2, k2, v2])
+    _check(o1, l1, reference.attention(q1x, k1x, v1x, kv_len=kv_len, causal=True), v1x,
+           "split, causal, kv_len", dtype)
+    _check(o2, None, reference.attention(q2x, k2x, v2x, causal=True, window=200), v2x,
+           "split, 16 heads, window 200", dtype)

@@ -245,11 +245,10 @@ double medianCallMs(weftFunction function,
     double deviceMs = 0;
     auto start = std::chrono::steady_clock::now();
     weftStatus status =
-        deviceTime
-            ? weftCallTimed(function, inputs.data(), inputs.size(),
-                            outputs.data(), outputs.size(), &deviceMs)
-            : weftCall(function, inputs.data(), inputs.size(), outputs.data(),
-                       outputs.size());
+        deviceTime ? weftCallTimed(function, inputs.data(), inputs.size(),
+                                   outputs.data(), outputs.size(), &deviceMs)
+                   : weftCall(function, inputs.data(), inputs.size(),
+                              outputs.data(), outputs.size());
     auto end = std::chrono::steady_clock::now();
     check(status);
     releaseAll(outputs);

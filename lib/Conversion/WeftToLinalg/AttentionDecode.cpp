@@ -115,8 +115,8 @@ DecodeAttention::chooseSplits(Value batch, Value seqK, int64_t numKvHeads) {
   if (batchSize && keyCount) {
     int64_t heads = std::max<int64_t>(*batchSize * numKvHeads, 1);
     int64_t iterations = llvm::divideCeil(*keyCount, blockKeys);
-    int64_t splits = std::clamp<int64_t>(
-        llvm::divideCeil(kBlocksToFill, heads), 1, std::max<int64_t>(iterations, 1));
+    int64_t splits = std::clamp<int64_t>(llvm::divideCeil(kBlocksToFill, heads),
+                                         1, std::max<int64_t>(iterations, 1));
     int64_t splitKeys = llvm::divideCeil(iterations, splits) * blockKeys;
     splits = std::max<int64_t>(llvm::divideCeil(*keyCount, splitKeys), 1);
     return {b.getIndexAttr(splits), c(b, splitKeys)};
@@ -150,7 +150,8 @@ Value DecodeAttention::butterfly(
 
 SmallVector<Value> DecodeAttention::build(Value q, Value k, Value v, Value mask,
                                           Value kvLen, OpFoldResult batch,
-                                          OpFoldResult seqQ, OpFoldResult seqK) {
+                                          OpFoldResult seqQ,
+                                          OpFoldResult seqK) {
   auto qType = cast<RankedTensorType>(q.getType());
   auto kType = cast<RankedTensorType>(k.getType());
   Type element = kType.getElementType();
@@ -167,8 +168,8 @@ SmallVector<Value> DecodeAttention::build(Value q, Value k, Value v, Value mask,
   bool split = getConstantIntValue(splits) != 1;
   KeySplitParts parts;
   if (split)
-    parts = allocateKeySplitParts(b, loc, splits, batch, seqQ, numHeads,
-                                  headDim);
+    parts =
+        allocateKeySplitParts(b, loc, splits, batch, seqQ, numHeads, headDim);
 
   Value zero = f32Const(b, loc, 0.0);
   Value negInf = f32Const(b, loc, -std::numeric_limits<float>::infinity());
@@ -192,14 +193,14 @@ SmallVector<Value> DecodeAttention::build(Value q, Value k, Value v, Value mask,
   keys.start = arith::MaxSIOp::create(b, loc, keys.start, splitStart);
   keys.end = arith::MinSIOp::create(
       b, loc, keys.end, arith::AddIOp::create(b, loc, splitStart, splitKeys));
-  ScoreMasking masking{scoring,  keys,       io.seqQ,
-                       io.mask,  batchIndex, static_cast<bool>(kvLen)};
+  ScoreMasking masking{scoring, keys,       io.seqQ,
+                       io.mask, batchIndex, static_cast<bool>(kvLen)};
 
   // The warps' partial softmax (shared memory on the GPU).
-  Value warpMax = memref::AllocOp::create(
-      b, loc, MemRefType::get({kWarps, rows}, f32));
-  Value warpSum = memref::AllocOp::create(
-      b, loc, MemRefType::get({kWarps, rows}, f32));
+  Value warpMax =
+      memref::AllocOp::create(b, loc, MemRefType::get({kWarps, rows}, f32));
+  Value warpSum =
+      memref::AllocOp::create(b, loc, MemRefType::get({kWarps, rows}, f32));
   Value warpOut = memref::AllocOp::create(
       b, loc, MemRefType::get({kWarps, rows, headDim}, f32));
 
@@ -225,9 +226,9 @@ SmallVector<Value> DecodeAttention::build(Value q, Value k, Value v, Value mask,
       Value raw = vector::TransferReadOp::create(
           lb, loc, VectorType::get({chunk}, element), buffer, indices,
           /*padding=*/std::nullopt, ArrayRef<bool>{true});
-      return element.isF32() ? raw
-                             : arith::ExtFOp::create(lb, loc, chunkType, raw)
-                                   .getResult();
+      return element.isF32()
+                 ? raw
+                 : arith::ExtFOp::create(lb, loc, chunkType, raw).getResult();
     };
     SmallVector<Value> rowQueries, rowHeads, qChunks;
     for (int64_t r = 0; r < rows; ++r) {
@@ -253,16 +254,16 @@ SmallVector<Value> DecodeAttention::build(Value q, Value k, Value v, Value mask,
     {
       OpBuilder lb = OpBuilder::atBlockBegin(keyLoop.getBody());
       ValueRange carried = keyLoop.getRegionIterArgs();
-      Value base = arith::AddIOp::create(lb, loc, keyLoop.getInductionVar(),
-                                         firstKey);
+      Value base =
+          arith::AddIOp::create(lb, loc, keyLoop.getInductionVar(), firstKey);
       // All loads first: key u of the group is base + u (32 / L). Past the
       // split's last key a lane reads that key again (never the padding
       // past kv_len, which may hold NaN); the score is -inf, so it adds
       // 0 x a valid V.
       SmallVector<Value> keyIds, kChunks, vChunks;
       for (int64_t u = 0; u < keysPerLoad; ++u) {
-        Value key = arith::AddIOp::create(lb, loc, base,
-                                          c(lb, u * groupsPerWarp));
+        Value key =
+            arith::AddIOp::create(lb, loc, base, c(lb, u * groupsPerWarp));
         Value read = arith::MinSIOp::create(lb, loc, key, lastKey);
         keyIds.push_back(key);
         kChunks.push_back(
@@ -394,22 +395,20 @@ SmallVector<Value> DecodeAttention::build(Value q, Value k, Value v, Value mask,
             memref::StoreOp::create(
                 fb, loc, value, parts.out,
                 ValueRange{splitIndex, batchIndex, query, head, e});
-            scf::IfOp::create(fb, loc, firstChannel,
-                              [&](OpBuilder &tb, Location) {
-                                ValueRange at{splitIndex, batchIndex, head,
-                                              query};
-                                memref::StoreOp::create(tb, loc, blockMax,
-                                                        parts.max, at);
-                                memref::StoreOp::create(tb, loc, sum,
-                                                        parts.sum, at);
-                                scf::YieldOp::create(tb, loc);
-                              });
+            scf::IfOp::create(
+                fb, loc, firstChannel, [&](OpBuilder &tb, Location) {
+                  ValueRange at{splitIndex, batchIndex, head, query};
+                  memref::StoreOp::create(tb, loc, blockMax, parts.max, at);
+                  memref::StoreOp::create(tb, loc, sum, parts.sum, at);
+                  scf::YieldOp::create(tb, loc);
+                });
             return;
           }
           Value isEmpty = arith::CmpFOp::create(
               fb, loc, arith::CmpFPredicate::OEQ, sum, zero);
           Value normalized = arith::SelectOp::create(
-              fb, loc, isEmpty, zero, arith::DivFOp::create(fb, loc, value, sum));
+              fb, loc, isEmpty, zero,
+              arith::DivFOp::create(fb, loc, value, sum));
           memref::StoreOp::create(
               fb, loc, truncateFromF32(fb, loc, normalized, outElement), io.out,
               ValueRange{batchIndex, query, head, e});
@@ -443,10 +442,11 @@ SmallVector<Value> DecodeAttention::build(Value q, Value k, Value v, Value mask,
 
 } // namespace
 
-std::optional<SmallVector<Value>> weft::lowerAttentionForDecoding(
-    AttentionOp op, Value q, Value k, Value v, Value mask, Value kvLen,
-    OpFoldResult batch, OpFoldResult seqQ, OpFoldResult seqK,
-    ConversionPatternRewriter &rewriter) {
+std::optional<SmallVector<Value>>
+weft::lowerAttentionForDecoding(AttentionOp op, Value q, Value k, Value v,
+                                Value mask, Value kvLen, OpFoldResult batch,
+                                OpFoldResult seqQ, OpFoldResult seqK,
+                                ConversionPatternRewriter &rewriter) {
   auto qType = cast<RankedTensorType>(q.getType());
   auto kType = cast<RankedTensorType>(k.getType());
   auto vType = cast<RankedTensorType>(v.getType());

@@ -146,10 +146,8 @@ KeySplitParts weft::allocateKeySplitParts(OpBuilder &b, Location loc,
   Type f32 = b.getF32Type();
   OpFoldResult headSize = b.getIndexAttr(heads);
   KeySplitParts parts;
-  parts.out = allocateBuffer(b, loc,
-                             {splits, batch, seqQ, headSize,
-                              b.getIndexAttr(valueDim)},
-                             f32);
+  parts.out = allocateBuffer(
+      b, loc, {splits, batch, seqQ, headSize, b.getIndexAttr(valueDim)}, f32);
   parts.max = allocateBuffer(b, loc, {splits, batch, headSize, seqQ}, f32);
   parts.sum = allocateBuffer(b, loc, {splits, batch, headSize, seqQ}, f32);
   return parts;
@@ -191,8 +189,8 @@ void weft::mergeKeySplits(OpBuilder &b, Location loc, const AttentionIO &io,
                                     ValueRange{s, bi, hi, qi});
     };
     auto weight = [&](OpBuilder &sb, Value s, Value base) -> Value {
-      return exponential(
-          sb, arith::SubFOp::create(sb, loc, splitMax(sb, s), base));
+      return exponential(sb,
+                         arith::SubFOp::create(sb, loc, splitMax(sb, s), base));
     };
     Value maxAll =
         overSplits(nb, negInf, [&](OpBuilder &sb, Value s, Value m) -> Value {
@@ -201,8 +199,8 @@ void weft::mergeKeySplits(OpBuilder &b, Location loc, const AttentionIO &io,
     Value base = finiteMax(nb, loc, maxAll);
     Value total =
         overSplits(nb, zero, [&](OpBuilder &sb, Value s, Value sum) -> Value {
-          Value l =
-              memref::LoadOp::create(sb, loc, parts.sum, ValueRange{s, bi, hi, qi});
+          Value l = memref::LoadOp::create(sb, loc, parts.sum,
+                                           ValueRange{s, bi, hi, qi});
           return arith::AddFOp::create(
               sb, loc, sum,
               arith::MulFOp::create(sb, loc, weight(sb, s, base), l));
@@ -243,10 +241,9 @@ void weft::mergeKeySplits(OpBuilder &b, Location loc, const AttentionIO &io,
       else
         lse = arith::AddFOp::create(tb, loc, base,
                                     math::LogOp::create(tb, loc, total));
-      memref::StoreOp::create(tb, loc,
-                              arith::SelectOp::create(tb, loc, isNone, maxAll,
-                                                      lse),
-                              io.lse, ValueRange{bi, hi, qi});
+      memref::StoreOp::create(
+          tb, loc, arith::SelectOp::create(tb, loc, isNone, maxAll, lse),
+          io.lse, ValueRange{bi, hi, qi});
       scf::YieldOp::create(tb, loc);
     });
   });

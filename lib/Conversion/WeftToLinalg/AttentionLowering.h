@@ -63,10 +63,11 @@ lowerAttentionAsBlocks(AttentionOp op, Value q, Value k, Value v, Value mask,
 /// weft.attention FlashAttention-2 style (AttentionRegisters.cpp): one SIMT
 /// thread loop per block of 64 query rows whose warps keep Q, the scores,
 /// the softmax state and the output rows in registers as tensor-core
-/// fragments (nvgpu.mma.sync); K and V tiles in shared memory. std::nullopt
-/// where it does not apply: operands not all f16, head dims not multiples
-/// of 16 or above 128, a kv group that does not divide 64, tiles beyond
-/// `sharedBytes`, or too few blocks (the thread-block form splits the keys).
+/// fragments (nvgpu.mma.sync); K and V tiles in shared memory. With few
+/// blocks over many key tiles (static sizes) the keys split across blocks,
+/// merged by a second grid. std::nullopt where it does not apply: operands
+/// not all f16 or all bf16, head dims not multiples of 16 or above 128, a
+/// kv group that does not divide 64, or tiles beyond `sharedBytes`.
 std::optional<SmallVector<Value>>
 lowerAttentionInRegisters(AttentionOp op, Value q, Value k, Value v, Value mask,
                           Value kvLen, OpFoldResult batch, OpFoldResult seqQ,
@@ -82,9 +83,9 @@ lowerAttentionInRegisters(AttentionOp op, Value q, Value k, Value v, Value mask,
 /// Dv != D, or a head dim whose 16-byte chunks are not a power of two up to
 /// 32.
 std::optional<SmallVector<Value>>
-lowerAttentionForDecoding(AttentionOp op, Value q, Value k, Value v,
-                          Value mask, Value kvLen, OpFoldResult batch,
-                          OpFoldResult seqQ, OpFoldResult seqK,
+lowerAttentionForDecoding(AttentionOp op, Value q, Value k, Value v, Value mask,
+                          Value kvLen, OpFoldResult batch, OpFoldResult seqQ,
+                          OpFoldResult seqK,
                           ConversionPatternRewriter &rewriter);
 
 } // namespace mlir::weft

@@ -300,9 +300,8 @@ struct AttentionOpLowering : OpConversionPattern<AttentionOp> {
       return success();
     }
     if (registers) {
-      if (std::optional<SmallVector<Value>> results =
-              lowerAttentionForDecoding(op, q, k, v, mask, kvLen, batch, seqQ,
-                                        seqK, rewriter)) {
+      if (std::optional<SmallVector<Value>> results = lowerAttentionForDecoding(
+              op, q, k, v, mask, kvLen, batch, seqQ, seqK, rewriter)) {
         rewriter.replaceOp(op, *results);
         return success();
       }

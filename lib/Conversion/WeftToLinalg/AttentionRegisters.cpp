@@ -51,9 +51,9 @@ constexpr int64_t kKeys = 64;
 constexpr int64_t kPad = 8;
 /// Head dims up to which a lane's fragments stay in registers.
 constexpr int64_t kMaxHeadDim = 128;
-/// Blocks of this form (one per H100 multiprocessor) below which, over at
-/// least kSplitTiles key tiles, the thread-block form does better: it
-/// splits the keys across blocks (flash decoding).
+/// Blocks (one per H100 multiprocessor) below which, over at least
+/// kSplitTiles key tiles, the keys are split across blocks (flash
+/// decoding), for about two blocks per multiprocessor.
 constexpr int64_t kMinBlocks = 132;
 constexpr int64_t kSplitTiles = 4;
 
@@ -61,10 +61,13 @@ int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 class RegisterAttention {
 public:
+  /// `splits` blocks share the keys of a query block, `splitKeys` each
+  /// (a multiple of the tile; 0 without splits).
   RegisterAttention(AttentionOp op, ConversionPatternRewriter &rewriter,
-                    bool doubleBuffered)
+                    bool doubleBuffered, int64_t splits, int64_t splitKeys)
       : op(op), b(rewriter), loc(op.getLoc()), scoring(op),
-        doubleBuffered(doubleBuffered), f32(rewriter.getF32Type()),
+        doubleBuffered(doubleBuffered), splits(splits), splitKeys(splitKeys),
+        f32(rewriter.getF32Type()),
         element(getElementTypeOrSelf(op.getQ().getType())) {}
 
   SmallVector<Value> build(Value q, Value k, Value v, Value mask, Value kvLen,
@@ -98,6 +101,7 @@ private:
   Location loc;
   AttentionScoring scoring;
   bool doubleBuffered;
+  int64_t splits, splitKeys;
   /// f32, and the 16-bit type of Q, K, V and P (f16 or bf16).
   Type f32, element;
   int64_t headDim = 0, valueDim = 0;
@@ -130,8 +134,8 @@ Value RegisterAttention::scorePiece(OpBuilder &nb, ArrayRef<Value> qFragments,
         c(nb, 0), [&](int64_t) { return 8 * n; },
         [&](int64_t m) { return 16 * step + 8 * m; });
     for (int64_t i = 0; i < count; ++i)
-      acc = mma(nb, qFragments[step + i], bFragmentOf(nb, loc, matrices, i),
-                acc);
+      acc =
+          mma(nb, qFragments[step + i], bFragmentOf(nb, loc, matrices, i), acc);
   }
   return acc;
 }
@@ -146,8 +150,7 @@ std::pair<Value, Value> RegisterAttention::valueFragments(OpBuilder &nb,
       nb, loc, vShared, lane, 4, /*transpose=*/true, c(nb, 0), c(nb, 0),
       [&](int64_t m) { return 16 * kk + 8 * (m % 2); },
       [&](int64_t m) { return 8 * (n + m / 2); });
-  return {bFragmentOf(nb, loc, matrices, 0),
-          bFragmentOf(nb, loc, matrices, 1)};
+  return {bFragmentOf(nb, loc, matrices, 0), bFragmentOf(nb, loc, matrices, 1)};
 }
 
 SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
@@ -159,7 +162,7 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
   auto kType = cast<RankedTensorType>(k.getType());
   auto vType = cast<RankedTensorType>(v.getType());
   Type outElement = getElementTypeOrSelf(op.getOutput().getType());
-  int64_t numKvHeads = kType.getDimSize(2);
+  int64_t numKvHeads = kType.getDimSize(2), numHeads = qType.getDimSize(2);
   headDim = qType.getDimSize(3);
   valueDim = vType.getDimSize(3);
   int64_t group = scoring.group;
@@ -178,8 +181,17 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
       arith::CeilDivUIOp::create(b, loc, seqQValue, c(b, queries));
   Value batchHeads =
       arith::MulIOp::create(b, loc, batchValue, c(b, numKvHeads));
+  // With splits, each split's unnormalised rows, maxima (base 2) and sums,
+  // merged by a second grid.
+  KeySplitParts parts;
+  if (splits > 1)
+    parts = allocateKeySplitParts(b, loc, b.getIndexAttr(splits), batch, seqQ,
+                                  numHeads, valueDim);
   OpBuilder::InsertionGuard guard(b);
-  scf::ForallOp grid = createGridLoop(b, loc, {batchHeads, queryBlocks});
+  SmallVector<OpFoldResult> gridSizes = {batchHeads, queryBlocks};
+  if (splits > 1)
+    gridSizes.push_back(b.getIndexAttr(splits));
+  scf::ForallOp grid = createGridLoop(b, loc, gridSizes);
   Value batchIndex =
       arith::DivUIOp::create(b, loc, grid.getInductionVar(0), c(b, numKvHeads));
   Value kvHead =
@@ -204,6 +216,15 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
   }
   BlockKeys keys = computeBlockKeys(b, loc, scoring, firstQuery, queries,
                                     seqQValue, seqKValue, kvLenBuf, batchIndex);
+  Value split;
+  if (splits > 1) {
+    // The split's part of the block's keys.
+    split = grid.getInductionVar(2);
+    Value splitStart = arith::MulIOp::create(b, loc, split, c(b, splitKeys));
+    keys.start = arith::MaxSIOp::create(b, loc, keys.start, splitStart);
+    keys.end = arith::MinSIOp::create(b, loc, keys.end,
+                                      add(b, splitStart, splitKeys));
+  }
   ScoreMasking masking{scoring, keys,       seqQValue,
                        maskBuf, batchIndex, static_cast<bool>(kvLen)};
 
@@ -270,7 +291,8 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
     // replaced by zeros, without branches.
     auto pairType = VectorType::get({2}, element);
     Value zeroPair = arith::ConstantOp::create(
-        nb, loc, DenseElementsAttr::get(pairType, nb.getFloatAttr(element, 0.0)));
+        nb, loc,
+        DenseElementsAttr::get(pairType, nb.getFloatAttr(element, 0.0)));
     Value lastQuery = arith::SubIOp::create(nb, loc, seqQValue, c(nb, 1));
     SmallVector<Value> qFragments;
     for (int64_t step = 0; step < headDim / 16; ++step) {
@@ -458,59 +480,88 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
     }
 
     // The rows of the result (O / sum, 0 for a row without visible keys)
-    // and lse; the lanes of a row hold 2 of each 8 channels.
+    // and lse, or with splits the split's unnormalised rows, maxima and
+    // sums; the lanes of a row hold 2 of each 8 channels.
     ValueRange results = tileLoop.getResults();
     for (int64_t i = 0; i < 2; ++i) {
       Value sum = quadReduce(nb, results[pieces + 2 + i], /*max=*/false);
+      Value m = results[pieces + i];
       Value isEmpty =
           arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ, sum, zero);
       // One division per row; the channels multiply by its reciprocal.
       Value inverse =
-          arith::DivFOp::create(nb, loc, f32Const(nb, loc, 1.0), sum);
+          splits > 1
+              ? Value()
+              : arith::DivFOp::create(nb, loc, f32Const(nb, loc, 1.0), sum)
+                    .getResult();
       scf::IfOp::create(nb, loc, rowValid[i], [&](OpBuilder &tb, Location) {
-        // Pairs of channels 8 n + 2t, 8 n + 2t + 1: one 4-byte store.
+        // Pairs of channels 8 n + 2t, 8 n + 2t + 1: one store.
         for (int64_t n = 0; n < pieces; ++n) {
           SmallVector<Value> pair;
           for (int64_t j = 0; j < 2; ++j) {
             Value o = vector::ExtractOp::create(tb, loc, results[n],
                                                 ArrayRef<int64_t>{i, j});
+            if (splits > 1) {
+              pair.push_back(o);
+              continue;
+            }
             Value value = arith::SelectOp::create(
                 tb, loc, isEmpty, zero,
                 arith::MulFOp::create(tb, loc, o, inverse));
             pair.push_back(truncateFromF32(tb, loc, value, outElement));
           }
+          Value channel = add(tb, pairColumn, 8 * n);
+          if (splits > 1) {
+            vector::StoreOp::create(
+                tb, loc,
+                vector::FromElementsOp::create(
+                    tb, loc, VectorType::get({2}, f32), pair),
+                parts.out,
+                ValueRange{split, batchIndex, rowQueries[i], rowHeads[i],
+                           channel});
+            continue;
+          }
           vector::StoreOp::create(
               tb, loc,
               vector::FromElementsOp::create(
                   tb, loc, VectorType::get({2}, outElement), pair),
-              out,
-              ValueRange{batchIndex, rowQueries[i], rowHeads[i],
-                         add(tb, pairColumn, 8 * n)});
+              out, ValueRange{batchIndex, rowQueries[i], rowHeads[i], channel});
         }
-        if (withLse) {
-          Value m = results[pieces + i];
+        if (!withLse && splits == 1) {
+          scf::YieldOp::create(tb, loc);
+          return;
+        }
+        Value firstLane = arith::CmpIOp::create(
+            tb, loc, arith::CmpIPredicate::eq, pairColumn, c(tb, 0));
+        scf::IfOp::create(tb, loc, firstLane, [&](OpBuilder &fb, Location) {
+          if (splits > 1) {
+            ValueRange at{split, batchIndex, rowHeads[i], rowQueries[i]};
+            memref::StoreOp::create(fb, loc, m, parts.max, at);
+            memref::StoreOp::create(fb, loc, sum, parts.sum, at);
+            scf::YieldOp::create(fb, loc);
+            return;
+          }
           Value noKeys = arith::CmpFOp::create(
-              tb, loc, arith::CmpFPredicate::OEQ, m, negInf);
+              fb, loc, arith::CmpFPredicate::OEQ, m, negInf);
           // The maxima are in base 2: lse = m ln 2 + ln(sum).
           Value value = arith::SelectOp::create(
-              tb, loc, noKeys, m,
-              math::FmaOp::create(tb, loc, m, f32Const(tb, loc, M_LN2),
-                                  math::LogOp::create(tb, loc, sum)));
-          Value firstLane = arith::CmpIOp::create(
-              tb, loc, arith::CmpIPredicate::eq, pairColumn, c(tb, 0));
-          scf::IfOp::create(tb, loc, firstLane, [&](OpBuilder &fb, Location) {
-            memref::StoreOp::create(
-                fb, loc, value, lse,
-                ValueRange{batchIndex, rowHeads[i], rowQueries[i]});
-            scf::YieldOp::create(fb, loc);
-          });
-        }
+              fb, loc, noKeys, m,
+              math::FmaOp::create(fb, loc, m, f32Const(fb, loc, M_LN2),
+                                  math::LogOp::create(fb, loc, sum)));
+          memref::StoreOp::create(
+              fb, loc, value, lse,
+              ValueRange{batchIndex, rowHeads[i], rowQueries[i]});
+          scf::YieldOp::create(fb, loc);
+        });
         scf::YieldOp::create(tb, loc);
       });
     }
   });
 
   b.setInsertionPointAfter(grid);
+  if (splits > 1)
+    mergeKeySplits(b, loc, io, parts, b.getIndexAttr(splits), numHeads,
+                   valueDim, /*maximaInBase2=*/true);
   return getAttentionResults(b, op, io);
 }
 
@@ -536,17 +587,24 @@ std::optional<SmallVector<Value>> weft::lowerAttentionInRegisters(
   int64_t tileBytes = kKeys * (headDim + kPad + valueDim + kPad) * 2;
   if (tileBytes > sharedBytes)
     return std::nullopt;
-  // Few blocks: the thread-block form splits the keys across blocks.
+  // Few blocks over many key tiles: the keys split across blocks, at least
+  // two tiles each (static sizes only).
+  int64_t splits = 1, splitKeys = 0;
   std::optional<int64_t> seqQSize = getConstantIntValue(seqQ);
   std::optional<int64_t> seqKSize = getConstantIntValue(seqK);
   if (seqQSize && seqKSize) {
     int64_t blocks = getConstantIntValue(batch).value_or(1) *
                      kType.getDimSize(2) * ceilDiv(*seqQSize, kRows / group);
     int64_t tiles = ceilDiv(*seqKSize, kKeys);
-    if (blocks < kMinBlocks && tiles >= kSplitTiles)
-      return std::nullopt;
+    if (blocks < kMinBlocks && tiles >= kSplitTiles) {
+      int64_t wanted = std::min(ceilDiv(2 * kMinBlocks, blocks), tiles / 2);
+      int64_t tilesPerSplit = ceilDiv(tiles, wanted);
+      splits = ceilDiv(tiles, tilesPerSplit);
+      splitKeys = tilesPerSplit * kKeys;
+    }
   }
   return RegisterAttention(op, rewriter,
-                           /*doubleBuffered=*/2 * tileBytes <= sharedBytes)
+                           /*doubleBuffered=*/2 * tileBytes <= sharedBytes,
+                           splits, splitKeys)
       .build(q, k, v, mask, kvLen, batch, seqQ, seqK);
 }

@@ -405,90 +405,86 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
               // `accs`.
               auto addChunks = [&](OpBuilder &cb, ArrayRef<Value> chunkIds,
                                    ValueRange accs) -> SmallVector<Value> {
-                    // All of the lane's chunks of the step are loaded
-                    // before any is used: up to kLoadsInFlight 16-byte
-                    // loads in flight.
-                    SmallVector<Value> columns, raws;
-                    for (Value chunk : chunkIds) {
-                      columns.push_back(arith::AddIOp::create(
-                          cb, loc, tileStart,
-                          arith::MulIOp::create(cb, loc, chunk, c(lanes))));
-                      for (Value channel : channels)
-                        raws.push_back(vector::TransferReadOp::create(
-                            cb, loc,
-                            VectorType::get({lanes}, qType.getElementType()),
-                            qBuffer, ValueRange{channel, columns.back()},
-                            /*padding=*/std::nullopt, ArrayRef<bool>{true}));
-                    }
-                    SmallVector<Value> next(accs.begin(), accs.end());
-                    for (auto [u, chunk] : llvm::enumerate(chunkIds)) {
-                    Value column = columns[u];
-                    ArrayRef<Value> chunkRaws =
-                        ArrayRef<Value>(raws).slice(u * channelsPerWarp,
-                                                    channelsPerWarp);
-                    // Float weights are summed as they are; integers are
-                    // dequantized and each chunk's sum is scaled.
-                    SmallVector<Value> values, scaleQuads;
-                    for (auto [channel, raw] :
-                         llvm::zip_equal(channels, chunkRaws)) {
-                      if (!sBuffer) {
-                        values.push_back(
-                            qType.getElementType().isF32()
-                                ? raw
-                                : arith::ExtFOp::create(
-                                      cb, loc, VectorType::get({lanes}, f32),
-                                      raw)
-                                      .getResult());
-                        continue;
-                      }
-                      Value group =
-                          arith::DivUIOp::create(cb, loc, column, c(groupSize));
-                      Value scale = extendToF32(
-                          cb, loc,
-                          memref::LoadOp::create(cb, loc, sBuffer,
-                                                 ValueRange{channel, group}));
-                      Value zeroPoint = zBuffer
-                                            ? memref::LoadOp::create(
-                                                  cb, loc, zBuffer,
-                                                  ValueRange{channel, group})
-                                                  .getResult()
-                                            : Value();
+                // All of the lane's chunks of the step are loaded
+                // before any is used: up to kLoadsInFlight 16-byte
+                // loads in flight.
+                SmallVector<Value> columns, raws;
+                for (Value chunk : chunkIds) {
+                  columns.push_back(arith::AddIOp::create(
+                      cb, loc, tileStart,
+                      arith::MulIOp::create(cb, loc, chunk, c(lanes))));
+                  for (Value channel : channels)
+                    raws.push_back(vector::TransferReadOp::create(
+                        cb, loc,
+                        VectorType::get({lanes}, qType.getElementType()),
+                        qBuffer, ValueRange{channel, columns.back()},
+                        /*padding=*/std::nullopt, ArrayRef<bool>{true}));
+                }
+                SmallVector<Value> next(accs.begin(), accs.end());
+                for (auto [u, chunk] : llvm::enumerate(chunkIds)) {
+                  Value column = columns[u];
+                  ArrayRef<Value> chunkRaws = ArrayRef<Value>(raws).slice(
+                      u * channelsPerWarp, channelsPerWarp);
+                  // Float weights are summed as they are; integers are
+                  // dequantized and each chunk's sum is scaled.
+                  SmallVector<Value> values, scaleQuads;
+                  for (auto [channel, raw] :
+                       llvm::zip_equal(channels, chunkRaws)) {
+                    if (!sBuffer) {
                       values.push_back(
-                          dequantizeChunk(cb, loc, raw, zeroPoint));
-                      scaleQuads.push_back(vector::BroadcastOp::create(
-                          cb, loc, quadType, scale));
+                          qType.getElementType().isF32()
+                              ? raw
+                              : arith::ExtFOp::create(
+                                    cb, loc, VectorType::get({lanes}, f32), raw)
+                                    .getResult());
+                      continue;
                     }
-                    SmallVector<Value> accumulated;
-                    for (int64_t m = 0; m < rows; ++m) {
-                      // The chunk's dot products in quads (scaled after),
-                      // each x quad read once for all channels.
-                      SmallVector<Value> dots;
-                      for (int64_t ch = 0; ch < channelsPerWarp; ++ch)
-                        dots.push_back(sBuffer
-                                           ? zeroQuad
-                                           : next[m * channelsPerWarp + ch]);
-                      for (int64_t j = 0; j < quads; ++j) {
-                        Value xQuad = memref::LoadOp::create(
-                            cb, loc, xTile, ValueRange{c(m), c(j), chunk});
-                        for (int64_t ch = 0; ch < channelsPerWarp; ++ch) {
-                          Value wQuad = vector::ExtractStridedSliceOp::create(
-                              cb, loc, values[ch], ArrayRef<int64_t>{j * kQuad},
-                              ArrayRef<int64_t>{kQuad}, ArrayRef<int64_t>{1});
-                          dots[ch] = math::FmaOp::create(cb, loc, xQuad, wQuad,
-                                                         dots[ch]);
-                        }
+                    Value group =
+                        arith::DivUIOp::create(cb, loc, column, c(groupSize));
+                    Value scale = extendToF32(
+                        cb, loc,
+                        memref::LoadOp::create(cb, loc, sBuffer,
+                                               ValueRange{channel, group}));
+                    Value zeroPoint =
+                        zBuffer
+                            ? memref::LoadOp::create(cb, loc, zBuffer,
+                                                     ValueRange{channel, group})
+                                  .getResult()
+                            : Value();
+                    values.push_back(dequantizeChunk(cb, loc, raw, zeroPoint));
+                    scaleQuads.push_back(
+                        vector::BroadcastOp::create(cb, loc, quadType, scale));
+                  }
+                  SmallVector<Value> accumulated;
+                  for (int64_t m = 0; m < rows; ++m) {
+                    // The chunk's dot products in quads (scaled after),
+                    // each x quad read once for all channels.
+                    SmallVector<Value> dots;
+                    for (int64_t ch = 0; ch < channelsPerWarp; ++ch)
+                      dots.push_back(sBuffer ? zeroQuad
+                                             : next[m * channelsPerWarp + ch]);
+                    for (int64_t j = 0; j < quads; ++j) {
+                      Value xQuad = memref::LoadOp::create(
+                          cb, loc, xTile, ValueRange{c(m), c(j), chunk});
+                      for (int64_t ch = 0; ch < channelsPerWarp; ++ch) {
+                        Value wQuad = vector::ExtractStridedSliceOp::create(
+                            cb, loc, values[ch], ArrayRef<int64_t>{j * kQuad},
+                            ArrayRef<int64_t>{kQuad}, ArrayRef<int64_t>{1});
+                        dots[ch] = math::FmaOp::create(cb, loc, xQuad, wQuad,
+                                                       dots[ch]);
                       }
-                      for (int64_t ch = 0; ch < channelsPerWarp; ++ch)
-                        accumulated.push_back(
-                            sBuffer ? math::FmaOp::create(
-                                          cb, loc, dots[ch], scaleQuads[ch],
-                                          next[m * channelsPerWarp + ch])
-                                          .getResult()
-                                    : dots[ch]);
                     }
-                    next = std::move(accumulated);
-                    }
-                    return next;
+                    for (int64_t ch = 0; ch < channelsPerWarp; ++ch)
+                      accumulated.push_back(
+                          sBuffer ? math::FmaOp::create(
+                                        cb, loc, dots[ch], scaleQuads[ch],
+                                        next[m * channelsPerWarp + ch])
+                                        .getResult()
+                                  : dots[ch]);
+                  }
+                  next = std::move(accumulated);
+                }
+                return next;
               };
               // Steps of `unroll` chunks (lane l takes chunks l, l + 32, ...),
               // then one chunk at a time for the rest.
@@ -503,7 +499,8 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
                     for (int64_t u = 0; u < unroll; ++u)
                       chunkIds.push_back(arith::AddIOp::create(
                           cb, loc, chunk, c(u * kWarpSize)));
-                    scf::YieldOp::create(cb, loc, addChunks(cb, chunkIds, accs));
+                    scf::YieldOp::create(cb, loc,
+                                         addChunks(cb, chunkIds, accs));
                   });
               // The lane's first chunk past the steps.
               Value steps = arith::CeilDivUIOp::create(

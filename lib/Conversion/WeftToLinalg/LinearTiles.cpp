@@ -174,32 +174,34 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
       // This lane's fragment coordinates: rows g, g + 8, columns 2t, 2t + 1.
       Value group = arith::DivUIOp::create(nb, loc, lane, cst(nb, 4));
       Value pairColumn = arith::MulIOp::create(
-          nb, loc, arith::RemUIOp::create(nb, loc, lane, cst(nb, 4)), cst(nb, 2));
+          nb, loc, arith::RemUIOp::create(nb, loc, lane, cst(nb, 4)),
+          cst(nb, 2));
 
       // This thread's share of the K step from `k0` of both tiles (zeros
       // past the rows, the channels and K), copies that may be
       // asynchronous with `pending` groups left pending at the barrier.
       auto loadStep = [&](OpBuilder &lb, Value k0, Value xTile, Value wTile,
                           int64_t pending) {
-        auto load = [&](Value source, Value buffer, Value first, Value count,
-                        function_ref<Value(OpBuilder &, Value, Value, Value)>
-                            convert) {
-          loadTileRows(
-              lb, loc, t, kThreads, source, buffer, tile, step, k,
-              [&](OpBuilder &fb, Value r, Value column) -> SmallVector<Value> {
-                return {arith::AddIOp::create(fb, loc, first, r),
-                        arith::AddIOp::create(fb, loc, k0, column)};
-              },
-              [&](OpBuilder &fb, Value r, Value column) {
-                return both(
-                    fb,
-                    lessThan(fb, arith::AddIOp::create(fb, loc, first, r),
-                             count),
-                    lessThan(fb, arith::AddIOp::create(fb, loc, k0, column),
-                             cst(fb, k)));
-              },
-              convert, pending);
-        };
+        auto load =
+            [&](Value source, Value buffer, Value first, Value count,
+                function_ref<Value(OpBuilder &, Value, Value, Value)> convert) {
+              loadTileRows(
+                  lb, loc, t, kThreads, source, buffer, tile, step, k,
+                  [&](OpBuilder &fb, Value r,
+                      Value column) -> SmallVector<Value> {
+                    return {arith::AddIOp::create(fb, loc, first, r),
+                            arith::AddIOp::create(fb, loc, k0, column)};
+                  },
+                  [&](OpBuilder &fb, Value r, Value column) {
+                    return both(
+                        fb,
+                        lessThan(fb, arith::AddIOp::create(fb, loc, first, r),
+                                 count),
+                        lessThan(fb, arith::AddIOp::create(fb, loc, k0, column),
+                                 cst(fb, k)));
+                  },
+                  convert, pending);
+            };
         load(xBuffer, xTile, firstRow, rows, nullptr);
         if (!quantized) {
           load(wBuffer, wTile, firstColumn, cst(lb, n), nullptr);
@@ -228,8 +230,8 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
                } else {
                  values = arith::ExtSIOp::create(fb, loc, intType, piece);
                }
-               return arith::SIToFPOp::create(fb, loc,
-                                              pieceType.clone(element), values);
+               return arith::SIToFPOp::create(fb, loc, pieceType.clone(element),
+                                              values);
              });
       };
       if (shape->doubleBuffered)
@@ -242,7 +244,8 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
       SmallVector<Value> inits(fragments, zeroFragment);
       if (shape->doubleBuffered)
         inits.push_back(firstIsCurrentInit(nb, loc));
-      auto kLoop = scf::ForOp::create(nb, loc, cst(nb, 0), cst(nb, k), cst(nb, step), inits);
+      auto kLoop = scf::ForOp::create(nb, loc, cst(nb, 0), cst(nb, k),
+                                      cst(nb, step), inits);
       {
         OpBuilder lb = OpBuilder::atBlockBegin(kLoop.getBody());
         Value k0 = kLoop.getInductionVar();
@@ -298,7 +301,8 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
           // acc += the step's product times its channels' scales (the
           // lane's two columns of each piece; channels past N read the
           // last one and are never written).
-          Value stepGroup = arith::DivUIOp::create(lb, loc, k0, cst(lb, in.groupSize));
+          Value stepGroup =
+              arith::DivUIOp::create(lb, loc, k0, cst(lb, in.groupSize));
           for (int64_t ni = 0; ni < pieces; ++ni) {
             SmallVector<Value> scales;
             for (int64_t j = 0; j < 2; ++j) {
@@ -340,17 +344,20 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
             for (int64_t j = 0; j < 2; ++j) {
               Value row = arith::AddIOp::create(
                   nb, loc, arith::AddIOp::create(nb, loc, firstRow, warpRow0),
-                  arith::AddIOp::create(nb, loc, group, cst(nb, 16 * mi + 8 * i)));
+                  arith::AddIOp::create(nb, loc, group,
+                                        cst(nb, 16 * mi + 8 * i)));
               Value channel = arith::AddIOp::create(
                   nb, loc,
                   arith::AddIOp::create(nb, loc, firstColumn, warpColumn0),
-                  arith::AddIOp::create(nb, loc, pairColumn, cst(nb, 8 * ni + j)));
+                  arith::AddIOp::create(nb, loc, pairColumn,
+                                        cst(nb, 8 * ni + j)));
               Value y = vector::ExtractOp::create(
                   nb, loc, kLoop.getResult(mi * pieces + ni),
                   ArrayRef<int64_t>{i, j});
               scf::IfOp::create(
                   nb, loc,
-                  both(nb, lessThan(nb, row, rows), lessThan(nb, channel, cst(nb, n))),
+                  both(nb, lessThan(nb, row, rows),
+                       lessThan(nb, channel, cst(nb, n))),
                   [&](OpBuilder &tb, Location) {
                     Value value = y;
                     if (in.epilogue)
@@ -361,10 +368,9 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
                     SmallVector<Value> indices(leadingSizes.size());
                     Value rest = row;
                     for (int64_t d = leadingSizes.size() - 1; d >= 0; --d) {
-                      indices[d] =
-                          d == 0 ? rest
-                                 : arith::RemUIOp::create(tb, loc, rest,
-                                                          leadingSizes[d]);
+                      indices[d] = d == 0 ? rest
+                                          : arith::RemUIOp::create(
+                                                tb, loc, rest, leadingSizes[d]);
                       if (d > 0)
                         rest = arith::DivUIOp::create(tb, loc, rest,
                                                       leadingSizes[d]);

@@ -36,7 +36,8 @@ Value weft::loadMatrices(OpBuilder &b, Location loc, Value shared, Value lane,
   Value r = arith::RemUIOp::create(b, loc, lane, c(8));
   Value row = c(rowOf(0)), column = c(columnOf(0));
   for (int64_t i = 1; i < tiles; ++i) {
-    Value isI = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, m, c(i));
+    Value isI =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, m, c(i));
     row = arith::SelectOp::create(b, loc, isI, c(rowOf(i)), row);
     column = arith::SelectOp::create(b, loc, isI, c(columnOf(i)), column);
   }
@@ -44,14 +45,12 @@ Value weft::loadMatrices(OpBuilder &b, Location loc, Value shared, Value lane,
                               row0);
   column = arith::AddIOp::create(b, loc, column, column0);
   Type element = cast<MemRefType>(shared.getType()).getElementType();
-  return nvgpu::LdMatrixOp::create(b, loc,
-                                   VectorType::get({tiles, 2}, element),
+  return nvgpu::LdMatrixOp::create(b, loc, VectorType::get({tiles, 2}, element),
                                    shared, ValueRange{row, column}, transpose,
                                    tiles);
 }
 
-Value weft::bFragmentOf(OpBuilder &b, Location loc, Value matrices,
-                        int64_t i) {
+Value weft::bFragmentOf(OpBuilder &b, Location loc, Value matrices, int64_t i) {
   return vector::ExtractStridedSliceOp::create(
       b, loc, matrices, ArrayRef<int64_t>{2 * i, 0}, ArrayRef<int64_t>{2, 2},
       ArrayRef<int64_t>{1, 1});
