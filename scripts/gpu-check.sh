@@ -14,7 +14,8 @@
 # every program of the numerical suite (the thread-block forms of attention
 # and the scan included) and of the Hugging Face fixture tests, compiled for
 # --target=cuda; the fixtures also with the fused thread-block kernels
-# (WEFT_GPU_FORMS=blocks). Copy DIR with the source tree to the GPU machine
+# (WEFT_GPU_FORMS=blocks) and with attention's register forms
+# (WEFT_GPU_FORMS=registers). Copy DIR with the source tree to the GPU machine
 # and run `run` there: the suites then take their programs from the cache and
 # draw fresh random inputs and numpy references on that machine.
 set -euo pipefail
@@ -34,7 +35,9 @@ prepare)
   cp "$bin/lib/libweft_runtime.so" "$dir/lib/"
   export WEFT_BIN_DIR=$PWD/$bin/bin WEFT_COMPILE_ONLY=1
   "$py" -m pytest -q -p no:cacheprovider test/Numerics python/tests/test_hf_fixtures.py
-  WEFT_GPU_FORMS=blocks "$py" -m pytest -q -p no:cacheprovider python/tests/test_hf_fixtures.py
+  for forms in blocks registers; do
+    WEFT_GPU_FORMS=$forms "$py" -m pytest -q -p no:cacheprovider python/tests/test_hf_fixtures.py
+  done
   echo "cache: $(ls "$dir/cache" | wc -l) entries, $(du -sh "$dir/cache" | cut -f1)"
   ;;
 run)
@@ -44,8 +47,10 @@ run)
   status=0
   "$py" -m pytest -q -p no:cacheprovider -rs test/Numerics python/tests/test_hf_fixtures.py \
     2>&1 | tee "$out/numerics.log" || status=1
-  WEFT_GPU_FORMS=blocks "$py" -m pytest -q -p no:cacheprovider -rs \
-    python/tests/test_hf_fixtures.py 2>&1 | tee "$out/fixtures-blocks.log" || status=1
+  for forms in blocks registers; do
+    WEFT_GPU_FORMS=$forms "$py" -m pytest -q -p no:cacheprovider -rs \
+      python/tests/test_hf_fixtures.py 2>&1 | tee "$out/fixtures-$forms.log" || status=1
+  done
   exit $status
   ;;
 sanitize)

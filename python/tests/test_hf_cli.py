@@ -250,5 +250,9 @@ def test_bad_inputs_give_one_line_errors(tmp_path):
                 tmp_path / "l.npy"), "input ids must be an integer array of rank 2")
     _error(weft("hf-logits", llama, "--input-ids", tmp_path / "none.npy", "-o",
                 tmp_path / "l.npy"), "input ids file not found")
+    _error(weft("hf-logits", llama, "--input-ids", ids, "--decode-last", "3", "-o",
+                tmp_path / "l.npy"), r"--decode-last 3: expected 1 to 2 for 3 input ids per row")
+    _error(weft("import-hf", llama, "--decode-tokens", "0", "-o", out),
+           "decode tokens: expected a positive integer, got 0")
     _error(weft("generate", llama, "--prompt-ids", "1,x", "--max-new-tokens", 2),
            "expected comma-separated integers")

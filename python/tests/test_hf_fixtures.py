@@ -5,8 +5,9 @@ transformers' save_pretrained, peft adapters, token ids, and the logits that
 transformers computed for them in float64 (scripts/make-hf-fixtures.py; the
 versions are in VERSIONS.json). Each case runs the `python3 -m weft hf-logits`
 command line and checks every logit: |weft - transformers| <= 1e-4 * max
-|transformers| in float32. WEFT_TARGET=cuda runs the same cases on the GPU
-(scripts/gpu-check.sh).
+|transformers| in float32, also with the last two positions computed by
+cached decode steps (--decode-last 2). WEFT_TARGET=cuda runs the same cases
+on the GPU (scripts/gpu-check.sh).
 """
 
 import json
@@ -26,11 +27,16 @@ FIXTURES = os.path.join(ROOT, "test", "Data", "hf")
 TARGET = os.environ.get("WEFT_TARGET", "cpu")
 # WEFT_GPU_FORMS=blocks: the thread-block kernels for attention, the scan and
 # quantized linear layers (weft-compile --gpu-attention=blocks
-# --gpu-ssm-scan=blocks --gpu-linear=blocks).
+# --gpu-ssm-scan=blocks --gpu-linear=blocks); registers: the same with
+# attention's register forms (--gpu-attention=registers: FlashAttention-2
+# for f16/bf16 prefill, the decoding form for cached decode steps).
 FORMS = {"": {}, "blocks": {"--gpu-attention": "blocks", "--gpu-ssm-scan": "blocks",
-                            "--gpu-linear": "blocks"}}
+                            "--gpu-linear": "blocks"},
+         "registers": {"--gpu-attention": "registers", "--gpu-ssm-scan": "blocks",
+                       "--gpu-linear": "blocks"}}
 if os.environ.get("WEFT_GPU_FORMS", "") not in FORMS:
-    raise ValueError(f"WEFT_GPU_FORMS={os.environ['WEFT_GPU_FORMS']}: expected blocks or nothing")
+    raise ValueError(f"WEFT_GPU_FORMS={os.environ['WEFT_GPU_FORMS']}: expected blocks, "
+                     "registers or nothing")
 GPU_FORMS = FORMS[os.environ.get("WEFT_GPU_FORMS", "")]
 COMPILE_ONLY = os.environ.get("WEFT_COMPILE_ONLY") == "1"
 TOLERANCE = 1e-4  # of the logits' scale (max |logit|)
@@ -57,7 +63,9 @@ def _hf_logits(tmp_path, name, adapter, *extra):
     if COMPILE_ONLY:
         # Fill the artifact cache with exactly the program hf-logits compiles.
         source = tmp_path / "model.mlir"
-        source.write_text(import_model(directory, adapters=adapters).mlir_for(("prefill",)))
+        cached = "--decode-last" in extra
+        model = import_model(directory, adapters=adapters, decode_tokens=1 if cached else None)
+        source.write_text(model.mlir_for(("prefill", "decode") if cached else ("prefill",)))
         tools.compile_artifact(str(source), str(tmp_path / "model.weft"), target=TARGET,
                                options=[f"{flag}={value}" for flag, value in GPU_FORMS.items()])
         pytest.skip("compiled only (WEFT_COMPILE_ONLY=1)")
@@ -96,6 +104,15 @@ def test_fixture_versions():
 def test_logits_match_transformers(tmp_path, name, adapter):
     error = _relative_error(_hf_logits(tmp_path, name, adapter), _reference(name, adapter))
     assert error <= TOLERANCE, f"{name}: max error {error:.2e} of the logits' scale"
+
+
+@pytest.mark.parametrize("name, adapter", _cases())
+def test_cached_decode_matches_transformers(tmp_path, name, adapter):
+    # The last two positions by decode steps of one token on the cache
+    # prefill left (KV caches, conv and scan states), as generation runs.
+    logits = _hf_logits(tmp_path, name, adapter, "--decode-last", "2")
+    error = _relative_error(logits, _reference(name, adapter))
+    assert error <= TOLERANCE, f"{name} cached decode: max error {error:.2e} of the logits' scale"
 
 
 @pytest.mark.parametrize("name", ["llama", "mamba", "jamba"])

@@ -8,7 +8,7 @@ Commands:
       imports a Hugging Face checkpoint as a module with prefill and decode
       (decode's token count static with --decode-tokens)
   hf-logits HF_DIR --input-ids IDS.npy [--adapter PEFT_DIR]... [--adapter-ids A.npy]
-            [--quantize int8|int4] [--target cpu|cuda]
+            [--decode-last N] [--quantize int8|int4] [--target cpu|cuda]
             [--gpu-attention products|blocks|registers]
             [--gpu-ssm-scan tasks|per-channel|blocks] [--gpu-linear reductions|blocks]
             -o LOGITS.npy
@@ -133,11 +133,19 @@ def _hf_logits(args):
     from weft.hf.compiled import pipeline
     pipeline(args.quantize, args.target)
     _gpu_options(args)
-    model = _import(args)
+    decoded = args.decode_last
+    if decoded and not 0 < decoded < ids.shape[1]:
+        raise HFError(f"--decode-last {decoded}: expected 1 to {ids.shape[1] - 1} for "
+                      f"{ids.shape[1]} input ids per row")
+    model = _import(args, decode_tokens=1 if decoded else None)
     adapter_ids = _adapter_ids(args, ids.shape[0])
     with tempfile.TemporaryDirectory(prefix="weft-hf-") as workdir:
-        compiled = _compile(args, model, workdir, functions=("prefill",))
-        logits = compiled.forward(ids, adapter_ids)
+        if decoded:
+            compiled = _compile(args, model, workdir)
+            logits = compiled.forward_cached(ids, decoded, adapter_ids)
+        else:
+            compiled = _compile(args, model, workdir, functions=("prefill",))
+            logits = compiled.forward(ids, adapter_ids)
     np.save(args.output, logits.astype(np.float32))
     print(f"{model.arch}: logits {list(logits.shape)} written to {args.output}")
 
@@ -222,6 +230,9 @@ def main(argv=None):
     _add_model_options(logits)
     logits.add_argument("--input-ids", required=True, metavar="IDS.npy")
     logits.add_argument("-o", "--output", required=True, metavar="LOGITS.npy")
+    logits.add_argument("--decode-last", type=int, default=0, metavar="N",
+                        help="compute the last N positions by cached decode steps of one "
+                             "token (as generation does) instead of prefill")
     _add_run_options(logits)
     logits.set_defaults(run=_hf_logits)
 

@@ -122,6 +122,23 @@ class CompiledModel:
     def forward(self, ids, adapter_ids=None):
         return self.prefill(ids, adapter_ids)[0]
 
+    def forward_cached(self, ids, decoded, adapter_ids=None):
+        """The logits of every position of `ids` [B, S], the last `decoded`
+        tokens computed by decode calls of one token each on the cache that
+        prefill left (the path generation takes), the others by prefill."""
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        length = ids.shape[1]
+        if not 0 < decoded < length:
+            raise HFError(f"decode-last {decoded}: expected 1 to {length - 1} for "
+                          f"{length} tokens")
+        logits, state = self.prefill(ids[:, :length - decoded], adapter_ids)
+        steps = [logits]
+        for position in range(length - decoded, length):
+            step, state = self.decode(ids[:, position:position + 1], position, state,
+                                      adapter_ids)
+            steps.append(step)
+        return np.concatenate(steps, axis=1)
+
     def generate(self, prompt, max_new_tokens, adapter_ids=None):
         """Greedy generation: prefill the prompt, then decode one token at a
         time on the cached state. Returns (tokens [B, max_new_tokens], stats)
