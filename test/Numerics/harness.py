@@ -22,10 +22,12 @@ BIN_DIR = os.environ.get("WEFT_BIN_DIR", "")
 # The target programs are compiled for: cpu, or cuda (test/GPU runs this
 # suite on a GPU machine with WEFT_TARGET=cuda).
 TARGET = os.environ.get("WEFT_TARGET", "cpu")
-# WEFT_COMPILE_ONLY=1 compiles every program and skips the runs: with
-# WEFT_ARTIFACT_CACHE set (weft.tools) this fills the cache that a machine
-# without the compiler (the GPU machine) then runs the suite from
-# (scripts/gpu-check.sh).
+# WEFT_COMPILE_ONLY=1 compiles every program for the target without running
+# it there: with WEFT_ARTIFACT_CACHE set (weft.tools) this fills the cache
+# that a machine without the compiler (the GPU machine) then runs the suite
+# from (scripts/gpu-check.sh). So that a test reaches, and compiles, its
+# later programs, it goes on with each program compiled for and run on the
+# CPU (for the CPU target itself the test stops at its first program).
 COMPILE_ONLY = os.environ.get("WEFT_COMPILE_ONLY") == "1"
 if BIN_DIR:
     os.environ.setdefault("WEFT_BIN_DIR", BIN_DIR)
@@ -108,6 +110,14 @@ def compile_program(mlir, directory, params=None, options=(), name="program"):
         tools.compile_artifact(source, artifact, archive, TARGET, options)
     except tools.ArtifactCacheMiss as miss:
         pytest.skip(str(miss))
+    if COMPILE_ONLY and TARGET != "cpu":
+        # Not through the cache, which goes to the GPU machine.
+        cpu_artifact = os.path.join(directory, f"{name}.cpu.weft")
+        args = [source, "--target=cpu",
+                *(option for option in options if not option.startswith("--gpu-")),
+                "-o", cpu_artifact]
+        tools.run_tool("weft-compile", args + (["--params", archive] if archive else []))
+        return cpu_artifact, archive
     if COMPILE_ONLY:
         pytest.skip("compiled only (WEFT_COMPILE_ONLY=1)")
     return artifact, archive

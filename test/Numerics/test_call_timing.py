@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 
 import numpy as np
+import pytest
 
 import harness
 from harness import mlir_type as t
@@ -32,6 +33,8 @@ func.func @main(%x: {t(shape, "f32")}) -> {t(shape, "f32")} {{
 }}"""
     with tempfile.TemporaryDirectory(prefix="weft-test-") as directory:
         artifact, _ = harness.compile_program(program, directory)
+        if harness.COMPILE_ONLY:
+            pytest.skip("compiled only (WEFT_COMPILE_ONLY=1)")
         np.save(f"{directory}/x.npy", RNG.standard_normal(shape).astype(np.float32))
         result = subprocess.run(
             [*harness.RUN_PREFIX, harness._tool("weft-run"), artifact, "--input",
