@@ -21,6 +21,7 @@ void weft::buildWeftToLinalgPipeline(OpPassManager &pm,
   options.attentionRegisters = forms.attentionRegisters;
   options.ssmPerChannel = forms.ssmPerChannel;
   options.ssmBlocks = forms.ssmBlocks;
+  options.ssmChunked = forms.ssmChunked;
   options.linearBlocks = forms.linearBlocks;
   options.blockSharedMemoryKiB = forms.blockSharedMemoryKiB;
   pm.addNestedPass<func::FuncOp>(createConvertWeftToLinalgPass(options));

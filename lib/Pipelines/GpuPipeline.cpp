@@ -41,6 +41,7 @@ void weft::buildGpuPipeline(OpPassManager &pm,
   forms.attentionRegisters = options.attentionRegisters;
   forms.ssmPerChannel = options.ssmPerChannel;
   forms.ssmBlocks = options.ssmBlocks;
+  forms.ssmChunked = options.ssmChunked;
   forms.linearBlocks = options.linearBlocks;
   forms.blockSharedMemoryKiB =
       options.blockSharedMemoryKiB > 0

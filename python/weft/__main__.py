@@ -10,7 +10,7 @@ Commands:
   hf-logits HF_DIR --input-ids IDS.npy [--adapter PEFT_DIR]... [--adapter-ids A.npy]
             [--decode-last N] [--quantize int8|int4] [--target cpu|cuda]
             [--gpu-attention products|blocks|registers]
-            [--gpu-ssm-scan tasks|per-channel|blocks] [--gpu-linear reductions|blocks]
+            [--gpu-ssm-scan tasks|per-channel|blocks|chunked] [--gpu-linear reductions|blocks]
             -o LOGITS.npy
       imports, compiles and runs a forward pass: int64 ids [batch, seq] ->
       float32 logits [batch, seq, vocab]
@@ -188,7 +188,7 @@ def _add_run_options(command):
                          help="cuda: attention as whole-tensor products, one fused kernel of "
                               "thread blocks, or with its state in registers where that "
                               "applies (FlashAttention-2 prefill, split-keys decoding)")
-    command.add_argument("--gpu-ssm-scan", choices=["tasks", "per-channel", "blocks"],
+    command.add_argument("--gpu-ssm-scan", choices=["tasks", "per-channel", "blocks", "chunked"],
                          default="tasks", help="cuda: the form of the scan kernel")
     command.add_argument("--gpu-linear", choices=["reductions", "blocks"], default="reductions",
                          help="cuda: linear layers as warp reductions or kernels of thread "

@@ -65,8 +65,10 @@ static cl::opt<std::string> gpuAttention(
 static cl::opt<std::string> gpuSsmScan(
     "gpu-ssm-scan",
     cl::desc("cuda: how weft.ssm_scan runs: a thread per (batch, head) "
-             "(tasks, default), per channel (per-channel) or per state "
-             "element in thread blocks (blocks)"),
+             "(tasks, default), per channel (per-channel), per state "
+             "element in thread blocks (blocks), or the Mamba-2 scan in "
+             "chunks on the tensor cores where that applies, else as blocks "
+             "(chunked)"),
     cl::init("tasks"));
 static cl::opt<std::string> gpuLinear(
     "gpu-linear",
@@ -133,9 +135,9 @@ int main(int argc, char **argv) {
   if (gpuAttention != "products" && target != "cuda")
     return fail("--gpu-attention needs --target=cuda");
   if (gpuSsmScan != "tasks" && gpuSsmScan != "per-channel" &&
-      gpuSsmScan != "blocks")
+      gpuSsmScan != "blocks" && gpuSsmScan != "chunked")
     return fail("unsupported --gpu-ssm-scan=" + gpuSsmScan +
-                " (supported: tasks, per-channel, blocks)");
+                " (supported: tasks, per-channel, blocks, chunked)");
   if (reverseGpuLoops && target != "cpu")
     return fail("--reverse-gpu-loops needs --target=cpu");
   if (gpuSsmScan != "tasks" && target != "cuda")
@@ -190,6 +192,7 @@ int main(int argc, char **argv) {
     options.attentionRegisters = gpuAttention == "registers";
     options.ssmPerChannel = gpuSsmScan == "per-channel";
     options.ssmBlocks = gpuSsmScan == "blocks";
+    options.ssmChunked = gpuSsmScan == "chunked";
     options.linearBlocks = gpuLinear == "blocks";
     options.blockSharedMemoryKiB = gpuBlockSharedMemory;
     weft::buildGpuPipeline(pm, options);

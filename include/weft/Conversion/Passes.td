@@ -69,6 +69,11 @@ def ConvertWeftToLinalgPass
            "shared memory; falls back to ssm-per-channel where P or N is "
            "dynamic; takes precedence over ssm-per-channel and "
            "ssm-chunk-size">,
+    Option<"ssmChunked", "ssm-chunked", "bool", /*default=*/"false",
+           "lower the Mamba-2 ssm_scan (scalar A, f16 or bf16 x, B and C, "
+           "P = 64, N a multiple of 16 up to 128) as SIMT thread loops that "
+           "walk chunks of 64 steps with tensor-core products (SSD); "
+           "elsewhere as ssm-blocks">,
     Option<"linearBlocks", "linear-blocks", "bool", /*default=*/"false",
            "lower weft.linear and weft.qlinear as scf.forall loops mapped to "
            "GPU blocks, threads and warps, the epilogue in the kernel: with "

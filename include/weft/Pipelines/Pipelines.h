@@ -90,6 +90,12 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "thread per state element of a tile in shared memory "
                      "(takes precedence over ssm-per-channel)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> ssmChunked{
+      *this, "ssm-chunked",
+      llvm::cl::desc("Lower the Mamba-2 ssm_scan (scalar A, f16 or bf16 x, "
+                     "B and C, P = 64) as chunks of 64 steps whose products "
+                     "run on the tensor cores (SSD), else as ssm-blocks"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> linearBlocks{
       *this, "linear-blocks",
       llvm::cl::desc("Lower weft.linear and weft.qlinear as kernels of thread "

@@ -57,6 +57,7 @@ struct ConvertWeftToLinalgPass
     forms.attentionRegisters = attentionRegisters;
     forms.ssmPerChannel = ssmPerChannel;
     forms.ssmBlocks = ssmBlocks;
+    forms.ssmChunked = ssmChunked;
     forms.linearBlocks = linearBlocks;
     forms.blockSharedMemoryKiB = blockSharedMemoryKiB;
     populateWeftToLinalgPatterns(patterns, forms);

@@ -37,9 +37,9 @@ Value buildSoftplus(OpBuilder &b, Location loc, Value x) {
 /// Nothing of size [B,L,H,P,N] is materialised.
 struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
   SsmScanOpLowering(MLIRContext *context, int64_t chunkSize, bool perChannel,
-                    bool blocks, int64_t blockSharedBytes)
+                    bool blocks, bool chunked, int64_t blockSharedBytes)
       : OpConversionPattern(context), chunkSize(chunkSize),
-        perChannel(perChannel), blocks(blocks),
+        perChannel(perChannel), blocks(blocks || chunked), chunked(chunked),
         blockSharedBytes(blockSharedBytes) {}
 
   /// Steps per chunk of the chunked (SSD) form of scalar-A scans; 0 selects
@@ -51,6 +51,9 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
   /// GPU thread blocks over state elements (SsmScanBlocks.cpp), falling back
   /// to perChannel where P or N is dynamic.
   bool blocks;
+  /// The Mamba-2 scan in chunks on the tensor cores (SsmScanChunks.cpp),
+  /// falling back to blocks.
+  bool chunked;
   /// Shared memory a block of the thread-block form may take.
   int64_t blockSharedBytes;
 
@@ -169,6 +172,13 @@ struct SsmScanOpLowering : OpConversionPattern<SsmScanOp> {
       SsmScanOperands operands{
           x,         dtProcessed,   a,     bm,     cm,    dParam,  z,
           initState, headsPerGroup, batch, length, heads, headDim, stateDim};
+      if (chunked) {
+        if (std::optional<SmallVector<Value>> results = lowerSsmScanAsChunks(
+                op, operands, blockSharedBytes, rewriter)) {
+          rewriter.replaceOp(op, *results);
+          return success();
+        }
+      }
       if (blocks) {
         if (std::optional<SmallVector<Value>> results = lowerSsmScanAsBlocks(
                 op, operands, blockSharedBytes, rewriter)) {
@@ -876,6 +886,7 @@ void weft::populateSequenceToLinalgPatterns(RewritePatternSet &patterns,
                                             const WeftToLinalgForms &forms) {
   patterns.add<SsmScanOpLowering>(patterns.getContext(), forms.ssmChunkSize,
                                   forms.ssmPerChannel, forms.ssmBlocks,
+                                  forms.ssmChunked,
                                   forms.blockSharedMemoryKiB * 1024);
   patterns.add<CausalConv1dOpLowering>(patterns.getContext());
 }

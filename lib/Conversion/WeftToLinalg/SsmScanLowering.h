@@ -34,6 +34,15 @@ std::optional<SmallVector<Value>>
 lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &operands,
                      int64_t sharedBytes, ConversionPatternRewriter &rewriter);
 
+/// The Mamba-2 weft.ssm_scan in chunks of 64 steps on the tensor cores
+/// (SsmScanChunks.cpp, SIMT thread loops, one block per (batch, head));
+/// std::nullopt where it does not apply: A per state (Mamba-1), x, B or C
+/// not all f16 or all bf16, P other than 64, N not a multiple of 16 up to
+/// 128, or tiles beyond `sharedBytes`.
+std::optional<SmallVector<Value>>
+lowerSsmScanAsChunks(SsmScanOp op, const SsmScanOperands &operands,
+                     int64_t sharedBytes, ConversionPatternRewriter &rewriter);
+
 } // namespace mlir::weft
 
 #endif // WEFT_LIB_CONVERSION_WEFTTOLINALG_SSMSCANLOWERING_H

@@ -42,6 +42,9 @@ struct WeftToLinalgForms {
   /// ssm_scan as loops over GPU blocks and threads, one thread per state
   /// element, falling back to per-channel where P or N is dynamic.
   bool ssmBlocks = false;
+  /// The Mamba-2 ssm_scan in chunks of 64 steps on the tensor cores (SSD,
+  /// SIMT thread loops) where it applies, else as ssmBlocks.
+  bool ssmChunked = false;
   /// weft.linear and weft.qlinear as loops over GPU blocks and threads: a
   /// warp per output channel for up to 8 rows of x (decoding), tensor-core
   /// tiles for more rows of f16 x.
