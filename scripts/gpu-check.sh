@@ -3,6 +3,7 @@
 # transformers but no LLVM/MLIR (so it cannot run weft-compile):
 #
 #   scripts/gpu-check.sh prepare [DIR]   # here: compile everything for cuda
+#   scripts/gpu-check.sh pack [DIR]      # here: the cache as DIR/cache.tar.xz
 #   scripts/gpu-check.sh run [DIR] [OUT] # there: run it, compare, benchmark
 #   scripts/gpu-check.sh sanitize [DIR] [OUT]  # there: the thread-block
 #       kernels' numerical tests under compute-sanitizer (memcheck: out of
@@ -17,15 +18,24 @@
 # (WEFT_GPU_FORMS=blocks) and with attention's register forms
 # (WEFT_GPU_FORMS=registers). Copy DIR with the source tree to the GPU machine
 # and run `run` there: the suites then take their programs from the cache and
-# draw fresh random inputs and numpy references on that machine.
+# draw fresh random inputs and numpy references on that machine. `pack`
+# (after `prepare` and `benchmarks/gpu/bench.py --prepare`) compresses the
+# cache (about 80 MB of artifacts, 4 MB packed) for the trip; `run` and
+# `sanitize` unpack it when DIR has the archive and no cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-mode=${1:?usage: gpu-check.sh prepare|run|sanitize [DIR] [OUT]}
+mode=${1:?usage: gpu-check.sh prepare|pack|run|sanitize [DIR] [OUT]}
 dir=$(realpath -m "${2:-.device}")
 out=${3:-${OUT:-/tmp/weft-gpu-check}}
 py=${PYTHON:-python3}
 export PYTHONDONTWRITEBYTECODE=1 WEFT_TARGET=cuda WEFT_ARTIFACT_CACHE="$dir/cache"
+
+unpack_cache() {
+  if [ ! -d "$dir/cache" ] && [ -f "$dir/cache.tar.xz" ]; then
+    tar -C "$dir" -xJf "$dir/cache.tar.xz"
+  fi
+}
 
 case "$mode" in
 prepare)
@@ -40,7 +50,12 @@ prepare)
   done
   echo "cache: $(ls "$dir/cache" | wc -l) entries, $(du -sh "$dir/cache" | cut -f1)"
   ;;
+pack)
+  tar -C "$dir" -cJf "$dir/cache.tar.xz" cache
+  echo "packed: $(du -sh "$dir/cache.tar.xz" | cut -f1) $dir/cache.tar.xz"
+  ;;
 run)
+  unpack_cache
   mkdir -p "$out"
   export WEFT_BIN_DIR=$dir/bin LD_LIBRARY_PATH=$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
@@ -54,6 +69,7 @@ run)
   exit $status
   ;;
 sanitize)
+  unpack_cache
   mkdir -p "$out"
   export WEFT_BIN_DIR=$dir/bin LD_LIBRARY_PATH=$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   sanitizer=$(command -v compute-sanitizer || echo "${CUDA_HOME:-/usr/local/cuda}/bin/compute-sanitizer")
@@ -71,13 +87,14 @@ sanitize)
       test/Numerics/test_contraction.py test/Numerics/test_sequence.py \
       test/Numerics/test_gpu_loops.py test/Numerics/test_simt_kernels.py \
       test/Numerics/test_attention_registers.py test/Numerics/test_attention_decode.py \
-      -k "blocks or tiles or race_free or simt or registers or attention_decode" \
+      test/Numerics/test_ssm_chunks.py \
+      -k "blocks or tiles or race_free or simt or registers or attention_decode or chunks" \
       2>&1 | tee "$out/sanitize-$tool.log" || status=1
   done
   exit $status
   ;;
 *)
-  echo "gpu-check.sh: unknown mode '$mode' (expected prepare, run or sanitize)" >&2
+  echo "gpu-check.sh: unknown mode '$mode' (expected prepare, pack, run or sanitize)" >&2
   exit 2
   ;;
 esac

@@ -35,6 +35,8 @@ waiting). Parameters are bound once.
   ssm_scan   Mamba-2 scan, f32           vs device copy bandwidth on its minimal bytes
              (one thread per (batch, head), the default; per channel; and the
              thread-block form, weft-compile --gpu-ssm-scan=per-channel|blocks)
+  ssm_scan-bf16  Mamba-2 scan, bf16, N = 128: the thread-block form and the
+             chunks on the tensor cores (--gpu-ssm-scan=chunked)
 """
 
 import argparse
@@ -119,7 +121,8 @@ LINEAR_FORMS = {"reductions": (), "blocks": ("--gpu-linear=blocks",)}
 
 
 # ssm_scan's GPU forms.
-SCAN_FORMS = {"tasks": None, "per-channel": "ssm-per-channel", "blocks": "ssm-blocks"}
+SCAN_FORMS = {"tasks": None, "per-channel": "ssm-per-channel", "blocks": "ssm-blocks",
+              "chunked": "ssm-chunked block-shared-memory-kib=110"}
 
 
 def lowered(program, option):
@@ -338,13 +341,17 @@ func.func @main(%x: {tx}) -> {ty} {{
              "weft linear without LoRA", ms_base, ms_base / ms_fused)]
 
 
-def bench_ssm_scan(weft, rng, bandwidth, b=1, l=1024, h=32, p=64, n=64):
-    x = rng.standard_normal((b, l, h, p)).astype(np.float32)
-    dt = rng.uniform(0.01, 0.1, size=(b, l, h)).astype(np.float32)
+def bench_ssm_scan(weft, rng, bandwidth, b=1, l=1024, h=32, p=64, n=64, dtype="f32",
+                   forms=tuple(SCAN_FORMS)):
+    def values(shape, low=None, high=None):
+        v = rng.standard_normal(shape) if low is None else rng.uniform(low, high, size=shape)
+        return v.astype(np.float32) if dtype == "f32" else bf16_words(v)
+    x = values((b, l, h, p))
+    dt = values((b, l, h), 0.01, 0.1)
     a = -rng.uniform(0.5, 2.0, size=(h,)).astype(np.float32)
-    bm = rng.standard_normal((b, l, 1, n)).astype(np.float32)
-    cm = rng.standard_normal((b, l, 1, n)).astype(np.float32)
-    tx, tdt, tbc, ts = t((b, l, h, p), "f32"), t((b, l, h), "f32"), t((b, l, 1, n), "f32"), \
+    bm = values((b, l, 1, n))
+    cm = values((b, l, 1, n))
+    tx, tdt, tbc, ts = t((b, l, h, p), dtype), t((b, l, h), dtype), t((b, l, 1, n), dtype), \
         t((b, h, p, n), "f32")
     program = f"""
 func.func @main(%x: {tx}, %dt: {tdt}, %a: {t((h,), "f32")}, %bm: {tbc}, %cm: {tbc}) -> ({tx}, {ts}) {{
@@ -353,19 +360,19 @@ func.func @main(%x: {tx}, %dt: {tdt}, %a: {t((h,), "f32")}, %bm: {tbc}, %cm: {tb
 }}"""
     nbytes = 2 * x.nbytes + dt.nbytes + bm.nbytes + cm.nbytes + b * h * p * n * 4
     rows = []
-    for form, option in SCAN_FORMS.items():
-        ms = weft.time(lowered(program, option), [x, dt, a, bm, cm])
+    for form in forms:
+        ms = weft.time(lowered(program, SCAN_FORMS[form]), [x, dt, a, bm, cm])
         if ms is None:
             continue
         achieved = nbytes / ms / 1e6
-        rows.append((f"ssm_scan Mamba-2 f32 B={b} L={l} H={h} P={p} N={n} [{form}]", ms,
+        rows.append((f"ssm_scan Mamba-2 {dtype} B={b} L={l} H={h} P={p} N={n} [{form}]", ms,
                      f"copy bandwidth {bandwidth:.0f} GB/s (weft {achieved:.0f} GB/s)", None,
                      achieved / bandwidth))
     return rows
 
 
 CASES = ["attention", "attention-bf16", "decode", "gemv-int4", "gemv-int4-wide", "gemm-int4", "gemv-f16",
-         "linear-f16", "lora", "ssm_scan"]
+         "linear-f16", "lora", "ssm_scan", "ssm_scan-bf16"]
 
 
 def main():
@@ -396,7 +403,11 @@ def main():
                "gemv-f16": lambda: bench_linear_f16(weft, rng, bandwidth, m=1),
                "linear-f16": lambda: bench_linear_f16(weft, rng, bandwidth, m=1024),
                "lora": lambda: bench_lora(weft, rng),
-               "ssm_scan": lambda: bench_ssm_scan(weft, rng, bandwidth)}
+               "ssm_scan": lambda: bench_ssm_scan(weft, rng, bandwidth,
+                                                  forms=("tasks", "per-channel", "blocks")),
+               "ssm_scan-bf16": lambda: bench_ssm_scan(weft, rng, bandwidth, n=128,
+                                                       dtype="bf16",
+                                                       forms=("blocks", "chunked"))}
         for case in args.cases.split(","):
             if case not in run:
                 parser.error(f"unknown case '{case}' (expected {', '.join(CASES)})")

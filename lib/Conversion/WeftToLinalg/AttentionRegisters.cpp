@@ -222,8 +222,8 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
     split = grid.getInductionVar(2);
     Value splitStart = arith::MulIOp::create(b, loc, split, c(b, splitKeys));
     keys.start = arith::MaxSIOp::create(b, loc, keys.start, splitStart);
-    keys.end = arith::MinSIOp::create(b, loc, keys.end,
-                                      add(b, splitStart, splitKeys));
+    keys.end =
+        arith::MinSIOp::create(b, loc, keys.end, add(b, splitStart, splitKeys));
   }
   ScoreMasking masking{scoring, keys,       seqQValue,
                        maskBuf, batchIndex, static_cast<bool>(kvLen)};
@@ -514,8 +514,8 @@ SmallVector<Value> RegisterAttention::build(Value q, Value k, Value v,
           if (splits > 1) {
             vector::StoreOp::create(
                 tb, loc,
-                vector::FromElementsOp::create(
-                    tb, loc, VectorType::get({2}, f32), pair),
+                vector::FromElementsOp::create(tb, loc,
+                                               VectorType::get({2}, f32), pair),
                 parts.out,
                 ValueRange{split, batchIndex, rowQueries[i], rowHeads[i],
                            channel});

@@ -884,9 +884,8 @@ struct CausalConv1dOpLowering : OpConversionPattern<CausalConv1dOp> {
 
 void weft::populateSequenceToLinalgPatterns(RewritePatternSet &patterns,
                                             const WeftToLinalgForms &forms) {
-  patterns.add<SsmScanOpLowering>(patterns.getContext(), forms.ssmChunkSize,
-                                  forms.ssmPerChannel, forms.ssmBlocks,
-                                  forms.ssmChunked,
-                                  forms.blockSharedMemoryKiB * 1024);
+  patterns.add<SsmScanOpLowering>(
+      patterns.getContext(), forms.ssmChunkSize, forms.ssmPerChannel,
+      forms.ssmBlocks, forms.ssmChunked, forms.blockSharedMemoryKiB * 1024);
   patterns.add<CausalConv1dOpLowering>(patterns.getContext());
 }

@@ -69,7 +69,8 @@ weft::lowerSsmScanAsChunks(SsmScanOp op, const SsmScanOperands &in,
     return cast<RankedTensorType>(v.getType()).getElementType() == element;
   };
   if (!(element.isF16() || element.isBF16()) || !is16Bit(in.bm) ||
-      !is16Bit(in.cm) || cast<RankedTensorType>(in.a.getType()).getRank() != 1 ||
+      !is16Bit(in.cm) ||
+      cast<RankedTensorType>(in.a.getType()).getRank() != 1 ||
       headDim != kChannels || !stateDim || *stateDim % 16 ||
       *stateDim > kMaxStates || tileBytes(*stateDim) > sharedBytes)
     return std::nullopt;
@@ -167,31 +168,29 @@ weft::lowerSsmScanAsChunks(SsmScanOp op, const SsmScanOperands &in,
       {
         OpBuilder lb = OpBuilder::atBlockBegin(chunkLoop.getBody());
         ValueRange state = chunkLoop.getRegionIterArgs();
-        Value first =
-            arith::MulIOp::create(lb, loc, chunkLoop.getInductionVar(),
-                                  c(lb, kChunk));
+        Value first = arith::MulIOp::create(
+            lb, loc, chunkLoop.getInductionVar(), c(lb, kChunk));
         // 1. The chunk's x, B and C rows (zeros past L), dt', and the
         // state's copy in the operands' type.
-        auto loadRows = [&](Value source, Value target, int64_t width,
-                            function_ref<SmallVector<Value>(OpBuilder &, Value,
-                                                            Value)>
-                                indices) {
-          loadTileRows(lb, loc, t, kThreads, source, target, kChunk, width,
-                       width, indices,
-                       [&](OpBuilder &fb, Value r, Value) {
-                         return lessThan(fb, addV(fb, first, r), length);
-                       });
-        };
+        auto loadRows =
+            [&](Value source, Value target, int64_t width,
+                function_ref<SmallVector<Value>(OpBuilder &, Value, Value)>
+                    indices) {
+              loadTileRows(lb, loc, t, kThreads, source, target, kChunk, width,
+                           width, indices, [&](OpBuilder &fb, Value r, Value) {
+                             return lessThan(fb, addV(fb, first, r), length);
+                           });
+            };
         loadRows(x, xTile, kChannels,
                  [&](OpBuilder &fb, Value r, Value col) -> SmallVector<Value> {
                    return {batchIndex, addV(fb, first, r), head, col};
                  });
         for (auto [source, target] : {std::pair(bm, bTile), {cm, cTile}})
-          loadRows(source, target, n,
-                   [&](OpBuilder &fb, Value r,
-                       Value col) -> SmallVector<Value> {
-                     return {batchIndex, addV(fb, first, r), group, col};
-                   });
+          loadRows(
+              source, target, n,
+              [&](OpBuilder &fb, Value r, Value col) -> SmallVector<Value> {
+                return {batchIndex, addV(fb, first, r), group, col};
+              });
         forEachItem(lb, loc, t, kChunk, kThreads, [&](OpBuilder &fb, Value s) {
           Value step = addV(fb, first, s);
           Value value = loadF32If(fb, loc, lessThan(fb, step, length), dt,
@@ -210,8 +209,7 @@ weft::lowerSsmScanAsChunks(SsmScanOp op, const SsmScanOperands &in,
                 lb, loc,
                 vector::FromElementsOp::create(
                     lb, loc, VectorType::get({2}, element), pair),
-                stateCopy,
-                ValueRange{rows[i], add(lb, pairColumn, 8 * piece)});
+                stateCopy, ValueRange{rows[i], add(lb, pairColumn, 8 * piece)});
           }
         gpu::BarrierOp::create(lb, loc);
         // 2. cum_s = A (dt'_0 + ... + dt'_s).
@@ -227,8 +225,7 @@ weft::lowerSsmScanAsChunks(SsmScanOp op, const SsmScanOperands &in,
         });
         gpu::BarrierOp::create(lb, loc);
         // 3. x_s scaled by exp(cum_last - cum_s) dt'_s, for the state.
-        Value cumLast =
-            memref::LoadOp::create(lb, loc, cum, c(lb, kChunk - 1));
+        Value cumLast = memref::LoadOp::create(lb, loc, cum, c(lb, kChunk - 1));
         forEachItem(
             lb, loc, t, kChunk * kChannels, kThreads,
             [&](OpBuilder &fb, Value item) {
@@ -244,9 +241,9 @@ weft::lowerSsmScanAsChunks(SsmScanOp op, const SsmScanOperands &in,
                   memref::LoadOp::create(fb, loc, dts, s));
               Value value = arith::MulFOp::create(
                   fb, loc,
-                  extendToF32(fb, loc,
-                              memref::LoadOp::create(fb, loc, xTile,
-                                                     ValueRange{s, p})),
+                  extendToF32(
+                      fb, loc,
+                      memref::LoadOp::create(fb, loc, xTile, ValueRange{s, p})),
                   weight);
               memref::StoreOp::create(
                   fb, loc, arith::TruncFOp::create(fb, loc, element, value),
@@ -278,8 +275,7 @@ weft::lowerSsmScanAsChunks(SsmScanOp op, const SsmScanOperands &in,
               Value matrices = loadMatrices(
                   lb, loc, shared, lane, 2 * steps, /*transpose=*/false,
                   c(lb, 8 * (firstPiece + piece)), c(lb, 16 * k),
-                  [](int64_t) { return 0; },
-                  [](int64_t m) { return 8 * m; });
+                  [](int64_t) { return 0; }, [](int64_t m) { return 8 * m; });
               for (int64_t i = 0; i < steps; ++i)
                 acc = mmaSync(lb, loc, cFragments[k + i],
                               bFragmentOf(lb, loc, matrices, i), acc);
@@ -372,8 +368,8 @@ weft::lowerSsmScanAsChunks(SsmScanOp op, const SsmScanOperands &in,
                           tb, loc,
                           memref::LoadOp::create(tb, loc, xTile,
                                                  ValueRange{rows[i], p}));
-                      result = math::FmaOp::create(tb, loc, dValue, xValue,
-                                                   result);
+                      result =
+                          math::FmaOp::create(tb, loc, dValue, xValue, result);
                     }
                     if (z) {
                       Value zValue = extendToF32(
@@ -397,9 +393,8 @@ weft::lowerSsmScanAsChunks(SsmScanOp op, const SsmScanOperands &in,
         // A fragments from the scaled x transposed on the way, B's
         // fragments (k = steps) transposed too.
         Value decay = math::ExpOp::create(lb, loc, cumLast);
-        Value decayFragment =
-            vector::BroadcastOp::create(lb, loc, VectorType::get({2, 2}, f32),
-                                        decay);
+        Value decayFragment = vector::BroadcastOp::create(
+            lb, loc, VectorType::get({2, 2}, f32), decay);
         SmallVector<Value> next;
         for (int64_t piece = 0; piece < pieces; ++piece)
           next.push_back(
