@@ -15,7 +15,9 @@
 #include "weft/Transforms/Passes.h"
 #include "weft/Transforms/ThreadLoops.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/SetVector.h"
 
@@ -53,12 +55,14 @@ private:
   LogicalResult reconnectValues();
   FailureOr<Value> materialize(Value value, scf::ForallOp from,
                                scf::ForallOp into);
-  /// New per-thread buffers of `types`.
+  /// New per-thread buffers for values of `types`.
   SmallVector<Value> allocateArrays(TypeRange types);
+  Value allocateArray(Type type);
   /// Stores `values` at the thread's slot of `arrays` at the end of `piece`.
   void storeAtEnd(ValueRange values, ValueRange arrays, scf::ForallOp piece);
-  /// Loads each buffer's slot at the start of `piece`.
-  SmallVector<Value> loadPerThread(ValueRange arrays, scf::ForallOp piece);
+  /// Loads each buffer's slot, a value of `types`, at the start of `piece`.
+  SmallVector<Value> loadPerThread(ValueRange arrays, TypeRange types,
+                                   scf::ForallOp piece);
   /// A new piece at `b`'s point with the ops of `block` but its terminator,
   /// which stores the yielded values in `arrays`.
   scf::ForallOp moveIntoPiece(OpBuilder &b, Block &block, ValueRange arrays);
@@ -85,7 +89,7 @@ private:
   /// The loads of the buffers above. Each buffer slot keeps its value until
   /// every piece that may use it has run, so a later piece loads it again
   /// instead of spilling the loaded value.
-  DenseSet<Operation *> perThreadLoads;
+  DenseMap<Operation *, Value> perThreadLoads;
 };
 
 } // namespace
@@ -118,10 +122,33 @@ scf::ForallOp ThreadLoopSplitter::pieceOf(Operation *op) {
   return {};
 }
 
+/// The element type of a per-thread buffer for values of `type`: integers
+/// narrower than a byte (i4 zero points) are kept in bytes, since packed i4
+/// buffers exist only for parameters.
+static Type getStorageType(Type type) {
+  auto integer = dyn_cast<IntegerType>(type);
+  if (integer && integer.getWidth() > 1 && integer.getWidth() < 8)
+    return IntegerType::get(type.getContext(), 8);
+  return type;
+}
+
+/// Stores `value` at `array[id]`, widened to the buffer's element type.
+static void storeToArray(OpBuilder &b, Location loc, Value value, Value array,
+                         Value id) {
+  Type element = cast<MemRefType>(array.getType()).getElementType();
+  if (value.getType() != element)
+    value = arith::ExtUIOp::create(b, loc, element, value);
+  memref::StoreOp::create(b, loc, value, array, id);
+}
+
+Value ThreadLoopSplitter::allocateArray(Type type) {
+  return allocatePerThreadArray(original, numThreads, getStorageType(type));
+}
+
 SmallVector<Value> ThreadLoopSplitter::allocateArrays(TypeRange types) {
   SmallVector<Value> arrays;
   for (Type type : types)
-    arrays.push_back(allocatePerThreadArray(original, numThreads, type));
+    arrays.push_back(allocateArray(type));
   return arrays;
 }
 
@@ -130,7 +157,7 @@ void ThreadLoopSplitter::storeAtEnd(ValueRange values, ValueRange arrays,
   Value id = threadId(piece);
   auto b = OpBuilder(piece.getBody()->getTerminator());
   for (auto [value, array] : llvm::zip_equal(values, arrays))
-    memref::StoreOp::create(b, piece.getLoc(), value, array, id);
+    storeToArray(b, piece.getLoc(), value, array, id);
 }
 
 void ThreadLoopSplitter::setInsertionPointToStart(OpBuilder &b,
@@ -142,16 +169,19 @@ void ThreadLoopSplitter::setInsertionPointToStart(OpBuilder &b,
 }
 
 SmallVector<Value> ThreadLoopSplitter::loadPerThread(ValueRange arrays,
+                                                     TypeRange types,
                                                      scf::ForallOp piece) {
   SmallVector<Value> values;
   Value id = threadId(piece);
   OpBuilder b(piece.getContext());
-  for (Value array : arrays) {
+  for (auto [array, type] : llvm::zip_equal(arrays, types)) {
     setInsertionPointToStart(b, piece);
-    auto load = memref::LoadOp::create(b, piece.getLoc(), array, id);
-    lastMaterialized[piece] = load;
-    perThreadLoads.insert(load);
-    values.push_back(load);
+    Value value = memref::LoadOp::create(b, piece.getLoc(), array, id);
+    if (value.getType() != type)
+      value = arith::TruncIOp::create(b, piece.getLoc(), type, value);
+    lastMaterialized[piece] = value.getDefiningOp();
+    perThreadLoads[value.getDefiningOp()] = array;
+    values.push_back(value);
   }
   return values;
 }
@@ -236,11 +266,13 @@ LogicalResult ThreadLoopSplitter::splitAtFirstBarrier(
     b.setInsertionPointToStart(outer.getBody());
     scf::ForallOp inner = moveIntoPiece(b, *loop.getBody(), carried);
     loop.getInductionVar().replaceAllUsesWith(outer.getInductionVar());
-    for (auto [arg, value] : llvm::zip_equal(loop.getRegionIterArgs(),
-                                             loadPerThread(carried, inner)))
+    for (auto [arg, value] :
+         llvm::zip_equal(loop.getRegionIterArgs(),
+                         loadPerThread(carried, loop.getResultTypes(), inner)))
       arg.replaceAllUsesWith(value);
     for (auto [result, value] :
-         llvm::zip_equal(loop.getResults(), loadPerThread(carried, after)))
+         llvm::zip_equal(loop.getResults(),
+                         loadPerThread(carried, loop.getResultTypes(), after)))
       result.replaceAllUsesWith(value);
     loop->erase();
     worklist.push_back(inner);
@@ -263,8 +295,9 @@ LogicalResult ThreadLoopSplitter::splitAtFirstBarrier(
       b.setInsertionPointToStart(&to.front());
       worklist.push_back(moveIntoPiece(b, from.front(), results));
     }
-    for (auto [result, value] :
-         llvm::zip_equal(branch.getResults(), loadPerThread(results, after)))
+    for (auto [result, value] : llvm::zip_equal(
+             branch.getResults(),
+             loadPerThread(results, branch.getResultTypes(), after)))
       result.replaceAllUsesWith(value);
     branch->erase();
     return success();
@@ -288,9 +321,8 @@ FailureOr<Value> ThreadLoopSplitter::materialize(Value value,
     return result;
   }
   Operation *def = value.getDefiningOp();
-  if (perThreadLoads.contains(def)) {
-    Value array = cast<memref::LoadOp>(def).getMemRef();
-    result = loadPerThread(array, into).front();
+  if (Value array = perThreadLoads.lookup(def)) {
+    result = loadPerThread(array, value.getType(), into).front();
     materialized[{value, into}] = result;
     return result;
   }
@@ -326,13 +358,13 @@ FailureOr<Value> ThreadLoopSplitter::materialize(Value value,
               "scalars and vectors from one side to the other";
   Value array = spillArrays.lookup(value);
   if (!array) {
-    array = allocatePerThreadArray(original, numThreads, type);
+    array = allocateArray(type);
     spillArrays[value] = array;
     Value id = threadId(from);
     b.setInsertionPointAfter(def);
-    memref::StoreOp::create(b, def->getLoc(), value, array, id);
+    storeToArray(b, def->getLoc(), value, array, id);
   }
-  result = loadPerThread(array, into).front();
+  result = loadPerThread(array, type, into).front();
   materialized[{value, into}] = result;
   return result;
 }

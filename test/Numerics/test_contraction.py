@@ -556,10 +556,13 @@ def test_linear_blocks_channels_per_warp(weights):
         refs.append((x64, weight, b64, "silu", r64, None, ty, per_warp))
     program = main_function(args, lines, [r[-2] for r in refs])
     lowered = harness.optimize(program, LINEAR_BLOCKS)
-    # Each thread's partial sums: [rows, channels per warp, 256 threads].
-    for shape, _, per_warp in layers:
-        partials = f"memref<{shape[0]}x{per_warp}x256xf32>"
-        assert partials in lowered, (partials, lowered)
+    # Blocks of 8 warps of per_warp channels; each output (rows x channels
+    # per warp of a warp) is summed over the warp's lanes by 5 xor shuffles.
+    for shape, n, per_warp in layers:
+        grid = f"in ({-(-n // (8 * per_warp))})"
+        assert grid in lowered, (grid, lowered)
+    shuffles = sum(5 * shape[0] * per_warp for shape, _, per_warp in layers)
+    assert lowered.count("gpu.shuffle  xor") == shuffles, lowered
     outs = harness.run(lowered, inputs, params)
     for i, (out, ref) in enumerate(zip(outs, refs)):
         check_linear(out, *ref[:-2], dtype, f"{weights} {ref[-1]} channels per warp {i}")

@@ -96,6 +96,45 @@ func.func @loop(%in: memref<64xf32>, %out: memref<128xf32>, %n: index) {
 
 // -----
 
+// i4 values (zero points of int4 weights) cross a barrier, spilled and as a
+// loop's iteration value, in byte buffers: packed i4 buffers exist only for
+// parameters. They are widened when stored and truncated when loaded.
+
+// CHECK-LABEL: func.func @narrow_integers
+// CHECK-COUNT-3: memref.alloca() : memref<32xi8>
+// CHECK:         scf.forall (%[[T:.*]]) in (32) {
+// CHECK-NEXT:      %[[Z:.*]] = memref.load %{{.*}}[%[[T]]] : memref<32xi4>
+// CHECK-NEXT:      %[[ZW:.*]] = arith.extui %[[Z]] : i4 to i8
+// CHECK-NEXT:      memref.store %[[ZW]], %[[SPILL:.*]][%[[T]]]
+// CHECK:         scf.for %
+// CHECK-NEXT:      scf.forall (%[[T1:.*]]) in (32) {
+// CHECK-NEXT:        %[[A:.*]] = memref.load %[[ITER:.*]][%[[T1]]] : memref<32xi8>
+// CHECK-NEXT:        %[[AN:.*]] = arith.trunci %[[A]] : i8 to i4
+// CHECK-NEXT:        %[[B:.*]] = memref.load %[[SPILL]][%[[T1]]] : memref<32xi8>
+// CHECK-NEXT:        %[[BN:.*]] = arith.trunci %[[B]] : i8 to i4
+// CHECK-NEXT:        arith.addi %[[AN]], %[[BN]] : i4
+// CHECK:         scf.forall (%[[T2:.*]]) in (32) {
+// CHECK-NEXT:      %[[R:.*]] = memref.load %[[ITER]][%[[T2]]] : memref<32xi8>
+// CHECK-NEXT:      %[[RN:.*]] = arith.trunci %[[R]] : i8 to i4
+// CHECK-NEXT:      memref.store %[[RN]], %{{.*}}[%[[T2]]] : memref<32xi4>
+func.func @narrow_integers(%zeros: memref<32xi4>, %out: memref<32xi4>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.forall (%t) in (32) {
+    %z = memref.load %zeros[%t] : memref<32xi4>
+    gpu.barrier
+    %r = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %z) -> i4 {
+      %s = arith.addi %acc, %z : i4
+      gpu.barrier
+      scf.yield %s : i4
+    }
+    memref.store %r, %out[%t] : memref<32xi4>
+  } {mapping = [#gpu.thread<x>]}
+  return
+}
+
+// -----
+
 // A barrier in a conditional on a block id: the conditional goes around the
 // thread loops; its result goes through a per-thread buffer.
 

@@ -210,7 +210,8 @@ def WeftSplitThreadLoopsAtBarriersPass
     pieces of its body in turn). A value defined before a barrier and used
     after it is recomputed after it when that is cheap and pure (constants,
     index arithmetic, views), and otherwise stored in a buffer of one element
-    per thread (scalars and vectors; other values are an error), as are the
+    per thread (scalars and vectors, integers narrower than a byte widened
+    to bytes; other values are an error), as are the
     iteration values of such loops and the results of such conditionals.
     The buffers are allocated once per block. A barrier under control flow
     that depends on the thread or on memory, in other region ops, or outside

@@ -85,18 +85,9 @@ private:
   /// the block's keys per iteration), static where B and Sk are.
   std::pair<OpFoldResult, Value> chooseSplits(Value batch, Value seqK,
                                               int64_t numKvHeads);
-  /// Sum of `value` over the lanes whose ids differ in the bits of
-  /// [first, last) (xor butterflies).
-  Value butterfly(OpBuilder &nb, Value value, int64_t first, int64_t last,
-                  function_ref<Value(OpBuilder &, Value, Value)> combine);
   /// `value` of the lane whose id differs in bit `offset`.
   Value exchange(OpBuilder &nb, Value value, int64_t offset) {
-    return gpu::ShuffleOp::create(
-               nb, loc, value,
-               arith::ConstantIntOp::create(nb, loc, offset, 32),
-               arith::ConstantIntOp::create(nb, loc, kWarpSize, 32),
-               gpu::ShuffleMode::XOR)
-        .getShuffleResult();
+    return shuffleXor(nb, loc, value, offset);
   }
 
   AttentionOp op;
@@ -138,14 +129,6 @@ DecodeAttention::chooseSplits(Value batch, Value seqK, int64_t numKvHeads) {
                                           c(b, blockKeys));
   splits = arith::MaxUIOp::create(b, loc, ceilDiv(seqK, splitKeys), one);
   return {splits, splitKeys};
-}
-
-Value DecodeAttention::butterfly(
-    OpBuilder &nb, Value value, int64_t first, int64_t last,
-    function_ref<Value(OpBuilder &, Value, Value)> combine) {
-  for (int64_t offset = first; offset < last; offset *= 2)
-    value = combine(nb, value, exchange(nb, value, offset));
-  return value;
 }
 
 SmallVector<Value> DecodeAttention::build(Value q, Value k, Value v, Value mask,
@@ -285,7 +268,7 @@ SmallVector<Value> DecodeAttention::build(Value q, Value k, Value v, Value mask,
           Value partial = vector::ReductionOp::create(
               lb, loc, vector::CombiningKind::ADD,
               arith::MulFOp::create(lb, loc, qChunks[r], kChunks[u]));
-          Value dot = butterfly(lb, partial, 1, laneGroup, add);
+          Value dot = butterflyReduce(lb, loc, partial, 1, laneGroup, add);
           Value score = masking.finish(lb, loc, rowQueries[r], rowHeads[r],
                                        keyIds[u], dot);
           scores.push_back(arith::MulFOp::create(lb, loc, score, log2e));

@@ -126,6 +126,23 @@ void weft::forEachItem(OpBuilder &b, Location loc, Value thread, int64_t count,
                      });
 }
 
+Value weft::shuffleXor(OpBuilder &b, Location loc, Value value,
+                       int64_t offset) {
+  return gpu::ShuffleOp::create(
+             b, loc, value, arith::ConstantIntOp::create(b, loc, offset, 32),
+             arith::ConstantIntOp::create(b, loc, kWarpLanes, 32),
+             gpu::ShuffleMode::XOR)
+      .getShuffleResult();
+}
+
+Value weft::butterflyReduce(
+    OpBuilder &b, Location loc, Value value, int64_t first, int64_t last,
+    function_ref<Value(OpBuilder &, Value, Value)> combine) {
+  for (int64_t offset = first; offset < last; offset *= 2)
+    value = combine(b, value, shuffleXor(b, loc, value, offset));
+  return value;
+}
+
 // The index arithmetic of a warp's tile is affine.apply: MLIR 22's mma.sync
 // conversion (convertVectorToNVVMCompatibleMMASync), run on the warp's
 // loop body, takes integer arith ops there for matrix operations and fails.

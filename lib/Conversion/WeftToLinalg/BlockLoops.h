@@ -53,6 +53,20 @@ void createWarpLoop(OpBuilder &b, Location loc, int64_t warps,
 void forEachItem(OpBuilder &b, Location loc, Value thread, int64_t count,
                  int64_t stride, function_ref<void(OpBuilder &, Value)> body);
 
+/// Lanes of a warp (gpu.shuffle's width in the SIMT kernels).
+constexpr int64_t kWarpLanes = 32;
+
+/// In a thread loop of the whole block: `value` of the lane whose id differs
+/// from this lane's in the bits of `offset` (gpu.shuffle xor).
+Value shuffleXor(OpBuilder &b, Location loc, Value value, int64_t offset);
+
+/// In a thread loop of the whole block: `value` combined over the lanes
+/// whose ids differ in the bits from `first` up to (not including) `last`,
+/// both powers of two (an xor butterfly: every lane gets the result).
+Value butterflyReduce(OpBuilder &b, Location loc, Value value, int64_t first,
+                      int64_t last,
+                      function_ref<Value(OpBuilder &, Value, Value)> combine);
+
 /// Side of the warp-level matrix tiles: a warp computes 16x16 f32 tiles of
 /// a product in K steps of 16 f16 values (tensor cores on the GPU).
 constexpr int64_t kMatrixTile = 16;

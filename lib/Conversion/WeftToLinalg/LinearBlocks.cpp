@@ -1,8 +1,9 @@
 //===- LinearBlocks.cpp - linear layers of few rows as GPU thread blocks --===//
 //
 // The thread-block form of weft.linear and weft.qlinear for few rows of x
-// (decoding), in the loops of BlockLoops.h. A block has 8 warps, each with
-// 1, 2 or 4 output channels: lane l reads the 16-byte chunks l, l + 32, ...
+// (decoding): a SIMT kernel (one thread loop per block, docs/GPU.md#simt-
+// kernels-barriers-and-shuffles-inside-a-thread-loop) of 8 warps, each with
+// 1, 2 or 4 output channels. Lane l reads the 16-byte chunks l, l + 32, ...
 // of each of its channels' weight rows (32 int4, 16 int8, 8 f16/bf16 or 4
 // f32 values each; neighbouring lanes read neighbouring chunks) and widens
 // or dequantizes them in registers. x goes through shared memory one K tile
@@ -10,10 +11,15 @@
 // 16-byte load and the lanes of a warp read consecutive 16-byte words; each
 // x value read serves all of the warp's channels, so that x's shared-memory
 // traffic is not that of the weight (4 bytes of f32 x per half byte of int4
-// weight with one channel). Each thread keeps its partial sums in shared
-// memory across K tiles; a last phase adds the 32 partial sums of each
-// output and applies the epilogue. The weight is read once, in 16-byte
-// loads, which is what decoding is bound by.
+// weight with one channel).
+//
+// Decoding is bound by the weight's bytes, which are read once, in 16-byte
+// loads, and kept in flight: a lane requests a step of up to 4 chunks
+// before it computes with the previous step's, and requests a tile's first
+// step before x's tile is staged and the block synchronizes. Each lane's
+// partial sums stay in registers across K tiles; a shuffle butterfly adds
+// the warp's 32, and one lane per output applies the LoRA delta and the
+// epilogue.
 //
 // Integers become floats without a conversion instruction: the value v in
 // 0..255 or-ed into the mantissa of 2^23 is the float 2^23 + v, and one
@@ -29,6 +35,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -303,291 +310,303 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
          n / (kWarps * channelsPerWarp * 2) >= kMinBlocks)
     channelsPerWarp *= 2;
   int64_t channelsPerBlock = kWarps * channelsPerWarp;
+  int64_t terms = rows * channelsPerWarp;
   int64_t tileK = std::min(k, kTileBytes / 4 / rows / lanes * lanes);
   int64_t tileChunks = tileK / lanes;
   int64_t quads = lanes / kQuad;
-  // Chunks per lane and channel loaded together.
+  // Chunks per lane and channel in a step (loaded together).
   int64_t unroll = std::clamp<int64_t>(
       std::min<int64_t>(kLoadsInFlight / channelsPerWarp,
                         llvm::divideCeil(tileChunks, kWarpSize)),
       1, kLoadsInFlight);
   auto quadType = VectorType::get({kQuad}, f32);
+  auto chunkType = VectorType::get({lanes}, qType.getElementType());
 
-  {
-    OpBuilder::InsertionGuard guard(b);
-    scf::ForallOp grid = createGridLoop(
-        b, loc,
-        {b.getIndexAttr((n + channelsPerBlock - 1) / channelsPerBlock)});
-    Value block = grid.getInductionVars()[0];
-    Value xTile = allocateBuffer(b, loc,
-                                 {b.getIndexAttr(rows), b.getIndexAttr(quads),
-                                  b.getIndexAttr(tileChunks + 1)},
-                                 quadType);
-    Value partials =
-        allocateBuffer(b, loc,
-                       {b.getIndexAttr(rows), b.getIndexAttr(channelsPerWarp),
-                        b.getIndexAttr(kThreads)},
-                       f32);
+  OpBuilder::InsertionGuard guard(b);
+  scf::ForallOp grid = createGridLoop(
+      b, loc, {b.getIndexAttr((n + channelsPerBlock - 1) / channelsPerBlock)});
+  Value block = grid.getInductionVars()[0];
+  Value xTile = allocateBuffer(b, loc,
+                               {b.getIndexAttr(rows), b.getIndexAttr(quads),
+                                b.getIndexAttr(tileChunks + 1)},
+                               quadType);
+  createThreadLoop(b, loc, kThreads, [&](OpBuilder &nb, Value thread) {
+    // Constants at the point of the builder that uses them.
+    auto at = [&](OpBuilder &cb, int64_t value) -> Value {
+      return arith::ConstantIndexOp::create(cb, loc, value);
+    };
+    Value lane = arith::RemUIOp::create(nb, loc, thread, at(nb, kWarpSize));
+    Value firstChannel = arith::AddIOp::create(
+        nb, loc,
+        arith::MulIOp::create(nb, loc, block, at(nb, channelsPerBlock)),
+        arith::MulIOp::create(
+            nb, loc, arith::DivUIOp::create(nb, loc, thread, at(nb, kWarpSize)),
+            at(nb, channelsPerWarp)));
+    // Channels past N read the last row (valid memory); their sums are never
+    // written.
+    SmallVector<Value> channels;
+    for (int64_t ch = 0; ch < channelsPerWarp; ++ch)
+      channels.push_back(arith::MinUIOp::create(
+          nb, loc, arith::AddIOp::create(nb, loc, firstChannel, at(nb, ch)),
+          at(nb, n - 1)));
 
-    scf::ForOp::create(
-        b, loc, c(0), c(k), c(tileK), ValueRange{},
-        [&](OpBuilder &tb, Location, Value tileStart, ValueRange) {
+    // A step's loads: the raw chunks [u * channelsPerWarp + ch] of the
+    // lane's chunks `chunkIds` of the tile, then (integer weights) their
+    // scales and zero points, in that order. Nothing loaded is used here, so
+    // all of a step's loads are in flight together.
+    auto loadStep = [&](OpBuilder &lb, Value tileStart,
+                        ArrayRef<Value> chunkIds) -> SmallVector<Value> {
+      SmallVector<Value> raws, scaleValues, zeroPoints;
+      for (Value chunk : chunkIds) {
+        Value column = arith::AddIOp::create(
+            lb, loc, tileStart,
+            arith::MulIOp::create(lb, loc, chunk, at(lb, lanes)));
+        Value group =
+            sBuffer ? arith::DivUIOp::create(lb, loc, column, at(lb, groupSize))
+                          .getResult()
+                    : Value();
+        for (Value channel : channels) {
+          raws.push_back(vector::TransferReadOp::create(
+              lb, loc, chunkType, qBuffer, ValueRange{channel, column},
+              /*padding=*/std::nullopt, ArrayRef<bool>{true}));
+          if (sBuffer)
+            scaleValues.push_back(memref::LoadOp::create(
+                lb, loc, sBuffer, ValueRange{channel, group}));
+          if (zBuffer)
+            zeroPoints.push_back(memref::LoadOp::create(
+                lb, loc, zBuffer, ValueRange{channel, group}));
+        }
+      }
+      llvm::append_range(raws, scaleValues);
+      llvm::append_range(raws, zeroPoints);
+      return raws;
+    };
+    // `accs` plus the dot products of a step's chunks (`loaded` as loadStep
+    // returned it) with the x tile.
+    auto addStep = [&](OpBuilder &cb, ArrayRef<Value> chunkIds,
+                       ValueRange loaded,
+                       ValueRange accs) -> SmallVector<Value> {
+      int64_t count = chunkIds.size() * channelsPerWarp;
+      ValueRange raws = loaded.take_front(count);
+      ValueRange scaleValues =
+          sBuffer ? loaded.slice(count, count) : ValueRange();
+      ValueRange zeroPoints =
+          zBuffer ? loaded.slice(2 * count, count) : ValueRange();
+      Value zeroQuad = arith::ConstantOp::create(
+          cb, loc, DenseElementsAttr::get(quadType, 0.0f));
+      SmallVector<Value> next(accs.begin(), accs.end());
+      for (auto [u, chunk] : llvm::enumerate(chunkIds)) {
+        // Float weights are summed as they are; integers are dequantized
+        // and each chunk's sum is scaled.
+        SmallVector<Value> values, scaleQuads;
+        for (int64_t ch = 0; ch < channelsPerWarp; ++ch) {
+          int64_t i = u * channelsPerWarp + ch;
+          if (!sBuffer) {
+            values.push_back(
+                qType.getElementType().isF32()
+                    ? raws[i]
+                    : arith::ExtFOp::create(
+                          cb, loc, VectorType::get({lanes}, f32), raws[i])
+                          .getResult());
+            continue;
+          }
+          values.push_back(dequantizeChunk(cb, loc, raws[i],
+                                           zBuffer ? zeroPoints[i] : Value()));
+          scaleQuads.push_back(vector::BroadcastOp::create(
+              cb, loc, quadType, extendToF32(cb, loc, scaleValues[i])));
+        }
+        SmallVector<Value> accumulated;
+        for (int64_t m = 0; m < rows; ++m) {
+          // The chunk's dot products in quads (scaled after), each x quad
+          // read once for all channels.
+          SmallVector<Value> dots;
+          for (int64_t ch = 0; ch < channelsPerWarp; ++ch)
+            dots.push_back(sBuffer ? zeroQuad : next[m * channelsPerWarp + ch]);
+          for (int64_t j = 0; j < quads; ++j) {
+            Value xQuad = memref::LoadOp::create(
+                cb, loc, xTile, ValueRange{at(cb, m), at(cb, j), chunk});
+            for (int64_t ch = 0; ch < channelsPerWarp; ++ch) {
+              Value wQuad = vector::ExtractStridedSliceOp::create(
+                  cb, loc, values[ch], ArrayRef<int64_t>{j * kQuad},
+                  ArrayRef<int64_t>{kQuad}, ArrayRef<int64_t>{1});
+              dots[ch] = math::FmaOp::create(cb, loc, xQuad, wQuad, dots[ch]);
+            }
+          }
+          for (int64_t ch = 0; ch < channelsPerWarp; ++ch)
+            accumulated.push_back(
+                sBuffer ? math::FmaOp::create(cb, loc, dots[ch], scaleQuads[ch],
+                                              next[m * channelsPerWarp + ch])
+                              .getResult()
+                        : dots[ch]);
+        }
+        next = std::move(accumulated);
+      }
+      return next;
+    };
+
+    Value zeroQuad = arith::ConstantOp::create(
+        nb, loc, DenseElementsAttr::get(quadType, 0.0f));
+    SmallVector<Value> inits(terms, zeroQuad);
+    auto tileLoop = scf::ForOp::create(
+        nb, loc, at(nb, 0), at(nb, k), at(nb, tileK), inits,
+        [&](OpBuilder &tb, Location, Value tileStart, ValueRange accs) {
           Value tileEnd = arith::MinSIOp::create(
-              tb, loc, c(tileK),
-              arith::SubIOp::create(tb, loc, c(k), tileStart));
-          // Phase 1: the x tile into shared memory, a quad per item.
-          createThreadLoop(tb, loc, kThreads, [&](OpBuilder &pb, Value thread) {
-            forEachItem(
-                pb, loc, thread, rows * (tileK / kQuad), kThreads,
-                [&](OpBuilder &ib, Value item) {
-                  Value m =
-                      arith::DivUIOp::create(ib, loc, item, c(tileK / kQuad));
-                  Value kk = arith::MulIOp::create(
-                      ib, loc,
-                      arith::RemUIOp::create(ib, loc, item, c(tileK / kQuad)),
-                      c(kQuad));
-                  Value inside = arith::CmpIOp::create(
-                      ib, loc, arith::CmpIPredicate::ult, kk, tileEnd);
-                  scf::IfOp::create(
-                      ib, loc, inside, [&](OpBuilder &sb, Location) {
-                        Value column =
-                            arith::AddIOp::create(sb, loc, tileStart, kk);
-                        // One read of the quad (aligned by
-                        // weft-align-buffer-accesses where x is a whole
-                        // buffer), widened to f32.
-                        Type xElement = xType.getElementType();
-                        Value quad = vector::TransferReadOp::create(
-                            sb, loc, VectorType::get({kQuad}, xElement),
-                            xBuffer, ValueRange{m, column},
-                            /*padding=*/std::nullopt, ArrayRef<bool>{true});
-                        if (!xElement.isF32())
-                          quad = arith::ExtFOp::create(sb, loc, quadType, quad);
-                        Value lane =
-                            arith::RemUIOp::create(sb, loc, kk, c(lanes));
-                        memref::StoreOp::create(
-                            sb, loc, quad, xTile,
-                            ValueRange{
-                                m,
-                                arith::DivUIOp::create(sb, loc, lane, c(kQuad)),
-                                arith::DivUIOp::create(sb, loc, kk, c(lanes))});
-                        scf::YieldOp::create(sb, loc);
-                      });
-                });
-          });
-          // Phase 2: each lane's chunks of the tile, for the warp's
-          // channels.
-          createThreadLoop(tb, loc, kThreads, [&](OpBuilder &pb, Value thread) {
-            Value firstChannel = arith::AddIOp::create(
-                pb, loc,
-                arith::MulIOp::create(pb, loc, block, c(channelsPerBlock)),
-                arith::MulIOp::create(
-                    pb, loc,
-                    arith::DivUIOp::create(pb, loc, thread, c(kWarpSize)),
-                    c(channelsPerWarp)));
-            Value lane = arith::RemUIOp::create(pb, loc, thread, c(kWarpSize));
-            Value inside = arith::CmpIOp::create(
-                pb, loc, arith::CmpIPredicate::ult, firstChannel, c(n));
-            scf::IfOp::create(pb, loc, inside, [&](OpBuilder &rb, Location) {
-              // Channels past N read the last row (valid memory); their
-              // sums are never written.
-              SmallVector<Value> channels;
-              for (int64_t ch = 0; ch < channelsPerWarp; ++ch)
-                channels.push_back(arith::MinUIOp::create(
-                    rb, loc,
-                    arith::AddIOp::create(rb, loc, firstChannel, c(ch)),
-                    c(n - 1)));
-              Value chunks = arith::DivUIOp::create(rb, loc, tileEnd, c(lanes));
-              Value zeroQuad = arith::ConstantOp::create(
-                  rb, loc, DenseElementsAttr::get(quadType, 0.0f));
-              // Accumulator [m * channelsPerWarp + ch].
-              SmallVector<Value> inits(rows * channelsPerWarp, zeroQuad);
-              // The dot products of the lane's chunks `chunkIds` added to
-              // `accs`.
-              auto addChunks = [&](OpBuilder &cb, ArrayRef<Value> chunkIds,
-                                   ValueRange accs) -> SmallVector<Value> {
-                // All of the lane's chunks of the step are loaded
-                // before any is used: up to kLoadsInFlight 16-byte
-                // loads in flight.
-                SmallVector<Value> columns, raws;
-                for (Value chunk : chunkIds) {
-                  columns.push_back(arith::AddIOp::create(
-                      cb, loc, tileStart,
-                      arith::MulIOp::create(cb, loc, chunk, c(lanes))));
-                  for (Value channel : channels)
-                    raws.push_back(vector::TransferReadOp::create(
-                        cb, loc,
-                        VectorType::get({lanes}, qType.getElementType()),
-                        qBuffer, ValueRange{channel, columns.back()},
-                        /*padding=*/std::nullopt, ArrayRef<bool>{true}));
-                }
-                SmallVector<Value> next(accs.begin(), accs.end());
-                for (auto [u, chunk] : llvm::enumerate(chunkIds)) {
-                  Value column = columns[u];
-                  ArrayRef<Value> chunkRaws = ArrayRef<Value>(raws).slice(
-                      u * channelsPerWarp, channelsPerWarp);
-                  // Float weights are summed as they are; integers are
-                  // dequantized and each chunk's sum is scaled.
-                  SmallVector<Value> values, scaleQuads;
-                  for (auto [channel, raw] :
-                       llvm::zip_equal(channels, chunkRaws)) {
-                    if (!sBuffer) {
-                      values.push_back(
-                          qType.getElementType().isF32()
-                              ? raw
-                              : arith::ExtFOp::create(
-                                    cb, loc, VectorType::get({lanes}, f32), raw)
-                                    .getResult());
-                      continue;
-                    }
-                    Value group =
-                        arith::DivUIOp::create(cb, loc, column, c(groupSize));
-                    Value scale = extendToF32(
-                        cb, loc,
-                        memref::LoadOp::create(cb, loc, sBuffer,
-                                               ValueRange{channel, group}));
-                    Value zeroPoint =
-                        zBuffer
-                            ? memref::LoadOp::create(cb, loc, zBuffer,
-                                                     ValueRange{channel, group})
-                                  .getResult()
-                            : Value();
-                    values.push_back(dequantizeChunk(cb, loc, raw, zeroPoint));
-                    scaleQuads.push_back(
-                        vector::BroadcastOp::create(cb, loc, quadType, scale));
-                  }
-                  SmallVector<Value> accumulated;
-                  for (int64_t m = 0; m < rows; ++m) {
-                    // The chunk's dot products in quads (scaled after),
-                    // each x quad read once for all channels.
-                    SmallVector<Value> dots;
-                    for (int64_t ch = 0; ch < channelsPerWarp; ++ch)
-                      dots.push_back(sBuffer ? zeroQuad
-                                             : next[m * channelsPerWarp + ch]);
-                    for (int64_t j = 0; j < quads; ++j) {
-                      Value xQuad = memref::LoadOp::create(
-                          cb, loc, xTile, ValueRange{c(m), c(j), chunk});
-                      for (int64_t ch = 0; ch < channelsPerWarp; ++ch) {
-                        Value wQuad = vector::ExtractStridedSliceOp::create(
-                            cb, loc, values[ch], ArrayRef<int64_t>{j * kQuad},
-                            ArrayRef<int64_t>{kQuad}, ArrayRef<int64_t>{1});
-                        dots[ch] = math::FmaOp::create(cb, loc, xQuad, wQuad,
-                                                       dots[ch]);
-                      }
-                    }
-                    for (int64_t ch = 0; ch < channelsPerWarp; ++ch)
-                      accumulated.push_back(
-                          sBuffer ? math::FmaOp::create(
-                                        cb, loc, dots[ch], scaleQuads[ch],
-                                        next[m * channelsPerWarp + ch])
-                                        .getResult()
-                                  : dots[ch]);
-                  }
-                  next = std::move(accumulated);
-                }
-                return next;
-              };
-              // Steps of `unroll` chunks (lane l takes chunks l, l + 32, ...),
-              // then one chunk at a time for the rest.
-              int64_t span = kWarpSize * (unroll - 1);
-              Value mainEnd = arith::SubIOp::create(
-                  rb, loc, arith::MaxUIOp::create(rb, loc, chunks, c(span)),
-                  c(span));
-              auto mainLoop = scf::ForOp::create(
-                  rb, loc, lane, mainEnd, c(kWarpSize * unroll), inits,
-                  [&](OpBuilder &cb, Location, Value chunk, ValueRange accs) {
-                    SmallVector<Value> chunkIds;
-                    for (int64_t u = 0; u < unroll; ++u)
-                      chunkIds.push_back(arith::AddIOp::create(
-                          cb, loc, chunk, c(u * kWarpSize)));
-                    scf::YieldOp::create(cb, loc,
-                                         addChunks(cb, chunkIds, accs));
-                  });
-              // The lane's first chunk past the steps.
-              Value steps = arith::CeilDivUIOp::create(
-                  rb, loc,
-                  arith::SubIOp::create(
-                      rb, loc, arith::MaxUIOp::create(rb, loc, mainEnd, lane),
-                      lane),
-                  c(kWarpSize * unroll));
-              Value restStart = arith::AddIOp::create(
-                  rb, loc, lane,
-                  arith::MulIOp::create(rb, loc, steps, c(kWarpSize * unroll)));
-              auto chunkLoop = scf::ForOp::create(
-                  rb, loc, restStart, chunks, c(kWarpSize),
-                  mainLoop.getResults(),
-                  [&](OpBuilder &cb, Location, Value chunk, ValueRange accs) {
-                    scf::YieldOp::create(cb, loc, addChunks(cb, {chunk}, accs));
-                  });
-              // The first tile starts the partial sums.
-              Value first = arith::CmpIOp::create(
-                  rb, loc, arith::CmpIPredicate::eq, tileStart, c(0));
-              for (int64_t m = 0; m < rows; ++m) {
-                for (int64_t ch = 0; ch < channelsPerWarp; ++ch) {
-                  Value sum = vector::ReductionOp::create(
-                      rb, loc, vector::CombiningKind::ADD,
-                      chunkLoop.getResult(m * channelsPerWarp + ch));
-                  SmallVector<Value> at = {c(m), c(ch), thread};
-                  Value previous =
-                      memref::LoadOp::create(rb, loc, partials, at);
-                  previous = arith::SelectOp::create(
-                      rb, loc, first, f32Const(rb, loc, 0.0), previous);
-                  memref::StoreOp::create(
-                      rb, loc, arith::AddFOp::create(rb, loc, previous, sum),
-                      partials, at);
-                }
-              }
-              scf::YieldOp::create(rb, loc);
-            });
-          });
-          scf::YieldOp::create(tb, loc);
+              tb, loc, at(tb, tileK),
+              arith::SubIOp::create(tb, loc, at(tb, k), tileStart));
+          Value chunks =
+              arith::DivUIOp::create(tb, loc, tileEnd, at(tb, lanes));
+          Value lastChunk = arith::SubIOp::create(tb, loc, chunks, at(tb, 1));
+          // Steps of `unroll` chunks: lane l takes chunks l, l + 32, ...
+          // Ids past the tile are clamped to its last chunk, so that a
+          // step's loads are always valid (and those of no step go unused).
+          auto stepIds = [&](OpBuilder &sb, Value first) -> SmallVector<Value> {
+            SmallVector<Value> ids;
+            for (int64_t u = 0; u < unroll; ++u)
+              ids.push_back(arith::MinUIOp::create(
+                  sb, loc,
+                  arith::AddIOp::create(sb, loc, first, at(sb, u * kWarpSize)),
+                  lastChunk));
+            return ids;
+          };
+          // The first step's weights are requested before x is staged, so
+          // that the two latencies overlap.
+          SmallVector<Value> prefetched =
+              loadStep(tb, tileStart, stepIds(tb, lane));
+
+          // x's quads of the tile into shared memory.
+          forEachItem(
+              tb, loc, thread, rows * (tileK / kQuad), kThreads,
+              [&](OpBuilder &ib, Value item) {
+                Value m = arith::DivUIOp::create(ib, loc, item,
+                                                 at(ib, tileK / kQuad));
+                Value kk = arith::MulIOp::create(
+                    ib, loc,
+                    arith::RemUIOp::create(ib, loc, item,
+                                           at(ib, tileK / kQuad)),
+                    at(ib, kQuad));
+                Value inside = arith::CmpIOp::create(
+                    ib, loc, arith::CmpIPredicate::ult, kk, tileEnd);
+                scf::IfOp::create(
+                    ib, loc, inside, [&](OpBuilder &sb, Location) {
+                      Value column =
+                          arith::AddIOp::create(sb, loc, tileStart, kk);
+                      // One read of the quad (aligned by
+                      // weft-align-buffer-accesses where x is a whole buffer),
+                      // widened to f32.
+                      Type xElement = xType.getElementType();
+                      Value quad = vector::TransferReadOp::create(
+                          sb, loc, VectorType::get({kQuad}, xElement), xBuffer,
+                          ValueRange{m, column}, /*padding=*/std::nullopt,
+                          ArrayRef<bool>{true});
+                      if (!xElement.isF32())
+                        quad = arith::ExtFOp::create(sb, loc, quadType, quad);
+                      Value chunkLane =
+                          arith::RemUIOp::create(sb, loc, kk, at(sb, lanes));
+                      memref::StoreOp::create(
+                          sb, loc, quad, xTile,
+                          ValueRange{m,
+                                     arith::DivUIOp::create(sb, loc, chunkLane,
+                                                            at(sb, kQuad)),
+                                     arith::DivUIOp::create(sb, loc, kk,
+                                                            at(sb, lanes))});
+                      scf::YieldOp::create(sb, loc);
+                    });
+              });
+          gpu::BarrierOp::create(tb, loc);
+
+          // The steps, each requesting the next one's weights before it
+          // computes with its own, then one chunk at a time for the rest.
+          int64_t stride = kWarpSize * unroll;
+          int64_t span = kWarpSize * (unroll - 1);
+          Value mainEnd = arith::SubIOp::create(
+              tb, loc, arith::MaxUIOp::create(tb, loc, chunks, at(tb, span)),
+              at(tb, span));
+          SmallVector<Value> carried(accs.begin(), accs.end());
+          llvm::append_range(carried, prefetched);
+          auto mainLoop = scf::ForOp::create(
+              tb, loc, lane, mainEnd, at(tb, stride), carried,
+              [&](OpBuilder &cb, Location, Value chunk, ValueRange values) {
+                SmallVector<Value> nextLoaded =
+                    loadStep(cb, tileStart,
+                             stepIds(cb, arith::AddIOp::create(
+                                             cb, loc, chunk, at(cb, stride))));
+                SmallVector<Value> chunkIds;
+                for (int64_t u = 0; u < unroll; ++u)
+                  chunkIds.push_back(arith::AddIOp::create(
+                      cb, loc, chunk, at(cb, u * kWarpSize)));
+                SmallVector<Value> next =
+                    addStep(cb, chunkIds, values.drop_front(terms),
+                            values.take_front(terms));
+                llvm::append_range(next, nextLoaded);
+                scf::YieldOp::create(cb, loc, next);
+              });
+          // The lane's first chunk past the steps.
+          Value steps = arith::CeilDivUIOp::create(
+              tb, loc,
+              arith::SubIOp::create(
+                  tb, loc, arith::MaxUIOp::create(tb, loc, mainEnd, lane),
+                  lane),
+              at(tb, stride));
+          Value restStart = arith::AddIOp::create(
+              tb, loc, lane,
+              arith::MulIOp::create(tb, loc, steps, at(tb, stride)));
+          auto chunkLoop = scf::ForOp::create(
+              tb, loc, restStart, chunks, at(tb, kWarpSize),
+              mainLoop.getResults().take_front(terms),
+              [&](OpBuilder &cb, Location, Value chunk, ValueRange values) {
+                scf::YieldOp::create(cb, loc,
+                                     addStep(cb, {chunk},
+                                             loadStep(cb, tileStart, {chunk}),
+                                             values));
+              });
+          // The next tile overwrites x's.
+          gpu::BarrierOp::create(tb, loc);
+          scf::YieldOp::create(tb, loc, chunkLoop.getResults());
         });
 
-    // Phase 3: the 32 partial sums of each output.
-    createThreadLoop(b, loc, kThreads, [&](OpBuilder &pb, Value thread) {
-      forEachItem(
-          pb, loc, thread, rows * channelsPerBlock, kThreads,
-          [&](OpBuilder &ib, Value item) {
-            Value m =
-                arith::DivUIOp::create(ib, loc, item, c(channelsPerBlock));
-            Value local =
-                arith::RemUIOp::create(ib, loc, item, c(channelsPerBlock));
-            Value warp =
-                arith::DivUIOp::create(ib, loc, local, c(channelsPerWarp));
-            Value ch =
-                arith::RemUIOp::create(ib, loc, local, c(channelsPerWarp));
-            Value row = arith::AddIOp::create(
-                ib, loc,
-                arith::MulIOp::create(ib, loc, block, c(channelsPerBlock)),
-                local);
-            Value inside = arith::CmpIOp::create(
-                ib, loc, arith::CmpIPredicate::ult, row, c(n));
-            scf::IfOp::create(ib, loc, inside, [&](OpBuilder &sb, Location) {
-              Value first = arith::MulIOp::create(sb, loc, warp, c(kWarpSize));
-              Value sum = accumulate(
-                  sb, loc, c(kWarpSize), f32Const(sb, loc, 0.0),
-                  [&](OpBuilder &ab, Value l, Value acc) -> Value {
-                    Value partial = memref::LoadOp::create(
-                        ab, loc, partials,
-                        ValueRange{m, ch,
-                                   arith::AddIOp::create(ab, loc, first, l)});
-                    return arith::AddFOp::create(ab, loc, acc, partial);
-                  });
-              Value y = sum;
-              if (tBuffer)
-                y = arith::AddFOp::create(
-                    sb, loc, y,
-                    buildLoraDelta(sb, loc, tBuffer, loraBBuffer, idsBuffer,
-                                   loraRank, rowsPerId, m, row));
-              if (in.epilogue)
-                y = applyLinearEpilogue(sb, loc, y, in.activation, biasBuffer,
-                                        residualBuffer, m, row, yElementType);
-              memref::StoreOp::create(sb, loc, y, yBuffer, ValueRange{m, row});
-              scf::YieldOp::create(sb, loc);
-            });
-          });
+    // Each output's sum over the warp's lanes by shuffles; lane i then
+    // finishes output term i (row i / channelsPerWarp, channel i % it).
+    auto add = [&](OpBuilder &ab, Value x, Value y) -> Value {
+      return arith::AddFOp::create(ab, loc, x, y);
+    };
+    SmallVector<Value> sums;
+    for (Value acc : tileLoop.getResults())
+      sums.push_back(butterflyReduce(
+          nb, loc,
+          vector::ReductionOp::create(nb, loc, vector::CombiningKind::ADD, acc),
+          1, kWarpSize, add));
+    Value sum = sums.front();
+    for (int64_t i = 1; i < terms; ++i)
+      sum = arith::SelectOp::create(
+          nb, loc,
+          arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::eq, lane,
+                                at(nb, i)),
+          sums[i], sum);
+    Value m = arith::DivUIOp::create(nb, loc, lane, at(nb, channelsPerWarp));
+    Value row = arith::AddIOp::create(
+        nb, loc, firstChannel,
+        arith::RemUIOp::create(nb, loc, lane, at(nb, channelsPerWarp)));
+    Value writes = arith::AndIOp::create(
+        nb, loc,
+        arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ult, lane,
+                              at(nb, terms)),
+        arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ult, row,
+                              at(nb, n)));
+    scf::IfOp::create(nb, loc, writes, [&](OpBuilder &sb, Location) {
+      Value y = sum;
+      if (tBuffer)
+        y = arith::AddFOp::create(sb, loc, y,
+                                  buildLoraDelta(sb, loc, tBuffer, loraBBuffer,
+                                                 idsBuffer, loraRank, rowsPerId,
+                                                 m, row));
+      if (in.epilogue)
+        y = applyLinearEpilogue(sb, loc, y, in.activation, biasBuffer,
+                                residualBuffer, m, row, yElementType);
+      memref::StoreOp::create(sb, loc, y, yBuffer, ValueRange{m, row});
+      scf::YieldOp::create(sb, loc);
     });
-  }
-
+  });
+  b.setInsertionPointAfter(grid);
   Value y = toResultTensor(b, loc, yBuffer,
                            RankedTensorType::get({rows, n}, yElementType));
   return viewAs(b, loc, y,
