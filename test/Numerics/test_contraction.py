@@ -481,21 +481,31 @@ def test_linear_blocks(weights, dtype, shared_kib):
     #    tiles, the second partial. Three LoRA adapters picked per token
     #    (ids [2, 3] with -1 for none and 3, past the table, for none too).
     # 2: x [K] (rank 1), K = 512 in groups of 128.
-    # 3: x [9, K] (more than 8 rows) and 4: x [?, K] keep the default form,
-    #    except with f16 or bf16 x, which take tensor-core tiles
-    #    (test_linear_tiles; integer weights in K steps within their groups
-    #    of 64 or 32, as integers in the products, scaled per step).
+    # 3: x [9, K] (more than 8 rows) keeps the default form, except with
+    #    f16 or bf16 x, which takes tensor-core tiles (test_linear_tiles;
+    #    integer weights in K steps within their groups of 64 or 32, as
+    #    integers in the products, scaled per step).
+    # 4-6: rows known only at run time keep the default form with f32 x;
+    #    with f16 or bf16 x the rows choose at run time between this form
+    #    (at most 8, a block row per row) and the tiles.
+    #    4: x [?, K] run with 3 rows.
+    #    5: x [?, 2, K] run as [3, 2, K] (6 rows), with bias and residual
+    #       and adapters picked per sequence (ids [3]: 2 rows per id).
+    #    6: x [?, 2, K] run as [5, 2, K] (10 rows: the tiles), adapters per
+    #       sequence.
     n = 70
     bits = {"int8": 8, "int4": 4, "float": None}[weights.split("-")[0]]
     symmetric = not weights.endswith("-zeros")
     lanes = 128 // (bits or {"f32": 32, "f16": 16, "bf16": 16}[dtype])
     layers = [((1, 2048), 2 * lanes), ((2, 3, 2048), -1), ((512,), 128),
-              ((9, 256), 2 * lanes), ((None, 256), 2 * lanes)]
+              ((9, 256), 2 * lanes), ((None, 256), 2 * lanes),
+              ((None, 2, 256), 2 * lanes), ((None, 2, 256), 2 * lanes)]
+    batches = {6: 5}
     lines, params, refs, args, inputs = [], {}, [], [], []
     for i, (shape, group) in enumerate(layers):
         k = shape[-1]
         ty = t(shape[:-1] + (n,), dtype)
-        run_shape = tuple(3 if d is None else d for d in shape)
+        run_shape = tuple(batches.get(i, 3) if d is None else d for d in shape)
         layer, weight, op, group_attr = layer_weights(i, n, k, bits, symmetric, group, dtype,
                                                       lines, params)
         x64 = layer.add_input(f"x{i}", normal(*run_shape), dtype, shape)
@@ -506,6 +516,12 @@ def test_linear_blocks(weights, dtype, shared_kib):
             act = "gelu"
         if i == 1:
             lora64 = layer.add_lora(k, n, dtype, ids=np.array([[0, -1, 2], [3, 1, 0]]))
+        if i == 5:
+            b64, r64 = layer.add_epilogue(n, shape, run_shape, dtype)
+            lora64 = layer.add_lora(k, n, dtype, ids=np.array([1, -1, 2]))
+            act = "silu"
+        if i == 6:
+            lora64 = layer.add_lora(k, n, dtype, ids=np.array([2, 0, -1, 1, 2]))
         args += layer.args
         inputs += layer.inputs
         scale_attr = ", lora_scale = 0.5 : f32" if lora64 else ""
@@ -515,11 +531,16 @@ def test_linear_blocks(weights, dtype, shared_kib):
         refs.append((x64, weight, b64, act, r64, lora64, ty))
     program = main_function(args, lines, [r[-1] for r in refs])
     lowered = harness.optimize(program, linear_blocks(shared_kib))
-    # Three kernels of blocks (five with f16 or bf16 x, whose layers of 9
-    # and of a dynamic number of rows take tensor-core tiles): a grid loop
-    # each; the tile kernels' lanes multiply fragments (nvgpu.mma.sync).
-    tiles = 2 if dtype in ("f16", "bf16") else 0
-    assert lowered.count("#gpu.block<x>") == 3 + tiles, lowered
+    # Three kernels of blocks with f32 x; with f16 or bf16 x also the tiles
+    # of the 9 rows and, for each of the 3 layers of a dynamic number of
+    # rows, a few-rows kernel (grid [blocks, rows]) and tiles under an
+    # scf.if on the rows: a grid loop each; the tile kernels' lanes
+    # multiply fragments (nvgpu.mma.sync).
+    # Both take a 2-D grid.
+    dispatched = 3 if dtype in ("f16", "bf16") else 0
+    tiles = dispatched + 1 if dispatched else 0
+    assert lowered.count("#gpu.block<x>") == 3 + tiles + dispatched, lowered
+    assert lowered.count("#gpu.block<y>") == tiles + dispatched, lowered
     assert ("nvgpu.mma.sync" in lowered) == (tiles > 0), lowered
     outs = harness.run(lowered, inputs, params)
     for i, (out, ref) in enumerate(zip(outs, refs)):

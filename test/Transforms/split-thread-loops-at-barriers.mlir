@@ -113,7 +113,10 @@ func.func @loop(%in: memref<64xf32>, %out: memref<128xf32>, %n: index) {
 // CHECK-NEXT:        %[[B:.*]] = memref.load %[[SPILL]][%[[T1]]] : memref<32xi8>
 // CHECK-NEXT:        %[[BN:.*]] = arith.trunci %[[B]] : i8 to i4
 // CHECK-NEXT:        arith.addi %[[AN]], %[[BN]] : i4
-// CHECK:         scf.forall (%[[T2:.*]]) in (32) {
+// CHECK:             memref.store %{{.*}}, %[[ITER]][%{{.*}}] : memref<32xi8>
+// CHECK-NEXT:      } {mapping = [#gpu.thread<x>]}
+// CHECK-NEXT:    }
+// CHECK-NEXT:    scf.forall (%[[T2:.*]]) in (32) {
 // CHECK-NEXT:      %[[R:.*]] = memref.load %[[ITER]][%[[T2]]] : memref<32xi8>
 // CHECK-NEXT:      %[[RN:.*]] = arith.trunci %[[R]] : i8 to i4
 // CHECK-NEXT:      memref.store %[[RN]], %{{.*}}[%[[T2]]] : memref<32xi4>

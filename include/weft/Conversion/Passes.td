@@ -77,11 +77,12 @@ def ConvertWeftToLinalgPass
     Option<"linearBlocks", "linear-blocks", "bool", /*default=*/"false",
            "lower weft.linear and weft.qlinear as scf.forall loops mapped to "
            "GPU blocks, threads and warps, the epilogue in the kernel: with "
-           "up to 8 static rows of x and a parameter weight, a warp per "
-           "output channel reading the weight in 16-byte chunks "
-           "(dequantized in registers); with f16 x and more rows, [64, 64] "
-           "output tiles of warp-level 16x16x16 f16 products (tensor cores); "
-           "other layers keep the default form">,
+           "up to 8 rows of x and a parameter weight, a SIMT kernel whose "
+           "warps read their output channels' weights in 16-byte chunks "
+           "(dequantized in registers); with f16 or bf16 x and more rows, "
+           "output tiles of tensor-core products; with f16 or bf16 x and a "
+           "dynamic number of rows, the rows choose between the two at run "
+           "time; other layers keep the default form">,
     Option<"ssmPerChannel", "ssm-per-channel", "bool", /*default=*/"false",
            "lower ssm_scan with one task per (batch, head, channel) carrying "
            "a state row (the GPU pipeline's form) instead of one per (batch, "

@@ -33,11 +33,21 @@ struct LinearBlocksOperands {
 bool canLowerLinearAsBlocks(Operation *op, Value x, Value weight, Value scales,
                             int64_t groupSize);
 
+/// Rows of x up to which the few-rows kernel (lowerLinearAsBlocks) applies.
+constexpr int64_t kMaxBlocksRows = 8;
+
+/// Whether some leading dim of x ([..., K]) is dynamic.
+bool hasDynamicRows(Value x);
+
+/// The rows of x ([..., K]) at run time: the product of its leading dims.
+Value getRowCountValue(OpBuilder &b, Location loc, Value x);
+
 /// weft.linear or weft.qlinear `op` as GPU thread blocks for few rows of x
 /// (LinearBlocks.cpp): the result, or its f32 sum x * W^T without
-/// `epilogue`; std::nullopt where the form does not apply: more than 8 or
-/// a dynamic number of rows, a weight that is not a function argument, or
-/// rows or groups that are not whole 16-byte chunks of weights.
+/// `epilogue`; std::nullopt where the form does not apply: more than 8
+/// rows, a weight that is not a function argument, or rows or groups that
+/// are not whole 16-byte chunks of weights. A dynamic number of rows takes
+/// a block row per row of x; the caller makes sure they are at most 8.
 std::optional<Value> lowerLinearAsBlocks(Operation *op,
                                          const LinearBlocksOperands &operands,
                                          OpBuilder &b);
@@ -52,6 +62,10 @@ std::optional<Value> lowerLinearAsBlocks(Operation *op,
 std::optional<Value>
 lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &operands,
                          int64_t sharedBytes, OpBuilder &b);
+
+/// Whether lowerLinearAsMatrixTiles applies to these operands.
+bool canLowerLinearAsMatrixTiles(const LinearBlocksOperands &operands,
+                                 int64_t sharedBytes);
 
 /// The epilogue of a linear layer on one f32 sum, for the kernels above:
 /// round(act(sum + bias[channel]) + residual[row, channel]) to `type`

@@ -439,75 +439,138 @@ FailureOr<Value> accumulateFusedLora(OpBuilder &b, Location loc, OpTy op,
 
 /// The end of a linear-like lowering: the fused LoRA delta joins the f32
 /// accumulator `acc`, then the epilogue (bias, activation, residual,
-/// rounding) replaces `op`.
+/// rounding); the layer's result.
+template <typename OpTy, typename AdaptorTy>
+FailureOr<Value> buildFinishedLinear(OpBuilder &b, Location loc, OpTy op,
+                                     AdaptorTy adaptor, Value acc,
+                                     RankedTensorType resultType,
+                                     function_ref<Value(int64_t)> resultSize) {
+  FailureOr<Value> sum = accumulateFusedLora(b, loc, op, adaptor, acc);
+  if (failed(sum))
+    return failure();
+  Epilogue epilogue;
+  epilogue.bias = adaptor.getBias();
+  epilogue.activation = op.getActivation();
+  epilogue.residual = adaptor.getResidual();
+  return buildEpilogue(b, loc, resultType, *sum, epilogue, resultSize);
+}
+
+/// buildFinishedLinear's result replaces `op`.
 template <typename OpTy, typename AdaptorTy>
 LogicalResult finishLinearLayer(ConversionPatternRewriter &rewriter,
                                 Location loc, OpTy op, AdaptorTy adaptor,
                                 Value acc, RankedTensorType resultType,
                                 function_ref<Value(int64_t)> resultSize) {
-  FailureOr<Value> sum = accumulateFusedLora(rewriter, loc, op, adaptor, acc);
-  if (failed(sum))
+  FailureOr<Value> y = buildFinishedLinear(rewriter, loc, op, adaptor, acc,
+                                           resultType, resultSize);
+  if (failed(y))
     return rewriter.notifyMatchFailure(op, "per-row ids need a rank >= 2 x");
-  Epilogue epilogue;
-  epilogue.bias = adaptor.getBias();
-  epilogue.activation = op.getActivation();
-  epilogue.residual = adaptor.getResidual();
-  rewriter.replaceOp(
-      op, buildEpilogue(rewriter, loc, resultType, *sum, epilogue, resultSize));
+  rewriter.replaceOp(op, *y);
   return success();
 }
 
-/// The thread-block form of a linear layer (LinearBlocks.cpp) with the
-/// weight operands in `operands`; without LoRA the kernel applies the
-/// epilogue itself. Fails where the form does not apply.
+/// The thread-block forms of a linear layer with the weight operands in
+/// `operands`: the few-rows kernel (LinearBlocks.cpp), which adds a LoRA
+/// delta (from t = scale * x A^T) and applies the epilogue itself, or the
+/// tensor-core tiles (LinearTiles.cpp), which leave a LoRA delta and the
+/// epilogue to buildFinishedLinear. Where the rows are known only at run
+/// time, up to 8 (decoding) take the few-rows kernel and more (prefill) the
+/// tiles, when both apply. Fails where neither form does.
 template <typename OpTy, typename AdaptorTy>
 LogicalResult
 lowerThreadBlocks(ConversionPatternRewriter &rewriter, OpTy op,
                   AdaptorTy adaptor, LinearBlocksOperands operands,
                   int64_t sharedBytes, RankedTensorType resultType,
                   function_ref<Value(int64_t)> resultSize) {
+  Location loc = op.getLoc();
   operands.x = adaptor.getX();
   operands.bias = adaptor.getBias();
   operands.residual = adaptor.getResidual();
   operands.activation = op.getActivation();
-  // The few-rows kernel adds a LoRA delta itself (from t = scale * x A^T)
-  // and applies the epilogue; the tiles leave the delta and the epilogue to
-  // finishLinearLayer when there is LoRA.
-  std::optional<Value> y;
-  bool blocks = canLowerLinearAsBlocks(op, operands.x, operands.weight,
-                                       operands.scales, operands.groupSize);
   auto loraAType = op.hasLora()
                        ? cast<RankedTensorType>(adaptor.getLoraA().getType())
                        : RankedTensorType();
   bool staticRank =
       !loraAType || !loraAType.isDynamicDim(loraAType.getRank() - 2);
-  if (blocks && staticRank) {
-    operands.epilogue = true;
+  bool blocks =
+      staticRank && canLowerLinearAsBlocks(op, operands.x, operands.weight,
+                                           operands.scales, operands.groupSize);
+  bool tiles = canLowerLinearAsMatrixTiles(operands, sharedBytes);
+  bool dynamicRows = hasDynamicRows(operands.x);
+  // Without tiles to take many rows, the few-rows kernel needs them static.
+  if (dynamicRows && !tiles)
+    blocks = false;
+  if (!blocks && !tiles)
+    return failure();
+
+  auto buildBlocks = [&](OpBuilder &b) -> FailureOr<Value> {
+    LinearBlocksOperands in = operands;
+    in.epilogue = true;
     if (op.hasLora()) {
       double scale = op.getEffectiveLoraScale();
-      Value shape = createF32AccumulatorWithSizes(rewriter, op.getLoc(),
-                                                  resultType, 0.0, resultSize);
+      Value shape =
+          createF32AccumulatorWithSizes(b, loc, resultType, 0.0, resultSize);
       FailureOr<Value> t = accumulateLoraDelta(
-          rewriter, op.getLoc(), adaptor.getX(), adaptor.getLoraA(),
-          adaptor.getLoraB(), adaptor.getLoraIds(),
+          b, loc, adaptor.getX(), adaptor.getLoraA(), adaptor.getLoraB(),
+          adaptor.getLoraIds(),
           scale == 1.0 ? std::nullopt : std::optional<double>(scale), shape,
           /*onlyT=*/true);
       if (failed(t))
         return failure();
-      operands.loraT = *t;
-      operands.loraB = adaptor.getLoraB();
-      operands.loraIds = adaptor.getLoraIds();
+      in.loraT = *t;
+      in.loraB = adaptor.getLoraB();
+      in.loraIds = adaptor.getLoraIds();
     }
-    y = lowerLinearAsBlocks(op, operands, rewriter);
-  } else {
-    operands.epilogue = !op.hasLora();
-    y = lowerLinearAsMatrixTiles(op, operands, sharedBytes, rewriter);
+    std::optional<Value> y = lowerLinearAsBlocks(op, in, b);
+    if (!y)
+      return failure();
+    return *y;
+  };
+  auto buildTiles = [&](OpBuilder &b) -> FailureOr<Value> {
+    LinearBlocksOperands in = operands;
+    in.epilogue = !op.hasLora();
+    std::optional<Value> y = lowerLinearAsMatrixTiles(op, in, sharedBytes, b);
+    if (!y)
+      return failure();
+    if (in.epilogue)
+      return *y;
+    return buildFinishedLinear(b, loc, op, adaptor, *y, resultType, resultSize);
+  };
+
+  FailureOr<Value> y = failure();
+  if (!blocks)
+    y = buildTiles(rewriter);
+  else if (!dynamicRows)
+    y = buildBlocks(rewriter);
+  else {
+    Value few = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::ule,
+        getRowCountValue(rewriter, loc, operands.x),
+        arith::ConstantIndexOp::create(rewriter, loc, kMaxBlocksRows));
+    auto choice = scf::IfOp::create(rewriter, loc, TypeRange{resultType}, few,
+                                    /*withElseRegion=*/true);
+    auto fill = [&](Block *block,
+                    function_ref<FailureOr<Value>(OpBuilder &)> build) {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(block);
+      FailureOr<Value> branch = build(rewriter);
+      if (failed(branch))
+        return false;
+      Value result = *branch;
+      if (result.getType() != resultType)
+        result = tensor::CastOp::create(rewriter, loc, resultType, result);
+      scf::YieldOp::create(rewriter, loc, result);
+      return true;
+    };
+    if (!fill(choice.thenBlock(), buildBlocks) ||
+        !fill(choice.elseBlock(), buildTiles)) {
+      rewriter.eraseOp(choice);
+      return failure();
+    }
+    y = choice.getResult(0);
   }
-  if (!y)
+  if (failed(y))
     return failure();
-  if (!operands.epilogue)
-    return finishLinearLayer(rewriter, op.getLoc(), op, adaptor, *y, resultType,
-                             resultSize);
   rewriter.replaceOp(op, *y);
   return success();
 }

@@ -56,7 +56,7 @@ constexpr int64_t kMaxChannelTerms = 4;
 constexpr int64_t kMinBlocks = 256;
 /// Rows of x the form takes (each costs a K tile of shared memory and a
 /// vector accumulator per thread).
-constexpr int64_t kMaxRows = 8;
+constexpr int64_t kMaxRows = kMaxBlocksRows;
 /// Bytes of a weight chunk: one 16-byte load per lane.
 constexpr int64_t kChunkBytes = 16;
 /// Weight chunks a lane loads before it computes with any (its channels'
@@ -113,9 +113,11 @@ static Value dequantizeChunk(OpBuilder &b, Location loc, Value raw,
       b, loc, floats, vector::BroadcastOp::create(b, loc, floatType, offset));
 }
 
-/// A [rows, last] tensor viewed as `type` (the inverse of collapseToRows).
+/// A [rows, last] tensor viewed as `type` (the inverse of collapseToRows),
+/// whose leading dims are `leadingSizes`.
 static Value viewAs(OpBuilder &b, Location loc, Value value,
-                    RankedTensorType type) {
+                    RankedTensorType type,
+                    ArrayRef<OpFoldResult> leadingSizes) {
   int64_t rank = type.getRank();
   if (rank == 1)
     return tensor::CollapseShapeOp::create(
@@ -124,8 +126,11 @@ static Value viewAs(OpBuilder &b, Location loc, Value value,
     return value;
   ReassociationIndices leading =
       llvm::to_vector(llvm::seq<int64_t>(0, rank - 1));
+  SmallVector<OpFoldResult> sizes(leadingSizes);
+  sizes.push_back(b.getIndexAttr(type.getShape().back()));
   return tensor::ExpandShapeOp::create(
-      b, loc, type, value, ArrayRef<ReassociationIndices>{leading, {rank - 1}});
+      b, loc, type, value, ArrayRef<ReassociationIndices>{leading, {rank - 1}},
+      sizes);
 }
 
 Value weft::applyLinearEpilogue(OpBuilder &b, Location loc, Value sum,
@@ -152,7 +157,7 @@ Value weft::applyLinearEpilogue(OpBuilder &b, Location loc, Value sum,
 /// sum_j t[m, j] * B[n, j] (single adapter) or B[id, n, j] with id the
 /// adapter of row m (ids[m / rowsPerId]), 0 for an id outside the table.
 static Value buildLoraDelta(OpBuilder &b, Location loc, Value t, Value table,
-                            Value ids, int64_t rank, int64_t rowsPerId, Value m,
+                            Value ids, int64_t rank, Value rowsPerId, Value m,
                             Value n) {
   auto c = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(b, loc, value);
@@ -174,7 +179,7 @@ static Value buildLoraDelta(OpBuilder &b, Location loc, Value t, Value table,
     return dot(b, std::nullopt);
   Value stored = memref::LoadOp::create(
       b, loc, ids,
-      ValueRange{arith::DivUIOp::create(b, loc, m, c(rowsPerId)).getResult()});
+      ValueRange{arith::DivUIOp::create(b, loc, m, rowsPerId).getResult()});
   Value id = arith::IndexCastOp::create(b, loc, b.getIndexType(), stored);
   Value adapters = memref::DimOp::create(b, loc, table, 0);
   Value valid = arith::AndIOp::create(
@@ -192,15 +197,32 @@ static Value buildLoraDelta(OpBuilder &b, Location loc, Value t, Value table,
       .getResult(0);
 }
 
-/// The rows of x ([..., K]): the product of its leading dims, or nullopt when
-/// one is dynamic or there are more than kMaxRows.
-static std::optional<int64_t> getStaticRows(RankedTensorType xType) {
+/// The rows of x ([..., K]), the product of its leading dims: ShapedType::
+/// kDynamic when one is dynamic, nullopt when there are more than kMaxRows.
+static std::optional<int64_t> getRowCount(RankedTensorType xType) {
   int64_t rows = 1;
   for (int64_t size : xType.getShape().drop_back()) {
-    if (ShapedType::isDynamic(size) || rows * size > kMaxRows)
-      return std::nullopt;
+    if (ShapedType::isDynamic(size))
+      return ShapedType::kDynamic;
     rows *= size;
+    if (rows > kMaxRows)
+      return std::nullopt;
   }
+  return rows;
+}
+
+bool weft::hasDynamicRows(Value x) {
+  return llvm::any_of(
+      cast<RankedTensorType>(x.getType()).getShape().drop_back(),
+      ShapedType::isDynamic);
+}
+
+Value weft::getRowCountValue(OpBuilder &b, Location loc, Value x) {
+  auto xType = cast<RankedTensorType>(x.getType());
+  Value rows = arith::ConstantIndexOp::create(b, loc, 1);
+  for (int64_t dim = 0; dim + 1 < xType.getRank(); ++dim)
+    rows = arith::MulIOp::create(b, loc, rows,
+                                 tensor::DimOp::create(b, loc, x, dim));
   return rows;
 }
 
@@ -209,9 +231,9 @@ bool weft::canLowerLinearAsBlocks(Operation *op, Value x, Value weight,
   auto xType = cast<RankedTensorType>(x.getType());
   auto wType = cast<RankedTensorType>(weight.getType());
   auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
-  std::optional<int64_t> rows = getStaticRows(xType);
+  std::optional<int64_t> rows = getRowCount(xType);
   if (!isFunctionArgument(weight) || !wType.hasStaticShape() ||
-      !resultType.hasStaticShape() || !rows || *rows == 0)
+      resultType.isDynamicDim(resultType.getRank() - 1) || !rows || *rows == 0)
     return false;
   int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
   int64_t lanes =
@@ -231,7 +253,10 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
   auto qType = cast<RankedTensorType>(qweight.getType());
   auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
   int64_t rank = xType.getRank();
-  int64_t rows = *getStaticRows(xType);
+  // Rows known only at run time (at most kMaxRows, which the caller checks)
+  // take one row per block, the rows on the grid's second dimension.
+  bool dynamicRows = *getRowCount(xType) == ShapedType::kDynamic;
+  int64_t rows = dynamicRows ? 1 : *getRowCount(xType); // per block
   int64_t n = qType.getDimSize(0), k = qType.getDimSize(1);
   int64_t bits = qType.getElementType().getIntOrFloatBitWidth();
   int64_t lanes = kChunkBytes * 8 / bits; // values per chunk
@@ -239,9 +264,6 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
 
   Location loc = op->getLoc();
   Type f32 = b.getF32Type();
-  auto c = [&](int64_t value) -> Value {
-    return arith::ConstantIndexOp::create(b, loc, value);
-  };
   // x as [rows, K] with a static K (qweight's).
   if (xType.isDynamicDim(rank - 1)) {
     SmallVector<int64_t> shape(xType.getShape());
@@ -249,7 +271,14 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
     xType = xType.clone(shape);
     x = tensor::CastOp::create(b, loc, xType, x);
   }
-  Value xBuffer = toReadOnlyBuffer(b, loc, collapseToRows(b, loc, x));
+  SmallVector<OpFoldResult> leadingSizes = tensor::getMixedSizes(b, loc, x);
+  leadingSizes.pop_back();
+  Value xRows = collapseToRows(b, loc, x);
+  OpFoldResult allRows =
+      dynamicRows
+          ? OpFoldResult(tensor::DimOp::create(b, loc, xRows, 0).getResult())
+          : b.getIndexAttr(rows);
+  Value xBuffer = toReadOnlyBuffer(b, loc, xRows);
   Value qBuffer = toReadOnlyBuffer(b, loc, qweight);
   Value sBuffer = scales ? toReadOnlyBuffer(b, loc, scales) : Value();
   Value zBuffer = zeros ? toReadOnlyBuffer(b, loc, zeros) : Value();
@@ -265,12 +294,13 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
     residualBuffer = toReadOnlyBuffer(b, loc, collapseToRows(b, loc, residual));
   }
   Type yElementType = in.epilogue ? resultType.getElementType() : f32;
-  Value yBuffer = allocateBuffer(
-      b, loc, {b.getIndexAttr(rows), b.getIndexAttr(n)}, yElementType);
+  Value yBuffer =
+      allocateBuffer(b, loc, {allRows, b.getIndexAttr(n)}, yElementType);
   // The LoRA delta t[m, :] . B[(id,) n, :], t as [rows, r] and the ids of
   // the rows flattened.
   Value tBuffer, loraBBuffer, idsBuffer;
-  int64_t loraRank = 0, rowsPerId = 1;
+  int64_t loraRank = 0;
+  Value rowsPerId = arith::ConstantIndexOp::create(b, loc, 1);
   if (in.loraT) {
     tBuffer = toReadOnlyBuffer(b, loc, collapseToRows(b, loc, in.loraT));
     loraBBuffer = toReadOnlyBuffer(b, loc, in.loraB);
@@ -280,7 +310,9 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
       // Per-token ids have x's leading dims; per-row ids [B] cover
       // rows / B rows each.
       if (idsType.getRank() != rank - 1)
-        rowsPerId = rows / xType.getDimSize(0);
+        rowsPerId = arith::DivUIOp::create(
+            b, loc, getValueOrCreateConstantIndexOp(b, loc, allRows),
+            getValueOrCreateConstantIndexOp(b, loc, leadingSizes.front()));
       Value ids = in.loraIds;
       if (idsType.getRank() != 1) {
         ids = tensor::CastOp::create(
@@ -323,8 +355,11 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
   auto chunkType = VectorType::get({lanes}, qType.getElementType());
 
   OpBuilder::InsertionGuard guard(b);
-  scf::ForallOp grid = createGridLoop(
-      b, loc, {b.getIndexAttr((n + channelsPerBlock - 1) / channelsPerBlock)});
+  SmallVector<OpFoldResult> gridSizes = {
+      b.getIndexAttr((n + channelsPerBlock - 1) / channelsPerBlock)};
+  if (dynamicRows)
+    gridSizes.push_back(allRows);
+  scf::ForallOp grid = createGridLoop(b, loc, gridSizes);
   Value block = grid.getInductionVars()[0];
   Value xTile = allocateBuffer(b, loc,
                                {b.getIndexAttr(rows), b.getIndexAttr(quads),
@@ -332,23 +367,29 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
                                quadType);
   createThreadLoop(b, loc, kThreads, [&](OpBuilder &nb, Value thread) {
     // Constants at the point of the builder that uses them.
-    auto at = [&](OpBuilder &cb, int64_t value) -> Value {
+    auto c = [&](OpBuilder &cb, int64_t value) -> Value {
       return arith::ConstantIndexOp::create(cb, loc, value);
     };
-    Value lane = arith::RemUIOp::create(nb, loc, thread, at(nb, kWarpSize));
+    Value lane = arith::RemUIOp::create(nb, loc, thread, c(nb, kWarpSize));
+    // Row m of the block's x tile is this row of x and y.
+    auto rowOf = [&](OpBuilder &rb, Value m) -> Value {
+      return dynamicRows
+                 ? arith::AddIOp::create(rb, loc, grid.getInductionVars()[1], m)
+                       .getResult()
+                 : m;
+    };
     Value firstChannel = arith::AddIOp::create(
-        nb, loc,
-        arith::MulIOp::create(nb, loc, block, at(nb, channelsPerBlock)),
+        nb, loc, arith::MulIOp::create(nb, loc, block, c(nb, channelsPerBlock)),
         arith::MulIOp::create(
-            nb, loc, arith::DivUIOp::create(nb, loc, thread, at(nb, kWarpSize)),
-            at(nb, channelsPerWarp)));
+            nb, loc, arith::DivUIOp::create(nb, loc, thread, c(nb, kWarpSize)),
+            c(nb, channelsPerWarp)));
     // Channels past N read the last row (valid memory); their sums are never
     // written.
     SmallVector<Value> channels;
     for (int64_t ch = 0; ch < channelsPerWarp; ++ch)
       channels.push_back(arith::MinUIOp::create(
-          nb, loc, arith::AddIOp::create(nb, loc, firstChannel, at(nb, ch)),
-          at(nb, n - 1)));
+          nb, loc, arith::AddIOp::create(nb, loc, firstChannel, c(nb, ch)),
+          c(nb, n - 1)));
 
     // A step's loads: the raw chunks [u * channelsPerWarp + ch] of the
     // lane's chunks `chunkIds` of the tile, then (integer weights) their
@@ -360,9 +401,9 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
       for (Value chunk : chunkIds) {
         Value column = arith::AddIOp::create(
             lb, loc, tileStart,
-            arith::MulIOp::create(lb, loc, chunk, at(lb, lanes)));
+            arith::MulIOp::create(lb, loc, chunk, c(lb, lanes)));
         Value group =
-            sBuffer ? arith::DivUIOp::create(lb, loc, column, at(lb, groupSize))
+            sBuffer ? arith::DivUIOp::create(lb, loc, column, c(lb, groupSize))
                           .getResult()
                     : Value();
         for (Value channel : channels) {
@@ -424,7 +465,7 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
             dots.push_back(sBuffer ? zeroQuad : next[m * channelsPerWarp + ch]);
           for (int64_t j = 0; j < quads; ++j) {
             Value xQuad = memref::LoadOp::create(
-                cb, loc, xTile, ValueRange{at(cb, m), at(cb, j), chunk});
+                cb, loc, xTile, ValueRange{c(cb, m), c(cb, j), chunk});
             for (int64_t ch = 0; ch < channelsPerWarp; ++ch) {
               Value wQuad = vector::ExtractStridedSliceOp::create(
                   cb, loc, values[ch], ArrayRef<int64_t>{j * kQuad},
@@ -448,14 +489,13 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
         nb, loc, DenseElementsAttr::get(quadType, 0.0f));
     SmallVector<Value> inits(terms, zeroQuad);
     auto tileLoop = scf::ForOp::create(
-        nb, loc, at(nb, 0), at(nb, k), at(nb, tileK), inits,
+        nb, loc, c(nb, 0), c(nb, k), c(nb, tileK), inits,
         [&](OpBuilder &tb, Location, Value tileStart, ValueRange accs) {
           Value tileEnd = arith::MinSIOp::create(
-              tb, loc, at(tb, tileK),
-              arith::SubIOp::create(tb, loc, at(tb, k), tileStart));
-          Value chunks =
-              arith::DivUIOp::create(tb, loc, tileEnd, at(tb, lanes));
-          Value lastChunk = arith::SubIOp::create(tb, loc, chunks, at(tb, 1));
+              tb, loc, c(tb, tileK),
+              arith::SubIOp::create(tb, loc, c(tb, k), tileStart));
+          Value chunks = arith::DivUIOp::create(tb, loc, tileEnd, c(tb, lanes));
+          Value lastChunk = arith::SubIOp::create(tb, loc, chunks, c(tb, 1));
           // Steps of `unroll` chunks: lane l takes chunks l, l + 32, ...
           // Ids past the tile are clamped to its last chunk, so that a
           // step's loads are always valid (and those of no step go unused).
@@ -464,7 +504,7 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
             for (int64_t u = 0; u < unroll; ++u)
               ids.push_back(arith::MinUIOp::create(
                   sb, loc,
-                  arith::AddIOp::create(sb, loc, first, at(sb, u * kWarpSize)),
+                  arith::AddIOp::create(sb, loc, first, c(sb, u * kWarpSize)),
                   lastChunk));
             return ids;
           };
@@ -477,13 +517,12 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
           forEachItem(
               tb, loc, thread, rows * (tileK / kQuad), kThreads,
               [&](OpBuilder &ib, Value item) {
-                Value m = arith::DivUIOp::create(ib, loc, item,
-                                                 at(ib, tileK / kQuad));
+                Value m =
+                    arith::DivUIOp::create(ib, loc, item, c(ib, tileK / kQuad));
                 Value kk = arith::MulIOp::create(
                     ib, loc,
-                    arith::RemUIOp::create(ib, loc, item,
-                                           at(ib, tileK / kQuad)),
-                    at(ib, kQuad));
+                    arith::RemUIOp::create(ib, loc, item, c(ib, tileK / kQuad)),
+                    c(ib, kQuad));
                 Value inside = arith::CmpIOp::create(
                     ib, loc, arith::CmpIPredicate::ult, kk, tileEnd);
                 scf::IfOp::create(
@@ -496,19 +535,19 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
                       Type xElement = xType.getElementType();
                       Value quad = vector::TransferReadOp::create(
                           sb, loc, VectorType::get({kQuad}, xElement), xBuffer,
-                          ValueRange{m, column}, /*padding=*/std::nullopt,
-                          ArrayRef<bool>{true});
+                          ValueRange{rowOf(sb, m), column},
+                          /*padding=*/std::nullopt, ArrayRef<bool>{true});
                       if (!xElement.isF32())
                         quad = arith::ExtFOp::create(sb, loc, quadType, quad);
                       Value chunkLane =
-                          arith::RemUIOp::create(sb, loc, kk, at(sb, lanes));
+                          arith::RemUIOp::create(sb, loc, kk, c(sb, lanes));
                       memref::StoreOp::create(
                           sb, loc, quad, xTile,
                           ValueRange{m,
                                      arith::DivUIOp::create(sb, loc, chunkLane,
-                                                            at(sb, kQuad)),
+                                                            c(sb, kQuad)),
                                      arith::DivUIOp::create(sb, loc, kk,
-                                                            at(sb, lanes))});
+                                                            c(sb, lanes))});
                       scf::YieldOp::create(sb, loc);
                     });
               });
@@ -519,21 +558,21 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
           int64_t stride = kWarpSize * unroll;
           int64_t span = kWarpSize * (unroll - 1);
           Value mainEnd = arith::SubIOp::create(
-              tb, loc, arith::MaxUIOp::create(tb, loc, chunks, at(tb, span)),
-              at(tb, span));
+              tb, loc, arith::MaxUIOp::create(tb, loc, chunks, c(tb, span)),
+              c(tb, span));
           SmallVector<Value> carried(accs.begin(), accs.end());
           llvm::append_range(carried, prefetched);
           auto mainLoop = scf::ForOp::create(
-              tb, loc, lane, mainEnd, at(tb, stride), carried,
+              tb, loc, lane, mainEnd, c(tb, stride), carried,
               [&](OpBuilder &cb, Location, Value chunk, ValueRange values) {
                 SmallVector<Value> nextLoaded =
                     loadStep(cb, tileStart,
-                             stepIds(cb, arith::AddIOp::create(
-                                             cb, loc, chunk, at(cb, stride))));
+                             stepIds(cb, arith::AddIOp::create(cb, loc, chunk,
+                                                               c(cb, stride))));
                 SmallVector<Value> chunkIds;
                 for (int64_t u = 0; u < unroll; ++u)
                   chunkIds.push_back(arith::AddIOp::create(
-                      cb, loc, chunk, at(cb, u * kWarpSize)));
+                      cb, loc, chunk, c(cb, u * kWarpSize)));
                 SmallVector<Value> next =
                     addStep(cb, chunkIds, values.drop_front(terms),
                             values.take_front(terms));
@@ -546,12 +585,12 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
               arith::SubIOp::create(
                   tb, loc, arith::MaxUIOp::create(tb, loc, mainEnd, lane),
                   lane),
-              at(tb, stride));
+              c(tb, stride));
           Value restStart = arith::AddIOp::create(
               tb, loc, lane,
-              arith::MulIOp::create(tb, loc, steps, at(tb, stride)));
+              arith::MulIOp::create(tb, loc, steps, c(tb, stride)));
           auto chunkLoop = scf::ForOp::create(
-              tb, loc, restStart, chunks, at(tb, kWarpSize),
+              tb, loc, restStart, chunks, c(tb, kWarpSize),
               mainLoop.getResults().take_front(terms),
               [&](OpBuilder &cb, Location, Value chunk, ValueRange values) {
                 scf::YieldOp::create(cb, loc,
@@ -580,35 +619,39 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
       sum = arith::SelectOp::create(
           nb, loc,
           arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::eq, lane,
-                                at(nb, i)),
+                                c(nb, i)),
           sums[i], sum);
-    Value m = arith::DivUIOp::create(nb, loc, lane, at(nb, channelsPerWarp));
+    Value m = arith::DivUIOp::create(nb, loc, lane, c(nb, channelsPerWarp));
     Value row = arith::AddIOp::create(
         nb, loc, firstChannel,
-        arith::RemUIOp::create(nb, loc, lane, at(nb, channelsPerWarp)));
+        arith::RemUIOp::create(nb, loc, lane, c(nb, channelsPerWarp)));
     Value writes = arith::AndIOp::create(
         nb, loc,
         arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ult, lane,
-                              at(nb, terms)),
+                              c(nb, terms)),
         arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ult, row,
-                              at(nb, n)));
+                              c(nb, n)));
     scf::IfOp::create(nb, loc, writes, [&](OpBuilder &sb, Location) {
+      Value xRow = rowOf(sb, m);
       Value y = sum;
       if (tBuffer)
         y = arith::AddFOp::create(sb, loc, y,
                                   buildLoraDelta(sb, loc, tBuffer, loraBBuffer,
                                                  idsBuffer, loraRank, rowsPerId,
-                                                 m, row));
+                                                 xRow, row));
       if (in.epilogue)
         y = applyLinearEpilogue(sb, loc, y, in.activation, biasBuffer,
-                                residualBuffer, m, row, yElementType);
-      memref::StoreOp::create(sb, loc, y, yBuffer, ValueRange{m, row});
+                                residualBuffer, xRow, row, yElementType);
+      memref::StoreOp::create(sb, loc, y, yBuffer, ValueRange{xRow, row});
       scf::YieldOp::create(sb, loc);
     });
   });
   b.setInsertionPointAfter(grid);
-  Value y = toResultTensor(b, loc, yBuffer,
-                           RankedTensorType::get({rows, n}, yElementType));
+  Value y = toResultTensor(
+      b, loc, yBuffer,
+      RankedTensorType::get({dynamicRows ? ShapedType::kDynamic : rows, n},
+                            yElementType));
   return viewAs(b, loc, y,
-                in.epilogue ? resultType : withF32Elements(resultType));
+                in.epilogue ? resultType : withF32Elements(resultType),
+                leadingSizes);
 }

@@ -73,12 +73,11 @@ std::optional<TileShape> chooseTileShape(int64_t sharedBytes, bool quantized,
 }
 } // namespace
 
-std::optional<Value>
-weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
-                               int64_t sharedBytes, OpBuilder &b) {
+/// The tiles for `in`, or nullopt where the form does not apply.
+static std::optional<TileShape>
+getMatrixTileShape(const LinearBlocksOperands &in, int64_t sharedBytes) {
   auto xType = cast<RankedTensorType>(in.x.getType());
   auto wType = cast<RankedTensorType>(in.weight.getType());
-  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
   bool quantized = static_cast<bool>(in.scales);
   // f16 or bf16 x, and float weights of the same type.
   Type element = xType.getElementType();
@@ -86,10 +85,29 @@ weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
       (!quantized && wType.getElementType() != element))
     return std::nullopt;
   int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
-  std::optional<TileShape> shape =
-      chooseTileShape(sharedBytes, quantized, quantized ? in.groupSize : 0, k);
-  if (n == 0 || k == 0 || !shape)
+  if (n == 0 || k == 0)
     return std::nullopt;
+  return chooseTileShape(sharedBytes, quantized, quantized ? in.groupSize : 0,
+                         k);
+}
+
+bool weft::canLowerLinearAsMatrixTiles(const LinearBlocksOperands &operands,
+                                       int64_t sharedBytes) {
+  return getMatrixTileShape(operands, sharedBytes).has_value();
+}
+
+std::optional<Value>
+weft::lowerLinearAsMatrixTiles(Operation *op, const LinearBlocksOperands &in,
+                               int64_t sharedBytes, OpBuilder &b) {
+  auto xType = cast<RankedTensorType>(in.x.getType());
+  auto wType = cast<RankedTensorType>(in.weight.getType());
+  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+  bool quantized = static_cast<bool>(in.scales);
+  std::optional<TileShape> shape = getMatrixTileShape(in, sharedBytes);
+  if (!shape)
+    return std::nullopt;
+  int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
+  Type element = xType.getElementType();
   int64_t tile = shape->tile, step = shape->step;
   int64_t warpRows = tile / kWarpRows, warpColumns = tile / kWarpColumns;
   // Fragments per warp: 16-row tiles by 8-column pieces.

@@ -68,19 +68,11 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
   };
   Value zero = f32Const(b, loc, 0.0);
 
-  Value x = toReadOnlyBuffer(b, loc, in.x);
-  Value dt = toReadOnlyBuffer(b, loc, in.dtProcessed);
-  Value a = toReadOnlyBuffer(b, loc, in.a);
-  Value bm = toReadOnlyBuffer(b, loc, in.bm);
-  Value cm = toReadOnlyBuffer(b, loc, in.cm);
-  Value d = in.d ? toReadOnlyBuffer(b, loc, in.d) : Value();
-  Value z = in.z ? toReadOnlyBuffer(b, loc, in.z) : Value();
-  Value s0 =
-      in.initialState ? toReadOnlyBuffer(b, loc, in.initialState) : Value();
-  Value y = allocateBuffer(b, loc, {in.batch, in.length, in.heads, in.headDim},
-                           elementType);
-  Value finalState = allocateBuffer(
-      b, loc, {in.batch, in.heads, in.headDim, in.stateDim}, f32);
+  SsmScanBuffers buffers = createSsmScanBuffers(b, loc, in, elementType);
+  Value x = buffers.x, dt = buffers.dt, a = buffers.a, bm = buffers.bm,
+        cm = buffers.cm, d = buffers.d, z = buffers.z,
+        s0 = buffers.initialState, y = buffers.y,
+        finalState = buffers.finalState;
 
   Value headsValue = getIndexValue(b, loc, in.heads);
   Value batchHeads = arith::MulIOp::create(
@@ -90,11 +82,10 @@ weft::lowerSsmScanAsBlocks(SsmScanOp op, const SsmScanOperands &in,
   {
     OpBuilder::InsertionGuard guard(b);
     scf::ForallOp grid = createGridLoop(b, loc, {batchHeads, channelBlocks});
-    Value batchIndex =
-        arith::DivUIOp::create(b, loc, grid.getInductionVar(0), headsValue);
-    Value head =
-        arith::RemUIOp::create(b, loc, grid.getInductionVar(0), headsValue);
-    Value group = arith::DivUIOp::create(b, loc, head, in.headsPerGroup);
+    SsmScanHead scanHead = getSsmScanHead(b, loc, grid.getInductionVar(0),
+                                          headsValue, in.headsPerGroup);
+    Value batchIndex = scanHead.batch, head = scanHead.head,
+          group = scanHead.group;
     Value firstChannel =
         arith::MulIOp::create(b, loc, grid.getInductionVar(1), c(channels));
     // Block-local (shared memory on the GPU): the states, and the terms of

@@ -94,19 +94,11 @@ weft::lowerSsmScanAsChunks(SsmScanOp op, const SsmScanOperands &in,
   bool perChannelD =
       in.d && cast<RankedTensorType>(in.d.getType()).getRank() == 2;
 
-  Value x = toReadOnlyBuffer(b, loc, in.x);
-  Value dt = toReadOnlyBuffer(b, loc, in.dtProcessed);
-  Value a = toReadOnlyBuffer(b, loc, in.a);
-  Value bm = toReadOnlyBuffer(b, loc, in.bm);
-  Value cm = toReadOnlyBuffer(b, loc, in.cm);
-  Value d = in.d ? toReadOnlyBuffer(b, loc, in.d) : Value();
-  Value z = in.z ? toReadOnlyBuffer(b, loc, in.z) : Value();
-  Value s0 =
-      in.initialState ? toReadOnlyBuffer(b, loc, in.initialState) : Value();
-  Value y = allocateBuffer(b, loc, {in.batch, in.length, in.heads, in.headDim},
-                           element);
-  Value finalState = allocateBuffer(
-      b, loc, {in.batch, in.heads, in.headDim, in.stateDim}, f32);
+  SsmScanBuffers buffers = createSsmScanBuffers(b, loc, in, element);
+  Value x = buffers.x, dt = buffers.dt, a = buffers.a, bm = buffers.bm,
+        cm = buffers.cm, d = buffers.d, z = buffers.z,
+        s0 = buffers.initialState, y = buffers.y,
+        finalState = buffers.finalState;
   Value length = getIndexValue(b, loc, in.length);
   Value headsValue = getIndexValue(b, loc, in.heads);
   Value batchHeads = arith::MulIOp::create(
@@ -116,11 +108,10 @@ weft::lowerSsmScanAsChunks(SsmScanOp op, const SsmScanOperands &in,
   {
     OpBuilder::InsertionGuard guard(b);
     scf::ForallOp grid = createGridLoop(b, loc, {batchHeads});
-    Value batchIndex =
-        arith::DivUIOp::create(b, loc, grid.getInductionVar(0), headsValue);
-    Value head =
-        arith::RemUIOp::create(b, loc, grid.getInductionVar(0), headsValue);
-    Value group = arith::DivUIOp::create(b, loc, head, in.headsPerGroup);
+    SsmScanHead scanHead = getSsmScanHead(b, loc, grid.getInductionVar(0),
+                                          headsValue, in.headsPerGroup);
+    Value batchIndex = scanHead.batch, head = scanHead.head,
+          group = scanHead.group;
     auto tile = [&](int64_t rows, int64_t columns, Type type) -> Value {
       return memref::AllocOp::create(b, loc,
                                      MemRefType::get({rows, columns}, type));

@@ -19,6 +19,24 @@ struct SsmScanOperands {
   OpFoldResult batch, length, heads, headDim, stateDim;
 };
 
+/// The buffers of a thread-block form of weft.ssm_scan: its operands, read
+/// only (absent ones null), and the y ([B, L, H, P] of `yElement`) and final
+/// state ([B, H, P, N], f32) it fills.
+struct SsmScanBuffers {
+  Value x, dt, a, bm, cm, d, z, initialState, y, finalState;
+};
+SsmScanBuffers createSsmScanBuffers(OpBuilder &b, Location loc,
+                                    const SsmScanOperands &operands,
+                                    Type yElement);
+
+/// The batch index, head and group of the grid index `batchHead` (over
+/// batch x heads) of a thread-block form.
+struct SsmScanHead {
+  Value batch, head, group;
+};
+SsmScanHead getSsmScanHead(OpBuilder &b, Location loc, Value batchHead,
+                           Value heads, Value headsPerGroup);
+
 /// weft.ssm_scan with one task per (batch, head, channel), the GPU form;
 /// returns y and the final state.
 SmallVector<Value> lowerSsmScanPerChannel(SsmScanOp op,
