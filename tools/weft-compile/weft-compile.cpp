@@ -75,7 +75,8 @@ static cl::opt<std::string> gpuLinear(
     cl::desc("cuda: how weft.linear and weft.qlinear run: warp reductions "
              "over K (reductions, default) or kernels of thread blocks "
              "(blocks: up to 8 rows of x read the weight in 16-byte chunks, "
-             "more rows of f16 x use tensor cores)"),
+             "more rows of f16 or bf16 x use tensor cores, and dynamic rows "
+             "choose at run time)"),
     cl::init("reductions"));
 static cl::opt<int64_t> gpuBlockSharedMemory(
     "gpu-block-shared-memory",

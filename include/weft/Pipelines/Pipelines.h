@@ -99,9 +99,10 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   PassOptions::Option<bool> linearBlocks{
       *this, "linear-blocks",
       llvm::cl::desc("Lower weft.linear and weft.qlinear as kernels of thread "
-                     "blocks: up to 8 rows of x (decoding) with a warp per "
-                     "output channel reading the weight in 16-byte chunks, "
-                     "more rows of f16 x on tensor cores"),
+                     "blocks: up to 8 rows of x (decoding) with warps "
+                     "reading their channels' weights in 16-byte chunks, "
+                     "more rows of f16 or bf16 x on tensor cores (dynamic "
+                     "rows choose at run time)"),
       llvm::cl::init(false)};
   PassOptions::Option<int64_t> blockSharedMemoryKiB{
       *this, "block-shared-memory-kib",
