@@ -113,24 +113,23 @@ static Value dequantizeChunk(OpBuilder &b, Location loc, Value raw,
       b, loc, floats, vector::BroadcastOp::create(b, loc, floatType, offset));
 }
 
-/// A [rows, last] tensor viewed as `type` (the inverse of collapseToRows),
-/// whose leading dims are `leadingSizes`.
-static Value viewAs(OpBuilder &b, Location loc, Value value,
-                    RankedTensorType type,
-                    ArrayRef<OpFoldResult> leadingSizes) {
-  int64_t rank = type.getRank();
-  if (rank == 1)
-    return tensor::CollapseShapeOp::create(
-        b, loc, type, value, ArrayRef<ReassociationIndices>{{0, 1}});
-  if (rank == 2)
-    return value;
-  ReassociationIndices leading =
-      llvm::to_vector(llvm::seq<int64_t>(0, rank - 1));
-  SmallVector<OpFoldResult> sizes(leadingSizes);
-  sizes.push_back(b.getIndexAttr(type.getShape().back()));
-  return tensor::ExpandShapeOp::create(
-      b, loc, type, value, ArrayRef<ReassociationIndices>{leading, {rank - 1}},
-      sizes);
+/// The indices of row `row` of the [rows, ...] view of a tensor whose
+/// leading dims are `sizes` (rows their product). The result is written in
+/// its own shape: MLIR 22's expand-strided-metadata crashes on a
+/// memref.expand_shape with two dynamic dims in one group.
+static SmallVector<Value> delinearizeRow(OpBuilder &b, Location loc, Value row,
+                                         ArrayRef<OpFoldResult> sizes) {
+  SmallVector<Value> indices(sizes.size());
+  for (int64_t i = static_cast<int64_t>(sizes.size()) - 1; i >= 0; --i) {
+    if (i == 0) {
+      indices[i] = row;
+      break;
+    }
+    Value size = getValueOrCreateConstantIndexOp(b, loc, sizes[i]);
+    indices[i] = arith::RemUIOp::create(b, loc, row, size);
+    row = arith::DivUIOp::create(b, loc, row, size);
+  }
+  return indices;
 }
 
 Value weft::applyLinearEpilogue(OpBuilder &b, Location loc, Value sum,
@@ -294,8 +293,9 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
     residualBuffer = toReadOnlyBuffer(b, loc, collapseToRows(b, loc, residual));
   }
   Type yElementType = in.epilogue ? resultType.getElementType() : f32;
-  Value yBuffer =
-      allocateBuffer(b, loc, {allRows, b.getIndexAttr(n)}, yElementType);
+  SmallVector<OpFoldResult> ySizes(leadingSizes);
+  ySizes.push_back(b.getIndexAttr(n));
+  Value yBuffer = allocateBuffer(b, loc, ySizes, yElementType);
   // The LoRA delta t[m, :] . B[(id,) n, :], t as [rows, r] and the ids of
   // the rows flattened.
   Value tBuffer, loraBBuffer, idsBuffer;
@@ -642,16 +642,13 @@ std::optional<Value> weft::lowerLinearAsBlocks(Operation *op,
       if (in.epilogue)
         y = applyLinearEpilogue(sb, loc, y, in.activation, biasBuffer,
                                 residualBuffer, xRow, row, yElementType);
-      memref::StoreOp::create(sb, loc, y, yBuffer, ValueRange{xRow, row});
+      SmallVector<Value> at = delinearizeRow(sb, loc, xRow, leadingSizes);
+      at.push_back(row);
+      memref::StoreOp::create(sb, loc, y, yBuffer, at);
       scf::YieldOp::create(sb, loc);
     });
   });
   b.setInsertionPointAfter(grid);
-  Value y = toResultTensor(
-      b, loc, yBuffer,
-      RankedTensorType::get({dynamicRows ? ShapedType::kDynamic : rows, n},
-                            yElementType));
-  return viewAs(b, loc, y,
-                in.epilogue ? resultType : withF32Elements(resultType),
-                leadingSizes);
+  return toResultTensor(b, loc, yBuffer,
+                        in.epilogue ? resultType : withF32Elements(resultType));
 }
